@@ -1,0 +1,42 @@
+/**
+ * Credential backends (after cesanta/docker_auth `api/authn.go`).
+ *
+ * Contract: `authenticate` rejects (throws) only when the request could not be served (I/O failure,
+ * backend down) — never to say "denied". `no-match` means "this backend does not know the user; try the
+ * next one". `wrong-password` is decisive: the chain stops and the login fails.
+ */
+export type Labels = Record<string, string[]>;
+
+export type AuthnResult =
+  | {
+      kind: 'ok';
+      labels: Labels;
+      /**
+       * Opaque fingerprint of the user's current credential (e.g. an HMAC of the stored hash). Refresh tokens
+       * carry it; when the password changes or the user is removed it no longer matches.
+       */
+      credentialId: string;
+    }
+  | { kind: 'no-match' }
+  | { kind: 'wrong-password' };
+
+export interface CredentialBackend {
+  /** Short name for logs and metrics (`users-file`, `htpasswd`). */
+  readonly name: string;
+  authenticate(user: string, password: string): Promise<AuthnResult>;
+  /**
+   * The user's current credential fingerprint and labels without checking a password (used on refresh),
+   * or `null` when this backend does not know the user.
+   */
+  lookup(user: string): { credentialId: string; labels: Labels } | null;
+  /** Stops file watchers. */
+  close?(): void;
+}
+
+/** Per (account, client IP) failed-login throttle. */
+export interface LoginThrottle {
+  /** `retryAfterSec` > 0 when this (account, ip) must wait before trying again. */
+  check(account: string, ip: string): { allowed: true } | { allowed: false; retryAfterSec: number };
+  recordFailure(account: string, ip: string): void;
+  recordSuccess(account: string, ip: string): void;
+}
