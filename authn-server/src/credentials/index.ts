@@ -1,15 +1,37 @@
 /**
- * Credential backends chained in order (users file, then htpasswd). STUB: replaced by the credentials owner.
+ * Credential backends chained in order (users file, then htpasswd), docker_auth style: the first backend
+ * that knows the user decides (`ok` or `wrong-password`); when none does, one dummy bcrypt compare runs so
+ * an unknown user costs what a known one does, and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
+import type { FileBackend } from './file-backend.js';
+import type { WatchOptions } from './file-watch.js';
+import { createHtpasswdBackend } from './htpasswd-backend.js';
+import { createUsersFileBackend } from './users-file-backend.js';
+import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
+
+export type { AuthnResult, CredentialBackend, Labels, LoginThrottle } from './backend.js';
 
 export interface CredentialOptions {
   usersFile?: string;
   htpasswdFile?: string;
-  /** TTL of the in-memory cache of successful bcrypt verifications (ms). */
+  /** TTL of the in-memory cache of successful bcrypt verifications (ms). Default 60 000; 0 disables it. */
   cacheTtlMs?: number;
   logger: Logger;
+  /** Most cached successes kept (oldest evicted first). Default 10 000. */
+  cacheMaxEntries?: number;
+  /** File change detection (directory watch + periodic stat). */
+  watch?: WatchOptions;
+  /** Key of the credential fingerprint; default is a fixed constant so ids survive restarts and match across replicas. */
+  credentialIdKey?: string | Buffer;
+  /** bcrypt compare, injectable so tests can count calls. Default bcryptjs async compare. */
+  compare?: CompareFn;
+  /** Clock for the cache TTL. */
+  now?: () => number;
+  /** Metrics hooks. */
+  onCache?: (hit: boolean) => void;
+  onReload?: (backend: string, ok: boolean) => void;
 }
 
 export interface Credentials {
@@ -20,7 +42,64 @@ export interface Credentials {
   close(): void;
 }
 
+/** The most common bcrypt cost among loaded users (ties: the higher), so the dummy compare costs the same. */
+function dummyCost(backends: readonly FileBackend[]): number {
+  const counts = new Map<number, number>();
+  for (const b of backends) for (const [cost, n] of b.table.costCounts) counts.set(cost, (counts.get(cost) ?? 0) + n);
+  let best: number = VERIFIER_DEFAULTS.dummyCost;
+  let bestCount = 0;
+  for (const [cost, n] of counts) {
+    if (n > bestCount || (n === bestCount && cost > best)) [best, bestCount] = [cost, n];
+  }
+  return best;
+}
+
+/** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
-  void opts;
-  throw new Error('createCredentials: not implemented yet');
+  const verifier = new PasswordVerifier({
+    ...(opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {}),
+    ...(opts.cacheMaxEntries !== undefined ? { maxEntries: opts.cacheMaxEntries } : {}),
+    ...(opts.compare ? { compare: opts.compare } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.onCache ? { onCache: opts.onCache } : {}),
+  });
+  const backends: FileBackend[] = [];
+  const common = (name: string) => ({
+    verifier,
+    logger: opts.logger,
+    ...(opts.watch ? { watch: opts.watch } : {}),
+    ...(opts.credentialIdKey !== undefined ? { credentialIdKey: opts.credentialIdKey } : {}),
+    onReload: (ok: boolean) => opts.onReload?.(name, ok),
+  });
+  try {
+    if (opts.usersFile) backends.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
+    if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
+    // Made now so the first unknown-user request is not the one paying for it.
+    await verifier.dummyHash(dummyCost(backends));
+  } catch (e) {
+    for (const b of backends) b.close();
+    throw e;
+  }
+
+  return {
+    backends,
+    async authenticate(user, password) {
+      for (const backend of backends) {
+        const result = await backend.authenticate(user, password);
+        if (result.kind !== 'no-match') return result;
+      }
+      await verifier.dummy(password, dummyCost(backends));
+      return { kind: 'no-match' };
+    },
+    lookup(user) {
+      for (const backend of backends) {
+        const found = backend.lookup(user);
+        if (found) return found;
+      }
+      return null;
+    },
+    close() {
+      for (const b of backends) b.close();
+    },
+  };
 }

@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# One image for both servers: `tollgate authz serve …` and `tollgate authn serve …`.
+# Build:  docker build -t tollgate:dev .
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript (npm ci runs `prepare` = `npm run build`), then drop dev dependencies ----
+FROM ${NODE_IMAGE} AS build
+# better-sqlite3 falls back to a source build when no prebuilt binary matches.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY common ./common
+COPY cli ./cli
+COPY authz-server ./authz-server
+COPY authn-server ./authn-server
+RUN npm ci --no-audit --no-fund \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---- runtime: production dependencies, compiled JS, non-root ----
+FROM ${NODE_IMAGE}
+ENV NODE_ENV=production \
+    TOLLGATE_AUTHZ_LISTEN=0.0.0.0:5001 \
+    TOLLGATE_AUTHZ_DB=/data/authz.db \
+    TOLLGATE_AUTHN_LISTEN=0.0.0.0:5002
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+# /data holds the authz SQLite file; a named volume mounted there inherits this ownership.
+RUN mkdir -p /data && chown node:node /data
+# The base image's unprivileged `node` user (uid/gid 1000); numeric so runAsNonRoot can verify it.
+USER 1000:1000
+VOLUME ["/data"]
+EXPOSE 5001 5002
+ENTRYPOINT ["node", "/app/bin/tollgate.js"]
+CMD ["--help"]

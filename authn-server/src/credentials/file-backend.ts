@@ -1,0 +1,66 @@
+/**
+ * What the file backends share: the hash and user-name formats, and a `UserTable` fed by `loadAndWatch`
+ * (reloaded on change; a rejected file leaves the previous table serving).
+ */
+import type { Logger } from '../../../common/logger.js';
+import type { CredentialBackend } from './backend.js';
+import { loadAndWatch, type WatchOptions } from './file-watch.js';
+import { UserTable, type UserRecord } from './user-table.js';
+import type { PasswordVerifier } from './verifier.js';
+
+/** `$2a$`/`$2b$`/`$2y$`, cost 04–31, 22 salt + 31 hash characters. */
+export const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
+export const BCRYPT_HINT = 'must be a bcrypt hash ($2a$, $2b$ or $2y$); make one with `tollgate hash-password` or `htpasswd -nB`';
+
+/** No `:` (Basic auth splits on the first one) and no control characters (they end up in logs and tokens). */
+// eslint-disable-next-line no-control-regex
+export const USERNAME = /^[^:\u0000-\u001f\u007f]{1,256}$/;
+export const USERNAME_HINT = 'user names are 1-256 characters without ":" or control characters';
+
+export interface FileBackendOptions {
+  path: string;
+  verifier: PasswordVerifier;
+  logger: Logger;
+  watch?: WatchOptions;
+  credentialIdKey?: string | Buffer;
+  /** Called after every reload attempt (metrics). */
+  onReload?: (ok: boolean) => void;
+}
+
+export interface FileBackend extends CredentialBackend {
+  readonly table: UserTable;
+  /** Checks the file now instead of waiting for the watcher (tests, SIGHUP). */
+  reload(): Promise<void>;
+  close(): void;
+}
+
+/** Shared by the file backends: a `UserTable` fed by `loadAndWatch`. */
+export function createFileBackend(
+  name: string,
+  what: string,
+  parse: (text: string) => Map<string, UserRecord>,
+  opts: FileBackendOptions,
+): FileBackend {
+  const table = new UserTable(name, opts.verifier, opts.credentialIdKey);
+  const apply = (text: string): Record<string, unknown> => {
+    let records: Map<string, UserRecord>;
+    try {
+      records = parse(text);
+    } catch (e) {
+      opts.onReload?.(false);
+      throw e;
+    }
+    table.replace(records);
+    opts.onReload?.(true);
+    return { backend: name, users: records.size };
+  };
+  const watched = loadAndWatch(opts.path, what, apply, opts.logger.child({ backend: name }), opts.watch);
+  return {
+    name,
+    table,
+    authenticate: (user, password) => table.authenticate(user, password),
+    lookup: (user) => table.lookup(user),
+    reload: () => watched.check(true),
+    close: () => watched.close(),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * bcrypt verification with a short-lived in-memory cache of successes.
+ *
+ * - Cache key: HMAC-SHA256(per-process random key, user NUL password). The password is never stored, and
+ *   because the key is secret a Map lookup's timing reveals nothing an attacker could use.
+ * - Only successes are cached, for `ttlMs`, at most `maxEntries` (oldest evicted first; with one TTL for all
+ *   entries, insertion order is expiry order). A hit also requires the stored hash to be unchanged.
+ * - Concurrent verifications of the same (user, password, hash) share one bcrypt run.
+ * - `dummy` burns one compare against a fixed hash of the given cost so unknown users cost the same.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+
+export type CompareFn = (password: string, hash: string) => Promise<boolean>;
+
+export interface VerifierOptions {
+  /** Lifetime of a cached success (ms); 0 disables the cache. Default 60 000. */
+  ttlMs?: number;
+  /** Most cached successes kept. Default 10 000. */
+  maxEntries?: number;
+  /** bcrypt compare (injectable so tests can count calls). Default: bcryptjs async compare. */
+  compare?: CompareFn;
+  now?: () => number;
+  /** Called on every verification of a known user: `true` on a cache hit. */
+  onCache?: (hit: boolean) => void;
+}
+
+export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000, dummyCost: 10 } as const;
+
+interface CacheEntry {
+  hash: string;
+  expiresAt: number;
+}
+
+export class PasswordVerifier {
+  private readonly key = randomBytes(32);
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<boolean>>();
+  private readonly dummyHashes = new Map<number, Promise<string>>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly compareFn: CompareFn;
+  private readonly now: () => number;
+  private readonly onCache: ((hit: boolean) => void) | undefined;
+
+  constructor(opts: VerifierOptions = {}) {
+    this.ttlMs = opts.ttlMs ?? VERIFIER_DEFAULTS.ttlMs;
+    this.maxEntries = Math.max(1, opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries);
+    this.compareFn = opts.compare ?? ((password, hash) => bcrypt.compare(password, hash));
+    this.now = opts.now ?? Date.now;
+    this.onCache = opts.onCache;
+  }
+
+  /** Number of cached successes (for tests and metrics). */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  async verify(user: string, password: string, hash: string): Promise<boolean> {
+    const key = createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64url');
+    const hit = this.cache.get(key);
+    if (hit && hit.hash === hash && hit.expiresAt > this.now()) {
+      this.onCache?.(true);
+      return true;
+    }
+    if (hit) this.cache.delete(key);
+    this.onCache?.(false);
+    // The hash is part of the in-flight key so a reload mid-compare never answers for the new hash.
+    const flightKey = `${key}\0${hash}`;
+    let pending = this.inflight.get(flightKey);
+    if (!pending) {
+      pending = this.compareFn(password, hash).finally(() => this.inflight.delete(flightKey));
+      this.inflight.set(flightKey, pending);
+    }
+    const ok = await pending;
+    if (ok && this.ttlMs > 0) this.remember(key, hash);
+    return ok;
+  }
+
+  /** One compare whose result is ignored, against a random-password hash of `cost`. */
+  async dummy(password: string, cost: number): Promise<void> {
+    await this.compareFn(password, await this.dummyHash(cost));
+  }
+
+  /** Creates (once per cost) the hash `dummy` compares against, so the first unknown user is not slower. */
+  dummyHash(cost: number): Promise<string> {
+    let hash = this.dummyHashes.get(cost);
+    if (!hash) {
+      hash = bcrypt.hash(randomBytes(18).toString('base64'), cost);
+      this.dummyHashes.set(cost, hash);
+    }
+    return hash;
+  }
+
+  /** Forgets every cached success (on reload: a changed file may have changed or removed anyone). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private remember(key: string, hash: string): void {
+    this.cache.delete(key);
+    while (this.cache.size >= this.maxEntries) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+    }
+    this.cache.set(key, { hash, expiresAt: this.now() + this.ttlMs });
+  }
+}

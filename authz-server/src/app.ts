@@ -1,0 +1,63 @@
+/**
+ * `createApp(deps)`: the whole HTTP surface with its dependencies injected (store, logger, tokens,
+ * clock, metrics), so tests drive it with supertest and no open port.
+ */
+import express from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../../common/logger.js';
+import { requireToken, type Tokens } from './auth/bearer.js';
+import { errorMiddleware, notFound } from './errors.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import type { Store } from './store/index.js';
+import { bindingRoutes } from './bindings/routes.js';
+import { roleRoutes } from './roles/routes.js';
+import { decisionRoutes } from './routes/authorized.js';
+import type { RouteContext } from './routes/context.js';
+import { healthRoutes } from './routes/health.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { stateRoutes } from './routes/state.js';
+
+export interface AppDeps {
+  store: Store;
+  logger: Logger;
+  tokens: Tokens;
+  clock?: () => Date;
+  metrics?: Metrics;
+}
+
+// Busy, routine routes log at debug so the decision path does not flood the log.
+const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
+
+export function createApp(deps: AppDeps): express.Express {
+  const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.bindings.count() }, false);
+  const ctx: RouteContext = {
+    store: deps.store,
+    logger: deps.logger,
+    metrics,
+    clock: deps.clock ?? (() => new Date()),
+    admin: requireToken(deps.tokens, 'admin'),
+    client: requireToken(deps.tokens, 'client'),
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(metrics.middleware);
+  const httpLog = pinoHttp({
+    logger: deps.logger,
+    customLogLevel: (req, res, err) =>
+      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 && res.statusCode !== 403 ? 'warn' : QUIET.has(req.url ?? '') ? 'debug' : 'info',
+  });
+  app.use((req, res, next) => {
+    // The decision path skips the per-request logger unless debug is on (it halves throughput);
+    // its failures are still logged, in one short line.
+    if (!QUIET.has(req.path) || deps.logger.isLevelEnabled('debug')) return httpLog(req, res, next);
+    res.on('finish', () => {
+      if (res.statusCode >= 400 && res.statusCode !== 403) deps.logger.warn({ method: req.method, url: req.path, status: res.statusCode }, 'request failed');
+    });
+    next();
+  });
+  app.use(decisionRoutes(ctx), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx));
+  app.use(notFound);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

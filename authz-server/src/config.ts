@@ -1,0 +1,79 @@
+/**
+ * Server configuration: flags win over environment variables, validated once at start with
+ * messages naming the flag. Tokens come from files (flags or *_FILE env) or from env directly.
+ */
+import { z } from 'zod';
+import { parseListen } from '../../common/listen.js';
+import { readSecretFile } from '../../common/secret.js';
+
+export interface ServeFlags {
+  listen?: string;
+  db?: string;
+  adminTokenFile?: string;
+  clientTokenFile?: string;
+  insecureDev?: boolean;
+  logLevel?: string;
+}
+
+export const DEFAULTS = { listen: '127.0.0.1:5001', db: './data/authz.db', logLevel: 'info' } as const;
+
+const ConfigSchema = z.object({
+  listen: z.string().transform((v, ctx) => {
+    try {
+      return parseListen(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
+  db: z.string().min(1, 'must not be empty'),
+  adminToken: z.string().min(1).optional(),
+  clientToken: z.string().min(1).optional(),
+  insecureDev: z.boolean(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const FLAG_NAMES: Record<string, string> = {
+  listen: '--listen / TOLLGATE_AUTHZ_LISTEN',
+  db: '--db / TOLLGATE_AUTHZ_DB',
+  logLevel: '--log-level / TOLLGATE_LOG_LEVEL',
+};
+
+function token(file: string | undefined, envFile: string | undefined, envValue: string | undefined, what: string): string | undefined {
+  if (file) return readSecretFile(file, what);
+  if (envFile) return readSecretFile(envFile, what);
+  const v = envValue?.trim();
+  return v ? v : undefined;
+}
+
+export const MISSING_TOKENS_MESSAGE =
+  'authz-server needs an admin token and a client token. Set them with ' +
+  '--admin-token-file FILE (or TOLLGATE_AUTHZ_ADMIN_TOKEN / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE) and ' +
+  '--client-token-file FILE (or TOLLGATE_AUTHZ_CLIENT_TOKEN / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE), ' +
+  'e.g. `openssl rand -hex 32 > data/admin.token`. For local development only, --insecure-dev runs without them.';
+
+/** Builds and validates the config; throws an Error whose message says what to fix. */
+export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw = {
+    listen: flags.listen ?? env.TOLLGATE_AUTHZ_LISTEN ?? DEFAULTS.listen,
+    db: flags.db ?? env.TOLLGATE_AUTHZ_DB ?? DEFAULTS.db,
+    adminToken: token(flags.adminTokenFile, env.TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE, env.TOLLGATE_AUTHZ_ADMIN_TOKEN, 'admin token'),
+    clientToken: token(flags.clientTokenFile, env.TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE, env.TOLLGATE_AUTHZ_CLIENT_TOKEN, 'client token'),
+    insecureDev: flags.insecureDev === true,
+    logLevel: flags.logLevel ?? env.TOLLGATE_LOG_LEVEL ?? DEFAULTS.logLevel,
+  };
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    throw new Error(`invalid ${FLAG_NAMES[key] ?? key}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const cfg = r.data;
+  if (!cfg.insecureDev && (!cfg.adminToken || !cfg.clientToken)) throw new Error(MISSING_TOKENS_MESSAGE);
+  if (cfg.adminToken && cfg.adminToken === cfg.clientToken) {
+    throw new Error('the admin token and the client token must differ (the client token must not grant admin access)');
+  }
+  return cfg;
+}

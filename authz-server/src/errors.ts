@@ -1,0 +1,91 @@
+/**
+ * The one error type of authz-server and the middleware that renders every error as
+ * `{"error":{"code","message","field"?}}`. Anything unexpected becomes a 500 with no detail leaked.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { z } from 'zod';
+import type { Logger } from '../../common/logger.js';
+
+export type ErrorCode =
+  | 'invalid_json'
+  | 'invalid_request'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'role_not_found'
+  | 'binding_not_found'
+  | 'role_in_use'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
+
+export class AuthzError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'AuthzError';
+  }
+}
+
+/** `a.b[0].c` from a zod issue path. */
+export function fieldPath(path: ReadonlyArray<PropertyKey>, prefix = ''): string {
+  let out = prefix;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  return out || 'body';
+}
+
+/** Turns the first zod issue into a 400 that names the field. */
+export function validationError(err: z.ZodError, prefix = ''): AuthzError {
+  const issue = err.issues[0];
+  if (!issue) return new AuthzError(400, 'invalid_request', 'invalid request body', prefix || 'body');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] ?? '';
+    const field = fieldPath([...issue.path, key], prefix);
+    return new AuthzError(400, 'invalid_request', `unknown field "${field}"`, field);
+  }
+  const field = fieldPath(issue.path, prefix);
+  return new AuthzError(400, 'invalid_request', `${field}: ${issue.message}`, field);
+}
+
+/** Parses with a zod schema or throws the 400. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown, prefix = ''): z.infer<T> {
+  if (body === undefined) throw new AuthzError(400, 'invalid_request', 'request body must be a JSON object', 'body');
+  const r = schema.safeParse(body);
+  if (!r.success) throw validationError(r.error, prefix);
+  return r.data;
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AuthzError(404, 'not_found', `no route ${req.method} ${req.path}`));
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+export function errorMiddleware(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    let e: AuthzError;
+    const bp = err as BodyParserError;
+    if (err instanceof AuthzError) e = err;
+    else if (bp?.type === 'entity.too.large') e = new AuthzError(413, 'body_too_large', `request body is larger than ${bp.limit ?? 65536} bytes`, 'body');
+    else if (bp?.type === 'entity.parse.failed') e = new AuthzError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`, 'body');
+    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') e = new AuthzError(415, 'unsupported_media_type', (err as Error).message, 'body');
+    else if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) e = new AuthzError(bp.status, 'invalid_request', (err as Error).message);
+    else {
+      log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+      e = new AuthzError(500, 'internal', 'internal error');
+    }
+    if (res.headersSent) return;
+    if (e.status === 401) res.set('WWW-Authenticate', 'Bearer realm="tollgate-authz"');
+    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+  };
+}

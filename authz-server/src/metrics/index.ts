@@ -1,0 +1,44 @@
+/**
+ * Prometheus metrics on a per-app registry (tests create many apps). Labels are low-cardinality:
+ * the route pattern (never the raw path), method, status, decision result.
+ */
+import type { RequestHandler } from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  decisions: Counter<'result'>;
+  middleware: RequestHandler;
+}
+
+export function createMetrics(counts?: { roles: () => number; bindings: () => number }, defaults = true): Metrics {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'tollgate_authz_' });
+  const duration = new Histogram({
+    name: 'tollgate_authz_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+    registers: [registry],
+  });
+  const decisions = new Counter({
+    name: 'tollgate_authz_decisions_total',
+    help: 'Decisions answered on /authorized by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  if (counts) {
+    new Gauge({ name: 'tollgate_authz_roles', help: 'Roles in the store', registers: [registry], collect() { this.set(counts.roles()); } });
+    new Gauge({ name: 'tollgate_authz_bindings', help: 'Bindings in the store', registers: [registry], collect() { this.set(counts.bindings()); } });
+  }
+  const middleware: RequestHandler = (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const secs = Number(process.hrtime.bigint() - start) / 1e9;
+      duration.observe({ method: req.method, route, status: String(res.statusCode) }, secs);
+    });
+    next();
+  };
+  return { registry, decisions, middleware };
+}

@@ -1,0 +1,204 @@
+/**
+ * Match patterns an admin writes into permissions (name, service, request_type, label values) and
+ * into binding account names.
+ *
+ * - Glob: `*` and `?` stay inside one `/`-separated segment, `**` crosses segments; whole-string match.
+ * - `/regex/`: RE2 syntax, full match, run by re2js (linear time) — admin input never reaches a
+ *   backtracking engine. Globs that are not a plain literal/prefix are also compiled to RE2.
+ * - `${namespace}`, `${account}`, `${labels:KEY}`: replaced by the value at decision time, always
+ *   literally (a `*` in an account name is not a wildcard).
+ */
+import { RE2JS } from 're2js';
+
+export type VarName = 'namespace' | 'account' | 'labels';
+type GlobToken = { lit: string } | { wild: '*' | '**' | '?' } | { v: VarName; key?: string };
+type RegexToken = { src: string } | { v: VarName; key?: string };
+
+export interface Template {
+  readonly source: string;
+  readonly kind: 'glob' | 'regex';
+  readonly vars: ReadonlySet<VarName>;
+  readonly tokens: ReadonlyArray<GlobToken | RegexToken>;
+  /** Set when the pattern has no variables: compiled once. */
+  readonly fixed?: Matcher;
+}
+
+export type Matcher = (value: string) => boolean;
+
+export interface VarValues {
+  namespace?: string | undefined;
+  account?: string | undefined;
+  labels?: Readonly<Record<string, readonly string[]>> | null | undefined;
+}
+
+/** Thrown by {@link parseTemplate}; the caller turns it into a 400 naming the field. */
+export class PatternError extends Error {}
+
+const VAR_RE = /\$\{([^}]*)\}/y;
+const MAX_COMBINATIONS = 64;
+
+function parseVar(body: string, allowVars: boolean): { v: VarName; key?: string } {
+  if (!allowVars) throw new PatternError(`variables like \${${body}} are not allowed here`);
+  if (body === 'namespace' || body === 'account') return { v: body };
+  const m = /^labels:(.+)$/.exec(body);
+  if (m?.[1]) return { v: 'labels', key: m[1] };
+  throw new PatternError(`unknown variable \${${body}} (use \${namespace}, \${account} or \${labels:KEY})`);
+}
+
+function tokenize(text: string, allowVars: boolean, glob: boolean): Array<GlobToken | RegexToken> {
+  const out: Array<GlobToken | RegexToken> = [];
+  const pushLit = (s: string): void => {
+    const last = out[out.length - 1];
+    if (glob) {
+      if (last && 'lit' in last) out[out.length - 1] = { lit: last.lit + s };
+      else out.push({ lit: s });
+    } else if (last && 'src' in last) out[out.length - 1] = { src: last.src + s };
+    else out.push({ src: s });
+  };
+  for (let i = 0; i < text.length; ) {
+    const ch = text[i] as string;
+    if (ch === '$' && text[i + 1] === '{') {
+      VAR_RE.lastIndex = i;
+      const m = VAR_RE.exec(text);
+      if (!m) throw new PatternError('unterminated ${ (variables look like ${namespace})');
+      out.push(parseVar(m[1] ?? '', allowVars));
+      i += m[0].length;
+    } else if (glob && ch === '*') {
+      const dbl = text[i + 1] === '*';
+      out.push({ wild: dbl ? '**' : '*' });
+      i += dbl ? 2 : 1;
+    } else if (glob && ch === '?') {
+      out.push({ wild: '?' });
+      i += 1;
+    } else {
+      pushLit(ch);
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * Parses and validates a pattern. `allowVars` is false for account names (nothing to substitute).
+ * Throws {@link PatternError} with a reason an admin can act on.
+ */
+export function parseTemplate(source: string, allowVars = true): Template {
+  if (source.length === 0) throw new PatternError('must not be empty (leave the field out to match anything)');
+  const isRegex = source.length >= 2 && source.startsWith('/') && source.endsWith('/');
+  const body = isRegex ? source.slice(1, -1) : source;
+  const tokens = tokenize(body, allowVars, !isRegex);
+  const vars = new Set<VarName>();
+  for (const t of tokens) if ('v' in t) vars.add(t.v);
+  const kind = isRegex ? 'regex' : 'glob';
+  if (isRegex) {
+    if (body.length === 0) throw new PatternError('empty regex //');
+    // Validate with a placeholder for every variable so a bad regex is refused when written.
+    const probe = tokens.map((t) => ('src' in t ? t.src : 'x')).join('');
+    try {
+      RE2JS.compile(probe);
+    } catch (e) {
+      throw new PatternError(`invalid regex: ${(e as Error).message}`);
+    }
+  }
+  const tpl: Template = { source, kind, vars, tokens };
+  return vars.size === 0 ? { ...tpl, fixed: resolve(tpl, {})[0] ?? never } : tpl;
+}
+
+const never: Matcher = () => false;
+
+/** Builds the matchers for every combination of variable values (labels may have several). */
+function resolve(tpl: Template, values: VarValues): Matcher[] {
+  let combos: string[][] = [[]];
+  for (const t of tpl.tokens) {
+    let options: string[];
+    if ('v' in t) {
+      const vals = varValues(t, values);
+      if (vals.length === 0) return [];
+      options = vals.map((v) => (tpl.kind === 'regex' ? RE2JS.quote(v) : '\u0000L' + v));
+    } else options = ['src' in t ? t.src : 'lit' in t ? '\u0000L' + t.lit : '\u0000W' + t.wild];
+    const next: string[][] = [];
+    for (const c of combos) for (const o of options) next.push([...c, o]);
+    if (next.length > MAX_COMBINATIONS) return [];
+    combos = next;
+  }
+  return combos.map((parts) => (tpl.kind === 'regex' ? cachedRegex(parts.join('')) : globMatcher(parts)));
+}
+
+function varValues(t: { v: VarName; key?: string }, values: VarValues): readonly string[] {
+  if (t.v === 'labels') return (t.key !== undefined && values.labels?.[t.key]) || [];
+  const v = values[t.v];
+  // A binding without a namespace never satisfies ${namespace}; an empty value is treated the same.
+  return v === undefined || (t.v === 'namespace' && v === '') ? [] : [v];
+}
+
+/** Matches `value` against the template with the given variable values. */
+export function matchTemplate(tpl: Template, value: string, values: VarValues): boolean {
+  if (tpl.fixed) return tpl.fixed(value);
+  for (const m of resolve(tpl, values)) if (m(value)) return true;
+  return false;
+}
+
+/** Plain text of a template after substitution, for explain/effective-permission output. */
+export function substitute(tpl: Template, values: VarValues): string {
+  if (tpl.vars.size === 0) return tpl.source;
+  const body = tpl.tokens
+    .map((t) => {
+      if (!('v' in t)) return 'src' in t ? t.src : 'lit' in t ? t.lit : t.wild;
+      const vals = varValues(t, values);
+      if (vals.length === 0) return t.v === 'labels' ? `\${labels:${t.key}}` : `\${${t.v}}`;
+      return vals.length === 1 ? (vals[0] as string) : `{${vals.join(',')}}`;
+    })
+    .join('');
+  return tpl.kind === 'regex' ? `/${body}/` : body;
+}
+
+// Glob parts arrive as "\0L<literal>" or "\0W<wildcard>" so substituted values stay literal.
+type Resolved = { lit: string } | { wild: '*' | '**' | '?' };
+
+function globMatcher(parts: string[]): Matcher {
+  const toks: Resolved[] = [];
+  for (const p of parts) {
+    const body = p.slice(2);
+    const last = toks[toks.length - 1];
+    if (p[1] === 'L') {
+      if (last && 'lit' in last) toks[toks.length - 1] = { lit: last.lit + body };
+      else toks.push({ lit: body });
+    } else toks.push({ wild: body as '*' | '**' | '?' });
+  }
+  const [a, b, c] = toks;
+  if (toks.length === 0) return (v) => v === '';
+  if (toks.length === 1 && a && 'lit' in a) return (v) => v === a.lit;
+  if (toks.length === 1 && a && 'wild' in a && a.wild === '**') return () => true;
+  if (toks.length === 2 && a && 'lit' in a && b && 'wild' in b && b.wild === '**') return (v) => v.startsWith(a.lit);
+  if (toks.length === 2 && a && 'lit' in a && b && 'wild' in b && b.wild === '*') {
+    return (v) => v.startsWith(a.lit) && !v.includes('/', a.lit.length);
+  }
+  if (toks.length === 3 && a && 'lit' in a && b && 'wild' in b && b.wild === '**' && c && 'lit' in c) {
+    return (v) => v.length >= a.lit.length + c.lit.length && v.startsWith(a.lit) && v.endsWith(c.lit);
+  }
+  const src = toks
+    .map((t) => ('lit' in t ? RE2JS.quote(t.lit) : t.wild === '**' ? '(?s:.*)' : t.wild === '*' ? '[^/]*' : '[^/]'))
+    .join('');
+  return cachedRegex(src);
+}
+
+// Compiled RE2 programs keyed by source; bounded so per-namespace substitutions cannot grow it forever.
+const cache = new Map<string, Matcher>();
+const CACHE_MAX = 10_000;
+
+function cachedRegex(src: string): Matcher {
+  let m = cache.get(src);
+  if (!m) {
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(src);
+    } catch {
+      // Only reachable if a substituted value breaks a regex; fail closed.
+      return never;
+    }
+    m = (v) => re.matches(v);
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(src, m);
+  }
+  return m;
+}

@@ -1,0 +1,76 @@
+/**
+ * Role routes (admin token): the seed contract `/add-role`, `/delete-role`, and resource style
+ * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions.
+ */
+import { Router } from 'express';
+import { AuthzError, parseBody } from '../errors.js';
+import type { Permission } from '../policy/permission.js';
+import { jsonBody, type RouteContext } from '../routes/context.js';
+import { AddRoleSchema, DeleteRoleSchema, PutRoleSchema, RoleNameSchema } from './schema.js';
+
+function nameParam(raw: unknown): string {
+  const r = RoleNameSchema.safeParse(typeof raw === 'string' ? raw : '');
+  if (!r.success) throw new AuthzError(400, 'invalid_request', `name: ${r.error.issues[0]?.message ?? 'invalid'}`, 'name');
+  return r.data;
+}
+
+export function roleRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const put = (name: string, permissions: Permission[]) => {
+    const { created } = ctx.store.putRole(name, permissions);
+    ctx.logger.info({ role: name, created, permissions: permissions.length }, created ? 'role created' : 'role replaced');
+    return {
+      status: created ? 201 : 200,
+      body: {
+        ok: true,
+        name,
+        created,
+        replaced: !created,
+        message: created ? `role "${name}" created` : `role "${name}" replaced (its permissions were overwritten)`,
+        permissions,
+      },
+    };
+  };
+  const remove = (name: string, force: boolean) => {
+    const { deleted_bindings } = ctx.store.deleteRole(name, force);
+    ctx.logger.info({ role: name, deleted_bindings }, 'role deleted');
+    return { ok: true, name, deleted_bindings, message: `role "${name}" deleted` + (deleted_bindings ? ` with ${deleted_bindings} binding(s)` : '') };
+  };
+
+  r.post('/add-role', ctx.admin, jsonBody, (req, res) => {
+    const body = parseBody(AddRoleSchema, req.body);
+    const out = put(body.name, body.permissions);
+    res.status(out.status).json(out.body);
+  });
+  r.post('/delete-role', ctx.admin, jsonBody, (req, res) => {
+    const body = parseBody(DeleteRoleSchema, req.body);
+    res.json(remove(body.name, body.force === true));
+  });
+  r.get('/roles', ctx.admin, (_req, res) => {
+    res.json({ roles: ctx.store.listRoles() });
+  });
+  r.get('/roles/:name', ctx.admin, (req, res) => {
+    const name = nameParam(req.params.name);
+    const role = ctx.store.getRole(name);
+    if (!role) throw new AuthzError(404, 'role_not_found', `role "${name}" does not exist`, 'name');
+    res.json({ ...role, binding_count: ctx.store.bindings.countForRole(name) });
+  });
+  r.put('/roles/:name', ctx.admin, jsonBody, (req, res) => {
+    const name = nameParam(req.params.name);
+    const body = parseBody(PutRoleSchema, req.body);
+    if (body.name !== undefined && body.name !== name) {
+      throw new AuthzError(400, 'invalid_request', `name "${body.name}" in the body differs from "${name}" in the path`, 'name');
+    }
+    const out = put(name, body.permissions);
+    res.status(out.status).json(out.body);
+  });
+  r.delete('/roles/:name', ctx.admin, (req, res) => {
+    const name = nameParam(req.params.name);
+    const force = req.query.force;
+    if (force !== undefined && force !== 'true' && force !== 'false') {
+      throw new AuthzError(400, 'invalid_request', 'force must be true or false', 'force');
+    }
+    res.json(remove(name, force === 'true'));
+  });
+  return r;
+}

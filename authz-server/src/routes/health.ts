@@ -1,0 +1,23 @@
+/** /healthz (process up) and /readyz (database answers) are open; /metrics needs the admin token. */
+import { Router } from 'express';
+import type { RouteContext } from './context.js';
+
+export function healthRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  r.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  r.get('/readyz', (_req, res) => {
+    let ok = false;
+    try {
+      ok = ctx.store.ping();
+    } catch (err) {
+      ctx.logger.warn({ err }, 'readiness check failed');
+    }
+    res.status(ok ? 200 : 503).json(ok ? { ok: true } : { ok: false, error: { code: 'unavailable', message: 'database does not answer' } });
+  });
+  r.get('/metrics', ctx.admin, async (_req, res) => {
+    res.set('Content-Type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());
+  });
+  return r;
+}

@@ -1,0 +1,21 @@
+/** GET /export and POST /import[?mode=replace|merge] (admin token). Import is all or nothing. */
+import { Router } from 'express';
+import { AuthzError, parseBody } from '../errors.js';
+import { exportState, importState, StateSchema } from '../store/state.js';
+import { importBody, type RouteContext } from './context.js';
+
+export function stateRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  r.get('/export', ctx.admin, (_req, res) => {
+    res.json(exportState(ctx.store, ctx.clock()));
+  });
+  r.post('/import', ctx.admin, importBody, (req, res) => {
+    const mode = req.query.mode ?? 'replace';
+    if (mode !== 'replace' && mode !== 'merge') throw new AuthzError(400, 'invalid_request', 'mode must be replace or merge', 'mode');
+    const state = parseBody(StateSchema, req.body);
+    const counts = importState(ctx.store, state, mode, ctx.clock());
+    ctx.logger.info({ mode, ...counts }, 'state imported');
+    res.json({ ok: true, mode, ...counts });
+  });
+  return r;
+}

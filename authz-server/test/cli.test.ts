@@ -1,0 +1,126 @@
+/** The admin CLI, run as a real process against a real server process. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe('admin CLI against a running server', function () {
+  let t: ReturnType<typeof tempDir>;
+  let server: ServerProcess;
+  let env: NodeJS.ProcessEnv;
+
+  // Async spawn: a synchronous one would block the event loop this process shares with nothing, but keep it uniform.
+  const cli = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, stdin?: string): Promise<Run> =>
+    new Promise((resolve) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), ...args], { cwd: ROOT, env: { ...env, ...extraEnv } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.stdin.end(stdin ?? '');
+      p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+
+  before(async () => {
+    t = tempDir();
+    const tok = tokenFiles(t.dir);
+    server = await spawnServer(['--db', join(t.dir, 'authz.db'), '--admin-token-file', tok.admin, '--client-token-file', tok.client, '--log-level', 'warn']);
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_AUTHZ_')));
+    env = { ...base, NODE_OPTIONS: '', TOLLGATE_AUTHZ_URL: server.url, TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: tok.admin };
+  });
+  after(async () => {
+    await server?.stop('SIGKILL');
+    t.cleanup();
+  });
+
+  it('role add (--permission twice, then --file YAML replaces), role get, role list', async () => {
+    const add = await cli(['role', 'add', 'ns-puller', '--permission', '{"name":"${namespace}/**","actions":["pull"]}', '--permission', '{"request_type":"registry","name":"catalog","actions":["*"]}']);
+    assert.equal(add.code, 0, add.stderr);
+    assert.match(add.stdout, /role "ns-puller" created/);
+    const yamlFile = join(t.dir, 'role.yaml');
+    writeFileSync(yamlFile, 'permissions:\n  - name: "${namespace}/**"\n    actions: [pull, push]\n');
+    const replace = await cli(['role', 'add', 'ns-puller', '--file', yamlFile]);
+    assert.equal(replace.code, 0, replace.stderr);
+    assert.match(replace.stdout, /replaced/);
+    const get = await cli(['role', 'get', 'ns-puller']);
+    assert.deepEqual(JSON.parse(get.stdout).permissions, [{ name: '${namespace}/**', actions: ['pull', 'push'] }]);
+    const list = await cli(['role', 'list']);
+    assert.match(list.stdout, /^ns-puller\t/m);
+  });
+
+  it('binding add, check (allowed exit 0 / denied exit 3 with the reason), binding list, binding rm', async () => {
+    const add = await cli(['binding', 'add', 'team-a-bot', 'ns-puller', '--namespace', 'team-a']);
+    assert.equal(add.code, 0, add.stderr);
+    const ok = await cli(['check', '--account', 'team-a-bot', '--name', 'team-a/app', '--action', 'pull,push']);
+    assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+    assert.match(ok.stdout, /^ALLOWED/);
+    assert.match(ok.stdout, /pull: binding team-a-bot → role ns-puller \(namespace team-a\)/);
+    const no = await cli(['check', '--account', 'team-a-bot', '--name', 'team-b/app']);
+    assert.equal(no.code, 3);
+    assert.match(no.stdout, /^DENIED/);
+    assert.match(no.stdout, /name "team-b\/app" does not match/);
+    const list = await cli(['binding', 'list', '--account', 'team-a-bot']);
+    assert.match(list.stdout, /team-a-bot → ns-puller \(namespace team-a\)/);
+    const rm = await cli(['binding', 'rm', 'team-a-bot', 'ns-puller', '--namespace', 'team-a']);
+    assert.equal(rm.code, 0, rm.stderr);
+    const gone = await cli(['binding', 'list', '--account', 'team-a-bot']);
+    assert.match(gone.stdout, /no bindings/);
+  });
+
+  it('export to a file, import --merge and import (replace) from stdin', async () => {
+    await cli(['binding', 'add', '<anonymous>', 'ns-puller', '--namespace', 'public']);
+    const out = join(t.dir, 'state.json');
+    const exp = await cli(['export', '--out', out]);
+    assert.equal(exp.code, 0, exp.stderr);
+    const state = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(state.bindings.length, 1);
+    const merge = await cli(['import', out, '--merge']);
+    assert.equal(merge.code, 0, merge.stderr);
+    assert.match(merge.stdout, /imported \(merge\): 1 role\(s\), 0 new binding/);
+    const empty = JSON.stringify({ version: 1, roles: [], bindings: [] });
+    const replace = await cli(['import', '-'], {}, empty);
+    assert.equal(replace.code, 0, replace.stderr);
+    const list = await cli(['role', 'list']);
+    assert.match(list.stdout, /no roles/);
+    const restore = await cli(['import', out]);
+    assert.equal(restore.code, 0, restore.stderr);
+    const anon = await cli(['check', '--account', '', '--name', 'public/app']);
+    assert.equal(anon.code, 0, anon.stdout);
+  });
+
+  it('errors: server message and non-zero exit; unknown role; bad JSON; wrong token; unreachable server', async () => {
+    const unknown = await cli(['binding', 'add', 'x', 'ghost']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /role "ghost" does not exist/);
+    const badJson = await cli(['role', 'add', 'r', '--permission', '{nope']);
+    assert.equal(badJson.code, 1);
+    assert.match(badJson.stderr, /--permission #1 is not valid JSON/);
+    const badPattern = await cli(['role', 'add', 'r', '--permission', '{"name":"/(/","actions":["pull"]}']);
+    assert.equal(badPattern.code, 1);
+    assert.match(badPattern.stderr, /permissions\[0\]\.name/);
+    const wrongTok = await cli(['role', 'list'], { TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: '', TOLLGATE_AUTHZ_ADMIN_TOKEN: 'wrong' });
+    assert.equal(wrongTok.code, 1);
+    assert.match(wrongTok.stderr, /401 unauthorized.*invalid admin token/);
+    const down = await cli(['role', 'list', '--url', 'http://127.0.0.1:9']);
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot reach authz-server at http:\/\/127\.0\.0\.1:9/);
+    const inUse = await cli(['role', 'rm', 'ns-puller']);
+    assert.equal(inUse.code, 1);
+    assert.match(inUse.stderr, /409 role_in_use/);
+  });
+
+  it('--help everywhere', async () => {
+    for (const args of [['role', '--help'], ['role', 'add', '--help'], ['binding', 'list', '--help'], ['check', '--help'], ['import', '--help'], ['authz', 'serve', '--help']]) {
+      const res = await cli(args);
+      assert.equal(res.code, 0, args.join(' '));
+      assert.match(res.stdout, /Usage: tollgate/);
+    }
+  });
+});

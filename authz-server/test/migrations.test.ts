@@ -1,0 +1,80 @@
+/** Schema migrations: applied at start, idempotent, versioned, refusing a newer database. */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { openDatabase } from '../src/store/db.js';
+import { migrate, MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
+import { Store } from '../src/store/index.js';
+import { tempDir } from './helpers.js';
+
+describe('store migrations', () => {
+  let t: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    t = tempDir();
+  });
+  afterEach(() => t.cleanup());
+
+  it('a fresh file gets the latest schema, WAL, foreign keys and synchronous=FULL; parent dir created', () => {
+    const file = join(t.dir, 'nested', 'dir', 'authz.db');
+    const db = openDatabase(file);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
+    assert.equal(db.pragma('synchronous', { simple: true }), 2);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
+    assert.deepEqual(tables, ['bindings', 'roles']);
+    db.close();
+  });
+
+  it('reopening applies nothing and keeps the data', () => {
+    const file = join(t.dir, 'authz.db');
+    const s = Store.open(file);
+    s.putRole('r', [{ actions: ['pull'] }]);
+    s.close();
+    const db = new Database(file);
+    assert.deepEqual(migrate(db), []);
+    db.close();
+    const again = Store.open(file);
+    assert.deepEqual(again.listRoles().map((r) => r.name), ['r']);
+    again.close();
+  });
+
+  it('pending migrations run in order, each once, and bump user_version', () => {
+    const db = new Database(join(t.dir, 'm.db'));
+    const extra = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, description: 'test', sql: 'CREATE TABLE audit (id INTEGER PRIMARY KEY)' }];
+    assert.deepEqual(migrate(db, MIGRATIONS), MIGRATIONS.map((m) => m.version));
+    assert.deepEqual(migrate(db, extra), [SCHEMA_VERSION + 1]);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1);
+    assert.deepEqual(migrate(db, extra), []);
+    db.close();
+  });
+
+  it('a failing migration leaves the database at the previous version', () => {
+    const db = new Database(join(t.dir, 'f.db'));
+    migrate(db);
+    const bad = [...MIGRATIONS, { version: SCHEMA_VERSION + 1, description: 'broken', sql: 'CREATE TABLE half (id INTEGER); SELECT nonsense FROM nowhere;' }];
+    assert.throws(() => migrate(db, bad));
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'half'").pluck().get(), 0);
+    db.close();
+  });
+
+  it('a database from a newer tollgate is refused with a clear message', () => {
+    const file = join(t.dir, 'new.db');
+    const db = new Database(file);
+    db.pragma(`user_version = ${SCHEMA_VERSION + 5}`);
+    db.close();
+    assert.throws(() => openDatabase(file), /newer than this tollgate supports/);
+  });
+
+  it('decisions use the account index, never a table scan', () => {
+    const db = openDatabase(join(t.dir, 'plan.db'));
+    const plan = db
+      .prepare('EXPLAIN QUERY PLAN SELECT role_name, namespace FROM bindings WHERE account_name = ? AND is_pattern = 0')
+      .all('x') as Array<{ detail: string }>;
+    assert.match(plan.map((p) => p.detail).join(' '), /USING INDEX bindings_account/);
+    const pat = db.prepare('EXPLAIN QUERY PLAN SELECT id FROM bindings WHERE is_pattern = 1').all() as Array<{ detail: string }>;
+    assert.match(pat.map((p) => p.detail).join(' '), /USING (COVERING )?INDEX bindings_pattern/);
+    db.close();
+  });
+});

@@ -1,0 +1,80 @@
+/** GET /export and POST /import: round trip, replace vs merge, and atomicity (all or nothing). */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { admin, harness, req, type Harness } from './helpers.js';
+
+describe('export and import', () => {
+  let h: Harness;
+  let h2: Harness;
+  beforeEach(() => {
+    h = harness();
+    h2 = harness();
+    h.store.putRole('ns-puller', [{ name: '${namespace}/**', actions: ['pull'] }]);
+    h.store.putRole('pub', [{ name: 'public/**', actions: ['pull'] }]);
+    h.store.addBinding({ account_name: 'bot', role_name: 'ns-puller', namespace: 'team-a' });
+    h.store.addBinding({ account_name: 'sa:*', role_name: 'pub' });
+    h.store.addBinding({ account_name: '<anonymous>', role_name: 'pub' });
+  });
+  afterEach(() => {
+    h.close();
+    h2.close();
+  });
+
+  it('export → import into an empty server reproduces roles, bindings and decisions', async () => {
+    const exported = (await request(h.app).get('/export').set(admin)).body;
+    assert.equal(exported.version, 1);
+    assert.equal(exported.roles.length, 2);
+    assert.equal(exported.bindings.length, 3);
+    const res = await request(h2.app).post('/import').set(admin).send(exported);
+    assert.equal(res.status, 200);
+    assert.deepEqual({ roles: res.body.roles, bindings: res.body.bindings }, { roles: 2, bindings: 3 });
+    const again = (await request(h2.app).get('/export').set(admin)).body;
+    assert.deepEqual({ ...again, exported_at: 0 }, { ...exported, exported_at: 0 });
+    assert.equal(h2.store.decide(req({ Account: 'bot', Name: 'team-a/x' })).allowed, true);
+    assert.equal(h2.store.decide(req({ Account: 'sa:ci', Name: 'public/x' })).allowed, true);
+    assert.equal(h2.store.decide(req({ Account: '', Name: 'public/x' })).allowed, true);
+  });
+
+  it('replace (default) removes what the file does not hold; merge keeps it', async () => {
+    const file = { version: 1, roles: [{ name: 'new', permissions: { actions: ['pull'] } }], bindings: [{ account_name: 'x', role_name: 'new' }] };
+    const merged = await request(h.app).post('/import?mode=merge').set(admin).send(file);
+    assert.equal(merged.status, 200);
+    assert.deepEqual(h.store.listRoles().map((r) => r.name), ['new', 'ns-puller', 'pub']);
+    assert.equal(h.store.bindings.count(), 4);
+    await request(h.app).post('/import').set(admin).send(file);
+    assert.deepEqual(h.store.listRoles().map((r) => r.name), ['new']);
+    assert.equal(h.store.bindings.count(), 1);
+    // Caches follow the import: the old glob binding no longer grants anything.
+    assert.equal(h.store.decide(req({ Account: 'sa:ci', Name: 'public/x' })).allowed, false);
+    assert.equal(h.store.decide(req({ Account: 'x' })).allowed, true);
+  });
+
+  for (const [title, file, field] of [
+    ['binding to a role missing from the file', { version: 1, roles: [{ name: 'a', permissions: { actions: ['pull'] } }], bindings: [{ account_name: 'u', role_name: 'a' }, { account_name: 'u', role_name: 'ghost' }] }, 'bindings[1].role_name'],
+    ['invalid pattern in the last role', { version: 1, roles: [{ name: 'a', permissions: { actions: ['pull'] } }, { name: 'b', permissions: { name: '/(/', actions: ['pull'] } }], bindings: [] }, 'roles[1].permissions[0].name'],
+    ['duplicate role', { version: 1, roles: [{ name: 'a', permissions: { actions: ['pull'] } }, { name: 'a', permissions: { actions: ['push'] } }], bindings: [] }, 'roles[1].name'],
+    ['bad binding in the middle', { version: 1, roles: [], bindings: [{ account_name: 'u', role_name: 'pub' }, { account_name: '', role_name: 'pub' }] }, 'bindings[1].account_name'],
+  ] as const) {
+    it(`atomic: ${title} → 400 naming ${field}, nothing changed`, async () => {
+      const before = (await request(h.app).get('/export').set(admin)).body;
+      for (const mode of ['replace', 'merge']) {
+        const res = await request(h.app).post(`/import?mode=${mode}`).set(admin).send(file);
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.error.field, field);
+      }
+      const after = (await request(h.app).get('/export').set(admin)).body;
+      assert.deepEqual({ ...after, exported_at: 0 }, { ...before, exported_at: 0 });
+      assert.equal(h.store.decide(req({ Account: 'bot', Name: 'team-a/x' })).allowed, true);
+    });
+  }
+
+  it('import may exceed the 64 KiB limit of other routes', async () => {
+    const bindings = Array.from({ length: 3000 }, (_, i) => ({ account_name: `user-${i}`, role_name: 'r', namespace: `ns-${i}` }));
+    const file = { version: 1, roles: [{ name: 'r', permissions: { name: '${namespace}/**', actions: ['pull'] } }], bindings };
+    assert.ok(JSON.stringify(file).length > 64 * 1024);
+    const res = await request(h2.app).post('/import').set(admin).send(file);
+    assert.equal(res.status, 200);
+    assert.equal(h2.store.bindings.count(), 3000);
+    assert.equal(h2.store.decide(req({ Account: 'user-2999', Name: 'ns-2999/app' })).allowed, true);
+  });
+});

@@ -1,0 +1,14 @@
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { seed, accountName, namespaceOf } from './authz-seed.js';
+const file = '/tmp/authzprof/authz.db';
+import { rmSync, mkdirSync } from 'node:fs';
+rmSync('/tmp/authzprof', { recursive: true, force: true }); mkdirSync('/tmp/authzprof');
+seed(file, 10000, 10).store.close();
+const proc = spawn(process.execPath, ['--cpu-prof', '--cpu-prof-dir', '/tmp/authzprof', '--import', 'tsx', 'bench/authz-server-child.ts', 'authz', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+const port = await new Promise<number>((r) => proc.stdout!.on('data', (d: Buffer) => { const m = /PORT (\d+)/.exec(d.toString()); if (m) r(Number(m[1])); }));
+const requests = Array.from({ length: 200 }, (_, k) => ({ method: 'POST' as const, path: '/authorized', body: JSON.stringify({ Account: accountName(k), Type: 'repository', Name: `${namespaceOf(k, 0)}/app`, Service: 'registry', IP: '127.0.0.1', Actions: ['pull'], Labels: null }) }));
+const res = await autocannon({ url: `http://127.0.0.1:${port}`, connections: 20, duration: 5, headers: { 'content-type': 'application/json', authorization: 'Bearer bench-client' }, requests });
+console.log(res.requests.average, res.non2xx);
+proc.kill('SIGTERM');
+await new Promise((r) => proc.on('exit', r));

@@ -1,0 +1,28 @@
+/**
+ * Benchmark server process: `authz DB_FILE` runs the real createApp on the seeded store,
+ * `bare` a bare express JSON route. Prints `PORT <n>` when listening; runs until killed.
+ */
+import express from 'express';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../common/logger.js';
+import { createApp } from '../authz-server/src/app.js';
+import { Store } from '../authz-server/src/store/index.js';
+
+const [mode, file] = process.argv.slice(2);
+let app: express.Express;
+if (mode === 'authz' && file) {
+  const store = Store.open(file);
+  // Default log level, as in production: /authorized is logged at debug so it costs little.
+  app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
+} else {
+  app = express();
+  app.post('/authorized', express.json(), (req, res) => {
+    res.json({ allowed: true, actions: (req.body as { Actions?: string[] }).Actions ?? [] });
+  });
+}
+const server = createServer(app).listen(0, '127.0.0.1', () => {
+  process.stdout.write(`PORT ${(server.address() as AddressInfo).port}\n`);
+});
+// A clean exit on SIGTERM lets `node --cpu-prof` write its profile.
+process.on('SIGTERM', () => process.exit(0));

@@ -1,0 +1,82 @@
+/**
+ * Scenario 7: `docker login` asks for an offline token and stores the refresh token; `docker pull`
+ * and `docker push` then use only the POST refresh_token grant (no GET, no stored password).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { uniqueImage, useStack, REGISTRY_DENIED } from '../harness/fixture.js';
+import { Containerd, Dockerd } from '../harness/daemons.js';
+import { Skopeo } from '../harness/skopeo.js';
+
+describe('e2e: docker (dockerd + docker CLI)', function () {
+  this.timeout(240000);
+  const stack = useStack(['skopeo', 'containerd', 'dockerd', 'docker']);
+  let cd: Containerd | undefined;
+  let dd: Dockerd | undefined;
+
+  before(async function () {
+    this.timeout(120000);
+    cd = await Containerd.start(stack().home('containerd'));
+    dd = await Dockerd.start(stack().home('dockerd'), cd);
+  });
+  after(async function () {
+    this.timeout(60000);
+    await dd?.stop();
+    await cd?.stop();
+  });
+
+  it('docker login stores a refresh token (identitytoken), not the password', async () => {
+    const s = stack();
+    const d = dd as Dockerd;
+    const mark = s.spy.requests.length;
+    const login = await d.login(s.registry?.host ?? '', stack.creds('alice'));
+    assert.equal(login.code, 0, login.out);
+    assert.match(login.out, /Login Succeeded/);
+    const reqs = s.spy.since(mark);
+    assert.ok(reqs.some((r) => r.method === 'GET' && r.offlineToken && r.clientId === 'docker' && r.status === 200), JSON.stringify(reqs));
+    const cfg = JSON.parse(readFileSync(join(d.config, 'config.json'), 'utf8')) as { auths: Record<string, { auth?: string; identitytoken?: string }> };
+    const entry = cfg.auths[s.registry?.host ?? ''];
+    assert.ok(entry?.identitytoken, `no identitytoken stored: ${JSON.stringify(Object.keys(cfg.auths))}`);
+    assert.ok(!entry.auth || !Buffer.from(entry.auth, 'base64').toString().includes(stack.creds('alice').password), 'password must not be stored');
+  });
+
+  it('docker pull and push go through POST grant_type=refresh_token only', async () => {
+    const s = stack();
+    const d = dd as Dockerd;
+    const img = uniqueImage(s, 'docker');
+    const seed = await new Skopeo(s.home('seed')).push(img.dir, 'v1', s.ref('team-a/app'), stack.creds('alice'));
+    assert.equal(seed.code, 0, seed.out);
+
+    const mark = s.spy.requests.length;
+    const pull = await d.docker(['pull', s.ref('team-a/app')]);
+    assert.equal(pull.code, 0, pull.out);
+    const tag = await d.docker(['tag', s.ref('team-a/app'), s.ref('team-a/docker')]);
+    assert.equal(tag.code, 0, tag.out);
+    const push = await d.docker(['push', s.ref('team-a/docker')]);
+    assert.equal(push.code, 0, push.out);
+
+    const reqs = s.spy.since(mark);
+    assert.ok(reqs.length > 0, 'docker asked for tokens');
+    for (const r of reqs) {
+      assert.equal(r.method, 'POST', JSON.stringify(reqs));
+      assert.equal(r.grantType, 'refresh_token');
+      assert.equal(r.status, 200);
+    }
+    // Docker reuses the same refresh token for every request: several requests, all 200.
+    assert.ok(reqs.length >= 2, JSON.stringify(reqs));
+
+    const check = await new Skopeo(s.home('check')).pull(s.ref('team-a/docker'), `${s.dir}/check-docker`, stack.creds('alice'));
+    assert.equal(check.code, 0, check.out);
+  });
+
+  it('docker pull of team-b/app is denied', async () => {
+    const s = stack();
+    const img = uniqueImage(s, 'docker-b');
+    const seed = await new Skopeo(s.home('seed-b')).push(img.dir, 'v1', s.ref('team-b/app'), stack.creds('bob'));
+    assert.equal(seed.code, 0, seed.out);
+    const pull = await (dd as Dockerd).docker(['pull', s.ref('team-b/app')]);
+    assert.notEqual(pull.code, 0);
+    assert.match(pull.out, REGISTRY_DENIED);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Scenario 3 (skopeo): pushing an image whose blobs already sit in another repository makes skopeo
+ * ask one token for two scopes (`repository:dst:pull,push repository:src:pull`) and mount the blob
+ * across repositories; the push succeeds and the copy pulls.
+ */
+import assert from 'node:assert/strict';
+import { outDir, uniqueImage, useStack } from '../harness/fixture.js';
+import { Skopeo } from '../harness/skopeo.js';
+
+describe('e2e: multi-scope cross-repository mount (skopeo)', function () {
+  this.timeout(120000);
+  const stack = useStack(['skopeo']);
+
+  it('a second push of the same image mounts its layer from team-a/app with a two-scope token', async () => {
+    const s = stack();
+    const sk = new Skopeo(s.home('alice'));
+    const img = uniqueImage(s, 'mount-src');
+    const first = await sk.push(img.dir, 'v1', s.ref('team-a/app'), stack.creds('alice'));
+    assert.equal(first.code, 0, first.out);
+
+    const mark = s.spy.requests.length;
+    const regMark = s.registry?.proc.output().length ?? 0;
+    const second = await sk.push(img.dir, 'v1', s.ref('team-a/copy'), stack.creds('alice'));
+    assert.equal(second.code, 0, second.out);
+
+    const multi = s.spy.since(mark).filter((r) => r.scopes.length >= 2);
+    assert.ok(multi.length > 0, `expected a multi-scope token request, saw ${JSON.stringify(s.spy.since(mark))}`);
+    const scopes = multi.flatMap((r) => r.scopes);
+    assert.ok(scopes.some((x) => x.startsWith('repository:team-a/copy:') && x.includes('push')), scopes.join(' '));
+    assert.ok(scopes.includes('repository:team-a/app:pull'), scopes.join(' '));
+    assert.ok(multi.every((r) => r.status === 200));
+
+    // The registry really mounted the layer (201 on the POST …?from=team-a/app&mount=<digest>).
+    const log = s.registry?.proc.since(regMark) ?? '';
+    const layerHex = img.layerDigest.replace('sha256:', '');
+    const want = `"POST /v2/team-a/copy/blobs/uploads/?from=team-a%2Fapp&mount=sha256%3A${layerHex} HTTP/1.1" 201 `;
+    assert.ok(log.includes(want), `registry access log has no 201 mount of the layer:\n${log.slice(-3000)}`);
+
+    const pull = await sk.pull(s.ref('team-a/copy'), outDir(s, 'copy'), stack.creds('alice'));
+    assert.equal(pull.code, 0, pull.out);
+  });
+});
