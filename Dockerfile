@@ -16,6 +16,8 @@ COPY common ./common
 COPY cli ./cli
 COPY authz-server ./authz-server
 COPY authn-server ./authn-server
+# The CLI's `start` command imports scripts/make-oci-image.ts, so tsc needs scripts/ too.
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund \
  && npm cache clean --force

@@ -56,7 +56,7 @@ function startChild(args: string[]): Promise<{ proc: ChildProcess; port: number 
 }
 
 async function load(port: number, token: string): Promise<autocannon.Result> {
-  const requests = Array.from({ length: 200 }, (_, k) => ({ method: 'POST' as const, path: '/authorized', body: JSON.stringify(requestFor(k)) }));
+  const requests = Array.from({ length: 2000 }, (_, k) => ({ method: 'POST' as const, path: '/authorized', body: JSON.stringify(requestFor(k)) }));
   return autocannon({
     url: `http://127.0.0.1:${port}`,
     connections: CONNECTIONS,
@@ -74,17 +74,23 @@ try {
   const { store, seconds: seedSecs } = seed(file, ACCOUNTS, PER);
   const bindings = store.bindings.count();
 
-  const reqs = Array.from({ length: 1000 }, (_, k) => requestFor(k));
-  let allowed = 0;
-  for (let k = 0; k < 20_000; k++) store.decide(reqs[k % reqs.length] as AuthorizedRequest); // warm-up
-  const t0 = performance.now();
-  for (let k = 0; k < DECISIONS; k++) if (store.decide(reqs[k % reqs.length] as AuthorizedRequest).allowed) allowed++;
-  const decSecs = (performance.now() - t0) / 1000;
-  const storeRate = Math.round(DECISIONS / decSecs);
+  // Cold: accounts spread over all of them, so most miss the per-account cache and hit SQLite.
+  // Hot: 1000 distinct requests cycling (what a busy registry with recurring clients looks like).
+  const run = (reqs: AuthorizedRequest[]): { rate: number; allowed: number } => {
+    let ok = 0;
+    const t0 = performance.now();
+    for (let k = 0; k < DECISIONS; k++) if (store.decide(reqs[k % reqs.length] as AuthorizedRequest).allowed) ok++;
+    return { rate: Math.round(DECISIONS / ((performance.now() - t0) / 1000)), allowed: ok };
+  };
+  const coldReqs = Array.from({ length: Math.min(DECISIONS, 200_000) }, (_, k) => requestFor(k * 13 + 1));
+  const cold = run(coldReqs);
+  const hot = run(Array.from({ length: 1000 }, (_, k) => requestFor(k)));
+  const allowed = cold.allowed;
+  const storeRate = cold.rate;
   const benchRss = rssMb('self');
   store.close();
 
-  process.stderr.write(`store: ${storeRate} decisions/s; HTTP runs of ${DURATION}s…\n`);
+  process.stderr.write(`store: ${storeRate} cold / ${hot.rate} hot decisions/s; HTTP runs of ${DURATION}s…\n`);
   const bare = await startChild(['bare']);
   children.push(bare.proc);
   const bareRes = await load(bare.port, 'x');
@@ -101,9 +107,10 @@ try {
     `| metric | result | target |`,
     `|---|---|---|`,
     `| bindings seeded | ${bindings.toLocaleString('en')} (${ACCOUNTS.toLocaleString('en')} accounts × ${PER} + 5 pattern bindings) in ${seedSecs.toFixed(1)} s | — |`,
-    `| store decisions/s | **${storeRate.toLocaleString('en')}** (${DECISIONS.toLocaleString('en')} decisions, ${Math.round((allowed / DECISIONS) * 100)}% allowed) | ≥ 50,000 |`,
+    `| store decisions/s, cold (${coldReqs.length.toLocaleString('en')} distinct requests over all accounts) | **${storeRate.toLocaleString('en')}** (${DECISIONS.toLocaleString('en')} decisions, ${Math.round((allowed / DECISIONS) * 100)}% allowed) | ≥ 50,000 |`,
+    `| store decisions/s, hot (1,000 distinct requests) | **${hot.rate.toLocaleString('en')}** | ≥ 50,000 |`,
     `| bare express POST /authorized req/s | ${Math.round(bareRes.requests.average).toLocaleString('en')} (p99 ${bareRes.latency.p99} ms) | — |`,
-    `| authz-server /authorized req/s | **${Math.round(authzRes.requests.average).toLocaleString('en')}** (p99 ${authzRes.latency.p99} ms; ${authzRes.errors} errors; 403s counted as answers: ${non2xx}) | — |`,
+    `| authz-server /authorized req/s | **${Math.round(authzRes.requests.average).toLocaleString('en')}** (p99 ${authzRes.latency.p99} ms; ${authzRes.errors} errors; ${non2xx} of the answers were 403 denials, as intended) | — |`,
     `| HTTP ratio authz / bare | **${ratio.toFixed(2)}×** | ≥ 0.6× |`,
     `| authz-server RSS after load (peak) | **${authzRss.rss} MB** (${authzRss.peak} MB) | ≤ 300 MB |`,
     `| bench process RSS after store run (peak, includes seeding) | ${benchRss.rss} MB (${benchRss.peak} MB) | — |`,
@@ -118,9 +125,9 @@ try {
     writeFileSync(
       out,
       `# authz-server benchmark\n\nMeasured ${new Date().toISOString()} with \`${cmd}\`.\n\nMachine: ${machine}.\n\n${report}\n\n` +
-        `Store decisions run in the bench process against the real SQLite file (WAL) with warm caches; HTTP runs use autocannon over loopback ` +
-        `(${CONNECTIONS} connections, ${DURATION} s each, 200 distinct request bodies: namespace pulls (allowed), other-namespace pushes (denied), regex permissions, glob-bound service accounts). ` +
-        `Both servers run in their own child process; the bare route is \`express.json()\` + \`res.json()\`.\n`,
+        `Store decisions run in the bench process against the real SQLite file (WAL): "cold" spreads requests over all accounts so most miss the 20,000-account cache and read SQLite, "hot" cycles 1,000 requests; HTTP runs use autocannon over loopback ` +
+        `(${CONNECTIONS} connections, ${DURATION} s each, 2,000 distinct request bodies: namespace pulls (allowed), other-namespace pushes (denied), regex permissions, glob-bound service accounts). ` +
+        `Both servers run in their own child process, from TypeScript through tsx (so RSS includes the tsx loader); the bare route is \`express.json()\` + \`res.json()\`. The authz-server runs at the default log level (\`info\`) with auth, validation and metrics on, exactly as \`createApp\` serves production traffic.\n`,
     );
     process.stderr.write(`wrote ${out}\n`);
   }

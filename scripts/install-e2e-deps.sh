@@ -1,24 +1,50 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, what the e2e suite needs: the Distribution registry, skopeo, podman,
-# and docker.io (dockerd, containerd, ctr). Idempotent: does nothing when everything is present.
+# and docker.io (dockerd, containerd, ctr, docker CLI). Idempotent: does nothing when everything is present.
+# Works as root or through sudo on Debian bookworm (apt). `npm test` then runs every e2e scenario for real.
 set -euo pipefail
+
+# dockerd and friends live in /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+have() { command -v "$1" >/dev/null 2>&1; }
+
 need=()
-command -v docker-registry >/dev/null || need+=(docker-registry)
-command -v skopeo >/dev/null || need+=(skopeo)
-command -v podman >/dev/null || need+=(podman)
-{ command -v dockerd >/dev/null && command -v containerd >/dev/null && command -v ctr >/dev/null; } || need+=(docker.io)
-command -v openssl >/dev/null || need+=(openssl)
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+have docker-registry || need+=(docker-registry)
+have skopeo || need+=(skopeo)
+have podman || need+=(podman)
+{ have dockerd && have containerd && have ctr && have docker; } || need+=(docker.io)
+have openssl || need+=(openssl)
+{ have tar && have gzip; } || need+=(tar gzip)
+
+if [ "$(id -u)" -ne 0 ]; then
+  have sudo || { echo "install-e2e-deps: run as root (or install sudo)" >&2; exit 1; }
+  SUDO=(sudo)
+else
+  SUDO=()
+fi
+# sudo drops the environment, so pass the frontend setting through env(1).
+APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+updated=0
+
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-e2e-deps: registry and clients present"
 else
+  have apt-get || { echo "install-e2e-deps: no apt-get; install ${need[*]} by hand" >&2; exit 1; }
   echo "install-e2e-deps: installing ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+  "${APT[@]}" update -qq
+  updated=1
+  "${APT[@]}" install -y -qq "${need[@]}"
 fi
+
+# Print what the suite will run against (and fail now, not mid-suite, if something is still missing).
+for b in docker-registry skopeo podman dockerd containerd ctr docker; do
+  have "$b" || { echo "install-e2e-deps: $b still missing after install" >&2; exit 1; }
+done
+echo "install-e2e-deps: $(docker-registry --version 2>/dev/null | head -1); $(skopeo --version); $(podman --version); $(containerd --version | cut -d' ' -f1,3); $(dockerd --version)"
 
 # kubectl renders k8s/ in the manifest tests. The machine image ships it; if it is missing, try Debian's
 # kubernetes-client and carry on without it (those tests then say what is missing).
-if ! command -v kubectl >/dev/null; then
-  $SUDO apt-get install -y -qq kubernetes-client || echo "install-e2e-deps: kubectl unavailable"
+if ! have kubectl; then
+  [ "$updated" -eq 1 ] || "${APT[@]}" update -qq || true
+  "${APT[@]}" install -y -qq kubernetes-client || echo "install-e2e-deps: kubectl unavailable"
 fi

@@ -86,8 +86,8 @@ describe('credentials', () => {
       ['a misspelt key', `users:\n  bob:\n    pasword: "${hash('x')}"\n`, /users\.bob.*pasword/],
       ['labels that are not lists of strings', `users:\n  bob:\n    password: "${hash('x')}"\n    labels: {team: {a: 1}}\n`, /users\.bob\.labels\.team/],
       ['a user name with a colon', `users:\n  "bo:b":\n    password: "${hash('x')}"\n`, /users\.bo:b.*":"/],
-      ['a duplicate user', `users:\n  bob: {password: "${hash('x')}"}\n  bob: {password: "${hash('y')}"}\n`, /line 3.*unique/i],
-      ['broken YAML', 'users: [\n', /YAML syntax error at line/],
+      ['a duplicate user', `users:\n  bob: {password: "${hash('x')}"}\n  bob: {password: "${hash('y')}"}\n`, /YAML error: .*unique.*line 3/i],
+      ['broken YAML', 'users: [\n', /YAML error: .*line \d/],
       ['an unknown top-level key', 'user: {}\n', /\(top level\).*user/],
     ];
     for (const [what, yaml, message] of invalid) {
@@ -244,6 +244,15 @@ describe('credentials', () => {
       assert.equal(await bcrypt.compare('a', dummy), false);
       await c.authenticate('nobody', 'a');
       assert.equal(compares.length, 2, 'never cached');
+    });
+
+    it('share concurrent identical compares exactly like known users do (no timing oracle)', async () => {
+      const c = await open(aliceYaml());
+      await Promise.all(Array.from({ length: 4 }, () => c.authenticate('alice', 'wrong')));
+      const known = compares.length;
+      await Promise.all(Array.from({ length: 4 }, () => c.authenticate('nobody', 'wrong')));
+      assert.equal(known, 1);
+      assert.equal(compares.length - known, 1);
     });
 
     it('take about as long as a wrong password for a known user (coarse)', async () => {

@@ -147,6 +147,17 @@ describe('odd but valid input is stored literally', () => {
     assert.equal(h.store.decide(req({ Account: 'someone', Name: "a'b/c" })).allowed, false);
   });
 
+  it('prototype-looking label keys in requests and roles never cause a 5xx', async () => {
+    h.store.putRole('r', [{ labels: { constructor: '**' }, actions: ['pull'] }, { name: '${labels:__proto__}/**', actions: ['push'] }]);
+    h.store.addBinding({ account_name: 'alice', role_name: 'r' });
+    const raw = '{"Account":"alice","Type":"repository","Name":"x/y","Service":"","IP":"","Actions":["pull","push"],"Labels":{"__proto__":["x"],"toString":["y"]}}';
+    for (const path of ['/authorized', '/explain']) {
+      const res = await request(h.app).post(path).set(admin).set('Content-Type', 'application/json').send(raw);
+      assert.ok(res.status < 500, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
+      assert.deepEqual(res.body.actions, []);
+    }
+  });
+
   it('unicode role, account and namespace names round-trip', async () => {
     const name = 'rôle-日本-🚀';
     assert.equal((await request(h.app).put(`/roles/${encodeURIComponent(name)}`).set(admin).send({ permissions: { name: '${namespace}/**', actions: ['pull'] } })).status, 201);

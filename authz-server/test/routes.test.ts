@@ -40,6 +40,12 @@ describe('REST routes', () => {
     const gone = await api().post('/delete-role-binding').set(admin).send({ account_name: 'team-a-bot', role_name: 'ns-puller', namespace: 'team-a' });
     assert.equal(gone.status, 404);
     assert.equal(gone.body.error.code, 'binding_not_found');
+    const otherNs = await api().post('/delete-role-binding').set(admin).send({ account_name: 'team-a-bot', role_name: 'ns-puller' });
+    assert.match(otherNs.body.error.message, /without namespace/);
+    const noRole = await api().post('/delete-role-binding').set(admin).send({ account_name: 'team-a-bot', role_name: 'ghost' });
+    assert.equal(noRole.status, 404);
+    assert.equal(noRole.body.error.code, 'role_not_found');
+    assert.equal(noRole.body.error.field, 'role_name');
   });
 
   it('binding to an unknown role → 404 with a clear message, nothing stored', async () => {

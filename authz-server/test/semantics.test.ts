@@ -34,10 +34,13 @@ const CASES: Case[] = [
   { title: 'namespace value is literal, not a glob', roles: { r: [pull('${namespace}/app')] }, bindings: [['bot', 'r', 'team-*']], request: { Account: 'bot', Name: 'team-x/app' }, granted: [] },
   { title: '${namespace} inside a regex is quoted', roles: { r: [pull('/${namespace}/[a-z]+/')] }, bindings: [['bot', 'r', 'a.b']], request: { Account: 'bot', Name: 'axb/app' }, granted: [] },
   { title: '${account} substitution', roles: { r: [pull('users/${account}/**')] }, bindings: [['alice', 'r']], request: { Name: 'users/alice/tools' }, granted: ['pull'] },
+  { title: '${account}/* stays in one segment', roles: { r: [pull('users/${account}/*')] }, bindings: [['alice', 'r']], request: { Name: 'users/alice/a/b' }, granted: [] },
+  { title: '${namespace}/app is an exact name', roles: { r: [pull('${namespace}/app')] }, bindings: [['bot', 'r', 'team-a']], request: { Account: 'bot', Name: 'team-a/app2' }, granted: [] },
   { title: '${account} does not match another user', roles: { r: [pull('users/${account}/**')] }, bindings: [['alice', 'r']], request: { Name: 'users/bob/tools' }, granted: [] },
   { title: '${labels:KEY} any value matches', roles: { r: [pull('${labels:team}/**')] }, bindings: [['alice', 'r']], request: { Name: 'blue/app', Labels: { team: ['red', 'blue'] } }, granted: ['pull'] },
   { title: '${labels:KEY} missing label never matches', roles: { r: [pull('${labels:team}/**')] }, bindings: [['alice', 'r']], request: { Name: 'blue/app', Labels: null }, granted: [] },
   { title: 'label condition matches', roles: { r: [{ labels: { group: 'admins' }, actions: ['*'] }] }, bindings: [['alice', 'r']], request: { Actions: ['delete'], Labels: { group: ['devs', 'admins'] } }, granted: ['delete'] },
+  { title: 'label key named like an Object.prototype member is just a missing label', roles: { r: [{ labels: { constructor: '**' }, actions: ['pull'] }, pull('${labels:toString}/**')] }, bindings: [['alice', 'r']], request: { Name: 'x/y', Labels: { team: ['a'] } }, granted: [] },
   { title: 'label condition fails', roles: { r: [{ labels: { group: 'admins' }, actions: ['*'] }] }, bindings: [['alice', 'r']], request: { Actions: ['delete'], Labels: { group: ['devs'] } }, granted: [] },
   { title: 'glob account binding matches', roles: { r: [pull('**')] }, bindings: [['system:serviceaccount:team-a:*', 'r']], request: { Account: 'system:serviceaccount:team-a:builder' }, granted: ['pull'] },
   { title: 'glob account binding does not match other prefix', roles: { r: [pull('**')] }, bindings: [['system:serviceaccount:team-a:*', 'r']], request: { Account: 'system:serviceaccount:team-b:builder' }, granted: [] },
@@ -112,6 +115,24 @@ describe('decision semantics', () => {
     assert.equal(h.store.decide(req({})).allowed, true);
     h.store.deleteBinding({ account_name: 'al*', role_name: 'r' });
     assert.equal(h.store.decide(req({})).allowed, false);
+    bind(h.store, 'alice', 'r');
+    assert.equal(h.store.decide(req({})).allowed, true);
+    h.store.deleteBinding({ account_name: 'alice', role_name: 'r' });
+    assert.equal(h.store.decide(req({})).allowed, false);
+    bind(h.store, 'alice', 'r');
+    assert.equal(h.store.decide(req({})).allowed, true);
+    h.store.deleteRole('r', true);
+    assert.equal(h.store.decide(req({})).allowed, false);
+  });
+
+  it('a binding added after a denied decision takes effect at once (no stale cache)', () => {
+    role(h.store, 'r', pull('**'));
+    assert.equal(h.store.decide(req({ Account: '' })).allowed, false);
+    assert.equal(h.store.decide(req({})).allowed, false);
+    bind(h.store, '<anonymous>', 'r');
+    bind(h.store, 'alice', 'r');
+    assert.equal(h.store.decide(req({ Account: '' })).allowed, true);
+    assert.equal(h.store.decide(req({})).allowed, true);
   });
 
   it('HTTP /authorized: 200 when all granted, 403 with the sorted granted subset otherwise', async () => {

@@ -11,7 +11,7 @@ import { freePort, Proc, waitForHttp } from './procs.js';
 
 export type RegistryAuth =
   | { token: { realm: string; service: string; issuer: string; rootcertbundle: string } }
-  | { htpasswd: { users: Record<string, string> } }
+  | { htpasswd: { users: Record<string, string>; bcryptCost?: number } }
   | { none: true };
 
 export interface Registry {
@@ -25,10 +25,10 @@ export interface Registry {
 }
 
 function authConfig(dir: string, auth: RegistryAuth): Record<string, unknown> | undefined {
-  if ('token' in auth) return { token: { ...auth.token, autoredirect: false } };
+  if ('token' in auth) return { token: { ...auth.token } };
   if ('htpasswd' in auth) {
     const path = join(dir, 'htpasswd');
-    const lines = Object.entries(auth.htpasswd.users).map(([u, p]) => `${u}:${bcrypt.hashSync(p, 4)}`);
+    const lines = Object.entries(auth.htpasswd.users).map(([u, p]) => `${u}:${bcrypt.hashSync(p, auth.htpasswd.bcryptCost ?? 5)}`);
     writeFileSync(path, `${lines.join('\n')}\n`);
     return { htpasswd: { realm: 'tollgate-e2e', path } };
   }

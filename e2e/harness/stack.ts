@@ -22,6 +22,8 @@ export interface StackOptions {
   anonymous?: boolean;
   /** Start the registry too (default true). */
   registry?: boolean;
+  /** bcrypt cost of the users file (default 5, like `htpasswd -B`). */
+  bcryptCost?: number;
 }
 
 export interface Permission {
@@ -84,7 +86,7 @@ export class Stack {
   private async boot(): Promise<void> {
     writeFileSync(join(this.dir, 'admin.token'), this.adminToken, { mode: 0o600 });
     writeFileSync(join(this.dir, 'client.token'), this.clientToken, { mode: 0o600 });
-    const users = Object.fromEntries(Object.entries(this.opts.users).map(([u, p]) => [u, { password: bcrypt.hashSync(p, 6), labels: {} }]));
+    const users = Object.fromEntries(Object.entries(this.opts.users).map(([u, p]) => [u, { password: bcrypt.hashSync(p, this.opts.bcryptCost ?? 5), labels: {} }]));
     writeFileSync(join(this.dir, 'users.yml'), stringify(users), { mode: 0o600 });
     const [, key] = await Promise.all([this.startAuthz(), generateKeys(join(this.dir, 'keys'))]);
     this.key = key;

@@ -1,7 +1,40 @@
 import type { Command } from 'commander';
 import { registerCredentialCommands } from '../credentials/cli.js';
+import { DEFAULTS } from '../config.js';
+import { registerKeysCommands } from '../keys/cli.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** Registers `authn serve`, `keys generate|bundle`, and (from credentials/) `hash-password`. */
 export function registerAuthnCommands(program: Command): void {
+  const authn = program.command('authn').description('authn-server: the registry token endpoint');
+  authn
+    .command('serve')
+    .description('run the authn-server (Docker Registry v2 token protocol)')
+    .option('--listen <host:port>', `listen address (env TOLLGATE_AUTHN_LISTEN, default ${DEFAULTS.listen})`)
+    .option('--authz-url <url>', `authz-server base URL (env TOLLGATE_AUTHN_AUTHZ_URL, default ${DEFAULTS.authzUrl})`)
+    .option('--authz-token-file <file>', 'client token for /authorized (env TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE, or the token in TOLLGATE_AUTHN_AUTHZ_TOKEN)')
+    .option('--issuer <name>', `token issuer = registry auth.token.issuer (env TOLLGATE_AUTHN_ISSUER, default ${DEFAULTS.issuer})`)
+    .option('--service <name>', `allowed service = registry auth.token.service, repeatable (env TOLLGATE_AUTHN_SERVICE, comma-separated, default ${DEFAULTS.service})`, collect)
+    .option('--key <file>', 'PEM private key that signs tokens, EC P-256 or RSA >= 2048 (env TOLLGATE_AUTHN_KEY)')
+    .option('--cert <file>', 'PEM certificate chain of --key, sent as x5c (env TOLLGATE_AUTHN_CERT)')
+    .option('--extra-cert <file>', 'older/newer certificate published in the JWKS, repeatable (env TOLLGATE_AUTHN_EXTRA_CERT, comma-separated)', collect)
+    .option('--kid-format <format>', `libtrust (registry 2.8) or thumbprint (RFC 7638, registry 3.x) (env TOLLGATE_AUTHN_KID_FORMAT, default ${DEFAULTS.kidFormat})`)
+    .option('--no-x5c', 'leave the x5c header out (registry 3.x configured with a jwks file) (env TOLLGATE_AUTHN_NO_X5C=true)')
+    .option('--users <file>', 'users YAML file (env TOLLGATE_AUTHN_USERS)')
+    .option('--htpasswd <file>', 'htpasswd file with bcrypt lines (env TOLLGATE_AUTHN_HTPASSWD)')
+    .option('--token-ttl <duration>', `access token lifetime, 60s..24h (env TOLLGATE_AUTHN_TOKEN_TTL, default ${DEFAULTS.tokenTtl})`)
+    .option('--refresh-ttl <duration>', `refresh token lifetime (env TOLLGATE_AUTHN_REFRESH_TTL, default ${DEFAULTS.refreshTtl})`)
+    .option('--trust-proxy <cidrs>', 'comma-separated proxies whose X-Forwarded-For is believed (env TOLLGATE_AUTHN_TRUST_PROXY)')
+    .option('--anonymous', 'let requests without credentials ask authz as account "" (env TOLLGATE_AUTHN_ANONYMOUS=true)')
+    .option('--decision-cache-ttl <duration>', 'cache /authorized answers this long, max 5s (env TOLLGATE_AUTHN_DECISION_CACHE_TTL, default 0 = off)')
+    .option('--realm <name>', `realm in the WWW-Authenticate Basic challenge (env TOLLGATE_AUTHN_REALM, default ${DEFAULTS.realm})`)
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_AUTHN_LOG_LEVEL or TOLLGATE_LOG_LEVEL, default info)')
+    .action(async (opts: Record<string, unknown>) => {
+      // Loaded lazily so the admin commands do not pull in express.
+      const { serve } = await import('../main.js');
+      await serve(opts);
+    });
+  registerKeysCommands(program);
   registerCredentialCommands(program);
 }

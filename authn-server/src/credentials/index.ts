@@ -56,26 +56,26 @@ function dummyCost(backends: readonly FileBackend[]): number {
 
 /** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
-  const verifier = new PasswordVerifier({
-    ...(opts.cacheTtlMs !== undefined ? { ttlMs: opts.cacheTtlMs } : {}),
-    ...(opts.cacheMaxEntries !== undefined ? { maxEntries: opts.cacheMaxEntries } : {}),
-    ...(opts.compare ? { compare: opts.compare } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
-    ...(opts.onCache ? { onCache: opts.onCache } : {}),
-  });
+  const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare, now: opts.now, onCache: opts.onCache });
   const backends: FileBackend[] = [];
+  let ready = false;
   const common = (name: string) => ({
     verifier,
     logger: opts.logger,
-    ...(opts.watch ? { watch: opts.watch } : {}),
-    ...(opts.credentialIdKey !== undefined ? { credentialIdKey: opts.credentialIdKey } : {}),
-    onReload: (ok: boolean) => opts.onReload?.(name, ok),
+    watch: opts.watch,
+    credentialIdKey: opts.credentialIdKey,
+    onReload: (ok: boolean) => {
+      opts.onReload?.(name, ok);
+      // The users' usual cost may have changed: make the matching dummy hash before a request needs it.
+      if (ok && ready) void verifier.dummyHash(dummyCost(backends)).catch(() => undefined);
+    },
   });
   try {
     if (opts.usersFile) backends.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
     if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
     // Made now so the first unknown-user request is not the one paying for it.
     await verifier.dummyHash(dummyCost(backends));
+    ready = true;
   } catch (e) {
     for (const b of backends) b.close();
     throw e;
@@ -88,7 +88,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
         const result = await backend.authenticate(user, password);
         if (result.kind !== 'no-match') return result;
       }
-      await verifier.dummy(password, dummyCost(backends));
+      await verifier.dummy(user, password, dummyCost(backends));
       return { kind: 'no-match' };
     },
     lookup(user) {

@@ -20,7 +20,7 @@ const LabelValues = z
 
 const UserSchema = z
   .object({
-    password: z.string({ error: 'is required' }).regex(BCRYPT_HASH, BCRYPT_HINT),
+    password: z.string({ error: (iss) => (iss.input === undefined ? 'is required' : 'must be a string (a bcrypt hash)') }).regex(BCRYPT_HASH, BCRYPT_HINT),
     labels: z
       .record(z.string().min(1).max(128), LabelValues)
       .nullish()
@@ -31,7 +31,14 @@ const UserSchema = z
 
 const UsersFileSchema = z
   .object({
-    users: z.record(z.string().regex(USERNAME, USERNAME_HINT), UserSchema).nullish(),
+    users: z
+      .record(z.string(), UserSchema)
+      .nullish()
+      .superRefine((users, ctx) => {
+        for (const name of Object.keys(users ?? {})) {
+          if (!USERNAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: USERNAME_HINT });
+        }
+      }),
   })
   .strict();
 
@@ -44,11 +51,9 @@ function formatIssues(error: z.ZodError): string {
 
 /** Parses users-file text into records; throws with every problem named by path (first ten). */
 export function parseUsersFile(text: string): Map<string, UserRecord> {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    throw new Error(`YAML syntax error at line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`);
-  }
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
   const data: unknown = doc.toJS() ?? {};
   const parsed = UsersFileSchema.safeParse(data);
   if (!parsed.success) throw new Error(formatIssues(parsed.error));

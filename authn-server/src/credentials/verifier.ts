@@ -57,7 +57,7 @@ export class PasswordVerifier {
   }
 
   async verify(user: string, password: string, hash: string): Promise<boolean> {
-    const key = createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64url');
+    const key = this.cacheKey(user, password);
     const hit = this.cache.get(key);
     if (hit && hit.hash === hash && hit.expiresAt > this.now()) {
       this.onCache?.(true);
@@ -65,21 +65,33 @@ export class PasswordVerifier {
     }
     if (hit) this.cache.delete(key);
     this.onCache?.(false);
-    // The hash is part of the in-flight key so a reload mid-compare never answers for the new hash.
+    const ok = await this.compareOnce(key, password, hash);
+    if (ok && this.ttlMs > 0) this.remember(key, hash);
+    return ok;
+  }
+
+  /**
+   * One compare whose result is ignored, against a random-password hash of `cost`. Goes through the same
+   * in-flight sharing as `verify`, so concurrent identical requests cost the same for unknown users too.
+   */
+  async dummy(user: string, password: string, cost: number): Promise<void> {
+    await this.compareOnce(this.cacheKey(user, password), password, await this.dummyHash(cost));
+  }
+
+  private cacheKey(user: string, password: string): string {
+    return createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64url');
+  }
+
+  /** Concurrent compares of the same (user, password, hash) share one bcrypt run. */
+  private compareOnce(key: string, password: string, hash: string): Promise<boolean> {
+    // The hash is part of the key so a reload mid-compare never answers for the new hash.
     const flightKey = `${key}\0${hash}`;
     let pending = this.inflight.get(flightKey);
     if (!pending) {
       pending = this.compareFn(password, hash).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, pending);
     }
-    const ok = await pending;
-    if (ok && this.ttlMs > 0) this.remember(key, hash);
-    return ok;
-  }
-
-  /** One compare whose result is ignored, against a random-password hash of `cost`. */
-  async dummy(password: string, cost: number): Promise<void> {
-    await this.compareFn(password, await this.dummyHash(cost));
+    return pending;
   }
 
   /** Creates (once per cost) the hash `dummy` compares against, so the first unknown user is not slower. */

@@ -21,12 +21,12 @@ export interface ThrottleOptions {
   maxDelayMs?: number;
   /** A pair with no failure for this long (ms) starts over. Default 15 min (at least `maxDelayMs`). */
   forgetAfterMs?: number;
-  /** Most (account, IP) pairs tracked. Default 100 000. */
+  /** Most (account, IP) pairs tracked. Default 50 000 (a few MB). */
   maxEntries?: number;
   now?: () => number;
 }
 
-export const THROTTLE_DEFAULTS = { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, forgetAfterMs: 900_000, maxEntries: 100_000 } as const;
+export const THROTTLE_DEFAULTS = { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, forgetAfterMs: 900_000, maxEntries: 50_000 } as const;
 
 interface Entry {
   failures: number;

@@ -30,7 +30,7 @@ export const DENIED_EXIT = 3;
 
 function labels(pairs: string[]): Record<string, string[]> | null {
   if (pairs.length === 0) return null;
-  const out: Record<string, string[]> = {};
+  const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   for (const p of pairs) {
     const i = p.indexOf('=');
     if (i <= 0) throw new CliError(`--label "${p}" must look like KEY=VALUE`);

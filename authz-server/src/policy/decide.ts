@@ -4,7 +4,7 @@
  * Additive only, order-independent; actions sorted. Denied is a result, never an exception.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
-import { matchTemplate, substitute, type Template, type VarValues } from './pattern.js';
+import { labelValues, matchTemplate, substitute, type Template, type VarValues } from './pattern.js';
 import type { CompiledPermission } from './permission.js';
 
 export interface BindingRef {
@@ -27,8 +27,7 @@ function vars(req: AuthorizedRequest, b: BindingRef): VarValues {
 
 function labelsMatch(p: CompiledPermission, req: AuthorizedRequest, v: VarValues): boolean {
   for (const [key, tpl] of p.labels) {
-    const have = req.Labels?.[key];
-    if (!have || !have.some((val) => matchTemplate(tpl, val, v))) return false;
+    if (!labelValues(req.Labels, key).some((val) => matchTemplate(tpl, val, v))) return false;
   }
   return true;
 }
@@ -91,8 +90,8 @@ export function mismatchReason(p: CompiledPermission, req: AuthorizedRequest, v:
   if (p.service && !matchTemplate(p.service, req.Service, v)) return describe('service', p.service, req.Service, v);
   if (p.name && !matchTemplate(p.name, req.Name, v)) return describe('name', p.name, req.Name, v);
   for (const [key, tpl] of p.labels) {
-    const have = req.Labels?.[key];
-    if (!have || have.length === 0) return `label "${key}" is missing from the request`;
+    const have = labelValues(req.Labels, key);
+    if (have.length === 0) return `label "${key}" is missing from the request`;
     if (!have.some((val) => matchTemplate(tpl, val, v))) return describe(`label ${key}`, tpl, have.join(','), v);
   }
   return null;

@@ -21,6 +21,11 @@ export interface Template {
   readonly tokens: ReadonlyArray<GlobToken | RegexToken>;
   /** Set when the pattern has no variables: compiled once. */
   readonly fixed?: Matcher;
+  /**
+   * Set for the common shape "literals and ${namespace}/${account}, then optionally one trailing
+   * `*` or `**`" (e.g. `${namespace}/**`): matched by string comparison, no per-request compiling.
+   */
+  readonly simple?: { parts: ReadonlyArray<string | { v: 'namespace' | 'account' }>; tail: '' | '*' | '**' };
 }
 
 export type Matcher = (value: string) => boolean;
@@ -101,7 +106,37 @@ export function parseTemplate(source: string, allowVars = true): Template {
     }
   }
   const tpl: Template = { source, kind, vars, tokens };
-  return vars.size === 0 ? { ...tpl, fixed: resolve(tpl, {})[0] ?? never } : tpl;
+  if (vars.size === 0) return { ...tpl, fixed: resolve(tpl, {})[0] ?? never };
+  const simple = isRegex ? undefined : simpleShape(tokens as GlobToken[]);
+  return simple ? { ...tpl, simple } : tpl;
+}
+
+function simpleShape(tokens: GlobToken[]): Template['simple'] {
+  const last = tokens[tokens.length - 1];
+  const tail = last && 'wild' in last && last.wild !== '?' ? last.wild : '';
+  const body = tail ? tokens.slice(0, -1) : tokens;
+  const parts: Array<string | { v: 'namespace' | 'account' }> = [];
+  for (const t of body) {
+    if ('lit' in t) parts.push(t.lit);
+    else if ('v' in t && (t.v === 'namespace' || t.v === 'account')) parts.push({ v: t.v });
+    else return undefined;
+  }
+  return { parts, tail };
+}
+
+function matchSimple(shape: NonNullable<Template['simple']>, value: string, values: VarValues): boolean {
+  let prefix = '';
+  for (const p of shape.parts) {
+    if (typeof p === 'string') prefix += p;
+    else {
+      const v = values[p.v];
+      if (v === undefined || (p.v === 'namespace' && v === '')) return false;
+      prefix += v;
+    }
+  }
+  if (shape.tail === '') return value === prefix;
+  if (!value.startsWith(prefix)) return false;
+  return shape.tail === '**' || !value.includes('/', prefix.length);
 }
 
 const never: Matcher = () => false;
@@ -125,15 +160,23 @@ function resolve(tpl: Template, values: VarValues): Matcher[] {
 }
 
 function varValues(t: { v: VarName; key?: string }, values: VarValues): readonly string[] {
-  if (t.v === 'labels') return (t.key !== undefined && values.labels?.[t.key]) || [];
+  if (t.v === 'labels') return labelValues(values.labels, t.key);
   const v = values[t.v];
   // A binding without a namespace never satisfies ${namespace}; an empty value is treated the same.
   return v === undefined || (t.v === 'namespace' && v === '') ? [] : [v];
 }
 
+/** A request label's values; own keys only, so a key like `constructor` never reaches Object.prototype. */
+export function labelValues(labels: VarValues['labels'], key: string | undefined): readonly string[] {
+  if (!labels || key === undefined || !Object.hasOwn(labels, key)) return [];
+  const v = labels[key];
+  return Array.isArray(v) ? v : [];
+}
+
 /** Matches `value` against the template with the given variable values. */
 export function matchTemplate(tpl: Template, value: string, values: VarValues): boolean {
   if (tpl.fixed) return tpl.fixed(value);
+  if (tpl.simple) return matchSimple(tpl.simple, value, values);
   for (const m of resolve(tpl, values)) if (m(value)) return true;
   return false;
 }

@@ -29,7 +29,8 @@ export class BindingTable {
   constructor(private readonly db: Db) {
     this.q = {
       forAccount: db.prepare<[string], { role_name: string; namespace: string }>(
-        'SELECT role_name, namespace FROM bindings WHERE account_name = ? AND is_pattern = 0',
+        // Served entirely from the unique (account_name, role_name, namespace) index: no table lookups.
+        'SELECT role_name, namespace FROM bindings WHERE account_name = ?',
       ),
       patterns: db.prepare<[], Row>('SELECT id, account_name, role_name, namespace FROM bindings WHERE is_pattern = 1'),
       insert: db.prepare<[string, string, string, number], Row>(

@@ -1,0 +1,82 @@
+/**
+ * `createApp(deps)`: the HTTP surface of authn-server with everything injected (credentials,
+ * throttle, keys, authz client, clock, logger, metrics), so tests drive it with supertest.
+ */
+import express from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../../common/logger.js';
+import { withDecisionCache } from './authz-client/cache.js';
+import type { AuthzClient } from './authz-client/index.js';
+import type { LoginThrottle } from './credentials/backend.js';
+import type { Credentials } from './credentials/index.js';
+import { errorMiddleware, notFound } from './errors.js';
+import { toJwks, type KeySet } from './keys/load.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import { clientIpResolver } from './request/client-ip.js';
+import { healthRoutes } from './routes/health.js';
+import { tokenRoutes } from './routes/token.js';
+import { createTokenIssuer } from './token/issuer.js';
+import type { BlockList } from 'node:net';
+
+export interface AppDeps {
+  credentials: Credentials;
+  throttle: LoginThrottle;
+  keys: KeySet;
+  authz: AuthzClient;
+  logger: Logger;
+  issuer?: string;
+  services?: string[];
+  tokenTtlSec?: number;
+  refreshTtlSec?: number;
+  anonymous?: boolean;
+  realm?: string;
+  trustProxy?: BlockList;
+  decisionCacheTtlMs?: number;
+  clock?: () => Date;
+  metrics?: Metrics;
+}
+
+export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', tokenTtlSec: 300, refreshTtlSec: 30 * 86400, realm: 'tollgate' } as const;
+
+export function createApp(deps: AppDeps): express.Express {
+  const metrics = deps.metrics ?? createMetrics(false);
+  const realm = deps.realm ?? APP_DEFAULTS.realm;
+  const authz = withDecisionCache(deps.authz, { ttlMs: deps.decisionCacheTtlMs ?? 0, onHit: () => metrics.decisionCacheHits.inc() });
+  const issuer = createTokenIssuer({
+    keys: deps.keys,
+    issuer: deps.issuer ?? APP_DEFAULTS.issuer,
+    tokenTtlSec: deps.tokenTtlSec ?? APP_DEFAULTS.tokenTtlSec,
+    refreshTtlSec: deps.refreshTtlSec ?? APP_DEFAULTS.refreshTtlSec,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+  app.use(metrics.middleware);
+  // Token requests get their own audit line, so per-request access logs stay at debug.
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+    }),
+  );
+  app.use(
+    tokenRoutes({
+      credentials: deps.credentials,
+      throttle: deps.throttle,
+      issuer,
+      anonymous: deps.anonymous === true,
+      logger: deps.logger,
+      authz,
+      services: deps.services?.length ? deps.services : [APP_DEFAULTS.service],
+      realm,
+      clientIp: clientIpResolver(deps.trustProxy),
+      metrics,
+    }),
+  );
+  app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true }));
+  app.use(notFound);
+  app.use(errorMiddleware(deps.logger, realm));
+  return app;
+}

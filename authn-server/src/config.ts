@@ -1,0 +1,161 @@
+/**
+ * Server configuration: flags win over `TOLLGATE_AUTHN_*` environment variables; validated once at
+ * start with messages naming the flag and its variable. Every default lives in DEFAULTS.
+ */
+import type { BlockList } from 'node:net';
+import { z } from 'zod';
+import { parseDurationSeconds } from '../../common/duration.js';
+import { parseListen } from '../../common/listen.js';
+import { readSecretFile } from '../../common/secret.js';
+import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
+import { parseCidrs } from './request/client-ip.js';
+
+export interface ServeFlags {
+  listen?: string;
+  authzUrl?: string;
+  authzTokenFile?: string;
+  issuer?: string;
+  service?: string[];
+  key?: string;
+  cert?: string;
+  extraCert?: string[];
+  kidFormat?: string;
+  /** commander's `--no-x5c` sets this to false. */
+  x5c?: boolean;
+  users?: string;
+  htpasswd?: string;
+  tokenTtl?: string;
+  refreshTtl?: string;
+  trustProxy?: string;
+  anonymous?: boolean;
+  decisionCacheTtl?: string;
+  realm?: string;
+  logLevel?: string;
+}
+
+export const DEFAULTS = {
+  listen: '127.0.0.1:5002',
+  authzUrl: 'http://127.0.0.1:5001',
+  issuer: 'tollgate',
+  service: 'tollgate-registry',
+  kidFormat: 'libtrust',
+  tokenTtl: '5m',
+  refreshTtl: '30d',
+  decisionCacheTtl: '0',
+  realm: 'tollgate',
+  logLevel: 'info',
+} as const;
+
+function custom<T>(parse: (v: string) => T) {
+  return z.string().transform((v, ctx) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+const seconds = (min: number, max: number) =>
+  custom((v) => {
+    const s = parseDurationSeconds(v);
+    if (s < min || s > max) throw new Error(`"${v}" must be between ${min}s and ${max}s`);
+    return s;
+  });
+
+const ConfigSchema = z.object({
+  listen: custom(parseListen),
+  authzUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  authzToken: z.string().min(1).optional(),
+  issuer: z.string().min(1, 'must not be empty').max(256),
+  services: z.array(z.string().min(1, 'must not be empty').max(256)).min(1),
+  key: z.string({ error: 'is required: the PEM private key that signs tokens (create one with `npx tollgate keys generate --out data/keys`)' }).min(1),
+  cert: z.string().min(1).optional(),
+  extraCerts: z.array(z.string().min(1)),
+  kidFormat: z.enum(['libtrust', 'thumbprint']),
+  x5c: z.boolean(),
+  users: z.string().min(1).optional(),
+  htpasswd: z.string().min(1).optional(),
+  tokenTtlSec: seconds(60, 86400),
+  refreshTtlSec: seconds(60, 366 * 86400),
+  trustProxy: custom(parseCidrs).optional(),
+  anonymous: z.boolean(),
+  decisionCacheTtlMs: custom((v) => {
+    const ms = Math.round(parseDurationSeconds(v) * 1000);
+    if (ms > MAX_DECISION_CACHE_TTL_MS) throw new Error(`"${v}" is above the 5s maximum`);
+    return ms;
+  }),
+  realm: z.string().min(1).max(256),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+});
+
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'trustProxy'> & { trustProxy?: BlockList | undefined };
+
+const FLAG_NAMES: Record<string, string> = {
+  listen: '--listen / TOLLGATE_AUTHN_LISTEN',
+  authzUrl: '--authz-url / TOLLGATE_AUTHN_AUTHZ_URL',
+  issuer: '--issuer / TOLLGATE_AUTHN_ISSUER',
+  services: '--service / TOLLGATE_AUTHN_SERVICE',
+  key: '--key / TOLLGATE_AUTHN_KEY',
+  cert: '--cert / TOLLGATE_AUTHN_CERT',
+  extraCerts: '--extra-cert / TOLLGATE_AUTHN_EXTRA_CERT',
+  kidFormat: '--kid-format / TOLLGATE_AUTHN_KID_FORMAT',
+  users: '--users / TOLLGATE_AUTHN_USERS',
+  htpasswd: '--htpasswd / TOLLGATE_AUTHN_HTPASSWD',
+  tokenTtlSec: '--token-ttl / TOLLGATE_AUTHN_TOKEN_TTL',
+  refreshTtlSec: '--refresh-ttl / TOLLGATE_AUTHN_REFRESH_TTL',
+  trustProxy: '--trust-proxy / TOLLGATE_AUTHN_TRUST_PROXY',
+  decisionCacheTtlMs: '--decision-cache-ttl / TOLLGATE_AUTHN_DECISION_CACHE_TTL',
+  realm: '--realm / TOLLGATE_AUTHN_REALM',
+  logLevel: '--log-level / TOLLGATE_AUTHN_LOG_LEVEL',
+};
+
+const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
+
+function envBool(env: NodeJS.ProcessEnv, name: string): boolean {
+  const v = (env[name] ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  throw new Error(`invalid ${name}: "${env[name]}" (use true or false)`);
+}
+
+function authzToken(flags: ServeFlags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.authzTokenFile) return readSecretFile(flags.authzTokenFile, 'authz client token');
+  if (env.TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE) return readSecretFile(env.TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE, 'authz client token');
+  return env.TOLLGATE_AUTHN_AUTHZ_TOKEN?.trim() || undefined;
+}
+
+/** Builds and validates the config; throws an Error whose message says what to fix. */
+export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
+  const e = (k: string) => env[`TOLLGATE_AUTHN_${k}`];
+  const raw = {
+    listen: flags.listen ?? e('LISTEN') ?? DEFAULTS.listen,
+    authzUrl: flags.authzUrl ?? e('AUTHZ_URL') ?? DEFAULTS.authzUrl,
+    authzToken: authzToken(flags, env),
+    issuer: flags.issuer ?? e('ISSUER') ?? DEFAULTS.issuer,
+    services: flags.service?.length ? flags.service : (list(e('SERVICE')) ?? [DEFAULTS.service]),
+    key: flags.key ?? e('KEY'),
+    cert: flags.cert ?? e('CERT'),
+    extraCerts: flags.extraCert?.length ? flags.extraCert : (list(e('EXTRA_CERT')) ?? []),
+    kidFormat: flags.kidFormat ?? e('KID_FORMAT') ?? DEFAULTS.kidFormat,
+    x5c: flags.x5c !== false && !envBool(env, 'TOLLGATE_AUTHN_NO_X5C'),
+    users: flags.users ?? e('USERS'),
+    htpasswd: flags.htpasswd ?? e('HTPASSWD'),
+    tokenTtlSec: flags.tokenTtl ?? e('TOKEN_TTL') ?? DEFAULTS.tokenTtl,
+    refreshTtlSec: flags.refreshTtl ?? e('REFRESH_TTL') ?? DEFAULTS.refreshTtl,
+    trustProxy: flags.trustProxy ?? e('TRUST_PROXY'),
+    anonymous: flags.anonymous === true || envBool(env, 'TOLLGATE_AUTHN_ANONYMOUS'),
+    decisionCacheTtlMs: flags.decisionCacheTtl ?? e('DECISION_CACHE_TTL') ?? DEFAULTS.decisionCacheTtl,
+    realm: flags.realm ?? e('REALM') ?? DEFAULTS.realm,
+    logLevel: flags.logLevel ?? e('LOG_LEVEL') ?? env.TOLLGATE_LOG_LEVEL ?? DEFAULTS.logLevel,
+  };
+  const r = ConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    throw new Error(`invalid ${FLAG_NAMES[key] ?? key}: ${issue?.message ?? 'invalid value'}`);
+  }
+  if (!r.data.users && !r.data.htpasswd && !r.data.anonymous) throw new Error('no credential source: pass --users FILE and/or --htpasswd FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD), or --anonymous for anonymous access only');
+  return r.data;
+}

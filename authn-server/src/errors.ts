@@ -1,0 +1,73 @@
+/**
+ * The one error type of authn-server and the middleware that renders it. Bodies carry both the
+ * registry-style `errors[]` (what docker/containerd print) and OAuth2's `error`/`error_description`
+ * (what OAuth clients read), plus `field` naming the bad input. Unexpected errors become a bare 500.
+ */
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from '../../common/logger.js';
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_scope'
+  | 'invalid_grant'
+  | 'invalid_client'
+  | 'unauthorized'
+  | 'unsupported_grant_type'
+  | 'too_many_requests'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'unavailable'
+  | 'internal';
+
+export class AuthnError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly opts: { field?: string; retryAfterSec?: number } = {},
+  ) {
+    super(message);
+    this.name = 'AuthnError';
+  }
+}
+
+/** Writes an AuthnError; 401s carry the Basic challenge so clients know to send credentials. */
+export function sendError(res: Response, e: AuthnError, realm: string): void {
+  if (res.headersSent) return;
+  if (e.status === 401) res.set('WWW-Authenticate', `Basic realm="${realm.replace(/["\\]/g, '')}"`);
+  if (e.opts.retryAfterSec !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
+  res.set('Cache-Control', 'no-store');
+  res.status(e.status).json({
+    errors: [{ code: e.code.toUpperCase(), message: e.message, ...(e.opts.field ? { detail: { field: e.opts.field } } : {}) }],
+    error: e.code,
+    error_description: e.message,
+    ...(e.opts.field ? { field: e.opts.field } : {}),
+  });
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new AuthnError(404, 'not_found', `no route ${req.method} ${req.path}`));
+};
+
+interface BodyParserError {
+  type?: string;
+  status?: number;
+  limit?: number;
+}
+
+export function errorMiddleware(log: Logger, realm: string): ErrorRequestHandler {
+  return (err: unknown, req, res, _next) => {
+    const bp = err as BodyParserError;
+    let e: AuthnError;
+    if (err instanceof AuthnError) e = err;
+    else if (bp?.type === 'entity.too.large') e = new AuthnError(413, 'body_too_large', `request body is larger than ${bp.limit ?? 65536} bytes`, { field: 'body' });
+    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') e = new AuthnError(415, 'unsupported_media_type', (err as Error).message, { field: 'body' });
+    else if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) e = new AuthnError(bp.status, 'invalid_request', (err as Error).message, { field: 'body' });
+    else {
+      log.error({ err, method: req.method, path: req.path }, 'unhandled error');
+      e = new AuthnError(500, 'internal', 'internal error');
+    }
+    sendError(res, e, realm);
+  };
+}

@@ -1,0 +1,47 @@
+/** Prometheus metrics on a per-app registry (tests build many apps). Labels stay low-cardinality. */
+import type { RequestHandler } from 'express';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  tokensIssued: Counter<'grant'>;
+  tokenRequestsDenied: Counter<'reason'>;
+  scopesDenied: Counter;
+  authzCalls: Histogram<'outcome'>;
+  authzErrors: Counter;
+  decisionCacheHits: Counter;
+  middleware: RequestHandler;
+}
+
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+export function createMetrics(defaults = true): Metrics {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'tollgate_authn_' });
+  const registers = [registry];
+  const duration = new Histogram({
+    name: 'tollgate_authn_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  const metrics: Metrics = {
+    registry,
+    tokensIssued: new Counter({ name: 'tollgate_authn_tokens_issued_total', help: 'Tokens issued, by grant (basic, anonymous, password, refresh_token)', labelNames: ['grant'] as const, registers }),
+    tokenRequestsDenied: new Counter({ name: 'tollgate_authn_token_requests_denied_total', help: 'Token requests answered with an error, by error code', labelNames: ['reason'] as const, registers }),
+    scopesDenied: new Counter({ name: 'tollgate_authn_scopes_denied_total', help: 'Requested scopes granted less than asked (partially or not at all)', registers }),
+    authzCalls: new Histogram({ name: 'tollgate_authn_authz_call_duration_seconds', help: 'Duration of calls to authz-server /authorized', labelNames: ['outcome'] as const, buckets: BUCKETS, registers }),
+    authzErrors: new Counter({ name: 'tollgate_authn_authz_errors_total', help: 'Calls to /authorized that failed (timeout, connection, unexpected status)', registers }),
+    decisionCacheHits: new Counter({ name: 'tollgate_authn_decision_cache_hits_total', help: 'Decisions answered from the decision cache', registers }),
+    middleware: (req, res, next) => {
+      const start = process.hrtime.bigint();
+      res.on('finish', () => {
+        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+        duration.observe({ method: req.method, route: String(route), status: String(res.statusCode) }, Number(process.hrtime.bigint() - start) / 1e9);
+      });
+      next();
+    },
+  };
+  return metrics;
+}

@@ -1,0 +1,36 @@
+/** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:`, non-empty user, bounded sizes. */
+import { AuthnError } from '../errors.js';
+
+export interface BasicCredentials {
+  user: string;
+  password: string;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const broken = (why: string) => new AuthnError(400, 'invalid_request', `malformed Authorization header: ${why}`, { field: 'Authorization' });
+
+/** `undefined` when no header; `null` for another scheme (not ours to read); throws on a broken Basic header. */
+export function parseBasic(header: string | undefined): BasicCredentials | null | undefined {
+  if (header === undefined || header === '') return undefined;
+  const m = /^Basic[ \t]+(\S*)[ \t]*$/i.exec(header);
+  if (!m) {
+    if (/^Basic\b/i.test(header)) throw broken('expected "Basic <base64>"');
+    return null;
+  }
+  const b64 = m[1]!;
+  if (!b64 || b64.length > 4096 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) throw broken('credentials are not valid base64');
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.from(b64, 'base64'));
+  } catch {
+    throw broken('credentials are not valid UTF-8');
+  }
+  const colon = text.indexOf(':');
+  if (colon < 0) throw broken('expected "user:password" inside the base64');
+  const user = text.slice(0, colon);
+  const password = text.slice(colon + 1);
+  if (!user) throw broken('empty user name');
+  if (user.length > 256) throw broken('user name longer than 256 characters');
+  if (/[\u0000-\u001f\u007f]/.test(user)) throw broken('control characters in the user name');
+  return { user, password };
+}

@@ -1,0 +1,69 @@
+/**
+ * Strict `application/x-www-form-urlencoded` parsing for query strings and bodies. Unlike
+ * querystring/URLSearchParams, invalid UTF-8 is an error (400 naming the field) rather than a
+ * silent U+FFFD, and the number of fields is bounded before anything else runs.
+ */
+import { AuthnError } from '../errors.js';
+
+export const MAX_FIELDS = 256;
+export type Fields = Map<string, string[]>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decode(part: string, what: string): string {
+  const text = part.replace(/\+/g, ' ');
+  if (!text.includes('%')) return text;
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25) {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new AuthnError(400, 'invalid_request', `${what}: bad percent-encoding`, { field: what });
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(text[i]!, 'utf8'));
+    }
+  }
+  try {
+    return utf8.decode(Uint8Array.from(bytes));
+  } catch {
+    throw new AuthnError(400, 'invalid_request', `${what} is not valid UTF-8`, { field: what });
+  }
+}
+
+/** Parses `a=1&b=2&b=3`; `source` names the origin in messages ("query" or "body"). */
+export function parseForm(text: string, source: string): Fields {
+  const out: Fields = new Map();
+  if (!text) return out;
+  const pairs = text.split('&');
+  if (pairs.length > MAX_FIELDS) throw new AuthnError(400, 'invalid_request', `too many fields in the ${source} (at most ${MAX_FIELDS})`, { field: source });
+  for (const pair of pairs) {
+    if (!pair) continue;
+    const eq = pair.indexOf('=');
+    const key = decode(eq < 0 ? pair : pair.slice(0, eq), source);
+    const value = eq < 0 ? '' : decode(pair.slice(eq + 1), key);
+    const list = out.get(key);
+    if (list) list.push(value);
+    else out.set(key, [value]);
+  }
+  return out;
+}
+
+/** Raw body bytes → text, refusing invalid UTF-8 (the form is then percent-decoded). */
+export function bodyText(body: unknown): string {
+  if (!Buffer.isBuffer(body)) return '';
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new AuthnError(400, 'invalid_request', 'request body is not valid UTF-8', { field: 'body' });
+  }
+}
+
+/** The single value of a field; a repeated field (other than `scope`) is ambiguous → 400. */
+export function single(fields: Fields, name: string): string | undefined {
+  const v = fields.get(name);
+  if (!v) return undefined;
+  if (v.length > 1) throw new AuthnError(400, 'invalid_request', `field "${name}" given ${v.length} times`, { field: name });
+  return v[0];
+}

@@ -1,0 +1,97 @@
+/**
+ * Who is asking, for each request shape (PROTOCOL.md §2):
+ * - GET: Basic credentials; none → anonymous only with `--anonymous` and no `account`, else 401.
+ * - POST grant_type=password: `username`/`password` fields, else Basic.
+ * - POST grant_type=refresh_token: a refresh token of ours whose credential id still matches the
+ *   user's current credential (password change or removal → 401).
+ * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded.
+ */
+import { safeEqual } from '../../../common/secret.js';
+import type { Logger } from '../../../common/logger.js';
+import type { Credentials } from '../credentials/index.js';
+import type { Labels, LoginThrottle } from '../credentials/backend.js';
+import { AuthnError } from '../errors.js';
+import { parseBasic } from '../request/basic.js';
+import { single, type Fields } from '../request/form.js';
+import type { TokenIssuer } from '../token/issuer.js';
+
+export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
+
+export interface Identity {
+  grant: GrantKind;
+  account: string;
+  labels: Labels | null;
+  credentialId?: string;
+  /** The refresh token presented (refresh grant), handed back as is when offline access is asked. */
+  refreshToken?: string;
+}
+
+export interface IdentityDeps {
+  credentials: Credentials;
+  throttle: LoginThrottle;
+  issuer: TokenIssuer;
+  anonymous: boolean;
+  logger: Logger;
+}
+
+const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
+
+async function login(deps: IdentityDeps, grant: GrantKind, user: string, password: string, ip: string): Promise<Identity> {
+  const gate = deps.throttle.check(user, ip);
+  if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec });
+  let r;
+  try {
+    r = await deps.credentials.authenticate(user, password);
+  } catch (err) {
+    deps.logger.error({ err, account: user }, 'credential backend failed');
+    throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });
+  }
+  if (r.kind !== 'ok') {
+    deps.throttle.recordFailure(user, ip);
+    throw new AuthnError(401, 'unauthorized', 'invalid username or password');
+  }
+  deps.throttle.recordSuccess(user, ip);
+  return { grant, account: user, labels: r.labels, credentialId: r.credentialId };
+}
+
+async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
+  const token = single(fields, 'refresh_token');
+  if (!token) throw new AuthnError(400, 'invalid_request', 'refresh_token is required for grant_type=refresh_token', { field: 'refresh_token' });
+  const claims = await deps.issuer.verifyRefresh(token);
+  let current;
+  try {
+    current = deps.credentials.lookup(claims.sub);
+  } catch (err) {
+    deps.logger.error({ err, account: claims.sub }, 'credential lookup failed');
+    throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });
+  }
+  if (!current || !safeEqual(current.credentialId, claims.credentialId)) {
+    throw new AuthnError(401, 'invalid_grant', 'refresh_token refused: the account or its password changed, log in again', { field: 'refresh_token' });
+  }
+  return { grant: 'refresh_token', account: claims.sub, labels: current.labels, credentialId: current.credentialId, refreshToken: token };
+}
+
+export async function identify(deps: IdentityDeps, method: string, fields: Fields, authorization: string | undefined, ip: string): Promise<Identity> {
+  if (method === 'GET') {
+    const basic = parseBasic(authorization);
+    if (basic) return login(deps, 'basic', basic.user, basic.password, ip);
+    if (!deps.anonymous || fields.has('account')) throw authRequired();
+    return { grant: 'anonymous', account: '', labels: null };
+  }
+  const grant = single(fields, 'grant_type');
+  if (grant === 'refresh_token') return refresh(deps, fields);
+  if (grant === 'password') {
+    const user = single(fields, 'username');
+    if (user !== undefined) {
+      const password = single(fields, 'password');
+      if (!user) throw new AuthnError(400, 'invalid_request', 'username must not be empty', { field: 'username' });
+      if (password === undefined) throw new AuthnError(400, 'invalid_request', 'password is required with username', { field: 'password' });
+      return login(deps, 'password', user, password, ip);
+    }
+    const basic = parseBasic(authorization);
+    if (basic) return login(deps, 'password', basic.user, basic.password, ip);
+    throw authRequired();
+  }
+  if (grant === undefined) throw new AuthnError(400, 'invalid_request', 'grant_type is required (password or refresh_token)', { field: 'grant_type' });
+  throw new AuthnError(400, 'unsupported_grant_type', `grant_type "${grant.slice(0, 64)}" is not supported (use password or refresh_token)`, { field: 'grant_type' });
+}

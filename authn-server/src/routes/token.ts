@@ -1,0 +1,116 @@
+/**
+ * GET and POST `/auth` (aliases `/token`, `/auth/token`): the registry token endpoint.
+ * Order: parse and validate the request (fields, service, scopes, account) before any password
+ * check; identify the caller; ask authz per scope; sign. One audit line per request, success or not.
+ * Never 403 (containerd treats it as fatal): denial is an empty or smaller `access`, with 200.
+ */
+import express, { Router, type Request, type Response } from 'express';
+import type { Logger } from '../../../common/logger.js';
+import type { AuthzClient } from '../authz-client/index.js';
+import { AuthnError, sendError } from '../errors.js';
+import type { Metrics } from '../metrics/index.js';
+import type { ClientIpResolver } from '../request/client-ip.js';
+import { bodyText, parseForm, single, type Fields } from '../request/form.js';
+import { formatScope, parseScopes } from '../scope/parse.js';
+import { decide } from '../token/grant.js';
+import type { TokenIssuer } from '../token/issuer.js';
+import { identify, type IdentityDeps } from './identity.js';
+
+export const TOKEN_PATHS = ['/auth', '/token', '/auth/token'];
+export const BODY_LIMIT = 64 * 1024;
+
+export interface TokenRouteDeps extends IdentityDeps {
+  authz: AuthzClient;
+  services: string[];
+  realm: string;
+  clientIp: ClientIpResolver;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+function readFields(req: Request): Fields {
+  if (req.method === 'GET') {
+    const q = req.originalUrl.indexOf('?');
+    return parseForm(q < 0 ? '' : req.originalUrl.slice(q + 1), 'query');
+  }
+  const type = req.headers['content-type'];
+  if (!Buffer.isBuffer(req.body)) {
+    if (type && (req.headers['content-length'] ?? '0') !== '0') {
+      throw new AuthnError(415, 'unsupported_media_type', 'POST body must be application/x-www-form-urlencoded', { field: 'body' });
+    }
+    return new Map();
+  }
+  return parseForm(bodyText(req.body), 'body');
+}
+
+function resolveService(fields: Fields, services: string[]): string {
+  const asked = single(fields, 'service');
+  if (asked === undefined) {
+    if (services.length === 1) return services[0]!;
+    throw new AuthnError(400, 'invalid_request', 'service is required', { field: 'service' });
+  }
+  if (!services.includes(asked)) throw new AuthnError(400, 'invalid_request', `unknown service "${asked.slice(0, 128)}"`, { field: 'service' });
+  return asked;
+}
+
+export function tokenRoutes(deps: TokenRouteDeps): Router {
+  const r = Router();
+  const raw = express.raw({ type: 'application/x-www-form-urlencoded', limit: BODY_LIMIT });
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    const ip = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    const audit: Record<string, unknown> = { ip, method: req.method };
+    try {
+      const fields = readFields(req);
+      audit.client_id = single(fields, 'client_id');
+      const service = resolveService(fields, deps.services);
+      const scopes = parseScopes(fields.get('scope') ?? []);
+      audit.service = service;
+      audit.requested = scopes.map(formatScope);
+      const account = single(fields, 'account');
+      audit.account = account;
+      const offline = req.method === 'GET' ? single(fields, 'offline_token') === 'true' : single(fields, 'access_type') === 'offline';
+      const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
+      audit.account = who.account;
+      audit.grant = who.grant;
+      if (account !== undefined && account !== who.account) {
+        throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
+      }
+      const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });
+      const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
+      let refreshToken: string | undefined;
+      if (offline && who.credentialId !== undefined) {
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId })).token;
+      }
+      Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_token: refreshToken !== undefined, outcome: 'issued' });
+      deps.metrics.tokensIssued.inc({ grant: who.grant });
+      if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
+      deps.logger.info({ audit }, 'token issued');
+      res.set('Cache-Control', 'no-store');
+      res.set('Pragma', 'no-cache');
+      res.json({
+        token: access.token,
+        access_token: access.token,
+        token_type: 'Bearer',
+        scope: decision.granted.join(' '),
+        expires_in: access.expiresIn,
+        issued_at: access.issuedAt.toISOString(),
+        ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      });
+    } catch (e) {
+      if (!(e instanceof AuthnError)) throw e;
+      Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
+      deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
+      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');
+      sendError(res, e, deps.realm);
+    }
+  };
+
+  r.get(TOKEN_PATHS, handle);
+  r.post(TOKEN_PATHS, raw, handle);
+  r.all(TOKEN_PATHS, (req, res) => {
+    res.set('Allow', 'GET, POST');
+    sendError(res, new AuthnError(405, 'invalid_request', `method ${req.method} not allowed (use GET or POST)`), deps.realm);
+  });
+  return r;
+}

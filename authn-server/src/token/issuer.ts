@@ -1,0 +1,107 @@
+/**
+ * Signs registry access tokens and refresh tokens, and verifies refresh tokens.
+ *
+ * Access token (registry 2.8 + 3.x): header `alg` ES256|RS256, `typ: JWT`, `kid`, `x5c` (unless
+ * disabled); claims `iss`, `sub`, `aud` (a string), integer `exp`/`nbf`/`iat`, `jti` (128 random
+ * bits), `access`.
+ * Refresh token: same key, but `typ: tollgate-refresh+jwt`, `aud` = `<issuer>/refresh`, `tgt:
+ * "refresh"`, no `access`, and `cid` (the credential fingerprint). A registry rejects it (wrong
+ * aud); an access token is rejected here (wrong typ/aud/tgt).
+ */
+import { randomBytes } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT, decodeProtectedHeader, type JWTHeaderParameters } from 'jose';
+import { AuthnError } from '../errors.js';
+import type { KeySet } from '../keys/load.js';
+
+export interface AccessEntry {
+  type: string;
+  class?: string;
+  name: string;
+  actions: string[];
+}
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  issuedAt: Date;
+  expiresIn: number;
+}
+
+export interface TokenIssuer {
+  issueAccess(p: { sub: string; aud: string; access: AccessEntry[] }): Promise<IssuedToken>;
+  issueRefresh(p: { sub: string; credentialId: string }): Promise<IssuedToken>;
+  /** The refresh token's subject and credential id, or a 4xx AuthnError saying why it is refused. */
+  verifyRefresh(token: string): Promise<{ sub: string; credentialId: string }>;
+}
+
+export interface IssuerOptions {
+  keys: KeySet;
+  issuer: string;
+  tokenTtlSec: number;
+  refreshTtlSec: number;
+  clock?: () => Date;
+}
+
+export const REFRESH_TYP = 'tollgate-refresh+jwt';
+
+const newJti = (): string => randomBytes(16).toString('base64url');
+
+function refused(message: string, status = 401): AuthnError {
+  return new AuthnError(status, 'invalid_grant', `refresh_token refused: ${message}`, { field: 'refresh_token' });
+}
+
+export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
+  const clock = opts.clock ?? (() => new Date());
+  const { signing } = opts.keys;
+  const refreshAud = `${opts.issuer}/refresh`;
+  const header = (typ: string): JWTHeaderParameters => ({
+    alg: signing.alg,
+    typ,
+    kid: signing.kid,
+    ...(signing.includeX5c && signing.x5c.length ? { x5c: signing.x5c } : {}),
+  });
+
+  async function sign(typ: string, claims: Record<string, unknown>, ttl: number): Promise<IssuedToken> {
+    const issuedAt = clock();
+    const iat = Math.floor(issuedAt.getTime() / 1000);
+    const jti = newJti();
+    const token = await new SignJWT({ ...claims, iss: opts.issuer, iat, nbf: iat, exp: iat + ttl, jti }).setProtectedHeader(header(typ)).sign(signing.privateKey);
+    return { token, jti, issuedAt, expiresIn: ttl };
+  }
+
+  return {
+    issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
+    issueRefresh: ({ sub, credentialId }) => sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, opts.refreshTtlSec),
+    async verifyRefresh(token) {
+      if (token.length > 16384) throw refused('too long', 400);
+      let kid: unknown;
+      try {
+        kid = decodeProtectedHeader(token).kid;
+      } catch {
+        throw refused('not a JWT', 400);
+      }
+      const key = opts.keys.published.find((k) => k.kid === kid);
+      if (!key) throw refused('signed by an unknown key');
+      try {
+        const { payload, protectedHeader } = await jwtVerify(token, key.publicKey, {
+          algorithms: [key.alg],
+          issuer: opts.issuer,
+          audience: refreshAud,
+          typ: REFRESH_TYP,
+          currentDate: clock(),
+          requiredClaims: ['sub', 'exp', 'cid', 'tgt'],
+        });
+        if (protectedHeader.typ !== REFRESH_TYP || payload.tgt !== 'refresh') throw refused('not a refresh token');
+        if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || payload.sub === '') throw refused('missing subject');
+        return { sub: payload.sub, credentialId: payload.cid };
+      } catch (e) {
+        if (e instanceof AuthnError) throw e;
+        if (e instanceof joseErrors.JWTExpired) throw refused('expired');
+        if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw refused('bad signature');
+        if (e instanceof joseErrors.JWTClaimValidationFailed) throw refused(`claim "${e.claim}" is not valid (not a refresh token of this server?)`);
+        if (e instanceof joseErrors.JOSEError) throw refused(e.message);
+        throw e;
+      }
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/** Refresh tokens: reusable, bound to the account's current credential, never interchangeable with registry tokens. */
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import type { KeySet } from '../src/keys/load.js';
+import { basic, decodeJwt, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';
+
+describe('refresh tokens, against a stand-in /authorized', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let keys: KeySet;
+  let authz: StandInAuthz;
+  let creds: MemCredentials;
+  let t: TestApp;
+  let now: Date;
+  const S = 'registry.test';
+  const table: Record<string, Record<string, string[]>> = { alice: { 'team-a/': ['pull', 'push'] } };
+
+  before(async () => {
+    tmp = tempDir();
+    keys = await makeKeys(tmp.dir);
+    authz = await new StandInAuthz(tableRule(table)).start();
+  });
+  after(async () => {
+    await authz.stop();
+    tmp.cleanup();
+  });
+  beforeEach(() => {
+    creds = new MemCredentials();
+    creds.set('alice', 'alice-pw');
+    now = new Date('2026-01-01T00:00:00Z');
+    t = testApp({ keys, authzUrl: authz.url, credentials: creds, clock: () => now, refreshTtlSec: 3600 });
+  });
+  afterEach(() => t.authzClient.close());
+
+  async function login(): Promise<string> {
+    const res = await request(t.app).get(`/auth?account=alice&client_id=docker&offline_token=true&service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
+    return res.body.refresh_token as string;
+  }
+  const refresh = (rt: string, scope = 'repository:team-a/app:pull') =>
+    request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, client_id: 'docker', scope, service: S });
+
+  it('is signed by the server key, but its audience and type make it useless at the registry', async () => {
+    const rt = await login();
+    const { header, claims } = decodeJwt(rt);
+    assert.equal(header.kid, keys.signing.kid);
+    assert.notEqual(header.typ, 'JWT');
+    assert.equal(claims.aud, 'test-issuer/refresh');
+    assert.notEqual(claims.aud, S);
+    assert.equal(claims.tgt, 'refresh');
+    assert.equal(claims.access, undefined);
+    assert.equal(claims.exp, Math.floor(now.getTime() / 1000) + 3600);
+  });
+
+  it('a registry access token is refused as a refresh token', async () => {
+    const res = await request(t.app).get(`/auth?scope=repository:team-a/app:pull&service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
+    const r = await refresh(res.body.token).expect(401);
+    assert.equal(r.body.error, 'invalid_grant');
+    assert.equal(r.body.field, 'refresh_token');
+  });
+
+  it('refresh re-asks authz for every scope: a removed grant takes effect at once', async () => {
+    const rt = await login();
+    const first = await refresh(rt, 'repository:team-a/app:pull,push').expect(200);
+    assert.deepEqual(verifyIndependently(first.body.access_token, keys.signing.publicKey).claims.access, [{ type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] }]);
+    const saved = table.alice;
+    table.alice = { 'team-a/': ['pull'] };
+    try {
+      const second = await refresh(rt, 'repository:team-a/app:pull,push').expect(200);
+      assert.deepEqual(verifyIndependently(second.body.access_token, keys.signing.publicKey).claims.access, [{ type: 'repository', name: 'team-a/app', actions: ['pull'] }]);
+    } finally {
+      table.alice = saved!;
+    }
+  });
+
+  it('a password change kills it; so does removing the user', async () => {
+    const rt = await login();
+    await refresh(rt).expect(200);
+    creds.set('alice', 'new-password');
+    const r = await refresh(rt).expect(401);
+    assert.match(r.body.error_description, /log in again/);
+    const rt2 = (await request(t.app).get(`/auth?offline_token=true&service=${S}`).set('Authorization', basic('alice', 'new-password')).expect(200)).body.refresh_token as string;
+    await refresh(rt2).expect(200);
+    creds.remove('alice');
+    await refresh(rt2).expect(401);
+  });
+
+  it('expires after --refresh-ttl (plus nothing: no leeway for refresh)', async () => {
+    const rt = await login();
+    now = new Date(now.getTime() + 3599_000);
+    await refresh(rt).expect(200);
+    now = new Date(now.getTime() + 2000);
+    const r = await refresh(rt).expect(401);
+    assert.match(r.body.error_description, /expired/);
+  });
+
+  it('with access_type=offline the same refresh token is handed back (no silent lifetime extension)', async () => {
+    const rt = await login();
+    const res = await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, access_type: 'offline', service: S }).expect(200);
+    assert.equal(res.body.refresh_token, rt);
+  });
+
+  it('forged, other-key, tampered and malformed refresh tokens → 4xx with a reason, never 5xx', async () => {
+    const rt = await login();
+    const [h, p, s] = rt.split('.') as [string, string, string];
+    // Tampered payload (sub changed), original signature.
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'mallory' })).toString('base64url')}.${s}`;
+    assert.equal((await refresh(tampered).expect(401)).body.error, 'invalid_grant');
+    // Same header (same kid) but signed by another key.
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const forged = await new SignJWT(claims).setProtectedHeader(JSON.parse(Buffer.from(h, 'base64url').toString())).sign(other.privateKey);
+    assert.match((await refresh(forged).expect(401)).body.error_description, /bad signature/);
+    // Another key with its own kid.
+    const foreign = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'tollgate-refresh+jwt', kid: 'AAAA:BBBB' }).sign(other.privateKey);
+    assert.match((await refresh(foreign).expect(401)).body.error_description, /unknown key/);
+    // alg none.
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', kid: keys.signing.kid, typ: 'tollgate-refresh+jwt' })).toString('base64url')}.${p}.`;
+    assert.equal((await refresh(none).expect(401)).body.error, 'invalid_grant');
+    for (const junk of ['not-a-jwt', 'a.b.c', '....', 'x'.repeat(20000)]) {
+      const r = await refresh(junk);
+      assert.ok(r.status >= 400 && r.status < 500, `${junk.slice(0, 10)} → ${r.status}`);
+      assert.equal(r.body.field, 'refresh_token');
+    }
+    const missing = await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', service: S }).expect(400);
+    assert.equal(missing.body.field, 'refresh_token');
+  });
+});

@@ -1,0 +1,126 @@
+/**
+ * First-run material for `tollgate start`, all under the data dir and never overwritten:
+ * admin/client tokens, signing key + certificate bundle, demo users, a demo OCI image.
+ * The registry config is rewritten on every start because ports may change.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import bcrypt from 'bcryptjs';
+import { makeOciImage } from '../../scripts/make-oci-image.js';
+
+export const DEMO_USERS = ['alice', 'bob', 'admin'] as const;
+export type DemoCreds = Record<(typeof DEMO_USERS)[number], string>;
+
+export interface DataPaths {
+  dir: string;
+  adminToken: string;
+  clientToken: string;
+  keyDir: string;
+  key: string;
+  cert: string;
+  bundle: string;
+  db: string;
+  users: string;
+  demoCreds: string;
+  demoImage: string;
+  logs: string;
+  registryDir: string;
+}
+
+export function dataPaths(dir: string): DataPaths {
+  const keyDir = join(dir, 'keys');
+  return {
+    dir,
+    adminToken: join(dir, 'admin.token'),
+    clientToken: join(dir, 'client.token'),
+    keyDir,
+    key: join(keyDir, 'token.key'),
+    cert: join(keyDir, 'token.crt'),
+    bundle: join(keyDir, 'bundle.pem'),
+    db: join(dir, 'authz.db'),
+    users: join(dir, 'users.yml'),
+    demoCreds: join(dir, 'demo-credentials.json'),
+    demoImage: join(dir, 'demo-image'),
+    logs: join(dir, 'logs'),
+    registryDir: join(dir, 'registry'),
+  };
+}
+
+/** How to run this same CLI again as a child (works from `dist/` and from source under tsx). */
+export function selfCommand(): { cmd: string; args: string[] } {
+  const entry = process.argv[1];
+  if (!entry) throw new Error('cannot tell how this CLI was started (no argv[1])');
+  return { cmd: process.execPath, args: [...process.execArgv, entry] };
+}
+
+function runSelf(args: string[]): void {
+  const self = selfCommand();
+  const r = spawnSync(self.cmd, [...self.args, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tollgate ${args.join(' ')} failed (${r.status}): ${r.stderr || r.stdout || r.error?.message}`);
+}
+
+/** Creates whatever is missing; returns which items were created (for the banner). */
+export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds } {
+  const created: string[] = [];
+  mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  mkdirSync(p.logs, { recursive: true });
+  for (const file of [p.adminToken, p.clientToken]) {
+    if (existsSync(file)) continue;
+    writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    created.push(file);
+  }
+  if (!existsSync(p.key) || !existsSync(p.cert)) {
+    runSelf(['keys', 'generate', '--out', p.keyDir]);
+    created.push(p.key, p.cert);
+  }
+  if (!existsSync(p.bundle)) {
+    runSelf(['keys', 'bundle', '--out', p.bundle, p.cert]);
+    created.push(p.bundle);
+  }
+  let creds: DemoCreds;
+  if (existsSync(p.demoCreds) && existsSync(p.users)) {
+    creds = JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds;
+  } else if (existsSync(p.users)) {
+    // Users file written by someone else: use it as is, we just do not know the passwords.
+    creds = { alice: '(see users.yml)', bob: '(see users.yml)', admin: '(see users.yml)' };
+  } else {
+    creds = { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
+    const users = Object.fromEntries(DEMO_USERS.map((u) => [u, { password: bcrypt.hashSync(creds[u], 10), labels: {} }]));
+    writeFileSync(p.users, stringify(users), { mode: 0o600 });
+    writeFileSync(p.demoCreds, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+    created.push(p.users, p.demoCreds);
+  }
+  if (!existsSync(join(p.demoImage, 'index.json'))) {
+    makeOciImage(p.demoImage, 'v1', { files: { 'hello.txt': 'hello from the tollgate demo image\n' } });
+    created.push(p.demoImage);
+  }
+  return { created, creds };
+}
+
+export interface RegistryConfig {
+  port: number;
+  host: string;
+  realm: string;
+  service: string;
+  issuer: string;
+  bundle: string;
+}
+
+/** Writes the Distribution registry config (token auth against authn) and returns its path. */
+export function writeRegistryConfig(p: DataPaths, c: RegistryConfig): string {
+  const storage = join(p.registryDir, 'storage');
+  mkdirSync(storage, { recursive: true });
+  const config = {
+    version: 0.1,
+    log: { level: 'info', formatter: 'text' },
+    storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
+    http: { addr: `${c.host}:${c.port}`, secret: randomBytes(16).toString('hex') },
+    auth: { token: { realm: c.realm, service: c.service, issuer: c.issuer, rootcertbundle: c.bundle } },
+  };
+  const path = join(p.registryDir, 'config.yml');
+  writeFileSync(path, stringify(config), { mode: 0o600 });
+  return path;
+}

@@ -1,0 +1,80 @@
+/** Renders k8s/ with the real kubectl (kustomize) and validates objects with kubernetes-models. */
+import { spawnSync } from 'node:child_process';
+import { parseAllDocuments } from 'yaml';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Secret } from 'kubernetes-models/v1/Secret';
+import { Service } from 'kubernetes-models/v1/Service';
+import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import { ROOT } from './run.js';
+
+/** A rendered object, loosely typed; `validateObject` checks it against the real schema. */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'v1/PersistentVolumeClaim': PersistentVolumeClaim,
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
+  'networking.k8s.io/v1/Ingress': Ingress,
+};
+
+export function kubectlMissingHint(): string | undefined {
+  const res = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  return res.error || res.status !== 0
+    ? 'kubectl is required to render k8s/ (scripts/install-e2e-deps.sh installs it in CI; locally: apt-get install kubernetes-client)'
+    : undefined;
+}
+
+export function parseObjects(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** `kubectl kustomize <dir>` (dir relative to the repo), parsed. */
+export function render(dir: string): K8sObject[] {
+  const hint = kubectlMissingHint();
+  if (hint) throw new Error(hint);
+  const res = spawnSync('kubectl', ['kustomize', dir], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
+  if (res.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${res.stderr}`);
+  return parseObjects(res.stdout);
+}
+
+/** Throws with the schema errors when the object is not a valid object of its kind. */
+export function validateObject(o: K8sObject): void {
+  const Model = MODELS[`${o.apiVersion}/${o.kind}`];
+  if (!Model) throw new Error(`no schema for ${o.apiVersion} ${o.kind} (${o.metadata.name}): add it to deploy-test/helpers/k8s.ts`);
+  new Model(o as never).validate();
+}
+
+export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
+  // Generated ConfigMaps carry a content hash suffix.
+  const o = objects.find((x) => x.kind === kind && (x.metadata.name === name || x.metadata.name.startsWith(`${name}-`)));
+  if (!o) throw new Error(`${kind}/${name} is not rendered`);
+  return o;
+}
+
+export function deployment(objects: K8sObject[], name: string): IDeployment {
+  return find(objects, 'Deployment', name) as unknown as IDeployment;
+}
+
+export function allContainers(d: IDeployment): Array<{ c: IContainer; init: boolean }> {
+  const spec = d.spec?.template.spec;
+  return [...(spec?.initContainers ?? []).map((c) => ({ c, init: true })), ...(spec?.containers ?? []).map((c) => ({ c, init: false }))];
+}

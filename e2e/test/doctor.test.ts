@@ -1,0 +1,58 @@
+/** `tollgate doctor` against the real registry: all checks pass on our stack, and it flags a registry not using token auth. */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useStack } from '../harness/fixture.js';
+import { ROOT, run, tempDir } from '../harness/procs.js';
+import { startRegistry } from '../harness/registry.js';
+
+const doctor = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'doctor', ...args]);
+
+describe('e2e: tollgate doctor', function () {
+  this.timeout(120000);
+  const stack = useStack([]);
+
+  it('passes every check for an account with catalog access (root)', async () => {
+    const s = stack();
+    const pw = join(s.dir, 'root.pw');
+    writeFileSync(pw, stack.creds('root').password);
+    const r = await doctor(['--registry', s.registry?.url ?? '', '--authn', s.authnUrl, '--user', 'root', '--password-file', pw, '--repository', 'team-a/app']);
+    assert.equal(r.code, 0, r.out);
+    for (const name of ['registry asks for a bearer token', 'realm points at authn', 'GET repeated scopes', 'GET space-joined scope', 'expires_in ≥ 60', 'JWT claims', 'signing header', 'registry accepts the token', 'POST password grant', 'offline token + refresh_token grant', 'catalog scope'])
+      assert.match(r.stdout, new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+PASS`, 'm'), `${name} should pass:\n${r.stdout}`);
+    assert.doesNotMatch(r.stdout, /\bFAIL\b/);
+    assert.match(r.stdout, /all \d+ checks passed/);
+  });
+
+  it('passes for alice too (her catalog denial is consistent), JSON output', async () => {
+    const s = stack();
+    const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'doctor', '--registry', s.registry?.url ?? '', '--user', 'alice', '--repository', 'team-a/app', '--json'], {
+      env: { TOLLGATE_DOCTOR_PASSWORD: stack.creds('alice').password },
+    });
+    assert.equal(r.code, 0, r.out);
+    const rows = JSON.parse(r.stdout) as Array<{ name: string; status: string; detail: string }>;
+    const cat = rows.find((x) => x.name === 'catalog scope');
+    assert.equal(cat?.status, 'PASS');
+    assert.match(cat?.detail ?? '', /not granted/);
+  });
+
+  it('a wrong password makes the credentialed checks fail (exit 1)', async () => {
+    const s = stack();
+    const r = await doctor(['--registry', s.registry?.url ?? '', '--user', 'alice', '--password', 'nope', '--repository', 'team-a/app']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.stdout, /^GET repeated scopes\s+FAIL\s+401/m);
+  });
+
+  it('fails on a registry that does not use token auth', async function () {
+    const t = tempDir();
+    const reg = await startRegistry(join(t.dir, 'reg'), { htpasswd: { users: { x: 'y' } } });
+    try {
+      const r = await doctor(['--registry', reg.url]);
+      assert.equal(r.code, 1, r.out);
+      assert.match(r.stdout, /^registry asks for a bearer token\s+FAIL\s+GET \/v2\/ → 401 Basic/m);
+    } finally {
+      await reg.stop();
+      t.cleanup();
+    }
+  });
+});
