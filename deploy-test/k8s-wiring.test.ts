@@ -97,7 +97,12 @@ describe('k8s/ wiring', () => {
     assert.deepEqual(files.get(cfg.auth.token.rootcertbundle), { kind: 'ConfigMap', name: 'tollgate-token-certs', key: 'bundle.pem' });
     const regMain = reg.spec?.template.spec?.containers[0];
     assert.ok(regMain?.volumeMounts?.some((m) => m.mountPath === cfg.storage.filesystem.rootdirectory), 'storage on the PVC');
-    assert.ok(regMain?.volumeMounts?.some((m) => m.mountPath === '/etc/docker/registry'), 'config where the image reads it');
+    const cfgPath = regMain?.command?.at(-1) ?? '';
+    assert.deepEqual(regMain?.command?.slice(0, 2), ['registry', 'serve']);
+    const cfgMount = regMain?.volumeMounts?.find((m) => cfgPath.startsWith(`${m.mountPath}/`));
+    const cfgVol = reg.spec?.template.spec?.volumes?.find((v) => v.name === cfgMount?.name);
+    assert.equal(cfgVol?.configMap?.name, find(base, 'ConfigMap', 'tollgate-registry-config').metadata.name, 'registry serve reads the generated config');
+    assert.equal(cfgPath.slice(cfgPath.lastIndexOf('/') + 1), 'config.yml');
     const settingsName = find(base, 'ConfigMap', 'tollgate-settings').metadata.name;
     const envKey = (d: IDeployment, env: string) => d.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === env)?.valueFrom?.configMapKeyRef;
     const authn = deployment(base, 'tollgate-authn');

@@ -4,19 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { find, render } from './helpers/k8s.js';
-import { requireTool, run, ROOT, startProcess, tempDir, type Proc } from './helpers/run.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
+import { freePort, requireTool, run, ROOT, startProcess, tempDir, type Proc } from './helpers/run.js';
 
 /** Resolves compose `${VAR:-default}` to its default (what `docker compose` does with VAR unset). */
 const composeDefault = (v: string) => v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1');

@@ -89,7 +89,7 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
   } else {
     creds = { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
     const users = Object.fromEntries(DEMO_USERS.map((u) => [u, { password: bcrypt.hashSync(creds[u], 10), labels: {} }]));
-    writeFileSync(p.users, stringify(users), { mode: 0o600 });
+    writeFileSync(p.users, stringify({ users }), { mode: 0o600 });
     writeFileSync(p.demoCreds, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
     created.push(p.users, p.demoCreds);
   }

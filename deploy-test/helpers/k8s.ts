@@ -34,11 +34,16 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1/Ingress': Ingress,
 };
 
+/** Why kubectl cannot render k8s/ here (missing, or its embedded kustomize is older than v5), or undefined. */
 export function kubectlMissingHint(): string | undefined {
-  const res = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-  return res.error || res.status !== 0
-    ? 'kubectl is required to render k8s/ (scripts/install-e2e-deps.sh installs it in CI; locally: apt-get install kubernetes-client)'
-    : undefined;
+  const res = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  if (res.error || res.status !== 0) {
+    return 'kubectl is required to render k8s/ (the machine image ships it; scripts/install-e2e-deps.sh tries to install it)';
+  }
+  // k8s/ uses `labels` with includeTemplates and `replacements`: kustomize v5 (kubectl >= 1.27).
+  const kustomize = (JSON.parse(res.stdout) as { kustomizeVersion?: string }).kustomizeVersion ?? 'unknown';
+  const major = Number(/^v(\d+)\./.exec(kustomize)?.[1] ?? 0);
+  return major >= 5 ? undefined : `kubectl embeds kustomize ${kustomize}; k8s/ needs kustomize v5 or newer (kubectl >= 1.27)`;
 }
 
 export function parseObjects(text: string): K8sObject[] {

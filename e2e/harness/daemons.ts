@@ -3,7 +3,8 @@
  * containerd runs with the CRI plugin disabled (no Kubernetes here); dockerd runs on our containerd
  * with no networking, no iptables and vfs storage, since all it does is pull and push.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Proc, run, type RunResult } from './procs.js';
 import type { Creds } from './skopeo.js';
@@ -41,7 +42,12 @@ export class Containerd {
     );
     const proc = new Proc({ name: 'containerd', cmd: 'containerd', args: ['--config', config], logFile: join(dir, 'containerd.log') });
     const c = new Containerd(dir, proc);
-    await proc.waitFor((out) => out.includes('containerd successfully booted'), 'containerd boot', 30000);
+    try {
+      await proc.waitFor((out) => out.includes('containerd successfully booted'), 'containerd boot', 30000);
+    } catch (e) {
+      await proc.stop();
+      throw e;
+    }
     return c;
   }
 
@@ -89,7 +95,12 @@ export class Dockerd {
     ];
     const proc = new Proc({ name: 'dockerd', cmd: 'dockerd', args, logFile: join(dir, 'dockerd.log') });
     const d = new Dockerd(dir, proc);
-    await proc.waitFor((out) => out.includes('API listen on'), 'dockerd API', 60000);
+    try {
+      await proc.waitFor((out) => out.includes('API listen on'), 'dockerd API', 60000);
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
     return d;
   }
 
@@ -101,7 +112,16 @@ export class Dockerd {
     return this.docker(['login', '--username', creds.user, '--password-stdin', server], creds.password);
   }
 
-  stop(): Promise<number | null> {
-    return this.proc.stop(20000);
+  /** Stops dockerd, then lazily unmounts anything it left mounted under its dir (it bind-mounts its data root). */
+  async stop(): Promise<number | null> {
+    const code = await this.proc.stop(20000);
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1] ?? '')
+      .filter((m) => m.startsWith(`${this.dir}/`))
+      .sort()
+      .reverse();
+    for (const m of mounts) spawnSync('umount', ['-l', m]);
+    return code;
   }
 }

@@ -104,5 +104,8 @@ export function outDir(s: Stack, name: string): string {
   return join(s.dir, 'pulled', `${name}-${randomUUID().slice(0, 8)}`);
 }
 
-/** What containers/image-based clients print when the registry refuses the token. */
-export const REGISTRY_DENIED = /unauthorized|authentication required|denied|insufficient_scope/i;
+/**
+ * The registry's own denial (its 401 body, error code DENIED) as skopeo, podman and docker print it
+ * when a valid token lacks the access asked for.
+ */
+export const REGISTRY_DENIED = /denied: requested access to the resource is denied/;

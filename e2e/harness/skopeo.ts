@@ -4,7 +4,7 @@
  * offers no flag for; tests use unique image content so old cache entries never matter.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run, type RunResult } from './procs.js';
 
 export interface Creds {
@@ -32,6 +32,7 @@ export class Skopeo {
 
   /** `skopeo copy docker://<ref> oci:<out>:<tag>` (a fresh out dir each time). */
   pull(ref: string, out: string, creds?: Creds): Promise<RunResult> {
+    mkdirSync(dirname(out), { recursive: true });
     return run('skopeo', ['copy', '--src-tls-verify=false', ...credFlag('--src-creds', creds), `docker://${ref}`, `oci:${out}:pulled`], { env: this.env() });
   }
 }

@@ -18,6 +18,19 @@ export interface TokenRequest {
   scopeStyle: 'none' | 'single' | 'repeated' | 'space-joined';
   basicAuth: boolean;
   status: number;
+  /** The `access` claim of the token authn returned, as `type:name:actions` strings (sorted actions). */
+  granted: string[];
+}
+
+function grantedOf(body: string): string[] {
+  try {
+    const reply = JSON.parse(body) as { token?: string; access_token?: string };
+    const jwt = reply.access_token ?? reply.token ?? '';
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as { access?: Array<{ type: string; name: string; actions: string[] }> };
+    return (claims.access ?? []).map((a) => `${a.type}:${a.name}:${[...a.actions].sort().join(',')}`);
+  } catch {
+    return [];
+  }
 }
 
 export class TokenSpy {
@@ -51,6 +64,7 @@ export class TokenSpy {
           scopeStyle: scopeValues.length === 0 ? 'none' : scopeValues.length > 1 ? 'repeated' : scopeValues[0]?.includes(' ') ? 'space-joined' : 'single',
           basicAuth: /^basic /i.test(req.headers.authorization ?? ''),
           status: 0,
+          granted: [],
         };
         this.requests.push(entry);
         const target = new URL(this.target);
@@ -59,6 +73,11 @@ export class TokenSpy {
           (upRes) => {
             entry.status = upRes.statusCode ?? 0;
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+            const body: Buffer[] = [];
+            upRes.on('data', (c: Buffer) => body.push(c));
+            upRes.on('end', () => {
+              if (entry.status === 200) entry.granted = grantedOf(Buffer.concat(body).toString());
+            });
             upRes.pipe(res);
           },
         );

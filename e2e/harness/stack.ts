@@ -24,6 +24,8 @@ export interface StackOptions {
   registry?: boolean;
   /** bcrypt cost of the users file (default 5, like `htpasswd -B`). */
   bcryptCost?: number;
+  /** Put the recording {@link TokenSpy} between registry and authn (default true; the benchmark turns it off). */
+  spy?: boolean;
 }
 
 export interface Permission {
@@ -59,6 +61,7 @@ export class Stack {
   key = { key: '', cert: '' };
   bundle = '';
   private authnArgs: string[] = [];
+  private deferred: Array<() => Promise<unknown>> = [];
 
   private constructor(
     private readonly opts: StackOptions,
@@ -87,16 +90,17 @@ export class Stack {
     writeFileSync(join(this.dir, 'admin.token'), this.adminToken, { mode: 0o600 });
     writeFileSync(join(this.dir, 'client.token'), this.clientToken, { mode: 0o600 });
     const users = Object.fromEntries(Object.entries(this.opts.users).map(([u, p]) => [u, { password: bcrypt.hashSync(p, this.opts.bcryptCost ?? 5), labels: {} }]));
-    writeFileSync(join(this.dir, 'users.yml'), stringify(users), { mode: 0o600 });
+    writeFileSync(join(this.dir, 'users.yml'), stringify({ users }), { mode: 0o600 });
     const [, key] = await Promise.all([this.startAuthz(), generateKeys(join(this.dir, 'keys'))]);
     this.key = key;
     this.bundle = join(this.dir, 'bundle.pem');
     await tollgate(['keys', 'bundle', '--out', this.bundle, key.cert]);
     await this.startAuthn();
     await this.spy.start();
+    const realm = this.opts.spy === false ? this.authnUrl : this.spy.url;
     if (this.opts.registry !== false) {
       this.registry = await startRegistry(join(this.dir, 'registry'), {
-        token: { realm: `${this.spy.url}/auth`, service: SERVICE, issuer: ISSUER, rootcertbundle: this.bundle },
+        token: { realm: `${realm}/auth`, service: SERVICE, issuer: ISSUER, rootcertbundle: this.bundle },
       });
     }
   }
@@ -168,8 +172,21 @@ export class Stack {
     return d;
   }
 
-  /** Stops everything this stack started (registry, authn, authz, spy); then removes the temp dir. */
+  /** Registers a teardown (e.g. a client daemon living in this stack's dir) run first by `stop()`, last-in first-out. */
+  defer(fn: () => Promise<unknown>): void {
+    this.deferred.push(fn);
+  }
+
+  /** Runs deferred teardowns, stops everything this stack started (registry, authn, authz, spy), then removes the temp dir. */
   async stop(keepDir = false): Promise<void> {
+    for (const fn of this.deferred.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        process.stderr.write(`e2e teardown: ${(e as Error).message}\n`);
+      }
+    }
+    this.deferred = [];
     await Promise.all([this.registry?.stop(), this.authn?.stop(), this.authz?.stop(), this.spy.stop()]);
     if (!keepDir && process.env.TOLLGATE_E2E_KEEP !== '1') this.cleanupDir();
   }

@@ -17,13 +17,11 @@ describe('e2e: docker (dockerd + docker CLI)', function () {
 
   before(async function () {
     this.timeout(120000);
-    cd = await Containerd.start(stack().home('containerd'));
-    dd = await Dockerd.start(stack().home('dockerd'), cd);
-  });
-  after(async function () {
-    this.timeout(60000);
-    await dd?.stop();
-    await cd?.stop();
+    const s = stack();
+    cd = await Containerd.start(s.home('containerd'));
+    s.defer(() => (cd as Containerd).stop());
+    dd = await Dockerd.start(s.home('dockerd'), cd);
+    s.defer(() => (dd as Dockerd).stop());
   });
 
   it('docker login stores a refresh token (identitytoken), not the password', async () => {

@@ -16,7 +16,7 @@ describe('e2e: tollgate doctor', function () {
     const s = stack();
     const pw = join(s.dir, 'root.pw');
     writeFileSync(pw, stack.creds('root').password);
-    const r = await doctor(['--registry', s.registry?.url ?? '', '--authn', s.authnUrl, '--user', 'root', '--password-file', pw, '--repository', 'team-a/app']);
+    const r = await doctor(['--registry', s.registry?.url ?? '', '--authn', s.spy.url, '--user', 'root', '--password-file', pw, '--repository', 'team-a/app']);
     assert.equal(r.code, 0, r.out);
     for (const name of ['registry asks for a bearer token', 'realm points at authn', 'GET repeated scopes', 'GET space-joined scope', 'expires_in ≥ 60', 'JWT claims', 'signing header', 'registry accepts the token', 'POST password grant', 'offline token + refresh_token grant', 'catalog scope'])
       assert.match(r.stdout, new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+PASS`, 'm'), `${name} should pass:\n${r.stdout}`);
@@ -41,6 +41,13 @@ describe('e2e: tollgate doctor', function () {
     const r = await doctor(['--registry', s.registry?.url ?? '', '--user', 'alice', '--password', 'nope', '--repository', 'team-a/app']);
     assert.equal(r.code, 1, r.out);
     assert.match(r.stdout, /^GET repeated scopes\s+FAIL\s+401/m);
+  });
+
+  it('flags a registry whose realm is not the given authn', async () => {
+    const s = stack();
+    const r = await doctor(['--registry', s.registry?.url ?? '', '--authn', 'http://127.0.0.1:9', '--repository', 'team-a/app']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.stdout, /^realm points at authn\s+FAIL/m);
   });
 
   it('fails on a registry that does not use token auth', async function () {

@@ -39,4 +39,32 @@ describe('e2e: multi-scope cross-repository mount (skopeo)', function () {
     const pull = await sk.pull(s.ref('team-a/copy'), outDir(s, 'copy'), stack.creds('alice'));
     assert.equal(pull.code, 0, pull.out);
   });
+
+  it('a mount source the account cannot pull is not granted: no mount, the layer is uploaded instead', async () => {
+    const s = stack();
+    const img = uniqueImage(s, 'mount-foreign');
+    const bob = await new Skopeo(s.home('bob')).push(img.dir, 'v1', s.ref('team-b/app', 'foreign'), stack.creds('bob'));
+    assert.equal(bob.code, 0, bob.out);
+
+    const mark = s.spy.requests.length;
+    const regMark = s.registry?.proc.output().length ?? 0;
+    const push = await new Skopeo(s.home('alice')).push(img.dir, 'v1', s.ref('team-a/own'), stack.creds('alice'));
+    assert.equal(push.code, 0, push.out);
+
+    // skopeo asked to mount from team-b/app (its blob cache knows the layer is there)…
+    const multi = s.spy.since(mark).filter((r) => r.scopes.includes('repository:team-b/app:pull'));
+    assert.ok(multi.length > 0, JSON.stringify(s.spy.since(mark)));
+    // …authn granted only the team-a half…
+    for (const r of multi) {
+      assert.equal(r.status, 200);
+      assert.ok(r.granted.some((g) => g.startsWith('repository:team-a/own:')), JSON.stringify(r.granted));
+      assert.ok(!r.granted.some((g) => g.includes('team-b')), JSON.stringify(r.granted));
+    }
+    // …so the registry never mounted team-b's blob into team-a.
+    const log = s.registry?.proc.since(regMark) ?? '';
+    // (skopeo 1.9 does not even try the mount once the blob is not visible to it; a client that tries gets 401.)
+    assert.doesNotMatch(log, /"POST \/v2\/team-a\/own\/blobs\/uploads\/\?from=team-b%2Fapp[^"]*" 201 /);
+    const layerHex = img.layerDigest.replace('sha256:', '');
+    assert.match(log, new RegExp(`"PUT /v2/team-a/own/blobs/uploads/[^"]*digest=sha256%3A${layerHex} HTTP/1.1" 201 `), 'alice uploaded the layer herself');
+  });
 });

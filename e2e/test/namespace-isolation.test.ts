@@ -44,6 +44,16 @@ describe('e2e: namespace isolation (skopeo)', function () {
     assert.match(push2.out, REGISTRY_DENIED);
   });
 
+  it('a wrong password is refused by authn (401) and skopeo says so', async () => {
+    const s = stack();
+    const mark = s.spy.requests.length;
+    const pull = await new Skopeo(s.home('alice')).pull(s.ref('team-a/app'), outDir(s, 'badpw'), { user: 'alice', password: 'not-her-password' });
+    assert.notEqual(pull.code, 0);
+    assert.match(pull.out, /unable to retrieve auth token: invalid username\/password/);
+    const reqs = s.spy.since(mark);
+    assert.ok(reqs.length > 0 && reqs.every((r) => r.status === 401), JSON.stringify(reqs));
+  });
+
   it('bob still pulls his own team-b/app', async () => {
     const s = stack();
     const pull = await new Skopeo(s.home('bob')).pull(s.ref('team-b/app'), outDir(s, 'bob'), stack.creds('bob'));

@@ -35,11 +35,11 @@ describe('e2e: tollgate start', function () {
   });
   after(() => t.cleanup());
 
-  const launch = async (): Promise<{ pids: number[]; out: string }> => {
+  const launch = async (extra: string[] = []): Promise<{ pids: number[]; out: string }> => {
     proc = new Proc({
       name: 'tollgate start',
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', '--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry)],
+      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', '--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry), ...extra],
       logFile: join(t.dir, 'start.log'),
     });
     await proc.waitFor((o) => o.includes('Ctrl-C stops everything'), 'the ready banner', 90000);
@@ -82,6 +82,20 @@ describe('e2e: tollgate start', function () {
     const after = ['admin.token', 'client.token', 'keys/token.key', 'users.yml'].map((f) => readFileSync(join(data, f), 'utf8'));
     assert.deepEqual(after, before);
     process.kill(proc?.pid ?? 0, 'SIGTERM');
+    assert.equal(await proc?.wait(), 0);
+    assert.deepEqual(pids.filter(alive), []);
+  });
+
+  it('without the registry binary: says how to install it and still runs authz + authn', async () => {
+    const { pids, out } = await launch(['--registry-bin', 'no-such-docker-registry']);
+    assert.match(out, /"no-such-docker-registry" not found — install it with: sudo apt-get install docker-registry/);
+    assert.equal(pids.length, 2, out);
+    assert.doesNotMatch(out, /skopeo copy/);
+    const creds = JSON.parse(readFileSync(join(data, 'demo-credentials.json'), 'utf8')) as Record<string, string>;
+    const q = new URLSearchParams({ service: 'tollgate-registry', account: 'bob', scope: 'repository:team-b/x:pull' });
+    const r = await fetch(`http://127.0.0.1:${ports.authn}/auth?${q}`, { headers: { authorization: `Basic ${Buffer.from(`bob:${creds.bob}`).toString('base64')}` } });
+    assert.equal(r.status, 200);
+    process.kill(proc?.pid ?? 0, 'SIGINT');
     assert.equal(await proc?.wait(), 0);
     assert.deepEqual(pids.filter(alive), []);
   });

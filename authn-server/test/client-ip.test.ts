@@ -1,0 +1,43 @@
+/** Client IP and --trust-proxy: X-Forwarded-For is believed only from trusted proxies; the IP reaches authz and the throttle. */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { clientIpResolver, parseCidrs } from '../src/request/client-ip.js';
+import { basic, CountingThrottle, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp } from './helpers.js';
+
+describe('client IP and --trust-proxy', () => {
+  it('ignores X-Forwarded-For without trusted proxies, or from an untrusted peer', () => {
+    assert.equal(clientIpResolver(undefined)('10.0.0.1', '1.2.3.4'), '10.0.0.1');
+    assert.equal(clientIpResolver(parseCidrs('192.168.0.0/16'))('10.0.0.1', '1.2.3.4'), '10.0.0.1');
+  });
+
+  it('walks X-Forwarded-For from the right past trusted hops', () => {
+    const ip = clientIpResolver(parseCidrs('10.0.0.0/8, ::1'));
+    assert.equal(ip('10.0.0.1', '6.6.6.6, 1.2.3.4, 10.9.9.9'), '1.2.3.4', 'a spoofed left-most entry is not believed');
+    assert.equal(ip('::ffff:10.0.0.1', '1.2.3.4'), '1.2.3.4');
+    assert.equal(ip('::1', ['5.5.5.5', '10.1.1.1']), '5.5.5.5');
+    assert.equal(ip('10.0.0.1', 'garbage'), '10.0.0.1');
+    assert.equal(ip('10.0.0.1', undefined), '10.0.0.1');
+  });
+
+  it('rejects malformed CIDRs by name', () => {
+    for (const bad of ['10.0.0.0/33', 'nope', '10.0.0.0/x', '::1/129']) assert.throws(() => parseCidrs(bad), new RegExp(`invalid CIDR "${bad.replace(/[/.*]/g, '\\$&')}"`));
+  });
+
+  it('the resolved IP is what authz and the throttle see', async () => {
+    const tmp = tempDir();
+    const authz = await new StandInAuthz(() => ['pull']).start();
+    const creds = new MemCredentials();
+    creds.set('alice', 'pw');
+    const throttle = new CountingThrottle();
+    const t = testApp({ keys: await makeKeys(tmp.dir), authzUrl: authz.url, credentials: creds, throttle, trustProxy: parseCidrs('127.0.0.1') });
+    try {
+      await request(t.app).get('/auth?service=registry.test&scope=repository:a/b:pull').set('Authorization', basic('alice', 'pw')).set('X-Forwarded-For', '203.0.113.7').expect(200);
+      assert.equal(authz.requests[0]!.IP, '203.0.113.7');
+      assert.deepEqual(throttle.calls, ['check alice 203.0.113.7', 'success alice 203.0.113.7']);
+    } finally {
+      t.authzClient.close();
+      await authz.stop();
+      tmp.cleanup();
+    }
+  });
+});

@@ -1,0 +1,150 @@
+/** `tollgate authn serve` as a real process (real credentials file), and config validation (flags, env, messages). */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { loadConfig } from '../src/config.js';
+import { generateKeyFiles } from '../src/keys/generate.js';
+import { CLIENT_TOKEN, libtrustKid, StandInAuthz, tempDir, verifyIndependently } from './helpers.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CLI = ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'authn', 'serve'];
+
+describe('authn serve configuration', () => {
+  it('defaults', () => {
+    const c = loadConfig({ key: 'k', users: 'u' }, {});
+    assert.deepEqual(c.listen, { host: '127.0.0.1', port: 5002 });
+    assert.equal(c.authzUrl, 'http://127.0.0.1:5001');
+    assert.equal(c.issuer, 'tollgate');
+    assert.deepEqual(c.services, ['tollgate-registry']);
+    assert.equal(c.tokenTtlSec, 300);
+    assert.equal(c.refreshTtlSec, 30 * 86400);
+    assert.equal(c.decisionCacheTtlMs, 0);
+    assert.equal(c.kidFormat, 'libtrust');
+    assert.equal(c.x5c, true);
+    assert.equal(c.anonymous, false);
+    assert.equal(c.realm, 'tollgate');
+  });
+
+  it('environment variables, flags winning over them', () => {
+    const tmp = tempDir();
+    try {
+      const tokenFile = join(tmp.dir, 'authz.token');
+      writeFileSync(tokenFile, 'from-file\n');
+      const env = {
+        TOLLGATE_AUTHN_LISTEN: '127.0.0.1:7000',
+        TOLLGATE_AUTHN_SERVICE: 'a, b',
+        TOLLGATE_AUTHN_KEY: 'env.key',
+        TOLLGATE_AUTHN_HTPASSWD: 'h',
+        TOLLGATE_AUTHN_AUTHZ_TOKEN: 'from-env',
+        TOLLGATE_AUTHN_NO_X5C: 'true',
+        TOLLGATE_AUTHN_ANONYMOUS: '1',
+        TOLLGATE_AUTHN_TOKEN_TTL: '10m',
+        TOLLGATE_AUTHN_DECISION_CACHE_TTL: '2s',
+        TOLLGATE_AUTHN_TRUST_PROXY: '10.0.0.0/8',
+        TOLLGATE_AUTHN_EXTRA_CERT: 'x.crt,y.crt',
+      };
+      const c = loadConfig({ listen: '127.0.0.1:7001' }, env);
+      assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7001 });
+      assert.deepEqual(c.services, ['a', 'b']);
+      assert.equal(c.key, 'env.key');
+      assert.equal(c.authzToken, 'from-env');
+      assert.equal(c.x5c, false);
+      assert.equal(c.anonymous, true);
+      assert.equal(c.tokenTtlSec, 600);
+      assert.equal(c.decisionCacheTtlMs, 2000);
+      assert.ok(c.trustProxy?.check('10.1.2.3'));
+      assert.deepEqual(c.extraCerts, ['x.crt', 'y.crt']);
+      assert.equal(loadConfig({ authzTokenFile: tokenFile, service: ['s1', 's2'] }, env).authzToken, 'from-file');
+      assert.deepEqual(loadConfig({ service: ['s1', 's2'] }, env).services, ['s1', 's2']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('bad values are refused with the flag and variable named', () => {
+    const base = { key: 'k', users: 'u' };
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ tokenTtl: '30s' }, /--token-ttl \/ TOLLGATE_AUTHN_TOKEN_TTL: "30s" must be between 60s/],
+      [{ tokenTtl: 'soon' }, /--token-ttl.*invalid duration/],
+      [{ decisionCacheTtl: '10s' }, /--decision-cache-ttl.*above the 5s maximum/],
+      [{ listen: 'nope' }, /--listen.*invalid listen address/],
+      [{ authzUrl: 'ftp://x' }, /--authz-url/],
+      [{ kidFormat: 'x5t' }, /--kid-format/],
+      [{ trustProxy: '10.0.0.0/99' }, /--trust-proxy.*invalid CIDR/],
+      [{ key: undefined }, /--key \/ TOLLGATE_AUTHN_KEY: is required.*keys generate/],
+      [{ users: undefined }, /no credential source/],
+      [{ logLevel: 'loud' }, /--log-level/],
+    ];
+    for (const [flags, re] of cases) assert.throws(() => loadConfig({ ...base, ...flags }, {}), re, JSON.stringify(flags));
+    assert.throws(() => loadConfig(base, { TOLLGATE_AUTHN_ANONYMOUS: 'maybe' }), /TOLLGATE_AUTHN_ANONYMOUS/);
+    // Anonymous-only needs no credential source.
+    assert.equal(loadConfig({ key: 'k', anonymous: true }, {}).anonymous, true);
+  });
+
+  it('a bad configuration exits 2 with the message on stderr', () => {
+    const r = spawnSync(process.execPath, [...CLI, '--key', '/nonexistent.key', '--users', '/nonexistent.yaml', '--token-ttl', '5s'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /tollgate authn serve: invalid --token-ttl/);
+  });
+
+  it('serves tokens as a real process with a real users file, logs "listening", stops on SIGTERM', async () => {
+    const tmp = tempDir();
+    const authz = await new StandInAuthz((r) => (r.Account === 'alice' ? ['pull'] : [])).start();
+    const keys = generateKeyFiles(join(tmp.dir, 'keys'));
+    const users = join(tmp.dir, 'users.yaml');
+    writeFileSync(users, `users:\n  alice:\n    password: "${bcrypt.hashSync('s3cret', 4)}"\n    labels: {team: [a]}\n`);
+    const tokenFile = join(tmp.dir, 'authz.token');
+    writeFileSync(tokenFile, CLIENT_TOKEN);
+    const proc = spawn(process.execPath, [...CLI, '--listen', '127.0.0.1:0', '--authz-url', authz.url, '--authz-token-file', tokenFile, '--key', keys.keyFile, '--cert', keys.certFile, '--users', users, '--service', 'reg', '--issuer', 'iss'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    let out = '';
+    try {
+      const url = await new Promise<string>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error(`no listening line:\n${out}`)), 20000);
+        const on = (c: Buffer) => {
+          out += c.toString();
+          const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+          if (line) {
+            clearTimeout(timer);
+            res((JSON.parse(line) as { url: string }).url);
+          }
+        };
+        proc.stdout.on('data', on);
+        proc.stderr.on('data', on);
+        void exited.then((code) => rej(new Error(`exited ${code}:\n${out}`)));
+      });
+      const auth = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+      const res = await fetch(`${url}/auth?service=reg&scope=repository:a/b:pull,push`, { headers: { Authorization: auth } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { token: string };
+      const pub = createPublicKey(createPrivateKey(readFileSync(keys.keyFile)));
+      const { header, claims } = verifyIndependently(body.token, pub);
+      assert.equal(header.kid, libtrustKid(pub));
+      assert.equal(claims.iss, 'iss');
+      assert.deepEqual(claims.access, [{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
+      assert.deepEqual(authz.requests[0]!.Labels, { team: ['a'] });
+      assert.equal((await fetch(`${url}/auth?service=reg`, { headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } })).status, 401);
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      // The audit line names the account and the granted scopes, never the password or token.
+      await new Promise((r) => setTimeout(r, 100));
+      const audit = out.split('\n').find((l) => l.includes('"msg":"token issued"'));
+      assert.ok(audit, out);
+      assert.match(audit, /"account":"alice"/);
+      assert.match(audit, /"granted":\["repository:a\/b:pull"\]/);
+      assert.ok(!out.includes('s3cret') && !out.includes(body.token), 'no secrets in logs');
+    } finally {
+      if (proc.exitCode === null && proc.pid) process.kill(proc.pid, 'SIGTERM');
+      const code = await exited;
+      await authz.stop();
+      tmp.cleanup();
+      assert.equal(code, 0, out);
+    }
+  });
+});

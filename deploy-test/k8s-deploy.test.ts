@@ -1,0 +1,90 @@
+/**
+ * scripts/k8s-deploy.sh drives kubectl in the documented order. No cluster exists here, so kubectl is
+ * wrapped: `kustomize` and `create --dry-run` go to the real kubectl, every call that would touch a
+ * cluster is recorded (and `apply -f -` answers like kubectl does) so the sequence can be checked.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { kubectlMissingHint } from './helpers/k8s.js';
+import { run, ROOT, tempDir } from './helpers/run.js';
+
+const FAKE = `#!/usr/bin/env bash
+# Recording stand-in for a cluster: offline subcommands go to the real kubectl.
+case "$1" in
+  kustomize|create) exec "$REAL_KUBECTL" "$@" ;;
+esac
+echo "$*" >> "$KUBECTL_LOG"
+if [ "$*" = "apply -f -" ]; then
+  # Answer like kubectl: one "<kind>/<name> <state>" line per object read from stdin.
+  awk -v s="$APPLY_STATE" '/^kind:/ {k=tolower($2)} /^  name:/ {print k "/" $2 " " s}'
+fi
+exit 0
+`;
+
+describe('scripts/k8s-deploy.sh', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let certs: string;
+  let env: NodeJS.ProcessEnv;
+  const log = () => join(dir.path, 'kubectl.log');
+
+  before(() => {
+    const hint = kubectlMissingHint();
+    if (hint) throw new Error(hint);
+    dir = tempDir('k8s-deploy');
+    certs = join(dir.path, 'certs');
+    assert.equal(run('bash', [join(ROOT, 'scripts', 'gen-certs.sh'), '--out', certs]).status, 0);
+    writeFileSync(join(certs, 'users.yaml'), 'users: {}\n');
+    const bin = join(dir.path, 'bin');
+    run('mkdir', ['-p', bin]);
+    writeFileSync(join(bin, 'kubectl'), FAKE);
+    chmodSync(join(bin, 'kubectl'), 0o755);
+    const real = run('sh', ['-c', 'command -v kubectl']).stdout.trim();
+    env = { PATH: `${bin}:${process.env.PATH}`, REAL_KUBECTL: real, KUBECTL_LOG: log() };
+  });
+  after(() => dir?.remove());
+
+  const deploy = (args: string[], applyState: string) => {
+    writeFileSync(log(), '');
+    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--certs', certs, ...args], { env: { ...env, APPLY_STATE: applyState } });
+    assert.equal(res.status, 0, res.stderr);
+    return readFileSync(log(), 'utf8').trim().split('\n').map((l) => l.replace(/-f (?!-)\S+/, '-f FILE'));
+  };
+
+  it('applies key material, then authz, authn, registry, waiting for each rollout before the next', () => {
+    assert.deepEqual(deploy([], 'created'), [
+      'apply -f FILE -l app.kubernetes.io/component=shared',
+      'apply -f -',
+      'apply -f FILE -l app.kubernetes.io/component=authz',
+      '-n tollgate rollout status deployment/tollgate-authz --timeout 300s',
+      'apply -f FILE -l app.kubernetes.io/component=authn',
+      '-n tollgate rollout status deployment/tollgate-authn --timeout 300s',
+      'apply -f FILE -l app.kubernetes.io/component=registry',
+      '-n tollgate rollout status deployment/tollgate-registry --timeout 300s',
+    ]);
+  });
+
+  it('after a key change restarts authz, then the registry (new bundle), then authn (new key)', () => {
+    const calls = deploy(['--timeout', '60s'], 'configured');
+    const restarts = calls.filter((c) => c.includes('rollout restart')).map((c) => c.split('/').pop());
+    assert.deepEqual(restarts, ['tollgate-authz', 'tollgate-registry', 'tollgate-authn']);
+    const last = calls.indexOf('-n tollgate rollout status deployment/tollgate-registry --timeout 60s');
+    assert.ok(last >= 0 && last < calls.findIndex((c) => c.includes('rollout restart')), 'restarts come after the rollout');
+  });
+
+  it('--one-shot applies the whole kustomization at once and still waits for every rollout', () => {
+    const calls = deploy(['--one-shot', '--kustomize', join(ROOT, 'k8s', 'overlays', 'production')], 'unchanged');
+    assert.deepEqual(calls.slice(1), [
+      'apply -f -',
+      `apply -k ${join(ROOT, 'k8s', 'overlays', 'production')}`,
+      '-n tollgate rollout status deployment/tollgate-authz --timeout 300s',
+      '-n tollgate rollout status deployment/tollgate-authn --timeout 300s',
+      '-n tollgate rollout status deployment/tollgate-registry --timeout 300s',
+    ]);
+  });
+
+  it('--secrets-only stops after the key material; --no-secrets never touches it', () => {
+    assert.deepEqual(deploy(['--secrets-only'], 'created'), ['apply -f FILE -l app.kubernetes.io/component=shared', 'apply -f -']);
+    assert.ok(!deploy(['--no-secrets'], 'created').includes('apply -f -'));
+  });
+});
