@@ -3,7 +3,6 @@
  * throttle, keys, authz client, clock, logger, metrics), so tests drive it with supertest.
  */
 import express from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from '../../common/logger.js';
 import { withDecisionCache } from './authz-client/cache.js';
 import type { AuthzClient } from './authz-client/index.js';
@@ -54,13 +53,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('query parser', false);
   app.use(metrics.middleware);
-  // Token requests get their own audit line, so per-request access logs stay at debug.
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
-    }),
-  );
+  // No per-request access log: token requests get one audit line each (routes/token.ts), errors are
+  // logged by the error middleware, and probes need none — pino-http cost ~10% of the token path.
   app.use(
     tokenRoutes({
       credentials: deps.credentials,

@@ -5,6 +5,7 @@
  * demo roles and bindings. Ctrl-C / SIGTERM stops every child by PID.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readSecretFile } from '../../common/secret.js';
 import { logTail, spawnChild, stopAll, waitReady, type Child } from './children.js';
@@ -27,6 +28,18 @@ function port(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${flag} must be a port number 1-65535, got "${value}"`);
   return n;
+}
+
+/** Resolves with the port if it can be bound on `host` (then releases it), 0 for "any free port"; undefined when busy. */
+function tryBind(host: string, port: number): Promise<number | undefined> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.once('error', () => ok(undefined));
+    srv.listen(port, host, () => {
+      const got = (srv.address() as { port: number }).port;
+      srv.close(() => ok(got));
+    });
+  });
 }
 
 function onPath(bin: string): boolean {
@@ -79,7 +92,7 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
     lines.push(
       '',
       'Try it:',
-      `  skopeo copy --dest-tls-verify=false --dest-creds 'alice:${o.creds.alice}' oci:${o.demoImage}:v1 docker://${o.registryHost}/team-a/hello:v1`,
+      `  skopeo copy --dest-tls-verify=false --dest-creds 'alice:${o.creds.alice}' 'oci:${o.demoImage}:v1' docker://${o.registryHost}/team-a/hello:v1`,
       `  skopeo copy --src-tls-verify=false --src-creds 'bob:${o.creds.bob}' docker://${o.registryHost}/team-a/hello:v1 oci:/tmp/hello:v1   # denied: bob is team-b`,
     );
   }
@@ -90,6 +103,9 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
 export async function start(opts: StartOptions): Promise<void> {
   const host = opts.host;
   const ports = { authz: port(opts.authzPort, '--authz-port'), authn: port(opts.authnPort, '--authn-port'), registry: port(opts.registryPort, '--registry-port') };
+  for (const [name, flag, n] of [['authz-server', '--authz-port', ports.authz], ['authn-server', '--authn-port', ports.authn]] as const) {
+    if ((await tryBind(host, n)) === undefined) throw new Error(`${host}:${n} for ${name} is already in use (another "tollgate start"?); pick another with ${flag}`);
+  }
   const p = dataPaths(resolve(opts.data));
   const { created, creds } = prepareData(p);
   if (created.length) process.stdout.write(`created ${created.map((f) => f.replace(`${p.dir}/`, '')).join(', ')} in ${p.dir}\n`);
@@ -138,6 +154,14 @@ export async function start(opts: StartOptions): Promise<void> {
       registryHint = `"${opts.registryBin}" not found — install it with: sudo apt-get install docker-registry (or sudo bash scripts/install-e2e-deps.sh)`;
       process.stdout.write(`registry: ${registryHint}; running authz + authn only\n`);
     } else {
+      if ((await tryBind(host, ports.registry)) === undefined) {
+        // Debian's docker-registry package runs its own service on :5000 by default.
+        const free = (await tryBind(host, 0)) ?? 0;
+        process.stdout.write(
+          `registry: ${host}:${ports.registry} is in use (Debian's docker-registry service listens on :5000 — "sudo systemctl disable --now docker-registry" frees it); using ${host}:${free}\n`,
+        );
+        ports.registry = free;
+      }
       const config = writeRegistryConfig(p, { host, port: ports.registry, realm: `${authnUrl}/auth`, service: SERVICE, issuer: ISSUER, bundle: p.bundle });
       const reg = spawnChild('registry', opts.registryBin, ['serve', config], `${p.logs}/registry.log`);
       watch(reg);

@@ -4,7 +4,7 @@
  * SIGKILLs whatever a failed test left behind, so no daemon outlives the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,6 +54,8 @@ export interface SpawnOptions {
   /** Output (stdout + stderr) goes here, and is kept in memory for `output()`. */
   logFile: string;
   env?: NodeJS.ProcessEnv;
+  /** Inherited variables to leave out (e.g. a developer's TOLLGATE_AUTHN_* settings). */
+  dropEnv?: RegExp;
   cwd?: string;
 }
 
@@ -66,7 +68,8 @@ export class Proc {
   constructor(readonly opts: SpawnOptions) {
     safetyNet();
     const log = createWriteStream(opts.logFile, { flags: 'a' });
-    this.child = spawn(opts.cmd, opts.args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !opts.dropEnv?.test(k)));
+    this.child = spawn(opts.cmd, opts.args, { cwd: opts.cwd ?? ROOT, env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const take = (b: Buffer) => {
       this.text += b.toString();
       log.write(b);
@@ -196,8 +199,4 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
       ok({ code, stdout, stderr, out: stdout + stderr });
     });
   });
-}
-
-export function readText(path: string): string {
-  return readFileSync(path, 'utf8');
 }

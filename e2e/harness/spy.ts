@@ -38,12 +38,7 @@ export class TokenSpy {
   private server: Server | undefined;
   url = '';
 
-  constructor(private target: string) {}
-
-  /** Points the spy at a new authn URL (e.g. after a restart on another port). */
-  retarget(url: string): void {
-    this.target = url;
-  }
+  constructor(private readonly target: string) {}
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {

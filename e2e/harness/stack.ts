@@ -15,6 +15,8 @@ import { TokenSpy } from './spy.js';
 
 export const SERVICE = 'registry.e2e';
 export const ISSUER = 'tollgate-e2e';
+/** Server settings a developer may have exported; the suite configures the servers by flags only. */
+const SERVER_ENV = /^TOLLGATE_(AUTHZ|AUTHN)_/;
 
 export interface StackOptions {
   /** Users (name → password). */
@@ -60,7 +62,6 @@ export class Stack {
   readonly clientToken = randomBytes(24).toString('hex');
   key = { key: '', cert: '' };
   bundle = '';
-  private authnArgs: string[] = [];
   private deferred: Array<() => Promise<unknown>> = [];
 
   private constructor(
@@ -113,15 +114,16 @@ export class Stack {
       args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'authz', 'serve', '--listen', `127.0.0.1:${port}`, '--db', join(this.dir, 'authz.db'),
         '--admin-token-file', join(this.dir, 'admin.token'), '--client-token-file', join(this.dir, 'client.token')],
       logFile: join(this.dir, 'authz.log'),
+      dropEnv: SERVER_ENV,
     });
     await waitForHttp(`${this.authzUrl}/readyz`, [200], this.authz);
   }
 
-  /** Starts authn; `over` replaces key/cert (key rotation). Extra args are kept for restarts. */
+  /** Starts authn on its fixed port; `over` switches key/cert (key rotation), kept for later restarts. */
   async startAuthn(over: { key?: string; cert?: string } = {}): Promise<void> {
     if (over.key && over.cert) this.key = { key: over.key, cert: over.cert };
     const port = new URL(this.authnUrl).port;
-    this.authnArgs = [
+    const args = [
       'authn', 'serve', '--listen', `127.0.0.1:${port}`, '--authz-url', this.authzUrl, '--authz-token-file', join(this.dir, 'client.token'),
       '--issuer', ISSUER, '--service', SERVICE, '--key', this.key.key, '--cert', this.key.cert, '--users', join(this.dir, 'users.yml'),
       ...(this.opts.anonymous ? ['--anonymous'] : []),
@@ -129,8 +131,9 @@ export class Stack {
     this.authn = new Proc({
       name: 'authn-server',
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), ...this.authnArgs],
+      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), ...args],
       logFile: join(this.dir, 'authn.log'),
+      dropEnv: SERVER_ENV,
     });
     await waitForHttp(`${this.authnUrl}/readyz`, [200], this.authn);
   }

@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingBins, requireBins } from '../harness/fixture.js';
+import { createServer, type Server } from 'node:net';
 import { freePort, Proc, ROOT, run, tempDir } from '../harness/procs.js';
+
+function occupy(port: number): Promise<Server> {
+  return new Promise((ok) => {
+    const srv = createServer();
+    srv.listen(port, '127.0.0.1', () => ok(srv));
+  });
+}
 
 function alive(pid: number): boolean {
   try {
@@ -68,6 +76,13 @@ describe('e2e: tollgate start', function () {
     const push = await run('sh', ['-c', cmd], { env: { REGISTRY_AUTH_FILE: join(t.dir, 'auth.json') }, input: '' });
     assert.equal(push.code, 0, push.out);
 
+    // The doctor command docs/start.md suggests, against this stack.
+    const doc = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'doctor', '--registry', `http://127.0.0.1:${ports.registry}`, '--authn', `http://127.0.0.1:${ports.authn}`, '--user', 'admin'], {
+      env: { TOLLGATE_DOCTOR_PASSWORD: creds.admin },
+    });
+    assert.equal(doc.code, 0, doc.out);
+    assert.match(doc.stdout, /all \d+ checks passed/);
+
     assert.ok(pids.every(alive));
     process.kill(proc?.pid ?? 0, 'SIGINT');
     assert.equal(await proc?.wait(), 0, proc?.tail());
@@ -98,5 +113,31 @@ describe('e2e: tollgate start', function () {
     process.kill(proc?.pid ?? 0, 'SIGINT');
     assert.equal(await proc?.wait(), 0);
     assert.deepEqual(pids.filter(alive), []);
+  });
+
+  it('a busy authz port is a clear error (exit 2); a busy registry port (Debian runs its own on :5000) falls back to a free one', async () => {
+    const blocker = await occupy(ports.authz);
+    try {
+      const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', '--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry)]);
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${ports.authz} for authz-server is already in use.*--authz-port`));
+    } finally {
+      blocker.close();
+    }
+    const regBlocker = await occupy(ports.registry);
+    try {
+      const { pids, out } = await launch();
+      assert.equal(pids.length, 3, out);
+      const m = new RegExp(`127\\.0\\.0\\.1:${ports.registry} is in use .*; using 127\\.0\\.0\\.1:(\\d+)`).exec(out);
+      assert.ok(m, out);
+      const challenge = await fetch(`http://127.0.0.1:${m[1]}/v2/`);
+      assert.equal(challenge.status, 401);
+      assert.match(challenge.headers.get('www-authenticate') ?? '', new RegExp(`realm="http://127\\.0\\.0\\.1:${ports.authn}/auth"`));
+      process.kill(proc?.pid ?? 0, 'SIGINT');
+      assert.equal(await proc?.wait(), 0);
+      assert.deepEqual(pids.filter(alive), []);
+    } finally {
+      regBlocker.close();
+    }
   });
 });

@@ -1,0 +1,185 @@
+/**
+ * `npm run bench:authn [-- --duration 10 --connections 32 --bcrypt-users 64 --write]`
+ *
+ * Real processes on loopback: authz-server (`tollgate authz serve`, SQLite seeded with a role and a
+ * binding), authn-server (`tollgate authn serve`, users file with bcrypt cost-10 hashes), and a bare
+ * express route returning a token-sized JSON body, all measured with autocannon in the same run:
+ *   1. bare express route (the ceiling on this machine),
+ *   2. cached re-login: GET /auth with Basic + one scope, bcrypt verification cached, authz asked every time,
+ *   3. the same with --decision-cache-ttl 5s,
+ *   4. uncached bcrypt path: each request a different user's first login (bounded: one request per user).
+ * Then RSS of the authn process. Servers run from a tsc build in a temp dir (plain node, like
+ * `npx tollgate`). `--write` saves the Markdown to bench/results/authn.md.
+ */
+import autocannon from 'autocannon';
+import bcrypt from 'bcryptjs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Store } from '../authz-server/src/store/index.js';
+import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const DURATION = arg('duration', 10);
+const CONNECTIONS = arg('connections', 32);
+const BCRYPT_USERS = arg('bcrypt-users', 64);
+const COST = 10;
+const children: ChildProcess[] = [];
+
+function rssMb(pid: number): { rss: number; peak: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? 0) / 1024;
+  return { rss: Math.round(kb('VmRSS')), peak: Math.round(kb('VmHWM')) };
+}
+
+/** Spawns a node process and resolves with the URL from its `listening` JSON log line. */
+function start(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let ready = false;
+    // After the listening line, output (audit lines) is drained but not kept.
+    const on = (d: Buffer) => {
+      if (ready) return;
+      out += d.toString();
+      const m = /"url":"(http:[^"]+)"[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"url":"(http:[^"]+)"/.exec(out);
+      if (m) {
+        ready = true;
+        resolve({ proc, url: (m[1] ?? m[2])! });
+      }
+    };
+    proc.stdout?.on('data', on);
+    proc.stderr?.on('data', on);
+    proc.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}`)));
+  });
+}
+
+let buildDir = '';
+/** Compiles the CLI into the temp dir (not the shared dist/), so servers run as `npx tollgate` runs them: plain node, no tsx. */
+function build(dir: string): void {
+  buildDir = join(dir, 'build');
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', buildDir], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tsc failed:\n${r.stdout}${r.stderr}`);
+  symlinkSync(join(root, 'node_modules'), join(buildDir, 'node_modules'));
+}
+const cli = (...a: string[]) => [join(buildDir, 'cli', 'tollgate.js'), ...a];
+
+async function load(url: string, opts: Partial<autocannon.Options>): Promise<autocannon.Result> {
+  return autocannon({ url, connections: CONNECTIONS, duration: DURATION, pipelining: 1, ...opts });
+}
+
+interface Row {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+const row = (name: string, r: autocannon.Result): Row => ({ name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-authn-'));
+  try {
+    build(dir);
+    // authz-server with a real SQLite store: alice is a developer in team-a; every bench user reads team-a.
+    const db = join(dir, 'authz.db');
+    const store = Store.open(db);
+    store.putRole('developer', [{ name: '${namespace}/*', actions: ['pull', 'push'] }]);
+    store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
+    store.addBinding({ account_name: 'user-*', role_name: 'developer', namespace: 'team-a' });
+    store.close();
+    writeFileSync(join(dir, 'admin.token'), 'bench-admin-token-0123456789');
+    writeFileSync(join(dir, 'client.token'), 'bench-client-token-0123456789');
+    const authz = await start(cli('authz', 'serve', '--listen', '127.0.0.1:0', '--db', db, '--admin-token-file', join(dir, 'admin.token'), '--client-token-file', join(dir, 'client.token')), { TOLLGATE_LOG_LEVEL: 'info' });
+
+    process.stderr.write(`hashing ${BCRYPT_USERS + 1} passwords at cost ${COST}…\n`);
+    const lines = [`  alice:\n    password: "${bcrypt.hashSync('alice-pw', COST)}"`];
+    for (let i = 0; i < BCRYPT_USERS; i++) lines.push(`  user-${i}:\n    password: "${bcrypt.hashSync(`pw-${i}`, COST)}"`);
+    writeFileSync(join(dir, 'users.yaml'), `users:\n${lines.join('\n')}\n`);
+    const keys = generateKeyFiles(join(dir, 'keys'));
+    const authnArgs = (extra: string[]) =>
+      cli('authn', 'serve', '--listen', '127.0.0.1:0', '--authz-url', authz.url, '--authz-token-file', join(dir, 'client.token'), '--key', keys.keyFile, '--cert', keys.certFile, '--users', join(dir, 'users.yaml'), '--service', 'bench-registry', ...extra);
+    // Logs stay at info: the one audit line per token request is part of the real cost.
+    const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info' });
+
+    const bareScript = join(dir, 'bare.mjs');
+    writeFileSync(
+      bareScript,
+      `import express from ${JSON.stringify(join(root, 'node_modules', 'express', 'index.js'))};
+const app = express();
+const body = { token: 'x'.repeat(700), access_token: 'x'.repeat(700), expires_in: 300, issued_at: new Date().toISOString() };
+app.get('/auth', (req, res) => res.json(body));
+const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + s.address().port })));
+`,
+    );
+    const bare = await start([bareScript]);
+
+    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+    const tokenPath = '/auth?account=alice&service=bench-registry&scope=repository:team-a/app:pull,push';
+    const headers = { authorization: basic('alice', 'alice-pw') };
+    // Warm up: the first login pays bcrypt once, JIT warms.
+    await load(authn.url + tokenPath, { headers, duration: 2 });
+    await load(bare.url + '/auth', { duration: 2 });
+
+    const rows: Row[] = [];
+    rows.push(row('bare express route (same JSON size)', await load(bare.url + '/auth', {})));
+    rows.push(row('authn: cached re-login, 1 scope, authz asked every time', await load(authn.url + tokenPath, { headers })));
+    const afterCached = rssMb(authn.proc.pid!);
+
+    const authnDc = await start(authnArgs(['--decision-cache-ttl', '5s']), { TOLLGATE_LOG_LEVEL: 'info' });
+    await load(authnDc.url + tokenPath, { headers, duration: 2 });
+    rows.push(row('authn: cached re-login + --decision-cache-ttl 5s', await load(authnDc.url + tokenPath, { headers })));
+    authnDc.proc.kill('SIGTERM');
+
+    // Uncached bcrypt: every request is a different user's first login, so bcrypt runs each time.
+    const requests = Array.from({ length: BCRYPT_USERS }, (_, i) => ({
+      method: 'GET' as const,
+      path: `/auth?service=bench-registry&scope=repository:team-a/app:pull`,
+      headers: { authorization: basic(`user-${i}`, `pw-${i}`) },
+    }));
+    const started = Date.now();
+    const bc = await autocannon({ url: authn.url, connections: 4, amount: BCRYPT_USERS, requests, duration: 120 });
+    const bcRow = row(`authn: uncached bcrypt (cost ${COST}), ${BCRYPT_USERS} first logins`, bc);
+    bcRow.rps = Math.round((BCRYPT_USERS / (Date.now() - started)) * 1000 * 10) / 10;
+    rows.push(bcRow);
+    const mem = rssMb(authn.proc.pid!);
+
+    const bareRps = rows[0]!.rps;
+    const ratio = (rows[1]!.rps / bareRps).toFixed(2);
+    const md = [
+      '# authn-server benchmark',
+      '',
+      `Run \`npm run bench:authn\` — ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}.`,
+      `autocannon on loopback, ${CONNECTIONS} connections, ${DURATION} s per run; authz-server, authn-server and the bare route each in their own process`,
+      '(compiled JS, as `npx tollgate … serve` runs), autocannon in a fourth. All on the same 2-core machine, so the numbers are a floor.',
+      '',
+      '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} |`),
+      '',
+      `- Cached re-login vs the bare express route: **${ratio}×** (target ≥ 0.6×); p99 ${rows[1]!.p99} ms at ${CONNECTIONS} connections (target ≤ 20 ms).`,
+      `- authn-server RSS after the cached run: ${afterCached.rss} MB; after everything: ${mem.rss} MB, peak ${mem.peak} MB (target ≤ 100 MB).`,
+      `- The uncached row's req/s is first logins per second over the whole bounded run (4 connections); bcrypt cost ${COST} in pure-JS bcryptjs is the limit there by design.`,
+      '',
+    ].join('\n');
+    process.stdout.write(md + '\n');
+    if (process.argv.includes('--write')) {
+      mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+      writeFileSync(join(root, 'bench', 'results', 'authn.md'), md);
+    }
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
