@@ -31,8 +31,13 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const logger = log ?? createLogger({ name: 'authn', level: cfg.logLevel });
   const keys = await loadKeys({ keyFile: cfg.key, certFile: cfg.cert, extraCertFiles: cfg.extraCerts, kidFormat: cfg.kidFormat, x5c: cfg.x5c });
   if (!cfg.authzToken) logger.warn('no authz client token set (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN): /authorized calls carry no Authorization header');
-  const credentials = await createCredentials({ ...(cfg.users ? { usersFile: cfg.users } : {}), ...(cfg.htpasswd ? { htpasswdFile: cfg.htpasswd } : {}), logger });
   const metrics = createMetrics();
+  const credentials = await createCredentials({
+    ...(cfg.users ? { usersFile: cfg.users } : {}),
+    ...(cfg.htpasswd ? { htpasswdFile: cfg.htpasswd } : {}),
+    logger,
+    onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
+  });
   const authz = createAuthzClient({
     url: cfg.authzUrl,
     token: cfg.authzToken,
@@ -75,7 +80,9 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     throw e;
   });
   const url = urlOf(server);
-  logger.info({ url, issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous }, 'listening');
+  // The readiness line is printed even at --log-level warn/error: scripts wait for it.
+  const announce = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
+  announce.info({ url, issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous }, 'listening');
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= new Promise<void>((resolve) => {

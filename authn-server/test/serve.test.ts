@@ -132,6 +132,10 @@ describe('authn serve configuration', () => {
       assert.deepEqual(authz.requests[0]!.Labels, { team: ['a'] });
       assert.equal((await fetch(`${url}/auth?service=reg`, { headers: { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` } })).status, 401);
       assert.equal((await fetch(`${url}/readyz`)).status, 200);
+      await fetch(`${url}/auth?service=reg`, { headers: { Authorization: auth } });
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /tollgate_authn_credential_cache_total\{result="hit"\} [1-9]/, 'a re-login is served by the bcrypt cache');
+      assert.match(metrics, /tollgate_authn_tokens_issued_total\{grant="basic"\} 2/);
       // The audit line names the account and the granted scopes, never the password or token.
       await new Promise((r) => setTimeout(r, 100));
       const audit = out.split('\n').find((l) => l.includes('"msg":"token issued"'));

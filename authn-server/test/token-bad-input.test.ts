@@ -150,6 +150,8 @@ describe('token endpoint bad input, against a stand-in /authorized', () => {
     assertClientError(await request(t.app).post('/auth').type('form').send('grant_type=password&grant_type=refresh_token'), 400, 'grant_type');
     assertClientError(await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: 'alice', service: S }), 400, 'password');
     assertClientError(await request(t.app).post('/auth').type('form').send({ grant_type: 'password', service: S }), 401);
+    assertClientError(await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: 'a\u0001b', password: 'x', service: S }), 400, 'username');
+    assertClientError(await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: 'u'.repeat(300), password: 'x', service: S }), 400, 'username');
   });
 
   it('POST with a JSON body → 415; other methods → 405; unknown path → 404 JSON', async () => {

@@ -57,6 +57,18 @@ describe('token endpoint: real client request shapes, against a stand-in /author
     assert.equal(authz.requests[0]!.IP, '127.0.0.1');
   });
 
+  it('every token gets its own jti and the configured lifetime', async () => {
+    const jtis = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const res = await request(t.app).get(`/auth?service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
+      const { claims } = verifyIndependently(res.body.token, pub());
+      jtis.add(claims.jti as string);
+      assert.equal(res.body.expires_in, 300);
+      assert.equal(claims.nbf, claims.iat);
+    }
+    assert.equal(jtis.size, 20);
+  });
+
   it('podman login: GET without scope → 200 with empty access', async () => {
     const res = await request(t.app).get(`/auth?account=alice&service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
     assert.deepEqual(verifyIndependently(res.body.token, pub()).claims.access, []);

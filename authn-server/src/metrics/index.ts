@@ -10,6 +10,7 @@ export interface Metrics {
   authzCalls: Histogram<'outcome'>;
   authzErrors: Counter;
   decisionCacheHits: Counter;
+  credentialCache: Counter<'result'>;
   middleware: RequestHandler;
 }
 
@@ -34,6 +35,7 @@ export function createMetrics(defaults = true): Metrics {
     authzCalls: new Histogram({ name: 'tollgate_authn_authz_call_duration_seconds', help: 'Duration of calls to authz-server /authorized', labelNames: ['outcome'] as const, buckets: BUCKETS, registers }),
     authzErrors: new Counter({ name: 'tollgate_authn_authz_errors_total', help: 'Calls to /authorized that failed (timeout, connection, unexpected status)', registers }),
     decisionCacheHits: new Counter({ name: 'tollgate_authn_decision_cache_hits_total', help: 'Decisions answered from the decision cache', registers }),
+    credentialCache: new Counter({ name: 'tollgate_authn_credential_cache_total', help: 'Password checks answered from the bcrypt verification cache (hit) or by bcrypt (miss)', labelNames: ['result'] as const, registers }),
     middleware: (req, res, next) => {
       const start = process.hrtime.bigint();
       res.on('finish', () => {

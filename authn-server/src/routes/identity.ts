@@ -85,6 +85,9 @@ export async function identify(deps: IdentityDeps, method: string, fields: Field
     if (user !== undefined) {
       const password = single(fields, 'password');
       if (!user) throw new AuthnError(400, 'invalid_request', 'username must not be empty', { field: 'username' });
+      if (user.length > 256 || /[\u0000-\u001f\u007f]/.test(user)) {
+        throw new AuthnError(400, 'invalid_request', 'username must be at most 256 characters without control characters', { field: 'username' });
+      }
       if (password === undefined) throw new AuthnError(400, 'invalid_request', 'password is required with username', { field: 'password' });
       return login(deps, 'password', user, password, ip);
     }
