@@ -12,7 +12,6 @@ const rest = args.filter((a) => a !== '--unit');
 const specs = [
   'authz-server/test/**/*.test.ts',
   'authn-server/test/**/*.test.ts',
-  'cli/test/**/*.test.ts',
   'deploy-test/**/*.test.ts',
   ...(unitOnly ? [] : ['e2e/test/**/*.test.ts']),
 ];
