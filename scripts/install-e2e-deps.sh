@@ -15,6 +15,9 @@ have podman || need+=(podman)
 { have dockerd && have containerd && have ctr && have docker; } || need+=(docker.io)
 have openssl || need+=(openssl)
 { have tar && have gzip; } || need+=(tar gzip)
+# scripts/ext_authz.sh, backup.sh and restore.sh speak HTTP with curl; the readiness tests run busybox-style wget.
+have curl || need+=(curl)
+have wget || need+=(wget)
 
 if [ "$(id -u)" -ne 0 ]; then
   have sudo || { echo "install-e2e-deps: run as root (or install sudo)" >&2; exit 1; }
