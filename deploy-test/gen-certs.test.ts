@@ -1,7 +1,7 @@
 /** scripts/gen-certs.sh: the key material an operator gets from one command, checked with openssl and node:crypto. */
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
-import { readFileSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, run, ROOT, tempDir } from './helpers/run.js';
 
@@ -70,6 +70,16 @@ describe('scripts/gen-certs.sh', () => {
     assert.notEqual(admin, client);
     assert.match(first.stdout, /bundle\.pem .*rootcertbundle/);
     assert.match(first.stdout, /client\.token .*--authz-token-file/);
+  });
+
+  it('everything it writes (and the users file operators add) is git-ignored in certs/; README.md is not', () => {
+    const written = readdirSync(out);
+    for (const f of ['token.key', 'ca.key', 'registry.key', 'admin.token', 'client.token']) assert.ok(written.includes(f), f);
+    for (const f of [...written, 'users.yaml', 'htpasswd', 'token.key.new']) {
+      const res = run('git', ['check-ignore', '-q', `certs/${f}`]);
+      assert.equal(res.status, 0, `certs/${f} is not git-ignored`);
+    }
+    assert.equal(run('git', ['check-ignore', '-q', 'certs/README.md']).status, 1, 'certs/README.md must stay tracked');
   });
 
   it('re-running keeps the signing key and tokens (no accidental rotation)', () => {

@@ -22,7 +22,7 @@ fi
 exit 0
 `;
 
-describe('scripts/k8s-deploy.sh', () => {
+describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster calls are recorded, not executed)', () => {
   let dir: ReturnType<typeof tempDir>;
   let certs: string;
   let env: NodeJS.ProcessEnv;

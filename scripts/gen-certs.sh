@@ -16,8 +16,10 @@ Usage: scripts/gen-certs.sh [options]
   --hosts "A B"    extra DNS names / IPs added to every TLS certificate (e.g. "registry.example.com 10.0.0.5");
                    re-issues the TLS certificates (otherwise existing ones are kept)
   --rotate         new signing key + certificate; bundle.pem keeps the previous certificate(s) so
-                   tokens signed with the old key stay valid until you run --prune-bundle
-  --prune-bundle   rewrite bundle.pem with only the current token.crt (end of a rotation), nothing else
+                   tokens signed with the old key stay valid until you run --prune-bundle; the
+                   replaced certificate is also kept as token.previous.crt (for a registry 3.x JWKS)
+  --prune-bundle   rewrite bundle.pem with only the current token.crt and delete token.previous.crt
+                   (end of a rotation), nothing else
   --force          overwrite an existing signing key and CA (breaks every token already issued)
   -h, --help       this text
 EOF
@@ -56,7 +58,8 @@ serial() { echo "0x$(openssl rand -hex 16)"; }
 if [ "$prune" = 1 ]; then
   [ -f token.crt ] || { echo "gen-certs: $out/token.crt does not exist" >&2; exit 2; }
   cp token.crt bundle.pem && chmod 0644 bundle.pem
-  echo "gen-certs: bundle.pem now holds only the current token.crt; restart/redeploy the registry"
+  rm -f token.previous.crt
+  echo "gen-certs: bundle.pem now holds only the current token.crt (token.previous.crt removed); restart/redeploy the registry"
   exit 0
 fi
 
@@ -85,6 +88,9 @@ else
   else
     cp token.crt.new bundle.pem.new
   fi
+  # The replaced certificate stays available on its own for a registry 3.x JWKS built from files
+  # (`tollgate keys bundle --jwks … token.crt token.previous.crt`); bundle.pem already holds it.
+  if [ "$rotate" = 1 ] && [ -f token.crt ]; then cp token.crt token.previous.crt && chmod 0644 token.previous.crt; fi
   mv token.key.new token.key
   mv token.crt.new token.crt
   mv bundle.pem.new bundle.pem
@@ -134,6 +140,7 @@ Files in $out:
   token.key     signing key ($alg)            -> authn --key          (secret: never leaves authn)
   token.crt     its certificate               -> authn --cert         (sent in the JWT x5c header)
   bundle.pem    certificates the registry trusts -> registry auth.token.rootcertbundle
+                (registry 3.x with jwks instead: tollgate keys bundle --jwks jwks.json --kid-format thumbprint token.crt)
   admin.token   authz admin API token         -> authz --admin-token-file, backup.sh / restore.sh
   client.token  authz /authorized token       -> authz --client-token-file AND authn --authz-token-file
   ca.crt        development CA                -> clients' trust store (e.g. /etc/docker/certs.d/<host>/ca.crt)

@@ -156,6 +156,8 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     const key = String(issue?.path[0] ?? '');
     throw new Error(`invalid ${FLAG_NAMES[key] ?? key}: ${issue?.message ?? 'invalid value'}`);
   }
+  // Refresh tokens carry this audience: a registry configured with it would accept them as access tokens.
+  if (r.data.services.includes(`${r.data.issuer}/refresh`)) throw new Error(`invalid ${FLAG_NAMES.services}: "${r.data.issuer}/refresh" is the audience of refresh tokens; pick another service name`);
   if (!r.data.users && !r.data.htpasswd && !r.data.anonymous) throw new Error('no credential source: pass --users FILE and/or --htpasswd FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD), or --anonymous for anonymous access only');
   return r.data;
 }

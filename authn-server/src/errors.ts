@@ -25,7 +25,8 @@ export class AuthnError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    readonly opts: { field?: string; retryAfterSec?: number } = {},
+    /** `account`: who the refused request claimed to be, for the audit line (never sent to the client). */
+    readonly opts: { field?: string; retryAfterSec?: number; account?: string } = {},
   ) {
     super(message);
     this.name = 'AuthnError';

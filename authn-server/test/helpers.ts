@@ -166,12 +166,28 @@ export interface Decoded {
   claims: Record<string, unknown> & { access?: Array<{ type: string; name: string; actions: string[]; class?: string }> };
 }
 
-/**
- * Verifies a token with node:crypto only: signature (raw r||s for ES256, PKCS#1 v1.5 for RS256)
- * with the expected public key, kid = libtrust id, x5c leaf = that key, claim types as registry
- * 2.8 demands. Returns header and claims.
- */
-export function verifyIndependently(token: string, pub: KeyObject, opts: { x5c?: boolean } = {}): Decoded {
+/** Independent RFC 7638 thumbprint: SHA-256 of the required JWK members in lexicographic order. */
+export function rfc7638(pub: KeyObject): string {
+  const jwk = pub.export({ format: 'jwk' });
+  const members = pub.asymmetricKeyType === 'ec' ? { crv: jwk.crv, kty: 'EC', x: jwk.x, y: jwk.y } : { e: jwk.e, kty: 'RSA', n: jwk.n };
+  return createHash('sha256').update(JSON.stringify(members)).digest('base64url');
+}
+
+/** The x5c chain as a registry checks it: each certificate signed by the next, all valid now, the last one self-signed. */
+function checkX5c(x5c: unknown, pub: KeyObject): void {
+  assert.ok(Array.isArray(x5c) && x5c.length >= 1, 'x5c header present');
+  const chain = (x5c as string[]).map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+  assert.ok(chain[0]!.publicKey.equals(pub), 'x5c leaf holds the signing key');
+  const now = Date.now();
+  chain.forEach((cert, i) => {
+    assert.ok(Date.parse(cert.validFrom) <= now && now <= Date.parse(cert.validTo), `x5c[${i}] is within its validity dates`);
+    const issuer = chain[i + 1] ?? cert;
+    assert.ok(cert.verify(issuer.publicKey), `x5c[${i}] is signed by ${i + 1 < chain.length ? `x5c[${i + 1}]` : 'itself'}`);
+  });
+}
+
+/** Signature (raw r||s for ES256, PKCS#1 v1.5 for RS256), kid and x5c, with node:crypto only. */
+function verifySigned(token: string, pub: KeyObject, typ: string, opts: { x5c?: boolean; kidFormat?: KidFormat }): Decoded {
   const parts = token.split('.');
   assert.equal(parts.length, 3, 'three JWT parts');
   const [h, p, s] = parts as [string, string, string];
@@ -180,25 +196,42 @@ export function verifyIndependently(token: string, pub: KeyObject, opts: { x5c?:
   const sig = Buffer.from(s, 'base64url');
   const ec = pub.asymmetricKeyType === 'ec';
   assert.equal(header.alg, ec ? 'ES256' : 'RS256');
-  assert.equal(header.typ, 'JWT');
+  assert.equal(header.typ, typ);
   if (ec) assert.equal(sig.length, 64, 'ES256 signature is raw r||s (64 bytes), not DER');
   const ok = cryptoVerify('sha256', Buffer.from(`${h}.${p}`), ec ? { key: pub, dsaEncoding: 'ieee-p1363' } : pub, sig);
   assert.ok(ok, 'signature verifies with the signing public key');
-  assert.equal(header.kid, libtrustKid(pub));
-  if (opts.x5c !== false) {
-    assert.ok(Array.isArray(header.x5c) && header.x5c.length >= 1, 'x5c header present');
-    const leaf = new X509Certificate(Buffer.from((header.x5c as string[])[0]!, 'base64'));
-    assert.ok(leaf.publicKey.equals(pub), 'x5c leaf holds the signing key');
-    assert.ok(leaf.verify(leaf.publicKey) || (header.x5c as string[]).length > 1, 'self-signed leaf verifies');
-  } else {
-    assert.equal(header.x5c, undefined);
-  }
+  assert.equal(header.kid, opts.kidFormat === 'thumbprint' ? rfc7638(pub) : libtrustKid(pub));
+  if (opts.x5c !== false) checkX5c(header.x5c, pub);
+  else assert.equal(header.x5c, undefined);
   for (const c of ['exp', 'nbf', 'iat']) assert.ok(Number.isInteger(claims[c]), `${c} is an integer`);
+  assert.ok((claims.exp as number) > (claims.iat as number) && (claims.nbf as number) <= (claims.iat as number), 'exp after iat, nbf not after iat');
+  assert.equal(typeof claims.iss, 'string');
   assert.equal(typeof claims.aud, 'string', 'aud is a string');
   assert.equal(typeof claims.sub, 'string');
   assert.ok(typeof claims.jti === 'string' && Buffer.from(claims.jti, 'base64url').length >= 16, 'jti carries >= 128 bits');
-  assert.ok(Array.isArray(claims.access));
   return { header, claims };
+}
+
+/**
+ * Verifies an access token with node:crypto only: signature with the expected public key, kid (libtrust by
+ * default, or RFC 7638), x5c chain, and claim types as registry 2.8 demands. Returns header and claims.
+ */
+export function verifyIndependently(token: string, pub: KeyObject, opts: { x5c?: boolean; kidFormat?: KidFormat } = {}): Decoded {
+  const d = verifySigned(token, pub, 'JWT', opts);
+  assert.ok(Array.isArray(d.claims.access));
+  for (const a of d.claims.access!) assert.ok(!/[*?]/.test(a.name), 'no name wildcards in access');
+  return d;
+}
+
+/** Verifies a refresh token the same way, plus what keeps it away from a registry: its own typ and audience, no access. */
+export function verifyRefreshIndependently(token: string, pub: KeyObject, issuer: string): Decoded {
+  const d = verifySigned(token, pub, 'tollgate-refresh+jwt', {});
+  assert.equal(d.claims.aud, `${issuer}/refresh`);
+  assert.equal(d.claims.tgt, 'refresh');
+  assert.equal(d.claims.access, undefined, 'a refresh token grants nothing at a registry');
+  assert.ok(typeof d.claims.sub === 'string' && d.claims.sub !== '', 'bound to an account');
+  assert.equal(typeof d.claims.cid, 'string', 'bound to the current credential');
+  return d;
 }
 
 export function decodeJwt(token: string): Decoded {

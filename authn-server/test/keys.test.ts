@@ -9,7 +9,7 @@ import { createSelfSignedCert } from '../src/keys/cert.js';
 import { generateKeyFiles } from '../src/keys/generate.js';
 import { jwkThumbprint, libtrustKeyId } from '../src/keys/kid.js';
 import { loadKeys } from '../src/keys/load.js';
-import { basic, decodeJwt, libtrustKid, MemCredentials, StandInAuthz, tempDir, testApp, verifyIndependently } from './helpers.js';
+import { basic, libtrustKid, MemCredentials, rfc7638, StandInAuthz, tempDir, testApp, verifyIndependently } from './helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -95,10 +95,12 @@ describe('keys', () => {
       assert.deepEqual(jwks.keys.map((k) => [k.kid, k.kty]), [[after.signing.kid, 'RSA'], [before.signing.kid, 'EC']]);
       const res = await request(t2.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, service: 'registry.test', scope: 'repository:a/b:pull' }).expect(200);
       assert.equal(verifyIndependently(res.body.access_token, after.signing.publicKey).header.kid, after.signing.kid, 'new tokens are signed by the new key');
-      const t3res = await request(t3.app).get('/auth?service=registry.test').set('Authorization', basic('alice', 'pw')).expect(200);
-      const { header } = decodeJwt(t3res.body.token);
+      const t3res = await request(t3.app).get('/auth?service=registry.test&scope=repository:a/b:pull').set('Authorization', basic('alice', 'pw')).expect(200);
+      const { header, claims } = verifyIndependently(t3res.body.token, thumb.signing.publicKey, { kidFormat: 'thumbprint', x5c: false });
       assert.equal(header.kid, await jwkThumbprint(thumb.signing.publicKey));
-      assert.equal(header.x5c, undefined);
+      assert.deepEqual(claims.access, [{ type: 'repository', name: 'a/b', actions: ['pull'] }]);
+      const jwks3 = (await request(t3.app).get('/.well-known/jwks.json').expect(200)).body as { keys: Array<{ kid: string }> };
+      assert.equal(jwks3.keys[0]!.kid, rfc7638(thumb.signing.publicKey), 'JWKS kid = RFC 7638 thumbprint with --kid-format thumbprint');
     } finally {
       for (const t of [t1, t2, t3]) t.authzClient.close();
       await authz.stop();

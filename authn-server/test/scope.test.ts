@@ -30,6 +30,27 @@ describe('scope parsing', () => {
     assert.throws(() => parseScopes([Array.from({ length: 65 }, () => 'repository:same:pull').join(' ')]), (e: unknown) => e instanceof AuthnError && e.status === 400 && /at most 64/.test(e.message));
   });
 
+  it('names follow the spec grammar: lowercase path components, optional host[:port]/ (host may carry uppercase)', () => {
+    for (const ok of ['team-a/app', 'a__b/c.d/e--f', 'localhost:5000/foo', 'Registry.Example.com:443/ns/app', '[fd00::1]:5000/x', 'catalog']) {
+      assert.equal(parseScope(`repository:${ok}:pull`).name, ok, ok);
+    }
+    for (const bad of ['foo/Bar', 'Foo', 'a//b', '../x', 'a/../b', '/a', 'a/', '-a', 'a_', 'a___b', 'a.-b', 'a:b:c', 'host:port/x', 'a b', 'é/x']) {
+      assert.throws(
+        () => parseScope(`repository:${bad}:pull`),
+        (e: unknown) => e instanceof AuthnError && e.status === 400 && e.opts.field === 'scope' && e.message.includes('is not a repository name'),
+        bad,
+      );
+    }
+  });
+
+  it('stays fast on adversarial names (no regex backtracking blow-up)', () => {
+    const start = performance.now();
+    for (const name of ['a-'.repeat(127) + 'A', 'A'.repeat(254) + '-', 'a.'.repeat(120) + 'a:/', `${'a'.repeat(60)}/${'b_'.repeat(90)}`]) {
+      assert.throws(() => parseScope(`repository:${name}:pull`));
+    }
+    assert.ok(performance.now() - start < 50, `${performance.now() - start} ms`);
+  });
+
   it('refuses malformed scopes with a 400 naming the scope', () => {
     for (const bad of ['', 'repository', 'repository:x', ':x:pull', 'repo sitory:x:pull', 'repository:x:pu ll', 'repository:a/*:pull', 'repository:a/b:pull;rm', 'repository:a\u0000b:pull', 'repository(:a:pull', 'repository():a:pull']) {
       assert.throws(

@@ -77,6 +77,7 @@ describe('authn serve configuration', () => {
       [{ key: undefined }, /--key \/ TOLLGATE_AUTHN_KEY: is required.*keys generate/],
       [{ users: undefined }, /no credential source/],
       [{ logLevel: 'loud' }, /--log-level/],
+      [{ issuer: 'iss', service: ['iss/refresh'] }, /--service.*"iss\/refresh" is the audience of refresh tokens/],
     ];
     for (const [flags, re] of cases) assert.throws(() => loadConfig({ ...base, ...flags }, {}), re, JSON.stringify(flags));
     assert.throws(() => loadConfig(base, { TOLLGATE_AUTHN_ANONYMOUS: 'maybe' }), /TOLLGATE_AUTHN_ANONYMOUS/);

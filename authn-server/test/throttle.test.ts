@@ -1,7 +1,12 @@
 /** Failed-login throttle per (account, client IP). */
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseCidrs } from '../src/request/client-ip.js';
 import { createLoginThrottle, type ThrottleOptions } from '../src/throttle/index.js';
 import { clientKey } from '../src/throttle/client-key.js';
+import { PairQueue } from '../src/throttle/pair-queue.js';
+import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp } from './helpers.js';
 
 function throttle(opts: ThrottleOptions = {}) {
   const clock = { now: 1_700_000_000_000 };
@@ -110,5 +115,97 @@ describe('client key', () => {
     assert.equal(clientKey('::1'), '0:0:0:0::/64');
     assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
     assert.equal(clientKey('not an ip'), 'not an ip');
+  });
+});
+
+/** bcrypt-like latency, so parallel requests really overlap. */
+class SlowCredentials extends MemCredentials {
+  override async authenticate(user: string, password: string) {
+    await new Promise((r) => setTimeout(r, 40));
+    return super.authenticate(user, password);
+  }
+}
+
+describe('login throttle through the token endpoint (real HTTP, parallel requests)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let authz: StandInAuthz;
+  let creds: SlowCredentials;
+  let server: http.Server;
+  let agent: http.Agent;
+  let closeApp: () => void;
+  let port = 0;
+
+  before(async () => {
+    tmp = tempDir();
+    authz = await new StandInAuthz(() => ['pull']).start();
+    creds = new SlowCredentials();
+    creds.set('alice', 'alice-pw');
+    // The peer (127.0.0.1) is a trusted proxy, so X-Forwarded-For stands for distinct clients.
+    const t = testApp({ keys: await makeKeys(tmp.dir), authzUrl: authz.url, credentials: creds, throttle: createLoginThrottle(), trustProxy: parseCidrs('127.0.0.1') });
+    closeApp = () => t.authzClient.close();
+    server = http.createServer(t.app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    port = (server.address() as AddressInfo).port;
+    agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  });
+  after(async () => {
+    agent.destroy();
+    closeApp();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await authz.stop();
+    tmp.cleanup();
+  });
+
+  const get = (user: string, password: string, ip: string) =>
+    new Promise<{ status: number; retryAfter: string | undefined }>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, agent, path: '/auth?service=registry.test&scope=repository:a/b:pull', headers: { Authorization: basic(user, password), 'X-Forwarded-For': ip } }, (res) => {
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] });
+        })
+        .on('error', reject);
+    });
+
+  it('a burst of parallel guesses gets the free attempts checked and 429 for the rest; the owner elsewhere is unaffected', async () => {
+    const before = creds.authCalls;
+    const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => get('alice', `guess-${i}`, '203.0.113.66')));
+    const checked = creds.authCalls - before;
+    assert.equal(checked, 6, 'five free failures plus the one that starts the delay reach the password check');
+    assert.equal(burst.filter((r) => r.status === 401).length, 6);
+    const limited = burst.filter((r) => r.status === 429);
+    assert.equal(limited.length, 34);
+    assert.ok(limited.every((r) => Number(r.retryAfter) >= 1), 'Retry-After on every 429');
+    assert.equal((await get('alice', 'alice-pw', '203.0.113.66')).status, 429, 'even the right password waits on the attacking address');
+    const owner = await Promise.all(Array.from({ length: 10 }, () => get('alice', 'alice-pw', '198.51.100.7')));
+    assert.deepEqual(
+      owner.map((r) => r.status),
+      Array(10).fill(200),
+      'parallel logins of the real user from another address all succeed',
+    );
+  });
+});
+
+describe('pair queue', () => {
+  it('runs one task at a time per (account, client), pairs independently, and forgets drained pairs', async () => {
+    const q = new PairQueue();
+    const log: string[] = [];
+    const task = (name: string, ms: number) => async () => {
+      log.push(`start ${name}`);
+      await new Promise((r) => setTimeout(r, ms));
+      log.push(`end ${name}`);
+      return name;
+    };
+    const results = await Promise.all([
+      q.run('alice', '10.0.0.1', task('a1', 30)),
+      q.run('alice', '10.0.0.1', task('a2', 1)),
+      q.run('alice', '10.0.0.2', task('b1', 10)),
+      q.run('alice', '::ffff:10.0.0.1', task('a3', 1)),
+    ]);
+    assert.deepEqual(results, ['a1', 'a2', 'b1', 'a3']);
+    assert.deepEqual(log, ['start a1', 'start b1', 'end b1', 'end a1', 'start a2', 'end a2', 'start a3', 'end a3']);
+    await assert.rejects(q.run('alice', '10.0.0.1', () => Promise.reject(new Error('boom'))), /boom/);
+    assert.equal(await q.run('alice', '10.0.0.1', async () => 'after a failure'), 'after a failure');
+    assert.equal(q.size, 0);
   });
 });

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { KeySet } from '../src/keys/load.js';
-import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp, type TestApp } from './helpers.js';
+import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';
 
 describe('token endpoint bad input, against a stand-in /authorized', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -21,6 +21,9 @@ describe('token endpoint bad input, against a stand-in /authorized', () => {
     authz = await new StandInAuthz(() => ['pull']).start();
     creds = new MemCredentials();
     creds.set('alice', 'pw');
+    creds.set('carol', 'p:a:ss');
+    creds.set('dave', 'pässwörd ✓');
+    creds.set('erin', '');
     t = testApp({ keys, authzUrl: authz.url, credentials: creds });
   });
   after(async () => {
@@ -68,6 +71,34 @@ describe('token endpoint bad input, against a stand-in /authorized', () => {
       assertClientError(await request(t.app).get(`/auth?service=${S}`).set('Authorization', header), 400, 'Authorization');
     });
   }
+
+  it('odd but valid Basic headers log in: lowercase scheme, tab, ":" inside the password, UTF-8 password, empty password', async () => {
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    for (const [header, user] of [
+      [`basic ${b64('alice:pw')}`, 'alice'],
+      [`BASIC\t${b64('alice:pw')}`, 'alice'],
+      [`Basic ${b64('carol:p:a:ss')}`, 'carol'],
+      [`Basic ${b64('dave:pässwörd ✓')}`, 'dave'],
+      [`Basic ${b64('erin:')}`, 'erin'],
+    ] as const) {
+      const res = await request(t.app).get(`/auth?service=${S}&account=${user}`).set('Authorization', header).expect(200);
+      assert.equal(verifyIndependently(res.body.token, keys.signing.publicKey).claims.sub, user, header);
+    }
+    // Only the first ':' splits: "carol:p" is not the user.
+    await request(t.app).get(`/auth?service=${S}`).set('Authorization', `Basic ${b64('carol:p:a:sS')}`).expect(401);
+    assertClientError(await request(t.app).get(`/auth?service=${S}`).set('Authorization', `Basic ${b64('alice:pw').replace(/=+$/, '')}`), 400, 'Authorization');
+    assertClientError(await request(t.app).get(`/auth?service=${S}`).set('Authorization', `Basic ${b64('alice:pw')} extra`), 400, 'Authorization');
+  });
+
+  it('scopes a registry would never send (uppercase paths, "..", "//", wildcards) → 400 naming the scope, authz not asked', async () => {
+    const before = authz.requests.length;
+    for (const scope of ['repository:team-a/App:pull', 'repository:team-a/../b:pull', 'repository:a//b:pull', 'repository:team-a/*:pull', 'repository:a:b:c:pull']) {
+      const res = await request(t.app).get(`/auth?service=${S}&scope=${encodeURIComponent(scope)}`).set('Authorization', alice);
+      assertClientError(res, 400, 'scope');
+      assert.ok(res.body.error_description.includes(scope), scope);
+    }
+    assert.equal(authz.requests.length, before);
+  });
 
   it('another auth scheme is not Basic credentials → 401 challenge', async () => {
     const res = await request(t.app).get(`/auth?service=${S}&scope=repository:a/b:pull`).set('Authorization', 'Bearer abc');

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { KeySet } from '../src/keys/load.js';
-import { basic, CountingThrottle, decodeJwt, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';
+import { basic, CountingThrottle, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, verifyRefreshIndependently, type TestApp } from './helpers.js';
 
 describe('token endpoint: real client request shapes, against a stand-in /authorized', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -121,7 +121,7 @@ describe('token endpoint: real client request shapes, against a stand-in /author
 
   it('docker login: GET offline_token=true with client_id and no scope → refresh_token; then POST refresh_token grant with space-joined scope', async () => {
     const login = await request(t.app).get(`/auth?account=alice&client_id=docker&offline_token=true&service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
-    assert.equal(typeof login.body.refresh_token, 'string');
+    assert.equal(verifyRefreshIndependently(login.body.refresh_token, pub(), 'test-issuer').claims.sub, 'alice');
     assert.deepEqual(verifyIndependently(login.body.token, pub()).claims.access, []);
     for (let i = 0; i < 2; i++) {
       // Docker reuses the same refresh token: it must keep working.
@@ -170,8 +170,30 @@ describe('token endpoint: real client request shapes, against a stand-in /author
       .type('form')
       .send({ grant_type: 'password', username: 'alice', password: 'alice-pw', access_type: 'offline', service: S })
       .expect(200);
-    assert.equal(typeof res.body.refresh_token, 'string');
+    verifyRefreshIndependently(res.body.refresh_token, pub(), 'test-issuer');
+    assert.deepEqual(verifyIndependently(res.body.access_token, pub()).claims.access, []);
     assert.equal(res.body.scope, '');
+  });
+
+  it('POST to a realm that carries a query string: scope from the query and the form both count, form fields win', async () => {
+    const res = await request(t.app)
+      .post('/auth?service=not-configured&scope=repository:team-a/app:push')
+      .type('form')
+      .send({ grant_type: 'password', username: 'alice', password: 'alice-pw', scope: 'repository:shared/lib:pull', service: S })
+      .expect(200);
+    assert.equal(verifyIndependently(res.body.access_token, pub()).claims.aud, S, 'the form service wins over the query one');
+    const multi = testApp({ keys, authzUrl: authz.url, credentials: creds, services: ['reg-a', 'reg-b'] });
+    try {
+      const fromQuery = await request(multi.app).post('/auth?service=reg-b').type('form').send({ grant_type: 'password', username: 'alice', password: 'alice-pw' }).expect(200);
+      assert.equal(verifyIndependently(fromQuery.body.access_token, pub()).claims.aud, 'reg-b', 'service from the query when the form has none');
+    } finally {
+      multi.authzClient.close();
+    }
+    assert.deepEqual(verifyIndependently(res.body.access_token, pub()).claims.access, [
+      { type: 'repository', name: 'shared/lib', actions: ['pull'] },
+      { type: 'repository', name: 'team-a/app', actions: ['push'] },
+    ]);
+    assert.equal(authz.requests.length, 2);
   });
 
   it('POST password grant with Basic instead of form fields', async () => {
@@ -211,14 +233,14 @@ describe('token endpoint: real client request shapes, against a stand-in /author
     const res = await request(t.app).get('/auth?service=other&scope=repository:team-a/app:pull').set('Authorization', basic('alice', 'alice-pw')).expect(400);
     assert.equal(res.body.field, 'service');
     const ok = await request(t.app).get('/auth?scope=repository:team-a/app:pull').set('Authorization', basic('alice', 'alice-pw')).expect(200);
-    assert.equal(decodeJwt(ok.body.token).claims.aud, S);
+    assert.equal(verifyIndependently(ok.body.token, pub()).claims.aud, S);
   });
 
   it('several --service values: each is its own audience', async () => {
     const multi = testApp({ keys, authzUrl: authz.url, credentials: creds, services: ['reg-a', 'reg-b'] });
     try {
       const res = await request(multi.app).get('/auth?service=reg-b').set('Authorization', basic('alice', 'alice-pw')).expect(200);
-      assert.equal(decodeJwt(res.body.token).claims.aud, 'reg-b');
+      assert.equal(verifyIndependently(res.body.token, pub()).claims.aud, 'reg-b');
       const missing = await request(multi.app).get('/auth').set('Authorization', basic('alice', 'alice-pw')).expect(400);
       assert.equal(missing.body.field, 'service');
     } finally {

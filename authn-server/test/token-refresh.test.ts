@@ -4,7 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import request from 'supertest';
 import type { KeySet } from '../src/keys/load.js';
-import { basic, decodeJwt, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';
+import { basic, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, verifyRefreshIndependently, type TestApp } from './helpers.js';
 
 describe('refresh tokens, against a stand-in /authorized', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -42,7 +42,7 @@ describe('refresh tokens, against a stand-in /authorized', () => {
 
   it('is signed by the server key, but its audience and type make it useless at the registry', async () => {
     const rt = await login();
-    const { header, claims } = decodeJwt(rt);
+    const { header, claims } = verifyRefreshIndependently(rt, keys.signing.publicKey, 'test-issuer');
     assert.equal(header.kid, keys.signing.kid);
     assert.notEqual(header.typ, 'JWT');
     assert.equal(claims.aud, 'test-issuer/refresh');
@@ -98,6 +98,29 @@ describe('refresh tokens, against a stand-in /authorized', () => {
     const rt = await login();
     const res = await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, access_type: 'offline', service: S }).expect(200);
     assert.equal(res.body.refresh_token, rt);
+  });
+
+  it('tokens signed with our own key but not issued as refresh tokens → 401 naming the problem', async () => {
+    const rt = await login();
+    const { header, claims } = verifyRefreshIndependently(rt, keys.signing.publicKey, 'test-issuer');
+    const sign = (c: Record<string, unknown>, h: Record<string, unknown> = header) => new SignJWT(c).setProtectedHeader(h as never).sign(keys.signing.privateKey);
+    const nowSec = Math.floor(now.getTime() / 1000);
+    const cases: Array<[string, string, RegExp]> = [
+      ['not yet valid (nbf two minutes ahead: no leeway)', await sign({ ...claims, nbf: nowSec + 120 }), /"nbf"/],
+      ['string exp', await sign({ ...claims, exp: String(claims.exp) }), /"exp"/],
+      ['another issuer', await sign({ ...claims, iss: 'someone-else' }), /"iss"/],
+      ['registry audience', await sign({ ...claims, aud: S }), /"aud"/],
+      ['typ JWT', await sign(claims, { ...header, typ: 'JWT' }), /"typ"/],
+      ['no tgt', await sign({ ...claims, tgt: undefined }), /"tgt"/],
+      ['empty subject', await sign({ ...claims, sub: '' }), /missing subject/],
+      ['HS256 keyed with our public key PEM', await new SignJWT(claims).setProtectedHeader({ ...header, alg: 'HS256' } as never).sign(Buffer.from(keys.signing.publicKey.export({ type: 'spki', format: 'pem' }) as string)), /"alg"/],
+    ];
+    for (const [label, token, why] of cases) {
+      const r = await refresh(token);
+      assert.equal(r.status, 401, label);
+      assert.equal(r.body.error, 'invalid_grant', label);
+      assert.match(r.body.error_description, why, label);
+    }
   });
 
   it('forged, other-key, tampered and malformed refresh tokens → 4xx with a reason, never 5xx', async () => {

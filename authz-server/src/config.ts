@@ -17,6 +17,9 @@ export interface ServeFlags {
 
 export const DEFAULTS = { listen: '127.0.0.1:5001', db: './data/authz.db', logLevel: 'info' } as const;
 
+// A token travels as `Authorization: Bearer <token>`: one run of printable ASCII, or no client could send it.
+const tokenSchema = z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")');
+
 const ConfigSchema = z.object({
   listen: z.string().transform((v, ctx) => {
     try {
@@ -27,8 +30,8 @@ const ConfigSchema = z.object({
     }
   }),
   db: z.string().min(1, 'must not be empty'),
-  adminToken: z.string().min(1).optional(),
-  clientToken: z.string().min(1).optional(),
+  adminToken: tokenSchema.optional(),
+  clientToken: tokenSchema.optional(),
   insecureDev: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
 });
@@ -39,6 +42,8 @@ const FLAG_NAMES: Record<string, string> = {
   listen: '--listen / TOLLGATE_AUTHZ_LISTEN',
   db: '--db / TOLLGATE_AUTHZ_DB',
   logLevel: '--log-level / TOLLGATE_LOG_LEVEL',
+  adminToken: 'admin token (--admin-token-file / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE / TOLLGATE_AUTHZ_ADMIN_TOKEN)',
+  clientToken: 'client token (--client-token-file / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE / TOLLGATE_AUTHZ_CLIENT_TOKEN)',
 };
 
 function token(file: string | undefined, envFile: string | undefined, envValue: string | undefined, what: string): string | undefined {

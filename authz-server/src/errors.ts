@@ -79,7 +79,12 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     else if (bp?.type === 'entity.too.large') e = new AuthzError(413, 'body_too_large', `request body is larger than ${bp.limit ?? 65536} bytes`, 'body');
     else if (bp?.type === 'entity.parse.failed') e = new AuthzError(400, 'invalid_json', `request body is not valid JSON: ${(err as Error).message}`, 'body');
     else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') e = new AuthzError(415, 'unsupported_media_type', (err as Error).message, 'body');
-    else if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) e = new AuthzError(bp.status, 'invalid_request', (err as Error).message);
+    else if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) {
+      // Body-parser failures (bad Content-Encoding, aborted body) concern the body; the router's
+      // only other 4xx is a path parameter that is not valid percent-encoding.
+      const inPath = /^Failed to decode param/.test((err as Error).message);
+      e = new AuthzError(bp.status, 'invalid_request', (err as Error).message, inPath ? 'path' : 'body');
+    }
     else {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
       e = new AuthzError(500, 'internal', 'internal error');

@@ -29,7 +29,10 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const logger = log ?? createLogger({ name: 'authz', level: cfg.logLevel });
   if (cfg.insecureDev) {
     const open = [!cfg.adminToken && 'admin routes', !cfg.clientToken && '/authorized'].filter(Boolean).join(' and ');
-    logger.warn(`--insecure-dev: ${open || 'nothing'} open without a token. NEVER use this outside local development.`);
+    const msg = `--insecure-dev: ${open || 'nothing'} open without a token. NEVER use this outside local development.`;
+    // Loud at every log level: a quiet --log-level must not hide that the server is open.
+    if (logger.isLevelEnabled('warn')) logger.warn(msg);
+    else process.stderr.write(`WARNING: ${msg}\n`);
   }
   const store = Store.open(cfg.db);
   const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.bindings.count() });

@@ -16,9 +16,10 @@ export interface Child {
 
 export function spawnChild(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Child {
   const log = createWriteStream(logFile, { flags: 'a' });
-  // Own process group is NOT used: Ctrl-C in a terminal reaches the children too, and they shut
-  // down on SIGINT themselves; we still signal each one by PID so SIGTERM to us works the same.
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Each child gets its own process group (detached): Ctrl-C in a terminal signals the whole
+  // foreground group, and if the children got it too they could exit before `start` has even seen
+  // the signal — which looks like a crash. So only `start` hears Ctrl-C, and it stops each child by PID.
+  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   proc.stdout?.pipe(log, { end: false });
   proc.stderr?.pipe(log, { end: false });
   let alive = true;
@@ -58,6 +59,18 @@ export async function waitReady(child: Child, url: string, statuses: number[], t
     }
     if (Date.now() > end) throw new Error(`${child.name} not ready at ${url} after ${timeoutMs} ms:\n${logTail(child.logFile)}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Last resort when `start` itself exits without having stopped them (uncaught error): SIGTERM each by PID. */
+export function signalAllSync(children: Child[]): void {
+  for (const c of children) {
+    if (!c.running() || !c.proc.pid) continue;
+    try {
+      process.kill(c.proc.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   }
 }
 

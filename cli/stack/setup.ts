@@ -4,7 +4,7 @@
  * The registry config is rewritten on every start because ports may change.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -81,23 +81,39 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
     created.push(p.bundle);
   }
   let creds: DemoCreds;
-  if (existsSync(p.demoCreds) && existsSync(p.users)) {
-    creds = JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds;
-  } else if (existsSync(p.users)) {
-    // Users file written by someone else: use it as is, we just do not know the passwords.
-    creds = { alice: '(see users.yml)', bob: '(see users.yml)', admin: '(see users.yml)' };
+  if (existsSync(p.users)) {
+    // An existing users file is used as is; the passwords are known only if we wrote it.
+    creds = existsSync(p.demoCreds)
+      ? (JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds)
+      : { alice: '(see users.yml)', bob: '(see users.yml)', admin: '(see users.yml)' };
   } else {
-    creds = { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
+    const known = existsSync(p.demoCreds);
+    creds = known
+      ? (JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds)
+      : { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
     const users = Object.fromEntries(DEMO_USERS.map((u) => [u, { password: bcrypt.hashSync(creds[u], 10), labels: {} }]));
-    writeFileSync(p.users, stringify({ users }), { mode: 0o600 });
-    writeFileSync(p.demoCreds, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
-    created.push(p.users, p.demoCreds);
+    writeFileSync(p.users, stringify({ users }), { mode: 0o600, flag: 'wx' });
+    created.push(p.users);
+    if (!known) {
+      writeFileSync(p.demoCreds, `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+      created.push(p.demoCreds);
+    }
   }
   if (!existsSync(join(p.demoImage, 'index.json'))) {
     makeOciImage(p.demoImage, 'v1', { files: { 'hello.txt': 'hello from the tollgate demo image\n' } });
     created.push(p.demoImage);
   }
   return { created, creds };
+}
+
+const pemBlocks = (pem: string): string[] => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+
+/** Whether the registry's bundle holds the certificate authn signs with (else every token is rejected). */
+export function bundleHasCert(bundle: string, cert: string): boolean {
+  const want = pemBlocks(readFileSync(cert, 'utf8'))[0];
+  if (!want) return false;
+  const fp = new X509Certificate(want).fingerprint256;
+  return pemBlocks(readFileSync(bundle, 'utf8')).some((b) => new X509Certificate(b).fingerprint256 === fp);
 }
 
 export interface RegistryConfig {

@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { readSecretFile } from '../../common/secret.js';
-import { logTail, spawnChild, stopAll, waitReady, type Child } from './children.js';
-import { dataPaths, prepareData, selfCommand, writeRegistryConfig, type DemoCreds } from './setup.js';
+import { logTail, signalAllSync, spawnChild, stopAll, waitReady, type Child } from './children.js';
+import { bundleHasCert, dataPaths, prepareData, selfCommand, writeRegistryConfig, type DemoCreds } from './setup.js';
 
 export interface StartOptions {
   data: string;
@@ -75,6 +75,9 @@ async function seedDemo(authzUrl: string, adminToken: string): Promise<boolean> 
   return true;
 }
 
+/** Quotes for a POSIX shell, so the printed command pastes as is whatever the data path holds. */
+const shq = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
+
 function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; creds: DemoCreds; data: string; demoImage: string; seeded: boolean; children: Child[]; registryHint?: string }): string {
   const lines = [
     '',
@@ -92,8 +95,8 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
     lines.push(
       '',
       'Try it:',
-      `  skopeo copy --dest-tls-verify=false --dest-creds 'alice:${o.creds.alice}' 'oci:${o.demoImage}:v1' docker://${o.registryHost}/team-a/hello:v1`,
-      `  skopeo copy --src-tls-verify=false --src-creds 'bob:${o.creds.bob}' docker://${o.registryHost}/team-a/hello:v1 oci:/tmp/hello:v1   # denied: bob is team-b`,
+      `  skopeo copy --dest-tls-verify=false --dest-creds ${shq(`alice:${o.creds.alice}`)} ${shq(`oci:${o.demoImage}:v1`)} docker://${o.registryHost}/team-a/hello:v1`,
+      `  skopeo copy --src-tls-verify=false --src-creds ${shq(`bob:${o.creds.bob}`)} docker://${o.registryHost}/team-a/hello:v1 oci:/tmp/hello:v1   # denied: bob is team-b`,
     );
   }
   lines.push('', 'Ctrl-C stops everything.', '');
@@ -109,20 +112,25 @@ export async function start(opts: StartOptions): Promise<void> {
   const p = dataPaths(resolve(opts.data));
   const { created, creds } = prepareData(p);
   if (created.length) process.stdout.write(`created ${created.map((f) => f.replace(`${p.dir}/`, '')).join(', ')} in ${p.dir}\n`);
+  if (!bundleHasCert(p.bundle, p.cert)) {
+    process.stdout.write(`warning: ${p.bundle} does not hold ${p.cert}, so the registry will reject every token; delete the bundle to have it rebuilt\n`);
+  }
 
   const self = selfCommand();
   const children: Child[] = [];
-  let stopping = false;
-  const shutdown = async (code: number, why: string): Promise<never> => {
-    if (!stopping) {
-      stopping = true;
+  let stopping: Promise<never> | undefined;
+  const shutdown = (code: number, why: string): Promise<never> => {
+    stopping ??= (async () => {
       process.stdout.write(`\n${why}: stopping ${children.filter((c) => c.running()).map((c) => c.name).join(', ') || 'nothing'}\n`);
-    }
-    await stopAll(children);
-    process.exit(code);
+      await stopAll(children);
+      process.exit(code);
+    })();
+    return stopping;
   };
-  process.once('SIGINT', () => void shutdown(0, 'SIGINT'));
-  process.once('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+  // `on`, not `once`: a second Ctrl-C (or npm forwarding the one the terminal sent) must not fall
+  // back to Node's default handler and kill us before the children are stopped.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0, sig));
+  process.on('exit', () => signalAllSync(children));
   const watch = (c: Child) => {
     children.push(c);
     void c.exited.then((code) => {
@@ -170,6 +178,7 @@ export async function start(opts: StartOptions): Promise<void> {
     }
     process.stdout.write(banner({ authzUrl, authnUrl, ...(registryHost ? { registryHost } : {}), ...(registryHint ? { registryHint } : {}), creds, data: p.dir, demoImage: p.demoImage, seeded, children }));
   } catch (e) {
+    if (stopping) return;
     process.stderr.write(`tollgate start: ${(e as Error).message}\n`);
     await shutdown(1, 'start failed');
   }

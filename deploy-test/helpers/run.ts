@@ -23,8 +23,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Runs a command to completion (no shell), failing the test with its stderr when it cannot start. */
-export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnSyncReturns<string> {
-  const res = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, input: opts.input, env: opts.env ?? process.env, encoding: 'utf8', timeout: 30_000 });
+export function run(cmd: string, args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  const res = spawnSync(cmd, args, { cwd: opts.cwd ?? ROOT, input: opts.input, env: opts.env ?? process.env, encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000 });
   if (res.error) throw new Error(`cannot run ${cmd}: ${res.error.message}`);
   return res;
 }
@@ -46,9 +46,9 @@ export async function startProcess<T>(
   cmd: string,
   args: string[],
   ready: (output: string) => T | undefined,
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
 ): Promise<{ proc: Proc; value: T }> {
-  const child = spawn(cmd, args, { cwd: ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const proc: Proc = {
     child,

@@ -19,7 +19,7 @@ function safetyNet(): void {
   process.on('exit', () => {
     for (const p of live) {
       try {
-        if (p.child.pid) process.kill(p.child.pid, 'SIGKILL');
+        if (p.child.pid) process.kill(p.opts.detached ? -p.child.pid : p.child.pid, 'SIGKILL');
       } catch {
         /* already gone */
       }
@@ -57,6 +57,11 @@ export interface SpawnOptions {
   /** Inherited variables to leave out (e.g. a developer's TOLLGATE_AUTHN_* settings). */
   dropEnv?: RegExp;
   cwd?: string;
+  /**
+   * Own process group (like a command started from a shell prompt), so a test can send a signal to
+   * the whole group the way a terminal's Ctrl-C does; `stop()` then signals the group too.
+   */
+  detached?: boolean;
 }
 
 export class Proc {
@@ -69,7 +74,7 @@ export class Proc {
     safetyNet();
     const log = createWriteStream(opts.logFile, { flags: 'a' });
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !opts.dropEnv?.test(k)));
-    this.child = spawn(opts.cmd, opts.args, { cwd: opts.cwd ?? ROOT, env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(opts.cmd, opts.args, { cwd: opts.cwd ?? ROOT, env: { ...inherited, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: opts.detached ?? false });
     const take = (b: Buffer) => {
       this.text += b.toString();
       log.write(b);
@@ -124,21 +129,21 @@ export class Proc {
     return this.text.split('\n').slice(-lines).join('\n');
   }
 
+  /** Sends `signal` to the process (to its whole group when started `detached`). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.running || !this.child.pid) return;
+    try {
+      process.kill(this.opts.detached ? -this.child.pid : this.child.pid, signal);
+    } catch {
+      /* gone */
+    }
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`. Resolves with the exit code. Safe to call twice. */
   async stop(graceMs = 10000, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     if (this.running && this.child.pid) {
-      try {
-        process.kill(this.child.pid, signal);
-      } catch {
-        /* gone */
-      }
-      const timer = setTimeout(() => {
-        try {
-          if (this.child.pid) process.kill(this.child.pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }, graceMs);
+      this.signal(signal);
+      const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
       await this.exited;
       clearTimeout(timer);
     }

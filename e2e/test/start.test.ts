@@ -1,12 +1,13 @@
 /**
- * `tollgate start` (what `npm start` runs after building): first run creates keys, tokens, users and
- * the demo seed under --data; the stack answers token requests; SIGINT stops every child; a second
- * run reuses everything it created.
+ * `npm start` / `tollgate start`: first run (the README's real `npm start`, which builds) creates
+ * keys, tokens, users and the demo seed under --data, the printed skopeo command works, and a
+ * terminal-style Ctrl-C (SIGINT to the whole process group) stops every child; a second run reuses
+ * everything; a missing registry binary still gives authz + authn; a child that dies takes the stack down.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { missingBins, requireBins } from '../harness/fixture.js';
+import { requireBins } from '../harness/fixture.js';
 import { createServer, type Server } from 'node:net';
 import { freePort, Proc, ROOT, run, tempDir } from '../harness/procs.js';
 
@@ -26,13 +27,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Waits until none of `pids` is alive (they are stopped asynchronously by their parent). */
+async function gone(pids: number[], ms = 15000): Promise<number[]> {
+  const end = Date.now() + ms;
+  while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+  return pids.filter(alive);
+}
+
 describe('e2e: tollgate start', function () {
-  this.timeout(180000);
+  this.timeout(240000);
   const t = tempDir();
   const data = join(t.dir, 'data');
-  const hasRegistry = missingBins(['docker-registry']).length === 0;
   let ports: { authz: number; authn: number; registry: number };
   let proc: Proc | undefined;
+  let childPids: number[] = [];
 
   before(async function () {
     requireBins(this, ['docker-registry', 'skopeo']);
@@ -40,28 +48,41 @@ describe('e2e: tollgate start', function () {
   });
   afterEach(async () => {
     await proc?.stop();
+    // The children have their own process groups; if `start` could not stop them, do it by PID here.
+    for (const pid of childPids.filter(alive)) process.kill(pid, 'SIGKILL');
+    childPids = [];
   });
   after(() => t.cleanup());
 
-  const launch = async (extra: string[] = []): Promise<{ pids: number[]; out: string }> => {
+  const portArgs = (): string[] => ['--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry)];
+
+  /** Starts the stack in its own process group (as from a shell prompt) and waits for the banner. */
+  const launch = async (how: { npm?: boolean; extra?: string[] } = {}): Promise<{ pids: number[]; out: string }> => {
+    const args = [...portArgs(), ...(how.extra ?? [])];
     proc = new Proc({
-      name: 'tollgate start',
-      cmd: process.execPath,
-      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', '--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry), ...extra],
+      name: how.npm ? 'npm start' : 'tollgate start',
+      ...(how.npm ? { cmd: 'npm', args: ['start', '--', ...args] } : { cmd: process.execPath, args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', ...args] }),
       logFile: join(t.dir, 'start.log'),
+      detached: true,
     });
-    await proc.waitFor((o) => o.includes('Ctrl-C stops everything'), 'the ready banner', 90000);
+    await proc.waitFor((o) => o.includes('Ctrl-C stops everything'), 'the ready banner', 150000);
     const out = proc.output();
     const pids = [...(/pids\s+(.*)/.exec(out)?.[1] ?? '').matchAll(/=(\d+)/g)].map((m) => Number(m[1]));
+    childPids = pids;
     return { pids, out };
   };
 
-  it('first run: creates data, seeds the demo, serves tokens, and the printed skopeo command works; SIGINT stops all children', async () => {
-    const { pids, out } = await launch();
-    assert.equal(pids.length, hasRegistry ? 3 : 2, out);
+  /** What a terminal does on Ctrl-C: SIGINT to every process of the foreground group (npm, sh, node). */
+  const ctrlC = () => proc?.signal('SIGINT');
+
+  it('first run of `npm start`: builds, creates data, seeds the demo, the printed skopeo command pushes; Ctrl-C stops every child', async () => {
+    const { pids, out } = await launch({ npm: true });
+    assert.equal(pids.length, 3, out);
+    assert.match(out, /^created admin\.token, client\.token, keys\/token\.key, keys\/token\.crt, keys\/bundle\.pem, users\.yml, demo-credentials\.json, demo-image in /m);
     assert.match(out, /just seeded/);
     const creds = JSON.parse(readFileSync(join(data, 'demo-credentials.json'), 'utf8')) as Record<string, string>;
-    assert.equal((readFileSync(join(data, 'admin.token'), 'utf8').trim()).length, 64);
+    for (const u of ['alice', 'bob', 'admin']) assert.ok(out.includes(`${u}:${creds[u]}`), `banner shows ${u}'s password`);
+    assert.equal(readFileSync(join(data, 'admin.token'), 'utf8').trim().length, 64);
 
     const q = new URLSearchParams({ service: 'tollgate-registry', account: 'alice', scope: 'repository:team-a/hello:pull,push' });
     const r = await fetch(`http://127.0.0.1:${ports.authn}/auth?${q}`, { headers: { authorization: `Basic ${Buffer.from(`alice:${creds.alice}`).toString('base64')}` } });
@@ -70,11 +91,18 @@ describe('e2e: tollgate start', function () {
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { access: Array<{ name: string; actions: string[] }> };
     assert.deepEqual(claims.access.map((a) => [a.name, [...a.actions].sort()]), [['team-a/hello', ['pull', 'push']]]);
 
-    // The banner's copy-paste command, run as printed.
-    const cmd = /^\s+(skopeo copy --dest-tls-verify.*)$/m.exec(out)?.[1];
-    assert.ok(cmd, out);
-    const push = await run('sh', ['-c', cmd], { env: { REGISTRY_AUTH_FILE: join(t.dir, 'auth.json') }, input: '' });
+    // The banner's copy-paste commands, run as printed: alice's push works, bob's pull is denied.
+    const env = { REGISTRY_AUTH_FILE: join(t.dir, 'auth.json') };
+    const pushCmd = /^\s+(skopeo copy --dest-tls-verify.*)$/m.exec(out)?.[1];
+    assert.ok(pushCmd, out);
+    const push = await run('sh', ['-c', pushCmd], { env, input: '' });
     assert.equal(push.code, 0, push.out);
+    assert.match(push.out, /Writing manifest to image destination/);
+    const denyCmd = /^\s+(skopeo copy --src-tls-verify.*)$/m.exec(out)?.[1]?.replace('oci:/tmp/hello:v1', `oci:${join(t.dir, 'hello')}:v1`);
+    assert.ok(denyCmd, out);
+    const deny = await run('sh', ['-c', denyCmd], { env, input: '' });
+    assert.notEqual(deny.code, 0, deny.out);
+    assert.match(deny.out, /denied: requested access to the resource is denied/);
 
     // The doctor command docs/start.md suggests, against this stack.
     const doc = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'doctor', '--registry', `http://127.0.0.1:${ports.registry}`, '--authn', `http://127.0.0.1:${ports.authn}`, '--user', 'admin'], {
@@ -84,25 +112,34 @@ describe('e2e: tollgate start', function () {
     assert.match(doc.stdout, /all \d+ checks passed/);
 
     assert.ok(pids.every(alive));
-    process.kill(proc?.pid ?? 0, 'SIGINT');
+    ctrlC();
     assert.equal(await proc?.wait(), 0, proc?.tail());
-    assert.deepEqual(pids.filter(alive), [], 'every child is gone');
+    // start itself stopped all three (none died on its own first, which would read as a crash).
+    assert.match(proc?.output() ?? '', /SIGINT: stopping authz-server, authn-server, registry\n/);
+    assert.doesNotMatch(proc?.output() ?? '', /exited unexpectedly/);
+    assert.deepEqual(await gone(pids), [], 'every child is gone');
   });
 
-  it('second run: reuses keys, tokens and users, does not seed again', async () => {
-    const before = ['admin.token', 'client.token', 'keys/token.key', 'users.yml'].map((f) => readFileSync(join(data, f), 'utf8'));
+  it('second run: reuses keys, tokens and users, does not seed again; pressing Ctrl-C twice still stops cleanly', async () => {
+    const files = ['admin.token', 'client.token', 'keys/token.key', 'keys/token.crt', 'keys/bundle.pem', 'users.yml', 'demo-credentials.json'];
+    const before = files.map((f) => readFileSync(join(data, f), 'utf8'));
     const { pids, out } = await launch();
     assert.doesNotMatch(out, /just seeded/);
     assert.doesNotMatch(out, /^created /m);
-    const after = ['admin.token', 'client.token', 'keys/token.key', 'users.yml'].map((f) => readFileSync(join(data, f), 'utf8'));
-    assert.deepEqual(after, before);
-    process.kill(proc?.pid ?? 0, 'SIGTERM');
-    assert.equal(await proc?.wait(), 0);
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(files.map((f) => readFileSync(join(data, f), 'utf8')), before);
+    // alice's image from the first run is still there.
+    const creds = JSON.parse(readFileSync(join(data, 'demo-credentials.json'), 'utf8')) as Record<string, string>;
+    const pull = await run('skopeo', ['inspect', '--tls-verify=false', '--creds', `alice:${creds.alice}`, `docker://127.0.0.1:${ports.registry}/team-a/hello:v1`], { env: { REGISTRY_AUTH_FILE: join(t.dir, 'auth.json') } });
+    assert.equal(pull.code, 0, pull.out);
+    ctrlC();
+    await new Promise((r) => setTimeout(r, 50));
+    ctrlC();
+    assert.equal(await proc?.wait(), 0, proc?.tail());
+    assert.deepEqual(await gone(pids), []);
   });
 
-  it('without the registry binary: says how to install it and still runs authz + authn', async () => {
-    const { pids, out } = await launch(['--registry-bin', 'no-such-docker-registry']);
+  it('without the registry binary: says how to install it and still runs authz + authn; SIGTERM stops them', async () => {
+    const { pids, out } = await launch({ extra: ['--registry-bin', 'no-such-docker-registry'] });
     assert.match(out, /"no-such-docker-registry" not found — install it with: sudo apt-get install docker-registry/);
     assert.equal(pids.length, 2, out);
     assert.doesNotMatch(out, /skopeo copy/);
@@ -110,15 +147,26 @@ describe('e2e: tollgate start', function () {
     const q = new URLSearchParams({ service: 'tollgate-registry', account: 'bob', scope: 'repository:team-b/x:pull' });
     const r = await fetch(`http://127.0.0.1:${ports.authn}/auth?${q}`, { headers: { authorization: `Basic ${Buffer.from(`bob:${creds.bob}`).toString('base64')}` } });
     assert.equal(r.status, 200);
-    process.kill(proc?.pid ?? 0, 'SIGINT');
+    process.kill(proc?.pid ?? 0, 'SIGTERM');
     assert.equal(await proc?.wait(), 0);
-    assert.deepEqual(pids.filter(alive), []);
+    assert.deepEqual(await gone(pids), []);
+  });
+
+  it('a child that dies takes the stack down: its log tail is printed, the others are stopped, exit 1', async () => {
+    const { pids, out } = await launch();
+    assert.equal(pids.length, 3, out);
+    const authnPid = Number(/authn-server=(\d+)/.exec(out)?.[1]);
+    process.kill(authnPid, 'SIGKILL');
+    assert.equal(await proc?.wait(), 1, proc?.tail());
+    assert.match(proc?.output() ?? '', /authn-server exited unexpectedly \(-1\); last log lines:/);
+    assert.match(proc?.output() ?? '', /authn-server died: stopping authz-server, registry\n/);
+    assert.deepEqual(await gone(pids), []);
   });
 
   it('a busy authz port is a clear error (exit 2); a busy registry port (Debian runs its own on :5000) falls back to a free one', async () => {
     const blocker = await occupy(ports.authz);
     try {
-      const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', '--data', data, '--authz-port', String(ports.authz), '--authn-port', String(ports.authn), '--registry-port', String(ports.registry)]);
+      const r = await run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'start', ...portArgs()]);
       assert.equal(r.code, 2, r.out);
       assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${ports.authz} for authz-server is already in use.*--authz-port`));
     } finally {
@@ -133,9 +181,9 @@ describe('e2e: tollgate start', function () {
       const challenge = await fetch(`http://127.0.0.1:${m[1]}/v2/`);
       assert.equal(challenge.status, 401);
       assert.match(challenge.headers.get('www-authenticate') ?? '', new RegExp(`realm="http://127\\.0\\.0\\.1:${ports.authn}/auth"`));
-      process.kill(proc?.pid ?? 0, 'SIGINT');
+      ctrlC();
       assert.equal(await proc?.wait(), 0);
-      assert.deepEqual(pids.filter(alive), []);
+      assert.deepEqual(await gone(pids), []);
     } finally {
       regBlocker.close();
     }

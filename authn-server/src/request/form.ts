@@ -50,6 +50,19 @@ export function parseForm(text: string, source: string): Fields {
   return out;
 }
 
+/**
+ * POST fields plus the URL's query (as Go's ParseForm, which docker_auth uses): a realm configured with a
+ * query string keeps working for OAuth POSTs. `scope` values from both count; for any other field the
+ * body wins.
+ */
+export function withQuery(body: Fields, query: Fields): Fields {
+  for (const [key, values] of query) {
+    if (key === 'scope') body.set(key, [...(body.get(key) ?? []), ...values]);
+    else if (!body.has(key)) body.set(key, values);
+  }
+  return body;
+}
+
 /** Raw body bytes → text, refusing invalid UTF-8 (the form is then percent-decoded). */
 export function bodyText(body: unknown): string {
   if (!Buffer.isBuffer(body)) return '';

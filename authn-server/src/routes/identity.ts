@@ -4,7 +4,9 @@
  * - POST grant_type=password: `username`/`password` fields, else Basic.
  * - POST grant_type=refresh_token: a refresh token of ours whose credential id still matches the
  *   user's current credential (password change or removal → 401).
- * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded.
+ * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
+ * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
+ * Login errors carry the attempted account so the audit line names it.
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
@@ -13,6 +15,7 @@ import type { Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
+import { PairQueue } from '../throttle/pair-queue.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -36,22 +39,32 @@ export interface IdentityDeps {
 
 const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
 
-async function login(deps: IdentityDeps, grant: GrantKind, user: string, password: string, ip: string): Promise<Identity> {
-  const gate = deps.throttle.check(user, ip);
-  if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec });
-  let r;
-  try {
-    r = await deps.credentials.authenticate(user, password);
-  } catch (err) {
-    deps.logger.error({ err, account: user }, 'credential backend failed');
-    throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });
-  }
-  if (r.kind !== 'ok') {
-    deps.throttle.recordFailure(user, ip);
-    throw new AuthnError(401, 'unauthorized', 'invalid username or password');
-  }
-  deps.throttle.recordSuccess(user, ip);
-  return { grant, account: user, labels: r.labels, credentialId: r.credentialId };
+// One queue per throttle instance, i.e. per app: the throttle is what the serialisation protects.
+const queues = new WeakMap<LoginThrottle, PairQueue>();
+function queueFor(throttle: LoginThrottle): PairQueue {
+  let q = queues.get(throttle);
+  if (!q) queues.set(throttle, (q = new PairQueue()));
+  return q;
+}
+
+function login(deps: IdentityDeps, grant: GrantKind, user: string, password: string, ip: string): Promise<Identity> {
+  return queueFor(deps.throttle).run(user, ip, async () => {
+    const gate = deps.throttle.check(user, ip);
+    if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
+    let r;
+    try {
+      r = await deps.credentials.authenticate(user, password);
+    } catch (err) {
+      deps.logger.error({ err, account: user }, 'credential backend failed');
+      throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account: user });
+    }
+    if (r.kind !== 'ok') {
+      deps.throttle.recordFailure(user, ip);
+      throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+    }
+    deps.throttle.recordSuccess(user, ip);
+    return { grant, account: user, labels: r.labels, credentialId: r.credentialId };
+  });
 }
 
 async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
@@ -66,7 +79,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
     throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });
   }
   if (!current || !safeEqual(current.credentialId, claims.credentialId)) {
-    throw new AuthnError(401, 'invalid_grant', 'refresh_token refused: the account or its password changed, log in again', { field: 'refresh_token' });
+    throw new AuthnError(401, 'invalid_grant', 'refresh_token refused: the account or its password changed, log in again', { field: 'refresh_token', account: claims.sub });
   }
   return { grant: 'refresh_token', account: claims.sub, labels: current.labels, credentialId: current.credentialId, refreshToken: token };
 }

@@ -10,7 +10,7 @@ import type { AuthzClient } from '../authz-client/index.js';
 import { AuthnError, sendError } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
-import { bodyText, parseForm, single, type Fields } from '../request/form.js';
+import { bodyText, parseForm, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
 import { decide } from '../token/grant.js';
 import type { TokenIssuer } from '../token/issuer.js';
@@ -29,18 +29,17 @@ export interface TokenRouteDeps extends IdentityDeps {
 }
 
 function readFields(req: Request): Fields {
-  if (req.method === 'GET') {
-    const q = req.originalUrl.indexOf('?');
-    return parseForm(q < 0 ? '' : req.originalUrl.slice(q + 1), 'query');
-  }
+  const q = req.originalUrl.indexOf('?');
+  const query = parseForm(q < 0 ? '' : req.originalUrl.slice(q + 1), 'query');
+  if (req.method === 'GET') return query;
   const type = req.headers['content-type'];
   if (!Buffer.isBuffer(req.body)) {
     if (type && (req.headers['content-length'] ?? '0') !== '0') {
       throw new AuthnError(415, 'unsupported_media_type', 'POST body must be application/x-www-form-urlencoded', { field: 'body' });
     }
-    return new Map();
+    return query;
   }
-  return parseForm(bodyText(req.body), 'body');
+  return withQuery(parseForm(bodyText(req.body), 'body'), query);
 }
 
 function resolveService(fields: Fields, services: string[]): string {
@@ -82,7 +81,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
       if (offline && who.credentialId !== undefined) {
         refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId })).token;
       }
-      Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_token: refreshToken !== undefined, outcome: 'issued' });
+      Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
       deps.logger.info({ audit }, 'token issued');
@@ -99,6 +98,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
       });
     } catch (e) {
       if (!(e instanceof AuthnError)) throw e;
+      if (e.opts.account !== undefined) audit.account = e.opts.account;
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
       deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');

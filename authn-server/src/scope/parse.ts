@@ -1,9 +1,11 @@
 /**
  * Scope parsing (distribution token spec): every `scope` value split on spaces; in each, the type
  * ends at the FIRST `:` and the actions start after the LAST `:` (names may hold `host:port`).
- * Rules: type `[a-z0-9]+` with an optional `(class)`; name ≤ 255 characters of the reference
- * alphabet (may be empty: zot's `repository::pull`); ≥ 1 action; at most MAX_SCOPES resource
- * scopes per request. Duplicate resources are merged (union of actions) so authz is asked once.
+ * Rules: type `[a-z0-9]+` with an optional `(class)`; name ≤ 255 characters, empty (zot's
+ * `repository::pull`) or the spec's `[hostname[:port] '/'] component ('/' component)*` with
+ * lowercase components (what a registry puts in its challenge; `..`, `//`, uppercase paths and
+ * wildcards are refused); ≥ 1 action; at most MAX_SCOPES resource scopes per request. Duplicate
+ * resources are merged (union of actions) so authz is asked once.
  */
 import { AuthnError } from '../errors.js';
 
@@ -18,8 +20,12 @@ export interface Scope {
 }
 
 const TYPE = /^([a-z0-9]+)(?:\(([a-z0-9]+)\))?$/;
-// Reference alphabet plus `:` (port) and `[]` (IPv6 host); no wildcards, spaces or control chars.
-const NAME = /^[A-Za-z0-9._\-/:[\]]*$/;
+// distribution's token scope grammar (docs/spec/auth/scope.md), IPv6 hosts as in distribution/reference.
+// Linear enough to run on any input: separators are mandatory between repeats, and names are ≤ 255 chars.
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const HOST_PART = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
+const HOST = `(?:${HOST_PART}(?:\\.${HOST_PART})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?`;
+const NAME = new RegExp(`^(?:(?:${HOST}/)?${COMPONENT}(?:/${COMPONENT})*)?$`);
 const ACTION = /^(?:\*|[a-z][a-z0-9_-]*)$/;
 
 function bad(raw: string, why: string): AuthnError {
@@ -37,7 +43,7 @@ export function parseScope(raw: string): Scope {
   const t = TYPE.exec(typeText);
   if (!t) throw bad(raw, `resource type "${typeText}" must be lowercase letters/digits, optionally with a (class)`);
   if (name.length > 255) throw bad(raw, 'resource name is longer than 255 characters');
-  if (!NAME.test(name)) throw bad(raw, 'resource name has characters outside [A-Za-z0-9._-/:[]]');
+  if (!NAME.test(name)) throw bad(raw, `resource name "${name.slice(0, 80)}" is not a repository name (lowercase components joined by "/", optionally after "host[:port]/")`);
   const actions = actionText.split(',');
   if (actions.length > 16) throw bad(raw, 'more than 16 actions');
   for (const a of actions) if (!ACTION.test(a) || a.length > 64) throw bad(raw, a ? `invalid action "${a}"` : 'empty action');

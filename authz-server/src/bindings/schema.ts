@@ -3,7 +3,7 @@
  */
 import { z } from 'zod';
 import { parseTemplate, PatternError } from '../policy/pattern.js';
-import { noControl, RoleNameSchema } from '../roles/schema.js';
+import { RoleNameSchema, storedName } from '../roles/schema.js';
 
 /** Reserved account name that binds requests made without credentials (`Account: ""`). */
 export const ANONYMOUS = '<anonymous>';
@@ -13,26 +13,21 @@ export function isAccountPattern(name: string): boolean {
   return name.includes('*') || name.includes('?') || (name.length >= 2 && name.startsWith('/') && name.endsWith('/'));
 }
 
-export const AccountNameSchema = z
-  .string()
-  .min(1, `must not be empty (bind "${ANONYMOUS}" for anonymous requests)`)
-  .max(512, 'must be at most 512 characters')
-  .refine(noControl, 'must not contain control characters')
-  .superRefine((val, ctx) => {
-    if (!isAccountPattern(val)) return;
-    try {
-      parseTemplate(val, false);
-    } catch (e) {
-      if (!(e instanceof PatternError)) throw e;
-      ctx.addIssue({ code: 'custom', message: `invalid account pattern "${val}": ${e.message}` });
-    }
-  });
+export const AccountNameSchema = storedName(
+  z.string().min(1, `must not be empty (bind "${ANONYMOUS}" for anonymous requests)`).max(512, 'must be at most 512 characters'),
+).superRefine((val, ctx) => {
+  if (!isAccountPattern(val)) return;
+  try {
+    parseTemplate(val, false);
+  } catch (e) {
+    if (!(e instanceof PatternError)) throw e;
+    ctx.addIssue({ code: 'custom', message: `invalid account pattern "${val}": ${e.message}` });
+  }
+});
 
-export const NamespaceSchema = z
-  .string()
-  .min(1, 'must not be empty (leave it out for a binding without namespace)')
-  .max(256, 'must be at most 256 characters')
-  .refine(noControl, 'must not contain control characters');
+export const NamespaceSchema = storedName(
+  z.string().min(1, 'must not be empty (leave it out for a binding without namespace)').max(256, 'must be at most 256 characters'),
+);
 
 export const BindingSchema = z
   .object({

@@ -9,7 +9,7 @@ export type IpMatcher = (ip: string) => boolean;
 
 /** Parses `10.0.0.0/8`, `2001:db8::/32`, `192.0.2.7` or `::1`. Throws {@link PatternError}. */
 export function parseIpCondition(text: string): IpMatcher {
-  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text.trim());
+  const m = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(text);
   const addr = m?.[1] ?? '';
   const family = isIP(addr);
   if (!m || family === 0) throw new PatternError(`"${text}" is not an IP address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)`);

@@ -40,7 +40,16 @@ export interface VarValues {
 export class PatternError extends Error {}
 
 const VAR_RE = /\$\{([^}]*)\}/y;
+/**
+ * Largest RE2 program an admin pattern may compile to. RE2 matching is linear in the input, but
+ * its cost per character grows with the program: `\pL{1000}` (1002 instructions) takes hundreds of
+ * milliseconds per match in re2js, on every decision. 500 keeps the worst match in the low ms.
+ */
+export const MAX_PROGRAM_SIZE = 500;
+/** Label-value combinations matched one by one; more become one alternation per variable. */
 const MAX_COMBINATIONS = 64;
+/** A pattern whose substituted form (label values inserted) grows beyond this never matches. */
+const MAX_RESOLVED_SOURCE = 64 * 1024;
 
 function parseVar(body: string, allowVars: boolean): { v: VarName; key?: string } {
   if (!allowVars) throw new PatternError(`variables like \${${body}} are not allowed here`);
@@ -95,20 +104,34 @@ export function parseTemplate(source: string, allowVars = true): Template {
   const vars = new Set<VarName>();
   for (const t of tokens) if ('v' in t) vars.add(t.v);
   const kind = isRegex ? 'regex' : 'glob';
-  if (isRegex) {
-    if (body.length === 0) throw new PatternError('empty regex //');
-    // Validate with a placeholder for every variable so a bad regex is refused when written.
-    const probe = tokens.map((t) => ('src' in t ? t.src : 'x')).join('');
-    try {
-      RE2JS.compile(probe);
-    } catch (e) {
-      throw new PatternError(`invalid regex: ${(e as Error).message}`);
-    }
-  }
+  if (isRegex && body.length === 0) throw new PatternError('empty regex //');
+  // Validate with a placeholder for every variable so a bad or too costly pattern is refused when written.
+  const probe = isRegex
+    ? tokens.map((t) => ('src' in t ? t.src : 'x')).join('')
+    : globProbe(tokens.map((t) => ('v' in t ? { lit: 'x' } : (t as Resolved))));
+  if (probe !== undefined) checkProgram(probe, isRegex);
   const tpl: Template = { source, kind, vars, tokens };
-  if (vars.size === 0) return { ...tpl, fixed: resolve(tpl, {})[0] ?? never };
+  if (vars.size === 0) return { ...tpl, fixed: resolve(tpl, {}) };
   const simple = isRegex ? undefined : simpleShape(tokens as GlobToken[]);
   return simple ? { ...tpl, simple } : tpl;
+}
+
+function checkProgram(src: string, isRegex: boolean): void {
+  let size: number;
+  try {
+    size = RE2JS.compile(src).programSize();
+  } catch (e) {
+    throw new PatternError(`invalid regex: ${(e as Error).message}`);
+  }
+  if (size > MAX_PROGRAM_SIZE) {
+    const what = isRegex ? 'regex' : 'glob';
+    throw new PatternError(`${what} is too complex: it compiles to ${size} RE2 instructions (at most ${MAX_PROGRAM_SIZE}); use fewer wildcards, groups or repetition counts`);
+  }
+}
+
+/** Escapes every ASCII punctuation character, so a value stays literal even inside a `[...]` class. */
+function quote(v: string): string {
+  return v.replace(/[!-/:-@[-`{-~]/g, '\\$&');
 }
 
 function simpleShape(tokens: GlobToken[]): Template['simple'] {
@@ -141,22 +164,39 @@ function matchSimple(shape: NonNullable<Template['simple']>, value: string, valu
 
 const never: Matcher = () => false;
 
-/** Builds the matchers for every combination of variable values (labels may have several). */
-function resolve(tpl: Template, values: VarValues): Matcher[] {
-  let combos: string[][] = [[]];
+/**
+ * Builds the matcher for the given variable values (a label may have several). Up to
+ * MAX_COMBINATIONS combinations are matched one by one (each a cheap, cached matcher); beyond that
+ * each variable becomes one alternation of its literal values, so nothing multiplies out.
+ */
+function resolve(tpl: Template, values: VarValues): Matcher {
+  const options: string[][] = [];
+  let combos = 1;
+  let size = 0;
   for (const t of tpl.tokens) {
-    let options: string[];
     if ('v' in t) {
       const vals = varValues(t, values);
-      if (vals.length === 0) return [];
-      options = vals.map((v) => (tpl.kind === 'regex' ? RE2JS.quote(v) : '\u0000L' + v));
-    } else options = ['src' in t ? t.src : 'lit' in t ? '\u0000L' + t.lit : '\u0000W' + t.wild];
-    const next: string[][] = [];
-    for (const c of combos) for (const o of options) next.push([...c, o]);
-    if (next.length > MAX_COMBINATIONS) return [];
-    combos = next;
+      if (vals.length === 0) return never;
+      combos *= vals.length;
+      options.push(vals.map((v) => (tpl.kind === 'regex' ? quote(v) : '\u0000L' + v)));
+    } else options.push(['src' in t ? t.src : 'lit' in t ? '\u0000L' + t.lit : '\u0000W' + t.wild]);
+    for (const o of options[options.length - 1] as string[]) size += o.length;
+    if (size > MAX_RESOLVED_SOURCE) return never;
   }
-  return combos.map((parts) => (tpl.kind === 'regex' ? cachedRegex(parts.join('')) : globMatcher(parts)));
+  const build = (parts: string[]): Matcher => (tpl.kind === 'regex' ? cachedRegex(parts.join('')) : globMatcher(parts));
+  if (combos === 1) return build(options.map((o) => o[0] as string));
+  if (combos <= MAX_COMBINATIONS) {
+    let all: string[][] = [[]];
+    for (const o of options) all = all.flatMap((c) => o.map((x) => [...c, x]));
+    const matchers = all.map(build);
+    return (v) => matchers.some((m) => m(v));
+  }
+  return build(options.map((o) => (o.length === 1 ? (o[0] as string) : alternation(o, tpl.kind))));
+}
+
+function alternation(options: string[], kind: Template['kind']): string {
+  if (kind === 'regex') return `(?:${options.join('|')})`;
+  return `\u0000R(?:${options.map((o) => quote(o.slice(2))).join('|')})`;
 }
 
 function varValues(t: { v: VarName; key?: string }, values: VarValues): readonly string[] {
@@ -177,8 +217,7 @@ export function labelValues(labels: VarValues['labels'], key: string | undefined
 export function matchTemplate(tpl: Template, value: string, values: VarValues): boolean {
   if (tpl.fixed) return tpl.fixed(value);
   if (tpl.simple) return matchSimple(tpl.simple, value, values);
-  for (const m of resolve(tpl, values)) if (m(value)) return true;
-  return false;
+  return resolve(tpl, values)(value);
 }
 
 /** Plain text of a template after substitution, for explain/effective-permission output. */
@@ -195,19 +234,31 @@ export function substitute(tpl: Template, values: VarValues): string {
   return tpl.kind === 'regex' ? `/${body}/` : body;
 }
 
-// Glob parts arrive as "\0L<literal>" or "\0W<wildcard>" so substituted values stay literal.
-type Resolved = { lit: string } | { wild: '*' | '**' | '?' };
+// Glob parts arrive as "\0L<literal>", "\0W<wildcard>" or "\0R<RE2 alternation of quoted values>",
+// so substituted values stay literal.
+type Resolved = { lit: string } | { wild: '*' | '**' | '?' } | { re: string };
 
 function globMatcher(parts: string[]): Matcher {
-  const toks: Resolved[] = [];
-  for (const p of parts) {
+  const toks: Resolved[] = parts.map((p) => {
     const body = p.slice(2);
-    const last = toks[toks.length - 1];
-    if (p[1] === 'L') {
-      if (last && 'lit' in last) toks[toks.length - 1] = { lit: last.lit + body };
-      else toks.push({ lit: body });
-    } else toks.push({ wild: body as '*' | '**' | '?' });
+    return p[1] === 'L' ? { lit: body } : p[1] === 'R' ? { re: body } : { wild: body as '*' | '**' | '?' };
+  });
+  const merged = mergeLiterals(toks);
+  return globFast(merged) ?? cachedRegex(globRegexSource(merged));
+}
+
+function mergeLiterals(toks: readonly Resolved[]): Resolved[] {
+  const out: Resolved[] = [];
+  for (const t of toks) {
+    const last = out[out.length - 1];
+    if ('lit' in t && last && 'lit' in last) out[out.length - 1] = { lit: last.lit + t.lit };
+    else out.push(t);
   }
+  return out;
+}
+
+/** String-comparison matchers for the common glob shapes; undefined when the glob needs RE2. */
+function globFast(toks: readonly Resolved[]): Matcher | undefined {
   const [a, b, c] = toks;
   if (toks.length === 0) return (v) => v === '';
   if (toks.length === 1 && a && 'lit' in a) return (v) => v === a.lit;
@@ -219,10 +270,19 @@ function globMatcher(parts: string[]): Matcher {
   if (toks.length === 3 && a && 'lit' in a && b && 'wild' in b && b.wild === '**' && c && 'lit' in c) {
     return (v) => v.length >= a.lit.length + c.lit.length && v.startsWith(a.lit) && v.endsWith(c.lit);
   }
-  const src = toks
-    .map((t) => ('lit' in t ? RE2JS.quote(t.lit) : t.wild === '**' ? '(?s:.*)' : t.wild === '*' ? '[^/]*' : '[^/]'))
+  return undefined;
+}
+
+function globRegexSource(toks: readonly Resolved[]): string {
+  return toks
+    .map((t) => ('lit' in t ? quote(t.lit) : 're' in t ? t.re : t.wild === '**' ? '(?s:.*)' : t.wild === '*' ? '[^/]*' : '[^/]'))
     .join('');
-  return cachedRegex(src);
+}
+
+/** The RE2 source a variable-free glob compiles to, or undefined when it is matched by string comparison. */
+function globProbe(toks: readonly Resolved[]): string | undefined {
+  const merged = mergeLiterals(toks);
+  return globFast(merged) ? undefined : globRegexSource(merged);
 }
 
 // Compiled RE2 programs keyed by source; bounded so per-namespace substitutions cannot grow it forever.

@@ -66,6 +66,8 @@ export function roleRoutes(ctx: RouteContext): Router {
   });
   r.delete('/roles/:name', ctx.admin, (req, res) => {
     const name = nameParam(req.params.name);
+    const extra = Object.keys(req.query).find((k) => k !== 'force');
+    if (extra !== undefined) throw new AuthzError(400, 'invalid_request', `unknown query parameter "${extra}"`, extra);
     const force = req.query.force;
     if (force !== undefined && force !== 'true' && force !== 'false') {
       throw new AuthzError(400, 'invalid_request', 'force must be true or false', 'force');

@@ -1,0 +1,57 @@
+import http from 'node:http';
+import zlib from 'node:zlib';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp } from './helpers.js';
+
+describe('probe', () => {
+  it('probes', async () => {
+    const tmp = tempDir();
+    const keys = await makeKeys(tmp.dir);
+    const authz = await new StandInAuthz(() => ['pull']).start();
+    const creds = new MemCredentials();
+    creds.set('alice', 'pw');
+    const t = testApp({ keys, authzUrl: authz.url, credentials: creds });
+    const S = 'registry.test';
+    const server = http.createServer({ maxHeaderSize: 16384 }, t.app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const raw = (method: string, path: string, headers: Record<string, string | number>, body?: Buffer) => new Promise<string>((res) => {
+      const req = http.request({ host: '127.0.0.1', port, method, path, headers }, (r) => { let d = ''; r.on('data', (c) => (d += c)); r.on('end', () => res(`${r.statusCode} ${d.slice(0, 160)}`)); });
+      req.on('error', (e) => res('ERR ' + e.message));
+      req.end(body);
+    });
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    const out: Array<[string, string]> = [];
+    out.push(['bad gzip', await raw('POST', '/auth', { ...form, 'Content-Encoding': 'gzip', 'Content-Length': 5 }, Buffer.from('hello'))]);
+    const bomb = zlib.gzipSync(Buffer.alloc(10_000_000, 'a'));
+    out.push(['gzip bomb', await raw('POST', '/auth', { ...form, 'Content-Encoding': 'gzip', 'Content-Length': bomb.length }, bomb)]);
+    out.push(['br', await raw('POST', '/auth', { ...form, 'Content-Encoding': 'br', 'Content-Length': 3 }, Buffer.from('abc'))]);
+    out.push(['identity enc', await raw('POST', '/auth', { ...form, 'Content-Encoding': 'x-weird', 'Content-Length': 3 }, Buffer.from('a=b'))]);
+    out.push(['charset utf16', await raw('POST', '/auth', { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-16', 'Content-Length': 3 }, Buffer.from('a=b'))]);
+    out.push(['long url', await raw('GET', '/auth?scope=' + 'a'.repeat(20000), {})]);
+    out.push(['path nul', await raw('GET', '/auth%00', {})]);
+    out.push(['dup service', await raw('GET', `/auth?service=${S}&service=${S}`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['dup account', await raw('GET', `/auth?service=${S}&account=alice&account=alice`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['long b64', await raw('GET', `/auth?service=${S}`, { Authorization: 'Basic ' + Buffer.from('alice:' + 'x'.repeat(4000)).toString('base64') })]);
+    out.push(['pct in key', await raw('GET', `/auth?%=1&service=${S}`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['two auth headers', await raw('GET', `/auth?service=${S}`, { Authorization: [basic('alice', 'pw'), basic('bob', 'x')] as never })]);
+    out.push(['json refresh', await raw('POST', '/auth', { 'Content-Type': 'application/json', 'Content-Length': 2 }, Buffer.from('{}'))]);
+    out.push(['header junk jwt', (await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: 'eyJhbGciOiJ.eyJ.sig', service: S })).status + '']);
+    const hb = Buffer.from(JSON.stringify({ alg: 'ES256', kid: keys.signing.kid, typ: 'tollgate-refresh+jwt', crit: ['exp'] })).toString('base64url');
+    out.push(['crit', JSON.stringify((await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: `${hb}.e30.AAAA`, service: S })).body.error_description)]);
+    const b64f = await new SignJWT({ sub: 'alice' }).setProtectedHeader({ alg: 'ES256', kid: keys.signing.kid, typ: 'tollgate-refresh+jwt', b64: false, crit: ['b64'] } as never).sign(keys.signing.privateKey).catch((e) => 'x.y.z');
+    out.push(['b64false', JSON.stringify((await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: b64f, service: S })).body)]);
+    out.push(['kid object', JSON.stringify((await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: Buffer.from(JSON.stringify({ alg: 'ES256', kid: { toString: 1 } })).toString('base64url') + '.e30.AA', service: S })).body.error_description)]);
+    out.push(['proto kid', JSON.stringify((await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: Buffer.from(JSON.stringify({ alg: 'ES256', kid: '__proto__' })).toString('base64url') + '.e30.AA', service: S })).body.error_description)]);
+    out.push(['HEAD', await raw('HEAD', `/auth?service=${S}`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['OPTIONS', await raw('OPTIONS', `/auth`, {})]);
+    out.push(['scope empty', await raw('GET', `/auth?service=${S}&scope=&scope=+`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['__proto__ field', await raw('GET', `/auth?service=${S}&__proto__=1&constructor=2`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['grant_type=password GET', await raw('GET', `/auth?service=${S}&grant_type=refresh_token&refresh_token=x`, { Authorization: basic('alice', 'pw') })]);
+    out.push(['anon refresh', await raw('POST', '/auth', { ...form }, Buffer.from(`grant_type=refresh_token&refresh_token=&service=${S}`))]);
+    for (const [k, v] of out) console.log(k.padEnd(20), v.replace(/\n/g, ' '));
+    server.closeAllConnections(); server.close(); t.authzClient.close(); await authz.stop(); tmp.cleanup();
+  });
+});
