@@ -67,6 +67,11 @@ describe('scripts/backup.sh + scripts/restore.sh', () => {
     const after = (await target.admin('GET', '/export')).body as Exported;
     assert.deepEqual(after.roles, saved.roles);
     assert.deepEqual(after.bindings, saved.bindings);
+    // docs/kompose.md step 6: the two exports are identical once exported_at is dropped.
+    const { exported_at: a, ...savedRest } = saved as Exported & { exported_at?: string };
+    const { exported_at: b, ...afterRest } = after as Exported & { exported_at?: string };
+    assert.ok(a && b, 'exports carry exported_at (the field the documented diff ignores)');
+    assert.deepEqual(afterRest, savedRest);
     assert.equal(await decide(target, 'bob smith', 'team b/app', ['pull', 'push']), 200);
     assert.equal(await decide(target, '', 'public/base', ['pull']), 200);
     assert.equal(await decide(target, 'alice', 'team b/app', ['pull']), 403);

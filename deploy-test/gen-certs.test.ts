@@ -1,7 +1,7 @@
 /** scripts/gen-certs.sh: the key material an operator gets from one command, checked with openssl and node:crypto. */
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireTool, run, ROOT, tempDir } from './helpers/run.js';
 
@@ -100,9 +100,11 @@ describe('scripts/gen-certs.sh', () => {
     assert.ok(signsAndVerifies(file('token.key'), file('token.crt')));
     const bundle = certsIn(readFileSync(file('bundle.pem'), 'utf8')).map((c) => c.fingerprint256);
     assert.deepEqual(bundle, [newCert.fingerprint256, oldCert.fingerprint256]);
+    assert.equal(new X509Certificate(readFileSync(file('token.previous.crt'))).fingerprint256, oldCert.fingerprint256, 'old certificate kept on its own for a JWKS');
 
     assert.equal(run('bash', [SCRIPT, '--out', out, '--prune-bundle']).status, 0);
     assert.deepEqual(certsIn(readFileSync(file('bundle.pem'), 'utf8')).map((c) => c.fingerprint256), [newCert.fingerprint256]);
+    assert.equal(existsSync(file('token.previous.crt')), false, '--prune-bundle forgets the old certificate everywhere');
   });
 
   it('--rs256 makes an RSA signing key (3072 bits) with a matching certificate', () => {

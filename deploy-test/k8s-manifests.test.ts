@@ -35,6 +35,19 @@ for (const dir of ['k8s', 'k8s/overlays/production']) {
       }
     });
 
+    it('the schema check is live: a broken copy of a rendered Deployment, Service or PVC is rejected', () => {
+      const copy = (kind: string) => structuredClone(objects.find((o) => o.kind === kind)) as K8sObject & { spec: Record<string, unknown> };
+      const d = copy('Deployment');
+      d.spec.replicas = 'two';
+      assert.throws(() => validateObject(d));
+      const svc = copy('Service');
+      (svc.spec.ports as Array<Record<string, unknown>>)[0] = { name: 'http' };
+      assert.throws(() => validateObject(svc));
+      const pvc = copy('PersistentVolumeClaim');
+      pvc.spec.accessModes = 'ReadWriteOnce';
+      assert.throws(() => validateObject(pvc));
+    });
+
     it('every object carries the component label the ordered deploy selects on', () => {
       for (const o of objects.filter((x) => x.kind !== 'Ingress')) {
         assert.match(o.metadata.labels?.['app.kubernetes.io/component'] ?? '', /^(shared|authz|authn|registry)$/, `${o.kind}/${o.metadata.name}`);

@@ -19,14 +19,18 @@ have openssl || need+=(openssl)
 have curl || need+=(curl)
 have wget || need+=(wget)
 
-if [ "$(id -u)" -ne 0 ]; then
-  have sudo || { echo "install-e2e-deps: run as root (or install sudo)" >&2; exit 1; }
-  SUDO=(sudo)
-else
-  SUDO=()
-fi
-# sudo drops the environment, so pass the frontend setting through env(1).
-APT=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get)
+# apt-get as root, or through sudo (which drops the environment, so the frontend goes through env(1)).
+# Only needed when something is missing: a machine that has everything needs neither root nor sudo.
+apt() {
+  if [ "$(id -u)" -eq 0 ]; then
+    env DEBIAN_FRONTEND=noninteractive apt-get "$@"
+  elif have sudo; then
+    sudo env DEBIAN_FRONTEND=noninteractive apt-get "$@"
+  else
+    echo "install-e2e-deps: run as root (or install sudo) to install: ${need[*]:-kubernetes-client}" >&2
+    return 1
+  fi
+}
 updated=0
 
 if [ ${#need[@]} -eq 0 ]; then
@@ -34,9 +38,9 @@ if [ ${#need[@]} -eq 0 ]; then
 else
   have apt-get || { echo "install-e2e-deps: no apt-get; install ${need[*]} by hand" >&2; exit 1; }
   echo "install-e2e-deps: installing ${need[*]}"
-  "${APT[@]}" update -qq
+  apt update -qq
   updated=1
-  "${APT[@]}" install -y -qq "${need[@]}"
+  apt install -y -qq "${need[@]}"
 fi
 
 # Print what the suite will run against (and fail now, not mid-suite, if something is still missing).
@@ -48,6 +52,6 @@ echo "install-e2e-deps: $(docker-registry --version 2>/dev/null | head -1); $(sk
 # kubectl renders k8s/ in the manifest tests. The machine image ships it; if it is missing, try Debian's
 # kubernetes-client and carry on without it (those tests then say what is missing).
 if ! have kubectl; then
-  [ "$updated" -eq 1 ] || "${APT[@]}" update -qq || true
-  "${APT[@]}" install -y -qq kubernetes-client || echo "install-e2e-deps: kubectl unavailable"
+  [ "$updated" -eq 1 ] || apt update -qq || true
+  apt install -y -qq kubernetes-client || echo "install-e2e-deps: kubectl unavailable"
 fi

@@ -103,6 +103,41 @@ describe('authz failures and the decision cache, against a stand-in /authorized'
     }
   });
 
+  it('asks about all scopes in parallel, and grants only what authz grants AND was asked', async () => {
+    // Answers only once every scope's call is in flight: sequential calls would time out (→ 503).
+    const pending: Array<{ body: { Actions: string[]; Name: string }; res: http.ServerResponse }> = [];
+    const barrier = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString()));
+      req.on('end', () => {
+        pending.push({ body: JSON.parse(text) as { Actions: string[]; Name: string }, res });
+        if (pending.length < 4) return;
+        for (const p of pending) {
+          // Over-generous answers (actions nobody asked for) must not leak into the token.
+          const actions = p.body.Name === 'a/none' ? [] : ['delete', 'pull', 'push', '*'];
+          p.res.writeHead(p.body.Name === 'a/none' ? 403 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ allowed: p.body.Name !== 'a/none', actions }));
+        }
+      });
+    });
+    barrier.listen(0, '127.0.0.1');
+    await new Promise((r) => barrier.once('listening', r));
+    const client = createAuthzClient({ url: `http://127.0.0.1:${(barrier.address() as AddressInfo).port}`, token: CLIENT_TOKEN, timeoutMs: 2000 });
+    const t = testApp({ keys, authzUrl: '', credentials: creds, authz: client });
+    try {
+      const scope = encodeURIComponent('repository:a/one:pull repository:a/two:pull,push repository:a/three:push repository:a/none:pull');
+      const res = await request(t.app).get(`/auth?service=${S}&scope=${scope}`).set('Authorization', alice).expect(200);
+      assert.deepEqual(verifyIndependently(res.body.token, keys.signing.publicKey).claims.access, [
+        { type: 'repository', name: 'a/one', actions: ['pull'] },
+        { type: 'repository', name: 'a/two', actions: ['pull', 'push'] },
+        { type: 'repository', name: 'a/three', actions: ['push'] },
+      ]);
+    } finally {
+      client.close();
+      barrier.closeAllConnections();
+      await new Promise((r) => barrier.close(r));
+    }
+  });
+
   it('decision cache (when enabled) answers repeats within its TTL, counts hits, and never caches failures', async () => {
     const metrics = createMetrics(false);
     const t = testApp({ keys, authzUrl: authz.url, credentials: creds, decisionCacheTtlMs: 5000, metrics });

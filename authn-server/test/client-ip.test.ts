@@ -17,6 +17,10 @@ describe('client IP and --trust-proxy', () => {
     assert.equal(ip('::1', ['5.5.5.5', '10.1.1.1']), '5.5.5.5');
     assert.equal(ip('10.0.0.1', 'garbage'), '10.0.0.1');
     assert.equal(ip('10.0.0.1', undefined), '10.0.0.1');
+    // Ports some proxies append are dropped, so clients behind them are not all counted as the proxy.
+    assert.equal(ip('10.0.0.1', '1.2.3.4:5678'), '1.2.3.4');
+    assert.equal(ip('10.0.0.1', '[2001:db8::7]:443, 10.0.0.2'), '2001:db8::7');
+    assert.equal(ip('10.0.0.1', '[::ffff:1.2.3.4]'), '1.2.3.4');
   });
 
   it('rejects malformed CIDRs by name', () => {

@@ -77,6 +77,25 @@ describe('keys', () => {
     assert.equal(loaded.signing.includeX5c, false);
   });
 
+  it('refuses a certificate chain a registry would reject in x5c: expired, not yet valid, out of order', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keyFile = join(tmp.dir, 'dated.key');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const expired = join(tmp.dir, 'expired.crt');
+    writeFileSync(expired, createSelfSignedCert(privateKey, { now: new Date(Date.now() - 10 * 86400_000), days: 2 }));
+    await assert.rejects(loadKeys({ keyFile, certFile: expired }), /expired\.crt: certificate #1 expired on/);
+    const future = join(tmp.dir, 'future.crt');
+    writeFileSync(future, createSelfSignedCert(privateKey, { now: new Date(Date.now() + 10 * 86400_000), days: 30 }));
+    await assert.rejects(loadKeys({ keyFile, certFile: future }), /future\.crt: certificate #1 is not valid before/);
+    // The leaf followed by a certificate that did not sign it.
+    const stranger = generateKeyFiles(join(tmp.dir, 'stranger'));
+    const misordered = join(tmp.dir, 'misordered.crt');
+    writeFileSync(misordered, createSelfSignedCert(privateKey) + readFileSync(stranger.certFile, 'utf8'));
+    await assert.rejects(loadKeys({ keyFile, certFile: misordered }), /certificate #1 is not signed by certificate #2/);
+    // Without x5c the registry never sees the chain: the dates do not matter.
+    assert.equal((await loadKeys({ keyFile, certFile: expired, x5c: false })).signing.includeX5c, false);
+  });
+
   it('rotation: --extra-cert keys are published in JWKS and still verify refresh tokens; thumbprint kids and --no-x5c', async () => {
     const oldKeys = generateKeyFiles(join(tmp.dir, 'old'));
     const newKeys = generateKeyFiles(join(tmp.dir, 'new'), { alg: 'RS256' });

@@ -185,11 +185,15 @@ describe('token endpoint bad input, against a stand-in /authorized', () => {
     assertClientError(await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: 'u'.repeat(300), password: 'x', service: S }), 400, 'username');
   });
 
-  it('POST with a JSON body → 415; other methods → 405; unknown path → 404 JSON', async () => {
+  it('POST with a JSON body → 415; other methods (HEAD too) → 405; unknown path → 404 JSON', async () => {
     assertClientError(await request(t.app).post('/auth').send({ grant_type: 'password' }), 415, 'body');
     const put = await request(t.app).put('/auth');
     assertClientError(put, 405);
     assert.equal(put.headers.allow, 'GET, POST');
+    const before = creds.authCalls;
+    const head = await request(t.app).head(`/auth?service=${S}`).set('Authorization', alice).expect(405);
+    assert.equal(head.headers.allow, 'GET, POST');
+    assert.equal(creds.authCalls, before, 'HEAD does not log in');
     assertClientError(await request(t.app).get('/nope'), 404);
   });
 

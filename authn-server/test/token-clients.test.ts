@@ -186,6 +186,9 @@ describe('token endpoint: real client request shapes, against a stand-in /author
     try {
       const fromQuery = await request(multi.app).post('/auth?service=reg-b').type('form').send({ grant_type: 'password', username: 'alice', password: 'alice-pw' }).expect(200);
       assert.equal(verifyIndependently(fromQuery.body.access_token, pub()).claims.aud, 'reg-b', 'service from the query when the form has none');
+      // Secrets are never taken from the URL.
+      const pwInUrl = await request(multi.app).post('/auth?service=reg-b&password=alice-pw').type('form').send({ grant_type: 'password', username: 'alice' }).expect(400);
+      assert.equal(pwInUrl.body.field, 'password');
     } finally {
       multi.authzClient.close();
     }

@@ -1,10 +1,15 @@
 /** Refresh tokens: reusable, bound to the account's current credential, never interchangeable with registry tokens. */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
 import { SignJWT } from 'jose';
 import request from 'supertest';
+import { createCredentials } from '../src/credentials/index.js';
+import type { FileBackend } from '../src/credentials/file-backend.js';
 import type { KeySet } from '../src/keys/load.js';
-import { basic, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, verifyRefreshIndependently, type TestApp } from './helpers.js';
+import { basic, logger, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, verifyRefreshIndependently, type TestApp } from './helpers.js';
 
 describe('refresh tokens, against a stand-in /authorized', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -83,6 +88,32 @@ describe('refresh tokens, against a stand-in /authorized', () => {
     await refresh(rt2).expect(200);
     creds.remove('alice');
     await refresh(rt2).expect(401);
+  });
+
+  it('with the real users file: a password change in the file kills the refresh token, a change to another user does not', async () => {
+    const file = join(tmp.dir, 'users.yaml');
+    const write = (alicePw: string, bobPw: string) =>
+      writeFileSync(file, `users:\n  alice:\n    password: "${bcrypt.hashSync(alicePw, 4)}"\n  bob:\n    password: "${bcrypt.hashSync(bobPw, 4)}"\n`);
+    write('alice-pw', 'bob-pw');
+    const fileCreds = await createCredentials({ usersFile: file, logger, watch: { watch: false, pollMs: 0 } });
+    const backend = fileCreds.backends[0] as FileBackend;
+    t.authzClient.close();
+    t = testApp({ keys, authzUrl: authz.url, credentials: fileCreds, clock: () => now, refreshTtlSec: 3600 });
+    try {
+      const rt = await login();
+      await refresh(rt).expect(200);
+      // Only bob's password changes; alice's entry is kept byte for byte.
+      const aliceLine = /alice:\n {4}password: "[^"]+"/.exec(readFileSync(file, 'utf8'))![0];
+      writeFileSync(file, `users:\n  ${aliceLine}\n  bob:\n    password: "${bcrypt.hashSync('bob-new', 4)}"\n`);
+      await backend.reload();
+      await refresh(rt).expect(200);
+      write('alice-new', 'bob-new');
+      await backend.reload();
+      const r = await refresh(rt).expect(401);
+      assert.match(r.body.error_description, /log in again/);
+    } finally {
+      fileCreds.close();
+    }
   });
 
   it('expires after --refresh-ttl (plus nothing: no leeway for refresh)', async () => {

@@ -2,6 +2,7 @@
  * Server configuration: flags win over environment variables, validated once at start with
  * messages naming the flag. Tokens come from files (flags or *_FILE env) or from env directly.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseListen } from '../../common/listen.js';
 import { readSecretFile } from '../../common/secret.js';
@@ -59,6 +60,8 @@ export const MISSING_TOKENS_MESSAGE =
   '--client-token-file FILE (or TOLLGATE_AUTHZ_CLIENT_TOKEN / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE), ' +
   'e.g. `openssl rand -hex 32 > data/admin.token`. For local development only, --insecure-dev runs without them.';
 
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+
 /** Builds and validates the config; throws an Error whose message says what to fix. */
 export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): Config {
   const raw = {
@@ -77,6 +80,12 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   }
   const cfg = r.data;
   if (!cfg.insecureDev && (!cfg.adminToken || !cfg.clientToken)) throw new Error(MISSING_TOKENS_MESSAGE);
+  if (cfg.insecureDev && (!cfg.adminToken || !cfg.clientToken) && !isLoopback(cfg.listen.host)) {
+    throw new Error(
+      `--insecure-dev leaves routes open without a token, so it only listens on loopback (127.0.0.1, [::1], localhost), not ${cfg.listen.host}. ` +
+        'Configure both tokens to listen elsewhere.',
+    );
+  }
   if (cfg.adminToken && cfg.adminToken === cfg.clientToken) {
     throw new Error('the admin token and the client token must differ (the client token must not grant admin access)');
   }

@@ -1,5 +1,6 @@
 /** Bad input corpus: always a 4xx JSON error naming the field, never a 5xx, and the store unchanged. */
 import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { exportState } from '../src/store/state.js';
 import { admin, client, harness, req, type Harness } from './helpers.js';
@@ -49,6 +50,13 @@ const CASES: Case[] = [
   ['explain: empty Type', '/explain', { ...req({}), Type: '' }, 400, 'Type'],
   ['import: wrong version', '/import', { version: 2, roles: [], bindings: [] }, 400, 'version'],
   ['JSON array body', '/add-role', [], 400, 'body'],
+  ['role name with a leading space (" ops" would look like "ops")', '/add-role', { name: ' ops', permissions: { actions: ['pull'] } }, 400, 'name'],
+  ['blank role name', '/add-role', { name: '   ', permissions: { actions: ['pull'] } }, 400, 'name'],
+  ['lone surrogate in a role name (not storable as UTF-8)', '/add-role', { name: 'r\ud800', permissions: { actions: ['pull'] } }, 400, 'name'],
+  ['lone surrogate in an account name', '/add-role-binding', { account_name: '\udc00x', role_name: 'keep' }, 400, 'account_name'],
+  ['namespace with a trailing space', '/add-role-binding', { account_name: 'a', role_name: 'keep', namespace: 'team-a ' }, 400, 'namespace'],
+  ['ip with surrounding spaces', '/add-role', perm({ ip: ' 10.0.0.0/8', actions: ['pull'] }), 400, 'permissions[0].ip'],
+  ['ip with a non-numeric prefix', '/add-role', perm({ ip: '10.0.0.0/8a', actions: ['pull'] }), 400, 'permissions[0].ip'],
 ];
 
 describe('bad input', () => {
@@ -103,6 +111,30 @@ describe('bad input', () => {
     assert.equal(res.body.error.code, 'body_too_large');
     const auth = await request(h.app).post('/authorized').set(client).send({ ...req({}), Name: 'x'.repeat(70 * 1024) });
     assert.equal(auth.status, 413);
+  });
+
+  it('a gzip bomb is cut off at 64 KiB inflated (413); a body that is not gzip → 400 naming body', async () => {
+    const bomb = gzipSync(Buffer.from(`{"name":"${'x'.repeat(20 * 1024 * 1024)}"}`));
+    const big = await request(h.app).post('/add-role').set(admin).set('Content-Encoding', 'gzip').set('Content-Type', 'application/octet-stream').send(bomb);
+    assert.equal(big.status, 413);
+    assert.equal(big.body.error.code, 'body_too_large');
+    const bad = await request(h.app).post('/add-role').set(admin).set('Content-Encoding', 'gzip').set('Content-Type', 'application/octet-stream').send(Buffer.from('not gzip'));
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.error.field, 'body');
+    const small = gzipSync(Buffer.from('{"name":"keep","permissions":{"actions":["pull"]},"extra":1}'));
+    const parsed = await request(h.app).post('/add-role').set(admin).set('Content-Encoding', 'gzip').set('Content-Type', 'application/octet-stream').send(small);
+    assert.equal(parsed.body.error.field, 'extra', 'a well-formed gzip body is parsed and validated like any other');
+  });
+
+  it('malformed percent-encoding in a path parameter → 400 naming the path; unknown DELETE query parameter → 400', async () => {
+    for (const path of ['/roles/%E0%A4%A', '/accounts/%/permissions']) {
+      const res = await request(h.app).get(path).set(admin);
+      assert.equal(res.status, 400, path);
+      assert.equal(res.body.error.field, 'path', path);
+    }
+    const typo = await request(h.app).delete('/roles/keep?forse=true').set(admin);
+    assert.equal(typo.status, 400);
+    assert.equal(typo.body.error.field, 'forse');
   });
 
   it('deeply nested JSON → 4xx, server keeps answering', async () => {

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
+import { registerAuthzCommands } from '../src/cli/index.js';
 import { ROOT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
 
 interface Run {
@@ -114,13 +116,48 @@ describe('admin CLI against a running server', function () {
     const inUse = await cli(['role', 'rm', 'ns-puller']);
     assert.equal(inUse.code, 1);
     assert.match(inUse.stderr, /409 role_in_use/);
+    const noTok = await cli(['role', 'list'], { TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: '' });
+    assert.equal(noTok.code, 1);
+    assert.match(noTok.stderr, /401 unauthorized.*pass --token-file FILE or set TOLLGATE_AUTHZ_ADMIN_TOKEN/);
+    const noFile = await cli(['import', join(t.dir, 'missing.json')]);
+    assert.equal(noFile.code, 1);
+    assert.match(noFile.stderr, /cannot read state from .*missing\.json/);
   });
 
-  it('--help everywhere', async () => {
-    for (const args of [['role', '--help'], ['role', 'add', '--help'], ['binding', 'list', '--help'], ['check', '--help'], ['import', '--help'], ['authz', 'serve', '--help']]) {
+  it('--help from the real binary (every command is covered in-process below)', async () => {
+    for (const args of [['role', 'add', '--help'], ['authz', 'serve', '--help']]) {
       const res = await cli(args);
       assert.equal(res.code, 0, args.join(' '));
       assert.match(res.stdout, /Usage: tollgate/);
+    }
+  });
+});
+
+describe('admin CLI --help', () => {
+  it('every authz command and sub-command prints its usage and exits 0', async () => {
+    const root = new Command('tollgate');
+    registerAuthzCommands(root);
+    const paths: string[][] = [];
+    const walk = (cmd: Command, path: string[]) => {
+      for (const sub of cmd.commands) {
+        paths.push([...path, sub.name()]);
+        walk(sub, [...path, sub.name()]);
+      }
+    };
+    walk(root, []);
+    for (const want of ['role add', 'role get', 'role list', 'role rm', 'binding add', 'binding list', 'binding rm', 'check', 'export', 'import', 'authz serve']) {
+      assert.ok(paths.some((p) => p.join(' ') === want), `missing command ${want}`);
+    }
+    for (const path of paths) {
+      const program = new Command('tollgate').exitOverride();
+      let out = '';
+      program.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) });
+      registerAuthzCommands(program);
+      const apply = (c: Command): void => void c.commands.forEach((sub) => (sub.exitOverride(), sub.configureOutput({ writeOut: (s) => (out += s), writeErr: (s) => (out += s) }), apply(sub)));
+      apply(program);
+      await assert.rejects(program.parseAsync(['node', 'tollgate', ...path, '--help']), (e: { code?: string; exitCode?: number }) => e.code === 'commander.helpDisplayed' && e.exitCode === 0);
+      assert.match(out, new RegExp(`^Usage: tollgate ${path.join(' ')}`), path.join(' '));
+      if (path.length > 1 || ['check', 'export', 'import'].includes(path[0] as string)) assert.match(out, /--url <url>|--listen/, `${path.join(' ')} documents its options`);
     }
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { MAX_PROGRAM_SIZE } from '../src/policy/pattern.js';
-import { admin, bind, harness, req, role, type Harness } from './helpers.js';
+import { admin, bind, client, harness, req, role, type Harness } from './helpers.js';
 
 describe('pattern safety', () => {
   let h: Harness;
@@ -36,6 +36,23 @@ describe('pattern safety', () => {
     assert.equal(res.status, 400);
     assert.equal(res.body.error.field, 'account_name');
     assert.equal(h.store.bindings.count(), 0);
+  });
+
+  it('rows stored under looser rules (older version, edited by hand) fail closed, never a 5xx', async () => {
+    role(h.store, 'good', { name: 'team-a/**', actions: ['pull'] });
+    const ts = new Date(0).toISOString();
+    h.store.db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?)').run('old', JSON.stringify([{ name: '/\\pL{1000}/', actions: ['*'] }]), ts, ts);
+    h.store.db.prepare('INSERT INTO bindings (account_name, role_name, namespace, is_pattern) VALUES (?, ?, ?, 1)').run('/\\pL{1000}/', 'good', '');
+    h.store.db.prepare('INSERT INTO bindings (account_name, role_name, namespace, is_pattern) VALUES (?, ?, ?, 0)').run('alice', 'old', '');
+    bind(h.store, 'alice', 'good');
+    h.store.reloadRoles();
+    const decision = await request(h.app).post('/authorized').set(client).send(req({ Actions: ['pull', 'push'] }));
+    assert.deepEqual([decision.status, decision.body.actions], [403, ['pull']], 'the unloadable role grants nothing; the good one still does');
+    const other = await request(h.app).post('/authorized').set(client).send(req({ Account: 'bob' }));
+    assert.deepEqual([other.status, other.body.actions], [403, []], 'the unloadable account pattern binds nobody');
+    const perms = await request(h.app).get('/accounts/alice/permissions').set(admin);
+    assert.equal(perms.status, 200);
+    assert.deepEqual(perms.body.bindings.map((b: { role: string }) => b.role).sort(), ['good', 'old']);
   });
 
   it('ordinary patterns stay well under the limit', async () => {

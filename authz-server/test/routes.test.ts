@@ -113,6 +113,18 @@ describe('REST routes', () => {
     const names = [...p1.body.bindings, ...p2.body.bindings, ...p3.body.bindings].map((b: { account_name: string }) => b.account_name);
     assert.deepEqual(names, ['u0', 'u1', 'u2', 'u3', 'u4']);
     assert.equal((await api().get('/bindings?limit=0').set(admin)).body.error.field, 'limit');
+    h.store.addBinding({ account_name: 'plain', role_name: 'r' });
+    const noNs = await api().get('/bindings?namespace=').set(admin);
+    assert.deepEqual(noNs.body.bindings.map((b: { account_name: string }) => b.account_name), ['plain'], 'namespace= (empty) lists bindings without a namespace');
+  });
+
+  it('route params are percent-decoded: a role or account containing "/" is reachable', async () => {
+    h.store.putRole('a/b', [{ name: 'x/**', actions: ['pull'] }]);
+    h.store.addBinding({ account_name: 'org/bot', role_name: 'a/b' });
+    assert.equal((await api().get('/roles/a%2Fb').set(admin)).body.binding_count, 1);
+    assert.equal((await api().get('/roles/a/b').set(admin)).status, 404);
+    const perms = await api().get('/accounts/org%2Fbot/permissions').set(admin);
+    assert.deepEqual(perms.body.bindings.map((b: { role: string }) => b.role), ['a/b']);
   });
 
   it('GET /accounts/{account}/permissions shows exact and glob bindings with variables filled in', async () => {
@@ -167,6 +179,10 @@ describe('REST routes', () => {
     assert.match(res.text, /tollgate_authz_decisions_total\{result="denied"\} 1/);
     assert.match(res.text, /route="\/roles\/:name"/);
     assert.doesNotMatch(res.text, /route="\/roles\/r"/);
+    for (let i = 0; i < 3; i++) await api().get(`/no-such-route-${i}`).set(admin);
+    const after = (await api().get('/metrics').set(admin)).text;
+    assert.match(after, /route="unmatched"/);
+    assert.doesNotMatch(after, /no-such-route/, 'unknown paths never become label values');
     assert.match(res.text, /tollgate_authz_bindings 1/);
   });
 
@@ -184,6 +200,13 @@ describe('REST routes', () => {
       const live = await request(h.app)[method as 'get'](path.replace(/\{[^}]+\}/g, 'x')).set(admin);
       assert.notEqual(live.body?.error?.code, 'not_found', `${op} is documented but not routed`);
     }
+    type Ops = Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: { $ref: string } } } }> }>>;
+    const paths = doc.paths as unknown as Ops;
+    const replies = (path: string, method: string) => paths[path]?.[method]?.responses ?? {};
+    assert.equal(replies('/authorized', 'post')['403']?.content?.['application/json'].schema.$ref, '#/components/schemas/AuthorizedResponse', 'the 403 decision is documented');
+    assert.ok(replies('/delete-role', 'post')['409'] && replies('/roles/{name}', 'delete')['409'], '409 role_in_use documented');
+    assert.ok(replies('/add-role-binding', 'post')['404'] && replies('/roles/{name}', 'get')['404'], '404 role_not_found documented');
+    assert.ok(replies('/roles', 'get')['401'] && !replies('/healthz', 'get')['401'], '401 only where a token is needed');
   });
 
   it('unknown route → 404 JSON', async () => {

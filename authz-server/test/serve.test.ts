@@ -76,5 +76,9 @@ describe('authz serve process', () => {
     server = await spawnServer(['--db', join(t.dir, 'd.db'), '--insecure-dev'], clean);
     assert.match(server.output(), /insecure-dev[^\n]*NEVER/);
     assert.equal((await axios.get(`${server.url}/roles`)).status, 200);
+    await server.stop();
+    // A quiet log level must not hide that the server is open.
+    server = await spawnServer(['--db', join(t.dir, 'q.db'), '--insecure-dev', '--log-level', 'error'], clean);
+    assert.match(server.output(), /WARNING: --insecure-dev: admin routes and \/authorized open without a token\. NEVER/);
   });
 });

@@ -1,7 +1,7 @@
 /** GET /export and POST /import: round trip, replace vs merge, and atomicity (all or nothing). */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { admin, harness, req, type Harness } from './helpers.js';
+import { admin, client, harness, req, type Harness } from './helpers.js';
 
 describe('export and import', () => {
   let h: Harness;
@@ -67,6 +67,23 @@ describe('export and import', () => {
       assert.equal(h.store.decide(req({ Account: 'bot', Name: 'team-a/x' })).allowed, true);
     });
   }
+
+  it('decisions running while an import lands see the old state or the new one, never a mix', async () => {
+    h.store.putRole('old', [{ name: 'team-a/**', actions: ['pull'] }]);
+    h.store.addBinding({ account_name: 'bot', role_name: 'old' });
+    const others = Array.from({ length: 20000 }, (_, i) => ({ account_name: `user-${i}`, role_name: 'new', namespace: `ns-${i % 50}` }));
+    const file = { version: 1, roles: [{ name: 'new', permissions: { name: 'team-a/**', actions: ['push'] } }], bindings: [...others, { account_name: 'bot', role_name: 'new' }] };
+    const ask = () => request(h.app).post('/authorized').set(client).send(req({ Account: 'bot', Name: 'team-a/app', Actions: ['pull', 'push'] }));
+    const before = Array.from({ length: 40 }, ask);
+    const imported = request(h.app).post('/import').set(admin).send(file);
+    const during = Array.from({ length: 80 }, ask);
+    const replies = await Promise.all([...before, ...during]);
+    assert.equal((await imported).status, 200);
+    const seen = new Set(replies.map((r) => `${r.status} ${JSON.stringify(r.body.actions)}`));
+    for (const s of seen) assert.ok(s === '403 ["pull"]' || s === '403 ["push"]', `unexpected decision ${s}`);
+    const after = await ask();
+    assert.deepEqual([after.status, after.body.actions], [403, ['push']]);
+  });
 
   it('import may exceed the 64 KiB limit of other routes', async () => {
     const bindings = Array.from({ length: 3000 }, (_, i) => ({ account_name: `user-${i}`, role_name: 'r', namespace: `ns-${i}` }));

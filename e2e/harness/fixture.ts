@@ -25,8 +25,8 @@ export function missingBins(bins: string[]): string[] {
 }
 
 /**
- * In a `before` hook: when a binary is missing, skip the suite locally (saying how to install it)
- * or fail it under CI, where every scenario must really run.
+ * When a binary is missing: skip locally (saying how to install it), fail under `CI=true`, where
+ * every scenario must really run. In a `before` hook it covers the whole suite, in a test that test.
  */
 export function requireBins(ctx: Mocha.Context, bins: string[]): void {
   const missing = missingBins(bins);
@@ -34,7 +34,9 @@ export function requireBins(ctx: Mocha.Context, bins: string[]): void {
   const pkgs = [...new Set(missing.map((b) => PACKAGE[b] ?? b))].join(' ');
   const msg = `missing ${missing.join(', ')} — install with: ${INSTALL} (or apt-get install ${pkgs})`;
   if (process.env.CI === 'true') throw new Error(`${msg}; CI=true, so this is a failure`);
-  for (const t of ctx.test?.parent?.tests ?? []) t.title += ` [skipped: ${msg}]`;
+  const inTest = (ctx.test as { type?: string } | undefined)?.type === 'test';
+  const tests = inTest && ctx.test ? [ctx.test] : (ctx.test?.parent?.tests ?? []);
+  for (const t of tests) t.title += ` [skipped: ${msg}]`;
   ctx.skip();
 }
 

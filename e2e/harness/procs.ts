@@ -69,6 +69,8 @@ export class Proc {
   private text = '';
   private exited: Promise<number | null>;
   exitCode: number | null | undefined;
+  /** The signal that ended the process, if one did (then `exitCode` is -1). */
+  exitSignal: NodeJS.Signals | null = null;
 
   constructor(readonly opts: SpawnOptions) {
     safetyNet();
@@ -91,6 +93,7 @@ export class Proc {
       });
       this.child.once('exit', (code, signal) => {
         live.delete(this);
+        this.exitSignal = signal;
         this.exitCode = code ?? (signal ? -1 : null);
         log.end();
         ok(this.exitCode);

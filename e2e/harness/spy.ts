@@ -3,6 +3,7 @@
  * is forwarded untouched, and what the client sent (method, grant type, scopes — never secrets) is
  * kept so a test can say "containerd used the POST password grant and never fell back to GET".
  */
+import { createHash } from 'node:crypto';
 import { createServer, request, type Server } from 'node:http';
 
 export interface TokenRequest {
@@ -17,10 +18,15 @@ export interface TokenRequest {
   /** How the scope was sent: one field per scope ("repeated") or one space-joined field. */
   scopeStyle: 'none' | 'single' | 'repeated' | 'space-joined';
   basicAuth: boolean;
+  /** sha256 (hex, first 16) of the refresh_token sent with a POST refresh grant — enough to tell tokens apart, never the token. */
+  refreshTokenHash: string | undefined;
   status: number;
   /** The `access` claim of the token authn returned, as `type:name:actions` strings (sorted actions). */
   granted: string[];
 }
+
+/** A short fingerprint of a secret, to compare two of them without keeping either. */
+export const tokenHash = (secret: string): string => createHash('sha256').update(secret).digest('hex').slice(0, 16);
 
 function grantedOf(body: string): string[] {
   try {
@@ -58,6 +64,7 @@ export class TokenSpy {
           scopes: scopeValues.flatMap((s) => s.split(' ').filter(Boolean)),
           scopeStyle: scopeValues.length === 0 ? 'none' : scopeValues.length > 1 ? 'repeated' : scopeValues[0]?.includes(' ') ? 'space-joined' : 'single',
           basicAuth: /^basic /i.test(req.headers.authorization ?? ''),
+          refreshTokenHash: params.get('refresh_token') ? tokenHash(params.get('refresh_token') ?? '') : undefined,
           status: 0,
           granted: [],
         };

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { uniqueImage, useStack, REGISTRY_DENIED } from '../harness/fixture.js';
 import { Containerd, Dockerd } from '../harness/daemons.js';
 import { Skopeo } from '../harness/skopeo.js';
+import { tokenHash } from '../harness/spy.js';
 
 describe('e2e: docker (dockerd + docker CLI)', function () {
   this.timeout(240000);
@@ -56,13 +57,19 @@ describe('e2e: docker (dockerd + docker CLI)', function () {
 
     const reqs = s.spy.since(mark);
     assert.ok(reqs.length > 0, 'docker asked for tokens');
+    // The refresh token `docker login` stored is the credential of every later request.
+    const cfg = JSON.parse(readFileSync(join(d.config, 'config.json'), 'utf8')) as { auths: Record<string, { identitytoken?: string }> };
+    const stored = tokenHash(cfg.auths[s.registry?.host ?? '']?.identitytoken ?? '');
     for (const r of reqs) {
-      assert.equal(r.method, 'POST', JSON.stringify(reqs));
-      assert.equal(r.grantType, 'refresh_token');
+      assert.equal(r.method, 'POST', `docker sent a ${r.method}: ${JSON.stringify(reqs)}`);
+      assert.equal(r.grantType, 'refresh_token', JSON.stringify(r));
+      assert.equal(r.basicAuth, false, 'no password on the wire after login');
+      assert.equal(r.refreshTokenHash, stored, 'the refresh token from docker login');
       assert.equal(r.status, 200);
     }
-    // Docker reuses the same refresh token for every request: several requests, all 200.
-    assert.ok(reqs.length >= 2, JSON.stringify(reqs));
+    // Pull and push each asked (same refresh token reused), and push got push access on team-a/docker.
+    assert.ok(reqs.some((r) => r.scopes.includes('repository:team-a/app:pull')), JSON.stringify(reqs));
+    assert.ok(reqs.some((r) => r.granted.some((g) => g.startsWith('repository:team-a/docker:') && g.includes('push'))), JSON.stringify(reqs));
 
     const check = await new Skopeo(s.home('check')).pull(s.ref('team-a/docker'), `${s.dir}/check-docker`, stack.creds('alice'));
     assert.equal(check.code, 0, check.out);

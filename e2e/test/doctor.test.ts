@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { useStack } from '../harness/fixture.js';
 import { ROOT, run, tempDir } from '../harness/procs.js';
 import { startRegistry } from '../harness/registry.js';
+import { generateKeys } from '../harness/stack.js';
 
 const doctor = (args: string[]) => run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'doctor', ...args]);
 
@@ -61,5 +62,17 @@ describe('e2e: tollgate doctor', function () {
       await reg.stop();
       t.cleanup();
     }
+  });
+
+  // Last: it leaves authn signing with a key the registry does not trust.
+  it('fails "registry accepts the token" when authn signs with a key outside the registry bundle', async () => {
+    const s = stack();
+    await s.authn.stop();
+    await s.startAuthn(await generateKeys(join(s.dir, 'keys-rogue')));
+    const r = await doctor(['--registry', s.registry?.url ?? '', '--user', 'root', '--password', stack.creds('root').password, '--repository', 'team-a/app']);
+    assert.equal(r.code, 1, r.out);
+    // The token looks right (header has kid and x5c) but the registry itself refuses it.
+    assert.match(r.stdout, /^signing header\s+PASS\s+alg=ES256 kid=yes x5c=1 cert\(s\)/m);
+    assert.match(r.stdout, /^registry accepts the token\s+FAIL\s+GET \/v2\/ with token → 401 .*error="invalid_token"/m);
   });
 });

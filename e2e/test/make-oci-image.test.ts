@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { makeOciImage } from '../../scripts/make-oci-image.js';
-import { missingBins } from '../harness/fixture.js';
+import { requireBins } from '../harness/fixture.js';
 import { ROOT, run, tempDir } from '../harness/procs.js';
 
 describe('scripts/make-oci-image', function () {
@@ -41,7 +41,7 @@ describe('scripts/make-oci-image', function () {
     assert.match(cli.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ annotations: Record<string, string> }> };
     assert.deepEqual(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']), ['v1', 'v2']);
-    if (missingBins(['skopeo']).length) return this.skip();
+    requireBins(this, ['skopeo']);
     for (const [tag, digest] of [['v1', v1.manifestDigest], ['v2', cli.stdout.trim()]] as const) {
       const r = await run('skopeo', ['inspect', `oci:${dir}:${tag}`]);
       assert.equal(r.code, 0, r.out);

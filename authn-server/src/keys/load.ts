@@ -1,7 +1,8 @@
 /**
  * Loads the signing key and its certificate chain, plus extra (older/newer) certificates that are
  * only published. Rules: EC keys must be P-256 (ES256), RSA keys ≥ 2048 bits (RS256); the first
- * certificate of the chain must hold the signing key's public key. Errors name the file.
+ * certificate of the chain must hold the signing key's public key; when the chain is sent as `x5c`
+ * it must be in date and in order. Errors name the file.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface KeyFiles {
   extraCertFiles?: string[];
   kidFormat?: KidFormat;
   x5c?: boolean;
+  /** Clock for the certificate date check (tests). */
+  now?: () => number;
 }
 
 function read(file: string, what: string): string {
@@ -69,6 +72,20 @@ export function readCertChain(file: string): X509Certificate[] {
 
 const x5cOf = (chain: X509Certificate[]): string[] => chain.map((c) => c.raw.toString('base64'));
 
+/**
+ * What a registry checks in `x5c` (a failing x5c does not fall back to kid): every certificate within its
+ * dates, each one signed by the next. Caught at start instead of as a 401 on every push and pull.
+ */
+function checkX5cChain(chain: X509Certificate[], file: string, now: number): void {
+  chain.forEach((cert, i) => {
+    const where = `certificate file ${file}: certificate #${i + 1}`;
+    if (Date.parse(cert.validTo) < now) throw new Error(`${where} expired on ${cert.validTo} (registries refuse tokens whose x5c holds it)`);
+    if (Date.parse(cert.validFrom) > now) throw new Error(`${where} is not valid before ${cert.validFrom}`);
+    const next = chain[i + 1];
+    if (next && !cert.verify(next.publicKey)) throw new Error(`${where} is not signed by certificate #${i + 2} (put the chain leaf first, each certificate followed by its issuer)`);
+  });
+}
+
 export async function loadKeys(files: KeyFiles): Promise<KeySet> {
   const kidFormat = files.kidFormat ?? 'libtrust';
   let privateKey: KeyObject;
@@ -83,6 +100,7 @@ export async function loadKeys(files: KeyFiles): Promise<KeySet> {
   if (files.certFile) {
     chain = readCertChain(files.certFile);
     if (!chain[0]!.publicKey.equals(publicKey)) throw new Error(`certificate file ${files.certFile}: the first certificate does not hold the public key of ${files.keyFile}`);
+    if (files.x5c !== false) checkX5cChain(chain, files.certFile, (files.now ?? Date.now)());
   } else if (files.x5c !== false) {
     throw new Error('a certificate is needed for the x5c header: pass --cert FILE (or --no-x5c for a JWKS-configured registry 3.x)');
   }

@@ -9,6 +9,13 @@ export type ClientIpResolver = (remote: string | undefined, xff: string | string
 
 const unmap = (ip: string): string => (ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip);
 
+/** One X-Forwarded-For entry; some proxies add a port (`1.2.3.4:5678`, `[2001:db8::1]:443`), which is dropped. */
+function hopAddress(entry: string): string {
+  const text = entry.trim();
+  const m = /^\[([^\]]+)\](?::\d+)?$/.exec(text) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(text);
+  return unmap(m ? m[1]! : text);
+}
+
 /** Parses `10.0.0.0/8,::1` (single addresses allowed). Throws naming the bad entry. */
 export function parseCidrs(text: string): BlockList {
   const list = new BlockList();
@@ -32,7 +39,7 @@ export function clientIpResolver(trustProxy: BlockList | undefined): ClientIpRes
   return (remote, xff) => {
     const peer = unmap(remote ?? '');
     if (!trustProxy || !trusted(trustProxy, peer) || !xff) return peer;
-    const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((s) => unmap(s.trim())).filter(Boolean);
+    const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map(hopAddress).filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;
       if (!isIP(hop)) return peer;

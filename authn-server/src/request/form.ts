@@ -50,13 +50,17 @@ export function parseForm(text: string, source: string): Fields {
   return out;
 }
 
+/** Secrets are only read from the body (RFC 6749 keeps them out of URLs, which proxies log). */
+const BODY_ONLY = new Set(['password', 'refresh_token']);
+
 /**
  * POST fields plus the URL's query (as Go's ParseForm, which docker_auth uses): a realm configured with a
  * query string keeps working for OAuth POSTs. `scope` values from both count; for any other field the
- * body wins.
+ * body wins; `password` and `refresh_token` in the query are ignored.
  */
 export function withQuery(body: Fields, query: Fields): Fields {
   for (const [key, values] of query) {
+    if (BODY_ONLY.has(key)) continue;
     if (key === 'scope') body.set(key, [...(body.get(key) ?? []), ...values]);
     else if (!body.has(key)) body.set(key, values);
   }

@@ -106,11 +106,14 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
     }
   };
 
-  r.get(TOKEN_PATHS, handle);
-  r.post(TOKEN_PATHS, raw, handle);
-  r.all(TOKEN_PATHS, (req, res) => {
+  const notAllowed = (req: Request, res: Response): void => {
     res.set('Allow', 'GET, POST');
     sendError(res, new AuthnError(405, 'invalid_request', `method ${req.method} not allowed (use GET or POST)`), deps.realm);
-  });
+  };
+  // Before r.get, which would otherwise answer HEAD by logging in and signing a token nobody receives.
+  r.head(TOKEN_PATHS, notAllowed);
+  r.get(TOKEN_PATHS, handle);
+  r.post(TOKEN_PATHS, raw, handle);
+  r.all(TOKEN_PATHS, notAllowed);
   return r;
 }

@@ -14,7 +14,14 @@ const DEFAULT_PAGE = 1000;
 
 function fill(p: Permission, account: string, namespace: string | null): Permission {
   const v = { account, namespace: namespace ?? undefined };
-  const sub = (s: string | undefined) => (s === undefined ? undefined : substitute(parseTemplate(s), v));
+  const sub = (s: string | undefined): string | undefined => {
+    if (s === undefined) return undefined;
+    try {
+      return substitute(parseTemplate(s), v);
+    } catch {
+      return s; // a stored pattern that no longer validates grants nothing; show it as written
+    }
+  };
   const out: Permission = { ...p };
   if (p.name !== undefined) out.name = sub(p.name);
   if (p.service !== undefined) out.service = sub(p.service);

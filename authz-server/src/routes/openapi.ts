@@ -10,25 +10,29 @@ interface Op {
   body?: string;
   params?: string[];
   query?: string[];
+  /** Replies besides 200/400/401/413, by status. */
+  replies?: Record<string, string>;
 }
 
+const ROLE_404 = { '404': 'role_not_found' };
+
 const OPS: Op[] = [
-  { method: 'post', path: '/authorized', auth: 'client', summary: 'Decide a request: 200 when every action is granted, 403 with the granted subset otherwise', body: 'AuthorizedRequest' },
+  { method: 'post', path: '/authorized', auth: 'client', summary: 'Decide a request: 200 when every action is granted, 403 with the granted subset otherwise', body: 'AuthorizedRequest', replies: { '403': 'Not every requested action is granted: {"allowed":false,"actions":[granted subset, sorted]}' } },
   { method: 'post', path: '/explain', auth: 'admin', summary: 'The decision plus which binding → role → permission granted each action, or why not', body: 'AuthorizedRequest' },
-  { method: 'post', path: '/add-role', auth: 'admin', summary: 'Create or replace a role', body: 'AddRole' },
-  { method: 'post', path: '/delete-role', auth: 'admin', summary: 'Delete a role (409 while bindings use it unless force)', body: 'DeleteRole' },
-  { method: 'post', path: '/add-role-binding', auth: 'admin', summary: 'Bind an account (or account pattern) to a role, optionally in a namespace', body: 'Binding' },
-  { method: 'post', path: '/delete-role-binding', auth: 'admin', summary: 'Remove a binding', body: 'Binding' },
+  { method: 'post', path: '/add-role', auth: 'admin', summary: 'Create or replace a role', body: 'AddRole', replies: { '201': 'Role created (200: replaced, "replaced":true)' } },
+  { method: 'post', path: '/delete-role', auth: 'admin', summary: 'Delete a role (409 while bindings use it unless force)', body: 'DeleteRole', replies: { ...ROLE_404, '409': 'role_in_use: bindings use the role and force is not true' } },
+  { method: 'post', path: '/add-role-binding', auth: 'admin', summary: 'Bind an account (or account pattern) to a role, optionally in a namespace', body: 'Binding', replies: { '201': 'Binding added', ...ROLE_404 } },
+  { method: 'post', path: '/delete-role-binding', auth: 'admin', summary: 'Remove a binding', body: 'Binding', replies: { '404': 'role_not_found or binding_not_found' } },
   { method: 'get', path: '/roles', auth: 'admin', summary: 'List roles' },
-  { method: 'get', path: '/roles/{name}', auth: 'admin', summary: 'Get a role', params: ['name'] },
-  { method: 'put', path: '/roles/{name}', auth: 'admin', summary: 'Create or replace a role', params: ['name'], body: 'PutRole' },
-  { method: 'delete', path: '/roles/{name}', auth: 'admin', summary: 'Delete a role', params: ['name'], query: ['force'] },
+  { method: 'get', path: '/roles/{name}', auth: 'admin', summary: 'Get a role', params: ['name'], replies: ROLE_404 },
+  { method: 'put', path: '/roles/{name}', auth: 'admin', summary: 'Create or replace a role', params: ['name'], body: 'PutRole', replies: { '201': 'Role created (200: replaced, "replaced":true)' } },
+  { method: 'delete', path: '/roles/{name}', auth: 'admin', summary: 'Delete a role', params: ['name'], query: ['force'], replies: { ...ROLE_404, '409': 'role_in_use: bindings use the role and force is not true' } },
   { method: 'get', path: '/bindings', auth: 'admin', summary: 'List bindings (paged by id)', query: ['account', 'role', 'namespace', 'limit', 'after'] },
   { method: 'get', path: '/accounts/{account}/permissions', auth: 'admin', summary: 'Effective permissions of an account (`<anonymous>` for anonymous)', params: ['account'] },
   { method: 'get', path: '/export', auth: 'admin', summary: 'Whole state as JSON' },
   { method: 'post', path: '/import', auth: 'admin', summary: 'Replace (default) or merge the whole state, atomically', query: ['mode'], body: 'State' },
   { method: 'get', path: '/healthz', auth: 'none', summary: 'Process is up' },
-  { method: 'get', path: '/readyz', auth: 'none', summary: 'Database answers' },
+  { method: 'get', path: '/readyz', auth: 'none', summary: 'Database answers', replies: { '503': 'Database does not answer' } },
   { method: 'get', path: '/metrics', auth: 'admin', summary: 'Prometheus metrics' },
   { method: 'get', path: '/openapi.json', auth: 'none', summary: 'This document' },
 ];
@@ -66,6 +70,11 @@ const schemas = {
       Labels: { type: ['object', 'null'], additionalProperties: { type: 'array', items: { type: 'string' } } },
     },
   },
+  AuthorizedResponse: {
+    type: 'object',
+    required: ['allowed', 'actions'],
+    properties: { allowed: { type: 'boolean' }, actions: { type: 'array', items: { type: 'string' }, description: 'sorted; all requested when allowed, the granted subset otherwise' } },
+  },
   AddRole: { type: 'object', additionalProperties: false, required: ['name', 'permissions'], properties: { name: { type: 'string' }, permissions } },
   PutRole: { type: 'object', additionalProperties: false, required: ['permissions'], properties: { name: { type: 'string' }, permissions } },
   DeleteRole: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string' }, force: { type: 'boolean' } } },
@@ -87,6 +96,7 @@ const schemas = {
 
 function operation(op: Op): Record<string, unknown> {
   const err = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  const decision = { content: { 'application/json': { schema: { $ref: '#/components/schemas/AuthorizedResponse' } } } };
   return {
     summary: op.summary,
     security: op.auth === 'none' ? [] : [{ [op.auth === 'admin' ? 'adminToken' : 'clientOrAdminToken']: [] }],
@@ -96,7 +106,8 @@ function operation(op: Op): Record<string, unknown> {
     ],
     ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${op.body}` } } } } } : {}),
     responses: {
-      '200': { description: 'OK' },
+      '200': op.path === '/authorized' ? { description: 'Every requested action is granted', ...decision } : { description: 'OK' },
+      ...Object.fromEntries(Object.entries(op.replies ?? {}).map(([status, description]) => [status, { description, ...(status === '403' ? decision : status >= '400' ? err : {}) }])),
       ...(op.body ? { '400': { description: 'Invalid input (names the field)', ...err }, '413': { description: 'Body too large', ...err } } : {}),
       ...(op.auth !== 'none' ? { '401': { description: 'Missing or wrong token', ...err } } : {}),
     },

@@ -188,7 +188,13 @@ export class Store {
     if (!this.patternCache) {
       this.patternCache = [];
       for (const { account_name, role_name, namespace } of this.bindings.patterns()) {
-        const match = parseTemplate(account_name, false).fixed;
+        let match: Matcher | undefined;
+        try {
+          match = parseTemplate(account_name, false).fixed;
+        } catch {
+          // A stored pattern that no longer passes validation (older rules, edited by hand) binds nobody: fail closed.
+          continue;
+        }
         if (match) this.patternCache.push({ ref: { account_name, role_name, namespace }, match });
       }
     }
