@@ -88,8 +88,11 @@ describe('scripts/ext_authz.sh (docker_auth ext_authz bridge)', () => {
     standIn = { proc: started.proc, url: `http://127.0.0.1:${started.value}` };
     const status = (code: number) => {
       const child = spawn('bash', [SCRIPT], { env: { PATH: process.env.PATH, TOLLGATE_AUTHZ_URL: `${standIn?.url}/${code}`, TOLLGATE_AUTHZ_CLIENT_TOKEN: 't' }, stdio: ['pipe', 'ignore', 'ignore'] });
-      child.stdin.end(request({}));
-      return new Promise<number | null>((resolve) => child.once('exit', resolve));
+      return new Promise<number | null>((resolve, reject) => {
+        child.stdin.once('error', reject); // EPIPE if the script stopped reading: a failure, not a crash
+        child.once('exit', resolve);
+        child.stdin.end(request({}));
+      });
     };
     assert.equal(await status(200), 0);
     assert.equal(await status(403), 1);

@@ -101,6 +101,15 @@ describe('registry configuration against a real registry 2.8', () => {
     assert.equal(check.status, 0, check.stderr);
   });
 
+  it('docs/deploy.md: the registry 2.8 config snippet starts a real 2.8 with token auth and the documented realm', async () => {
+    const doc = readFileSync(join(ROOT, 'docs', 'deploy.md'), 'utf8');
+    const snippet = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1] ?? '').find((b) => b.startsWith('# registry 2.8'));
+    assert.ok(snippet, 'docs/deploy.md has a registry 2.8 config block');
+    const token = (parse(snippet) as { auth: { token: { realm: string; service: string } } }).auth.token;
+    const base = await startRegistry(snippet, {});
+    await expectTokenAuth(base, token.realm, token.service);
+  });
+
   it('the registry refuses to start when the bundle is missing (so the bundle path is really used)', async () => {
     const cfgFile = join(dir.path, 'config-missing.yml');
     writeFileSync(cfgFile, readFileSync(join(ROOT, 'k8s', 'base', 'registry', 'config.yml'), 'utf8'));

@@ -2,6 +2,7 @@
  * `createApp(deps)`: the HTTP surface of authn-server with everything injected (credentials,
  * throttle, keys, authz client, clock, logger, metrics), so tests drive it with supertest.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../../common/logger.js';
 import { withDecisionCache } from './authz-client/cache.js';
@@ -13,7 +14,7 @@ import { toJwks, type KeySet } from './keys/load.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
-import { tokenRoutes } from './routes/token.js';
+import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
 import { createTokenIssuer } from './token/issuer.js';
 import type { BlockList } from 'node:net';
 
@@ -37,7 +38,20 @@ export interface AppDeps {
 
 export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', tokenTtlSec: 300, refreshTtlSec: 30 * 86400, realm: 'tollgate' } as const;
 
-export function createApp(deps: AppDeps): express.Express {
+/**
+ * The request listener (for `http.createServer` and supertest). `GET` on the exact token paths goes
+ * straight to the token handler; everything else (POST, HEAD, other methods, every other route, and
+ * spellings of the token paths only express's routing accepts: `/AUTH`, `/auth/`) goes through
+ * `express`. Express's per-request dispatch (prototype swaps, two routers, res.json) cost more CPU
+ * than the rest of a cached login; the fast path runs the same handler, metrics and error rendering.
+ */
+export type AuthnApp = ((req: IncomingMessage, res: ServerResponse) => void) & { express: express.Express };
+
+/** Same label express's route gives the token paths (`String(req.route.path)`). */
+const TOKEN_ROUTE_LABEL = String(TOKEN_PATHS);
+const FAST_PATHS = new Set(TOKEN_PATHS);
+
+export function createApp(deps: AppDeps): AuthnApp {
   const metrics = deps.metrics ?? createMetrics(false);
   const realm = deps.realm ?? APP_DEFAULTS.realm;
   const authz = withDecisionCache(deps.authz, { ttlMs: deps.decisionCacheTtlMs ?? 0, onHit: () => metrics.decisionCacheHits.inc() });
@@ -55,8 +69,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(metrics.middleware);
   // No per-request access log: token requests get one audit line each (routes/token.ts), errors are
   // logged by the error middleware, and probes need none — pino-http cost ~10% of the token path.
-  app.use(
-    tokenRoutes({
+  const tokens = tokenRoutes({
       credentials: deps.credentials,
       throttle: deps.throttle,
       issuer,
@@ -67,10 +80,28 @@ export function createApp(deps: AppDeps): express.Express {
       realm,
       clientIp: clientIpResolver(deps.trustProxy),
       metrics,
-    }),
-  );
+  });
+  app.use(tokens);
   app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true }));
   app.use(notFound);
-  app.use(errorMiddleware(deps.logger, realm));
-  return app;
+  const onError = errorMiddleware(deps.logger, realm);
+  app.use(onError);
+
+  const fast = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    metrics.timeRequest('GET', TOKEN_ROUTE_LABEL, res);
+    tokens.direct(req as IncomingMessage & { method: string }, res).catch((err: unknown) => {
+      // As express would: the error middleware logs it and answers 500.
+      onError(err, { method: 'GET', path } as express.Request, res as express.Response, () => undefined);
+    });
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method === 'GET') {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const path = q < 0 ? url : url.slice(0, q);
+      if (FAST_PATHS.has(path)) return fast(req, res, path);
+    }
+    app(req, res);
+  };
+  return Object.assign(listener, { express: app });
 }

@@ -3,7 +3,8 @@
  * registry-style `errors[]` (what docker/containerd print) and OAuth2's `error`/`error_description`
  * (what OAuth clients read), plus `field` naming the bad input. Unexpected errors become a bare 500.
  */
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../../common/logger.js';
 
 export type ErrorCode =
@@ -33,13 +34,25 @@ export class AuthnError extends Error {
   }
 }
 
+/**
+ * JSON reply with node's own ServerResponse API (the same bytes and headers express's `res.json`
+ * writes), so the token endpoint's fast path (app.ts) and express routes share one writer.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 /** Writes an AuthnError; 401s carry the Basic challenge so clients know to send credentials. */
-export function sendError(res: Response, e: AuthnError, realm: string): void {
+export function sendError(res: ServerResponse, e: AuthnError, realm: string): void {
   if (res.headersSent) return;
-  if (e.status === 401) res.set('WWW-Authenticate', `Basic realm="${realm.replace(/["\\]/g, '')}"`);
-  if (e.opts.retryAfterSec !== undefined) res.set('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
-  res.set('Cache-Control', 'no-store');
-  res.status(e.status).json({
+  if (e.status === 401) res.setHeader('WWW-Authenticate', `Basic realm="${realm.replace(/["\\]/g, '')}"`);
+  if (e.opts.retryAfterSec !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
+  res.setHeader('Cache-Control', 'no-store');
+  sendJson(res, e.status, {
     errors: [{ code: e.code.toUpperCase(), message: e.message, ...(e.opts.field ? { detail: { field: e.opts.field } } : {}) }],
     error: e.code,
     error_description: e.message,

@@ -87,6 +87,11 @@ describe('keys', () => {
     const future = join(tmp.dir, 'future.crt');
     writeFileSync(future, createSelfSignedCert(privateKey, { now: new Date(Date.now() + 10 * 86400_000), days: 30 }));
     await assert.rejects(loadKeys({ keyFile, certFile: future }), /future\.crt: certificate #1 is not valid before/);
+    // notBefore one minute ahead of our clock (made on a machine whose clock runs ahead): tolerated.
+    // (createSelfSignedCert back-dates notBefore by one hour.)
+    const slightlyAhead = join(tmp.dir, 'ahead.crt');
+    writeFileSync(slightlyAhead, createSelfSignedCert(privateKey, { now: new Date(Date.now() + 3600_000 + 60_000) }));
+    assert.equal((await loadKeys({ keyFile, certFile: slightlyAhead })).signing.includeX5c, true);
     // The leaf followed by a certificate that did not sign it.
     const stranger = generateKeyFiles(join(tmp.dir, 'stranger'));
     const misordered = join(tmp.dir, 'misordered.crt');

@@ -5,7 +5,9 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { loadConfig } from '../src/config.js';
+import { Command } from 'commander';
+import { registerAuthnCommands } from '../src/cli/index.js';
+import { loadConfig, type ServeFlags } from '../src/config.js';
 import { generateKeyFiles } from '../src/keys/generate.js';
 import { CLIENT_TOKEN, libtrustKid, StandInAuthz, tempDir, verifyIndependently } from './helpers.js';
 
@@ -59,6 +61,67 @@ describe('authn serve configuration', () => {
       assert.deepEqual(c.extraCerts, ['x.crt', 'y.crt']);
       assert.equal(loadConfig({ authzTokenFile: tokenFile, service: ['s1', 's2'] }, env).authzToken, 'from-file');
       assert.deepEqual(loadConfig({ service: ['s1', 's2'] }, env).services, ['s1', 's2']);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('every documented flag reaches the configuration (commander wiring)', async () => {
+    const program = new Command('tollgate').exitOverride();
+    registerAuthnCommands(program);
+    let flags: ServeFlags | undefined;
+    const tmp = tempDir();
+    const tokenFile = join(tmp.dir, 'client.token');
+    writeFileSync(tokenFile, 'flag-token\n');
+    program.commands.find((c) => c.name() === 'authn')!.commands.find((c) => c.name() === 'serve')!.action((o: ServeFlags) => void (flags = o));
+    // prettier-ignore
+    await program.parseAsync(['authn', 'serve',
+      '--listen', '127.0.0.1:7100', '--authz-url', 'http://127.0.0.1:7101', '--authz-token-file', tokenFile, '--issuer', 'flag-iss', '--service', 'reg-1', '--service', 'reg-2',
+      '--key', 'k.pem', '--cert', 'c.pem', '--extra-cert', 'old.crt', '--extra-cert', 'new.crt', '--kid-format', 'thumbprint', '--no-x5c',
+      '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
+      '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug'], { from: 'user' });
+    const c = loadConfig(flags!, {});
+    tmp.cleanup();
+    assert.deepEqual(
+      { ...c, trustProxy: c.trustProxy?.check('10.2.3.4') },
+      {
+        listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
+        key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd',
+        tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
+      },
+    );
+  });
+
+  it('every other TOLLGATE_AUTHN_* variable is read too', () => {
+    const tmp = tempDir();
+    try {
+      const tokenFile = join(tmp.dir, 'client.token');
+      writeFileSync(tokenFile, 'token-from-env-file\n');
+      const c = loadConfig(
+        {},
+        {
+          TOLLGATE_AUTHN_AUTHZ_URL: 'https://authz.internal:8443',
+          TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE: tokenFile,
+          TOLLGATE_AUTHN_ISSUER: 'env-issuer',
+          TOLLGATE_AUTHN_KEY: 'k.pem',
+          TOLLGATE_AUTHN_CERT: 'c.pem',
+          TOLLGATE_AUTHN_KID_FORMAT: 'thumbprint',
+          TOLLGATE_AUTHN_USERS: 'users.yaml',
+          TOLLGATE_AUTHN_REFRESH_TTL: '7d',
+          TOLLGATE_AUTHN_REALM: 'env-realm',
+          TOLLGATE_AUTHN_LOG_LEVEL: 'warn',
+        },
+      );
+      assert.equal(c.authzUrl, 'https://authz.internal:8443');
+      assert.equal(c.authzToken, 'token-from-env-file');
+      assert.equal(c.issuer, 'env-issuer');
+      assert.equal(c.cert, 'c.pem');
+      assert.equal(c.kidFormat, 'thumbprint');
+      assert.equal(c.users, 'users.yaml');
+      assert.equal(c.refreshTtlSec, 7 * 86400);
+      assert.equal(c.realm, 'env-realm');
+      assert.equal(c.logLevel, 'warn');
+      assert.equal(loadConfig({ key: 'k', users: 'u' }, { TOLLGATE_LOG_LEVEL: 'error' }).logLevel, 'error', 'the shared TOLLGATE_LOG_LEVEL as a fallback');
     } finally {
       tmp.cleanup();
     }

@@ -55,6 +55,8 @@ const CASES: Case[] = [
   ['lone surrogate in a role name (not storable as UTF-8)', '/add-role', { name: 'r\ud800', permissions: { actions: ['pull'] } }, 400, 'name'],
   ['lone surrogate in an account name', '/add-role-binding', { account_name: '\udc00x', role_name: 'keep' }, 400, 'account_name'],
   ['namespace with a trailing space', '/add-role-binding', { account_name: 'a', role_name: 'keep', namespace: 'team-a ' }, 400, 'namespace'],
+  // JSON.parse gives an own "__proto__" key; a parsed object could not keep it and the condition would silently vanish (grant to all).
+  ['label condition keyed "__proto__"', '/add-role', perm({ actions: ['pull'], labels: JSON.parse('{"__proto__":"admins"}') as object }), 400, 'permissions[0].labels.__proto__'],
   ['ip with surrounding spaces', '/add-role', perm({ ip: ' 10.0.0.0/8', actions: ['pull'] }), 400, 'permissions[0].ip'],
   ['ip with a non-numeric prefix', '/add-role', perm({ ip: '10.0.0.0/8a', actions: ['pull'] }), 400, 'permissions[0].ip'],
 ];

@@ -50,6 +50,8 @@ describe('pattern safety', () => {
     assert.deepEqual([decision.status, decision.body.actions], [403, ['pull']], 'the unloadable role grants nothing; the good one still does');
     const other = await request(h.app).post('/authorized').set(client).send(req({ Account: 'bob' }));
     assert.deepEqual([other.status, other.body.actions], [403, []], 'the unloadable account pattern binds nobody');
+    const why = await request(h.app).post('/explain').set(admin).send(req({ Actions: ['push'] }));
+    assert.match(why.body.misses.join('\n'), /binding alice → old: role "old" could not be loaded/);
     const perms = await request(h.app).get('/accounts/alice/permissions').set(admin);
     assert.equal(perms.status, 200);
     assert.deepEqual(perms.body.bindings.map((b: { role: string }) => b.role).sort(), ['good', 'old']);

@@ -1,9 +1,13 @@
 /**
- * skopeo and podman (both containers/image) with everything they write kept under a temp dir —
- * except skopeo's blob-info cache (`/var/lib/containers/cache` for root), which containers/image
- * offers no flag for; tests use unique image content so old cache entries never matter.
+ * skopeo and podman (both containers/image) with everything they write kept under a temp dir.
+ * skopeo's blob-info cache has no flag: as root it is always `/var/lib/containers/cache`. So, as
+ * root, skopeo runs in a private mount namespace with that directory bind-mounted from the stack's
+ * temp dir (shared by every skopeo home of the stack, as the machine's cache would be — the
+ * cross-repository mount scenario relies on it). Without `unshare` it falls back to the real one;
+ * tests use unique image content, so old cache entries never matter there.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run, type RunResult } from './procs.js';
 
@@ -14,26 +18,56 @@ export interface Creds {
 
 const credFlag = (flag: string, c: Creds | undefined): string[] => (c ? [flag, `${c.user}:${c.password}`] : [flag === '--src-creds' ? '--src-no-creds' : '--dest-no-creds']);
 
+const SYSTEM_CACHE = '/var/lib/containers/cache';
+let canIsolate: boolean | undefined;
+/** Root and a working `unshare --mount`: the only case where skopeo would write outside its home. */
+export function isolationAvailable(): boolean {
+  if (canIsolate === undefined) {
+    canIsolate = process.getuid?.() === 0 && spawnSync('unshare', ['--mount', '--propagation', 'private', 'true']).status === 0;
+    if (canIsolate) mkdirSync(SYSTEM_CACHE, { recursive: true, mode: 0o700 });
+  }
+  return canIsolate;
+}
+
 export class Skopeo {
-  constructor(private readonly home: string) {
+  private readonly cacheDir: string | undefined;
+
+  /**
+   * @param home per-client dir (auth file, HOME, XDG_RUNTIME_DIR)
+   * @param opts.cacheDir blob-info cache (default: next to `home`, so shared by a stack's clients);
+   *   `false` leaves skopeo on the machine's cache, as a user's skopeo would be (the benchmark).
+   */
+  constructor(
+    private readonly home: string,
+    opts: { cacheDir?: string | false } = {},
+  ) {
     mkdirSync(home, { recursive: true });
     // An auth file of our own, so credentials from the machine's ~/.docker or /run never leak in.
     writeFileSync(join(home, 'auth.json'), '{}');
+    this.cacheDir = opts.cacheDir === false ? undefined : (opts.cacheDir ?? join(dirname(home), 'blob-info-cache'));
   }
 
   private env(): NodeJS.ProcessEnv {
     return { HOME: this.home, REGISTRY_AUTH_FILE: join(this.home, 'auth.json'), XDG_RUNTIME_DIR: this.home };
   }
 
+  /** Runs skopeo, inside a mount namespace that puts the blob-info cache in `cacheDir` when that is possible. */
+  skopeo(args: string[]): Promise<RunResult> {
+    if (!this.cacheDir || !isolationAvailable()) return run('skopeo', args, { env: this.env() });
+    if (!existsSync(this.cacheDir)) mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
+    const script = 'mount --bind "$1" "$2" && shift 2 && exec skopeo "$@"';
+    return run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', this.cacheDir, SYSTEM_CACHE, ...args], { env: this.env() });
+  }
+
   /** `skopeo copy oci:<layout>:<tag> docker://<ref>`. */
   push(layout: string, tag: string, ref: string, creds?: Creds): Promise<RunResult> {
-    return run('skopeo', ['copy', '--dest-tls-verify=false', ...credFlag('--dest-creds', creds), `oci:${layout}:${tag}`, `docker://${ref}`], { env: this.env() });
+    return this.skopeo(['copy', '--dest-tls-verify=false', ...credFlag('--dest-creds', creds), `oci:${layout}:${tag}`, `docker://${ref}`]);
   }
 
   /** `skopeo copy docker://<ref> oci:<out>:<tag>` (a fresh out dir each time). */
   pull(ref: string, out: string, creds?: Creds): Promise<RunResult> {
     mkdirSync(dirname(out), { recursive: true });
-    return run('skopeo', ['copy', '--src-tls-verify=false', ...credFlag('--src-creds', creds), `docker://${ref}`, `oci:${out}:pulled`], { env: this.env() });
+    return this.skopeo(['copy', '--src-tls-verify=false', ...credFlag('--src-creds', creds), `docker://${ref}`, `oci:${out}:pulled`]);
   }
 }
 

@@ -4,8 +4,10 @@
  * across repositories; the push succeeds and the copy pulls.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { outDir, uniqueImage, useStack } from '../harness/fixture.js';
-import { Skopeo } from '../harness/skopeo.js';
+import { isolationAvailable, Skopeo } from '../harness/skopeo.js';
 
 describe('e2e: multi-scope cross-repository mount (skopeo)', function () {
   this.timeout(120000);
@@ -38,6 +40,8 @@ describe('e2e: multi-scope cross-repository mount (skopeo)', function () {
 
     const pull = await sk.pull(s.ref('team-a/copy'), outDir(s, 'copy'), stack.creds('alice'));
     assert.equal(pull.code, 0, pull.out);
+    // What skopeo remembered about that layer lives in this stack's temp dir, not the machine's cache.
+    if (isolationAvailable()) assert.ok(existsSync(join(s.dir, 'clients', 'blob-info-cache', 'blob-info-cache-v1.boltdb')));
   });
 
   it('a mount source the account cannot pull is not granted: no mount, the layer is uploaded instead', async () => {

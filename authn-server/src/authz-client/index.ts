@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import axios, { type AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { AUTHORIZED_PATH, type AuthorizedRequest, type AuthorizedResponse } from '../../../common/authorized.js';
@@ -40,9 +41,43 @@ function isConnectionError(e: unknown): boolean {
   return RETRYABLE.has(e.code ?? '') || /socket hang up/i.test(e.message);
 }
 
+/**
+ * TCP keep-alive probes are switched on once per socket. Node's agent (when a socket goes back to
+ * the pool) and axios (on every request) both call `setKeepAlive` again, each a setsockopt(2) that
+ * showed up in profiles of the token path; repeating the same setting is a no-op here.
+ */
+function onceKeepAlive<T extends net.Socket>(socket: T): T {
+  socket.setKeepAlive(true, KEEPALIVE_PROBE_MS);
+  let enabled = true;
+  const set = socket.setKeepAlive.bind(socket);
+  socket.setKeepAlive = (enable = false, delay = 0) => {
+    if (enable && enabled) return socket;
+    enabled = enable;
+    return set(enable, delay);
+  };
+  return socket;
+}
+const KEEPALIVE_PROBE_MS = 60_000;
+
+class AuthzHttpAgent extends http.Agent {
+  override createConnection(...args: Parameters<http.Agent['createConnection']>): ReturnType<http.Agent['createConnection']> {
+    return onceKeepAlive(super.createConnection(...args) as net.Socket);
+  }
+}
+class AuthzHttpsAgent extends https.Agent {
+  override createConnection(...args: Parameters<https.Agent['createConnection']>): ReturnType<https.Agent['createConnection']> {
+    return onceKeepAlive(super.createConnection(...args) as net.Socket);
+  }
+}
+
 export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
-  const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-  const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  // One shared keep-alive pool per client; LIFO reuses the warmest sockets so idle ones can expire.
+  const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const };
+  const httpAgent = new AuthzHttpAgent(agentOpts);
+  const httpsAgent = new AuthzHttpsAgent(agentOpts);
+  // Tuned for one small JSON POST per scope: the body is serialized by us and the reply parsed by
+  // us (no transformRequest/transformResponse passes, no decompression streams — authz-server does
+  // not compress), every header fixed at creation, statuses checked here rather than by validateStatus.
   const api: AxiosInstance = axios.create({
     baseURL: opts.url.replace(/\/+$/, ''),
     timeout: opts.timeoutMs ?? 3000,
@@ -50,14 +85,30 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
     httpsAgent,
     proxy: false,
     maxRedirects: 0,
-    validateStatus: () => true,
-    headers: opts.token ? { Authorization: `Bearer ${opts.token}` } : {},
+    validateStatus: null,
+    transformRequest: [],
+    transformResponse: [],
+    responseType: 'text',
+    decompress: false,
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      'Accept-Encoding': 'identity',
+      'User-Agent': 'tollgate-authn',
+      ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
+    },
   });
 
   async function once(body: AuthorizedRequest): Promise<AuthorizedResponse> {
-    const res = await api.post(AUTHORIZED_PATH, body);
+    const res = await api.post<string>(AUTHORIZED_PATH, JSON.stringify(body));
     if (res.status !== 200 && res.status !== 403) throw new AuthzUnavailable(`authz-server answered ${res.status} on ${AUTHORIZED_PATH}`);
-    const parsed = ReplySchema.safeParse(res.data);
+    let data: unknown;
+    try {
+      data = JSON.parse(res.data);
+    } catch {
+      throw new AuthzUnavailable(`authz-server sent a ${res.status} body on ${AUTHORIZED_PATH} that is not JSON`);
+    }
+    const parsed = ReplySchema.safeParse(data);
     if (!parsed.success) throw new AuthzUnavailable(`authz-server sent an unexpected ${res.status} body on ${AUTHORIZED_PATH}`);
     return { allowed: res.status === 200 && parsed.data.allowed, actions: parsed.data.actions };
   }

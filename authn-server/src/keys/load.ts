@@ -76,11 +76,14 @@ const x5cOf = (chain: X509Certificate[]): string[] => chain.map((c) => c.raw.toS
  * What a registry checks in `x5c` (a failing x5c does not fall back to kid): every certificate within its
  * dates, each one signed by the next. Caught at start instead of as a 401 on every push and pull.
  */
+const NOT_BEFORE_SLACK_MS = 5 * 60_000;
+
 function checkX5cChain(chain: X509Certificate[], file: string, now: number): void {
   chain.forEach((cert, i) => {
     const where = `certificate file ${file}: certificate #${i + 1}`;
     if (Date.parse(cert.validTo) < now) throw new Error(`${where} expired on ${cert.validTo} (registries refuse tokens whose x5c holds it)`);
-    if (Date.parse(cert.validFrom) > now) throw new Error(`${where} is not valid before ${cert.validFrom}`);
+    // A few minutes of clock difference with the machine that made the certificate are tolerated.
+    if (Date.parse(cert.validFrom) > now + NOT_BEFORE_SLACK_MS) throw new Error(`${where} is not valid before ${cert.validFrom}`);
     const next = chain[i + 1];
     if (next && !cert.verify(next.publicKey)) throw new Error(`${where} is not signed by certificate #${i + 2} (put the chain leaf first, each certificate followed by its issuer)`);
   });

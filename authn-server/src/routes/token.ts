@@ -4,10 +4,11 @@
  * check; identify the caller; ask authz per scope; sign. One audit line per request, success or not.
  * Never 403 (containerd treats it as fatal): denial is an empty or smaller `access`, with 200.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
-import { AuthnError, sendError } from '../errors.js';
+import { AuthnError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
 import { bodyText, parseForm, single, withQuery, type Fields } from '../request/form.js';
@@ -28,9 +29,19 @@ export interface TokenRouteDeps extends IdentityDeps {
   logger: Logger;
 }
 
-function readFields(req: Request): Fields {
-  const q = req.originalUrl.indexOf('?');
-  const query = parseForm(q < 0 ? '' : req.originalUrl.slice(q + 1), 'query');
+/**
+ * What the handler reads from a request: node's IncomingMessage, as express hands it over (with
+ * `originalUrl` and, for POST, the raw `body`) or as app.ts's fast path for GET passes it unchanged.
+ */
+export type TokenRequest = Pick<IncomingMessage, 'url' | 'headers' | 'socket'> & { method: string; originalUrl?: string; body?: unknown };
+
+/** The endpoint handler; rejects only on unexpected (non-AuthnError) errors. */
+export type TokenHandler = (req: TokenRequest, res: ServerResponse) => Promise<void>;
+
+function readFields(req: TokenRequest): Fields {
+  const url = req.originalUrl ?? req.url ?? '';
+  const q = url.indexOf('?');
+  const query = parseForm(q < 0 ? '' : url.slice(q + 1), 'query');
   if (req.method === 'GET') return query;
   const type = req.headers['content-type'];
   if (!Buffer.isBuffer(req.body)) {
@@ -52,11 +63,12 @@ function resolveService(fields: Fields, services: string[]): string {
   return asked;
 }
 
-export function tokenRoutes(deps: TokenRouteDeps): Router {
+/** The express routes, plus `direct`: the same handler, for app.ts's express-free GET fast path. */
+export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandler } {
   const r = Router();
   const raw = express.raw({ type: 'application/x-www-form-urlencoded', limit: BODY_LIMIT });
 
-  const handle = async (req: Request, res: Response): Promise<void> => {
+  const handle: TokenHandler = async (req, res) => {
     const ip = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const audit: Record<string, unknown> = { ip, method: req.method };
     try {
@@ -85,9 +97,9 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
       deps.metrics.tokensIssued.inc({ grant: who.grant });
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
       deps.logger.info({ audit }, 'token issued');
-      res.set('Cache-Control', 'no-store');
-      res.set('Pragma', 'no-cache');
-      res.json({
+      res.setHeader('Cache-Control', 'no-store');
+      res.setHeader('Pragma', 'no-cache');
+      sendJson(res, 200, {
         token: access.token,
         access_token: access.token,
         token_type: 'Bearer',
@@ -115,5 +127,5 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
   r.get(TOKEN_PATHS, handle);
   r.post(TOKEN_PATHS, raw, handle);
   r.all(TOKEN_PATHS, notAllowed);
-  return r;
+  return Object.assign(r, { direct: handle });
 }

@@ -47,6 +47,7 @@ export interface IssuerOptions {
 }
 
 export const REFRESH_TYP = 'tollgate-refresh+jwt';
+const NBF_LEEWAY_SEC = 60;
 
 // jti: 128 random bits. Drawn from a refilled 4 KiB pool: one randomBytes call per 256 tokens, not per token.
 let pool = Buffer.alloc(0);
@@ -103,8 +104,12 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
           audience: refreshAud,
           typ: REFRESH_TYP,
           currentDate: clock(),
+          // Another replica's clock may run ahead: accept its nbf up to 60 s early (the registry's own leeway).
+          clockTolerance: NBF_LEEWAY_SEC,
           requiredClaims: ['sub', 'exp', 'cid', 'tgt'],
         });
+        // …but no grace after exp: --refresh-ttl is exact.
+        if ((payload.exp as number) <= Math.floor(clock().getTime() / 1000)) throw refused('expired');
         if (protectedHeader.typ !== REFRESH_TYP || payload.tgt !== 'refresh') throw refused('not a refresh token');
         if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || payload.sub === '') throw refused('missing subject');
         return { sub: payload.sub, credentialId: payload.cid };

@@ -109,7 +109,10 @@ export function explain(req: AuthorizedRequest, bindings: readonly BindingRef[],
   if (bindings.length === 0) misses.push(`account "${req.Account}" has no bindings`);
   for (const b of bindings) {
     const role = roles(b.role_name);
-    if (!role) continue;
+    if (!role) {
+      misses.push(`${bindingText(b)}: role "${b.role_name}" could not be loaded (its stored permissions no longer validate), so it grants nothing`);
+      continue;
+    }
     const v = vars(req, b);
     role.permissions.forEach((p, i) => {
       const where = `${bindingText(b)}, permission #${i}`;
