@@ -15,7 +15,15 @@ export const AuthorizedRequestSchema = z
     Service: z.string().max(512),
     IP: z.string().max(64),
     Actions: z.array(z.string().min(1).max(64)).max(64),
-    Labels: z.record(z.string(), z.array(z.string().max(512)).max(64)).nullable().optional(),
+    // `__proto__` would vanish on the way into a plain object: refuse it instead of silently dropping it.
+    Labels: z
+      .preprocess((v, ctx) => {
+        if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+          ctx.addIssue({ code: 'custom', message: 'label key "__proto__" is not allowed', input: v });
+        }
+        return v;
+      }, z.record(z.string(), z.array(z.string().max(512)).max(64)).nullable())
+      .optional(),
   })
   .strict();
 

@@ -63,6 +63,14 @@ const slug = (heading: string) => heading.trim().toLowerCase().replace(/`/g, '')
 describe('operator docs match the scripts, the CLI, docker-compose.yml and k8s/', () => {
   const snippets = DOCS.flatMap((f) => codeSnippets(read(f)).map((s) => ({ f, s })));
 
+  before(function () {
+    // Each `--help` starts the CLI through tsx (seconds on a loaded machine): collect them once, up front.
+    this.timeout(300_000);
+    for (const p of ['', 'authz', 'authz serve', 'authn', 'authn serve', 'keys', 'keys generate', 'keys bundle', 'hash-password', 'import', 'export']) {
+      tollgateHelp(p ? p.split(' ') : []);
+    }
+  });
+
   it('every `tollgate …` command names existing subcommands and only flags that command has', () => {
     let checked = 0;
     for (const { f, s } of snippets) {

@@ -106,7 +106,7 @@ describe('registry 3.x with a JWKS file (SIMULATED: no registry 3 binary — tok
   });
 
   it('rotation: a JWKS of token.crt + token.previous.crt accepts old and new tokens; after --prune-bundle only new ones', async function () {
-    this.timeout(60_000);
+    this.timeout(120_000);
     const oldToken = await token(await startAuthn());
     gen('--rotate');
     const both = jwksOf('token.crt', 'token.previous.crt');

@@ -70,15 +70,19 @@ interface BodyParserError {
   limit?: number;
 }
 
+/** A body-parser failure (too large, bad encoding, broken gzip) as the 4xx it is; undefined for anything else. */
+export function bodyParserError(err: unknown): AuthnError | undefined {
+  const bp = err as BodyParserError;
+  if (bp?.type === 'entity.too.large') return new AuthnError(413, 'body_too_large', `request body is larger than ${bp.limit ?? 65536} bytes`, { field: 'body' });
+  if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') return new AuthnError(415, 'unsupported_media_type', (err as Error).message, { field: 'body' });
+  if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) return new AuthnError(bp.status, 'invalid_request', (err as Error).message, { field: 'body' });
+  return undefined;
+}
+
 export function errorMiddleware(log: Logger, realm: string): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    const bp = err as BodyParserError;
-    let e: AuthnError;
-    if (err instanceof AuthnError) e = err;
-    else if (bp?.type === 'entity.too.large') e = new AuthnError(413, 'body_too_large', `request body is larger than ${bp.limit ?? 65536} bytes`, { field: 'body' });
-    else if (bp?.type === 'encoding.unsupported' || bp?.type === 'charset.unsupported') e = new AuthnError(415, 'unsupported_media_type', (err as Error).message, { field: 'body' });
-    else if (typeof bp?.status === 'number' && bp.status >= 400 && bp.status < 500) e = new AuthnError(bp.status, 'invalid_request', (err as Error).message, { field: 'body' });
-    else {
+    let e: AuthnError | undefined = err instanceof AuthnError ? err : bodyParserError(err);
+    if (!e) {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
       e = new AuthnError(500, 'internal', 'internal error');
     }

@@ -89,6 +89,9 @@ describe('credentials', () => {
       ['a duplicate user', `users:\n  bob: {password: "${hash('x')}"}\n  bob: {password: "${hash('y')}"}\n`, /YAML error: .*unique.*line 3/i],
       ['broken YAML', 'users: [\n', /YAML error: .*line \d/],
       ['an unknown top-level key', 'user: {}\n', /\(top level\).*user/],
+      // A plain object would swallow these keys silently.
+      ['a user named __proto__', `users:\n  __proto__:\n    password: "${hash('x')}"\n`, /users\.__proto__: .*not "__proto__"/],
+      ['a label named __proto__', `users:\n  bob:\n    password: "${hash('x')}"\n    labels: {__proto__: [a]}\n`, /users\.bob\.labels\.__proto__/],
     ];
     for (const [what, yaml, message] of invalid) {
       it(`refuses to start with ${what}, naming the problem`, async () => {

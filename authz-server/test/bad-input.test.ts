@@ -181,12 +181,16 @@ describe('odd but valid input is stored literally', () => {
     assert.equal(h.store.decide(req({ Account: 'someone', Name: "a'b/c" })).allowed, false);
   });
 
-  it('prototype-looking label keys in requests and roles never cause a 5xx', async () => {
+  it('prototype-looking label keys in requests and roles never cause a 5xx; a request label "__proto__" is a 400 naming Labels', async () => {
     h.store.putRole('r', [{ labels: { constructor: '**' }, actions: ['pull'] }, { name: '${labels:__proto__}/**', actions: ['push'] }]);
     h.store.addBinding({ account_name: 'alice', role_name: 'r' });
-    const raw = '{"Account":"alice","Type":"repository","Name":"x/y","Service":"","IP":"","Actions":["pull","push"],"Labels":{"__proto__":["x"],"toString":["y"]}}';
+    const body = (labels: string) => `{"Account":"alice","Type":"repository","Name":"x/y","Service":"","IP":"","Actions":["pull","push"],"Labels":${labels}}`;
     for (const path of ['/authorized', '/explain']) {
-      const res = await request(h.app).post(path).set(admin).set('Content-Type', 'application/json').send(raw);
+      const proto = await request(h.app).post(path).set(admin).set('Content-Type', 'application/json').send(body('{"__proto__":["x"],"toString":["y"]}'));
+      assert.equal(proto.status, 400, `${path}: ${proto.status} ${JSON.stringify(proto.body)}`);
+      assert.match(JSON.stringify(proto.body), /Labels/);
+      assert.match(JSON.stringify(proto.body), /__proto__/);
+      const res = await request(h.app).post(path).set(admin).set('Content-Type', 'application/json').send(body('{"toString":["y"]}'));
       assert.ok(res.status < 500, `${path}: ${res.status} ${JSON.stringify(res.body)}`);
       assert.deepEqual(res.body.actions, []);
     }

@@ -42,6 +42,17 @@ const UsersFileSchema = z
   })
   .strict();
 
+/** `__proto__` as a user or label name would vanish inside a plain object: refuse it, naming the path. */
+function refuseProtoKeys(data: unknown): void {
+  const own = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  const users = own(data) ? data.users : undefined;
+  if (!own(users)) return;
+  if (Object.hasOwn(users, '__proto__')) throw new Error(`users.__proto__: ${USERNAME_HINT}, and not "__proto__"`);
+  for (const [name, user] of Object.entries(users)) {
+    if (own(user) && own(user.labels) && Object.hasOwn(user.labels, '__proto__')) throw new Error(`users.${name}.labels.__proto__: "__proto__" is not allowed as a label name`);
+  }
+}
+
 function formatIssues(error: z.ZodError): string {
   return error.issues
     .slice(0, 10)
@@ -55,6 +66,7 @@ export function parseUsersFile(text: string): Map<string, UserRecord> {
   const first = doc.errors[0];
   if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
   const data: unknown = doc.toJS() ?? {};
+  refuseProtoKeys(data);
   const parsed = UsersFileSchema.safeParse(data);
   if (!parsed.success) throw new Error(formatIssues(parsed.error));
   const records = new Map<string, UserRecord>();

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
-import { AuthnError, sendError, sendJson } from '../errors.js';
+import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
 import { bodyText, parseForm, single, withQuery, type Fields } from '../request/form.js';
@@ -33,7 +33,7 @@ export interface TokenRouteDeps extends IdentityDeps {
  * What the handler reads from a request: node's IncomingMessage, as express hands it over (with
  * `originalUrl` and, for POST, the raw `body`) or as app.ts's fast path for GET passes it unchanged.
  */
-export type TokenRequest = Pick<IncomingMessage, 'url' | 'headers' | 'socket'> & { method: string; originalUrl?: string; body?: unknown };
+export type TokenRequest = Pick<IncomingMessage, 'url' | 'headers' | 'socket'> & { method: string; originalUrl?: string; body?: unknown; bodyError?: unknown };
 
 /** The endpoint handler; rejects only on unexpected (non-AuthnError) errors. */
 export type TokenHandler = (req: TokenRequest, res: ServerResponse) => Promise<void>;
@@ -43,6 +43,7 @@ function readFields(req: TokenRequest): Fields {
   const q = url.indexOf('?');
   const query = parseForm(q < 0 ? '' : url.slice(q + 1), 'query');
   if (req.method === 'GET') return query;
+  if (req.bodyError !== undefined) throw bodyParserError(req.bodyError) ?? req.bodyError;
   const type = req.headers['content-type'];
   if (!Buffer.isBuffer(req.body)) {
     if (type && (req.headers['content-length'] ?? '0') !== '0') {
@@ -125,7 +126,13 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
   // Before r.get, which would otherwise answer HEAD by logging in and signing a token nobody receives.
   r.head(TOKEN_PATHS, notAllowed);
   r.get(TOKEN_PATHS, handle);
-  r.post(TOKEN_PATHS, raw, handle);
+  // A body the parser refuses (413, bad gzip) is still a token request: handle() answers it, with its audit line.
+  const body = (req: Request, res: Response, next: () => void): void =>
+    void raw(req, res, (err?: unknown) => {
+      if (err !== undefined) (req as TokenRequest).bodyError = err;
+      next();
+    });
+  r.post(TOKEN_PATHS, body, handle);
   r.all(TOKEN_PATHS, notAllowed);
   return Object.assign(r, { direct: handle });
 }
