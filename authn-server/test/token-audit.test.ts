@@ -92,6 +92,15 @@ describe('token request audit log', () => {
     assert.ok(!lines.join('\n').includes('wrong-guess'));
   });
 
+  it('a body the parser refuses (too large, broken gzip) still gets its audit line', async () => {
+    await request(t.app).post('/auth').type('form').send(`grant_type=password&username=alice&x=${'a'.repeat(70_000)}`).expect(413);
+    await request(t.app).post('/token').type('form').set('Content-Encoding', 'gzip').send('not gzip').expect(400);
+    const [big, gzip, ...rest] = audits();
+    assert.equal(rest.length, 0);
+    assert.deepEqual([big!.msg, big!.audit.status, big!.audit.outcome, big!.audit.method, big!.audit.ip], ['token refused', 413, 'body_too_large', 'POST', '127.0.0.1']);
+    assert.deepEqual([gzip!.audit.status, gzip!.audit.outcome], [400, 'invalid_request']);
+  });
+
   it('authz unavailable: one error-level line with the account and 503', async () => {
     authz.mode = 'error';
     try {

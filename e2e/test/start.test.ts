@@ -5,7 +5,7 @@
  * everything; a missing registry binary still gives authz + authn; a child that dies takes the stack down.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBins } from '../harness/fixture.js';
 import { createServer, type Server } from 'node:net';
@@ -189,5 +189,18 @@ describe('e2e: tollgate start', function () {
     } finally {
       regBlocker.close();
     }
+  });
+
+  it('a deleted signing key is regenerated (nothing else is touched) and start warns that the old bundle no longer matches', async () => {
+    const bundle = readFileSync(join(data, 'keys', 'bundle.pem'), 'utf8');
+    rmSync(join(data, 'keys', 'token.key'));
+    rmSync(join(data, 'keys', 'token.crt'));
+    const { pids, out } = await launch();
+    assert.match(out, /^created keys\/token\.key, keys\/token\.crt in /m);
+    assert.match(out, /warning: .*keys\/bundle\.pem does not hold .*keys\/token\.crt, so the registry will reject every token; delete the bundle to have it rebuilt/);
+    assert.equal(readFileSync(join(data, 'keys', 'bundle.pem'), 'utf8'), bundle, 'the bundle was not overwritten');
+    ctrlC();
+    assert.equal(await proc?.wait(), 0);
+    assert.deepEqual(await gone(pids), []);
   });
 });
