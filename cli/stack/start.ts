@@ -96,7 +96,7 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
       '',
       'Try it:',
       `  skopeo copy --dest-tls-verify=false --dest-creds ${shq(`alice:${o.creds.alice}`)} ${shq(`oci:${o.demoImage}:v1`)} docker://${o.registryHost}/team-a/hello:v1`,
-      `  skopeo copy --src-tls-verify=false --src-creds ${shq(`bob:${o.creds.bob}`)} docker://${o.registryHost}/team-a/hello:v1 oci:/tmp/hello:v1   # denied: bob is team-b`,
+      `  skopeo copy --src-tls-verify=false --src-creds ${shq(`bob:${o.creds.bob}`)} docker://${o.registryHost}/team-a/hello:v1 ${shq(`oci:${o.data}/pulled/hello:v1`)}   # denied: bob is team-b`,
     );
   }
   lines.push('', 'Ctrl-C stops everything.', '');

@@ -98,7 +98,7 @@ describe('e2e: tollgate start', function () {
     const push = await run('sh', ['-c', pushCmd], { env, input: '' });
     assert.equal(push.code, 0, push.out);
     assert.match(push.out, /Writing manifest to image destination/);
-    const denyCmd = /^\s+(skopeo copy --src-tls-verify.*)$/m.exec(out)?.[1]?.replace('oci:/tmp/hello:v1', `oci:${join(t.dir, 'hello')}:v1`);
+    const denyCmd = /^\s+(skopeo copy --src-tls-verify.*)$/m.exec(out)?.[1];
     assert.ok(denyCmd, out);
     const deny = await run('sh', ['-c', denyCmd], { env, input: '' });
     assert.notEqual(deny.code, 0, deny.out);
