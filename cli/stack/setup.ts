@@ -67,6 +67,8 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
   const created: string[] = [];
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
   mkdirSync(p.logs, { recursive: true });
+  // skopeo's oci: destination needs its parent to exist (the banner's pull example writes here).
+  mkdirSync(join(p.dir, 'pulled'), { recursive: true });
   for (const file of [p.adminToken, p.clientToken]) {
     if (existsSync(file)) continue;
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });

@@ -49,7 +49,13 @@ describe('e2e: tollgate start', function () {
   afterEach(async () => {
     await proc?.stop();
     // The children have their own process groups; if `start` could not stop them, do it by PID here.
-    for (const pid of childPids.filter(alive)) process.kill(pid, 'SIGKILL');
+    for (const pid of childPids.filter(alive)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* exited meanwhile */
+      }
+    }
     childPids = [];
   });
   after(() => t.cleanup());
