@@ -2,7 +2,7 @@
  * Credential verification throughput: cached vs uncached bcrypt (cost 10), wrong passwords and unknown users.
  * Each phase runs for a bounded time. Writes bench/results/credentials.md.
  *
- *   node --import tsx bench/credentials.bench.ts [--seconds N]
+ *   npm run bench:credentials [-- --seconds N]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -2,9 +2,9 @@
  * `tollgate authn serve`: reads flags/env, loads keys and credentials, listens, logs one
  * `listening` line, and shuts down cleanly on SIGTERM/SIGINT.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../../common/logger.js';
+import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
@@ -17,12 +17,6 @@ export interface Running {
   server: Server;
   url: string;
   close(): Promise<void>;
-}
-
-function urlOf(server: Server): string {
-  const a = server.address() as AddressInfo;
-  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return `http://${host}:${a.port}`;
 }
 
 /** Starts the server; resolves once it listens. Exported for in-process use (stack runner, tests). */
@@ -62,54 +56,16 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     ...(cfg.trustProxy ? { trustProxy: cfg.trustProxy } : {}),
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
   });
-  const server = createServer({ maxHeaderSize: 16384 }, app);
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
   const cleanup = () => {
     credentials.close();
     authz.close();
   };
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(cfg.listen.port, cfg.listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  }).catch((e: unknown) => {
-    cleanup();
-    throw e;
-  });
-  const url = urlOf(server);
-  // The readiness line is printed even at --log-level warn/error: scripts wait for it.
-  const announce = logger.level === 'silent' ? logger : logger.child({}, { level: 'info' });
-  announce.info({ url, issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous }, 'listening');
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= new Promise<void>((resolve) => {
-      server.close(() => {
-        cleanup();
-        resolve();
-      });
-      server.closeIdleConnections();
-      // In-flight requests get a moment; then every socket goes so shutdown cannot hang.
-      setTimeout(() => server.closeAllConnections(), 5000).unref();
-    }));
+  const fields = { issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous };
+  const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup });
   return { server, url, close };
 }
 
 /** CLI entry: start, wire signals, exit non-zero with a clear message on bad config. */
-export async function serve(flags: ServeFlags): Promise<void> {
-  let running: Running;
-  try {
-    running = await startServer(flags);
-  } catch (e) {
-    process.stderr.write(`tollgate authn serve: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
-  const stop = (signal: string) => {
-    process.stderr.write(`authn-server: ${signal} received, shutting down\n`);
-    void running.close().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+export function serve(flags: ServeFlags): Promise<void> {
+  return serveUntilSignal('tollgate authn serve', 'authn-server', () => startServer(flags));
 }
