@@ -70,16 +70,16 @@ export function createApp(deps: AppDeps): AuthnApp {
   // No per-request access log: token requests get one audit line each (routes/token.ts), errors are
   // logged by the error middleware, and probes need none — pino-http cost ~10% of the token path.
   const tokens = tokenRoutes({
-      credentials: deps.credentials,
-      throttle: deps.throttle,
-      issuer,
-      anonymous: deps.anonymous === true,
-      logger: deps.logger,
-      authz,
-      services: deps.services?.length ? deps.services : [APP_DEFAULTS.service],
-      realm,
-      clientIp: clientIpResolver(deps.trustProxy),
-      metrics,
+    credentials: deps.credentials,
+    throttle: deps.throttle,
+    issuer,
+    anonymous: deps.anonymous === true,
+    logger: deps.logger,
+    authz,
+    services: deps.services?.length ? deps.services : [APP_DEFAULTS.service],
+    realm,
+    clientIp: clientIpResolver(deps.trustProxy),
+    metrics,
   });
   app.use(tokens);
   app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true }));

@@ -72,7 +72,9 @@ class AuthzHttpsAgent extends https.Agent {
 
 export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
   // One shared keep-alive pool per client; LIFO reuses the warmest sockets so idle ones can expire.
-  const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const };
+  // Idle sockets are dropped after 4 s, before the server's 5 s keep-alive timeout (Node's default,
+  // authz-server keeps it) can close one just as a request goes out on it.
+  const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: 4000 };
   const httpAgent = new AuthzHttpAgent(agentOpts);
   const httpsAgent = new AuthzHttpsAgent(agentOpts);
   // Tuned for one small JSON POST per scope: the body is serialized by us and the reply parsed by
