@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const md = [
     '# Credential verification benchmark',
     '',
-    `Command: \`node --import tsx bench/credentials.bench.ts\` — ${new Date().toISOString()}, Node ${process.version},`,
+    `Command: \`npm run bench:credentials\` — ${new Date().toISOString()}, Node ${process.version},`,
     `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}. One user, bcrypt cost ${COST} (bcryptjs, async compare),`,
     `sequential calls of \`Credentials.authenticate\` (no HTTP), up to ${PHASE_MS / 1000} s or ${MAX_OPS} calls per phase.`,
     '',
