@@ -47,6 +47,16 @@ export function tempDir(prefix = 'tollgate-e2e-'): { dir: string; cleanup: () =>
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** True while a process with this PID exists (signal 0 checks without sending anything). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface SpawnOptions {
   name: string;
   cmd: string;

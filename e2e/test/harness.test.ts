@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { INSTALL, requireBins } from '../harness/fixture.js';
-import { ROOT, run, tempDir } from '../harness/procs.js';
+import { alive, ROOT, run, tempDir } from '../harness/procs.js';
 
 interface MochaJson {
   stats: { passes: number; failures: number; pending: number };
@@ -23,15 +23,6 @@ async function mocha(fixture: string, env: NodeJS.ProcessEnv): Promise<{ code: n
   const start = r.stdout.indexOf('{\n');
   assert.ok(start >= 0, r.out);
   return { code: r.code, json: JSON.parse(r.stdout.slice(start)) as MochaJson, out: r.out };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('e2e harness: skips, CI failures, teardown', function () {

@@ -9,22 +9,13 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBins } from '../harness/fixture.js';
 import { createServer, type Server } from 'node:net';
-import { freePort, Proc, ROOT, run, tempDir } from '../harness/procs.js';
+import { alive, freePort, Proc, ROOT, run, tempDir } from '../harness/procs.js';
 
 function occupy(port: number): Promise<Server> {
   return new Promise((ok) => {
     const srv = createServer();
     srv.listen(port, '127.0.0.1', () => ok(srv));
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Waits until none of `pids` is alive (they are stopped asynchronously by their parent). */
