@@ -7,6 +7,19 @@
  */
 import { z } from 'zod';
 
+/**
+ * A JSON object with an own `__proto__` key (JSON.parse makes one) loses it inside zod's output: a
+ * label condition or request label would silently vanish. Refuse it, naming `<path>.__proto__`.
+ */
+export function refuseProtoKey<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v, ctx) => {
+    if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
+      ctx.addIssue({ code: 'custom', message: 'label key "__proto__" is not allowed', path: ['__proto__'], input: v });
+    }
+    return v;
+  }, schema);
+}
+
 export const AuthorizedRequestSchema = z
   .object({
     Account: z.string().max(512),
@@ -16,14 +29,7 @@ export const AuthorizedRequestSchema = z
     IP: z.string().max(64),
     Actions: z.array(z.string().min(1).max(64)).max(64),
     // `__proto__` would vanish on the way into a plain object: refuse it instead of silently dropping it.
-    Labels: z
-      .preprocess((v, ctx) => {
-        if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
-          ctx.addIssue({ code: 'custom', message: 'label key "__proto__" is not allowed', input: v });
-        }
-        return v;
-      }, z.record(z.string(), z.array(z.string().max(512)).max(64)).nullable())
-      .optional(),
+    Labels: refuseProtoKey(z.record(z.string(), z.array(z.string().max(512)).max(64)).nullable()).optional(),
   })
   .strict();
 

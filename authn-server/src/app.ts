@@ -15,6 +15,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
 import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
+import { PairQueue } from './throttle/pair-queue.js';
 import { createTokenIssuer } from './token/issuer.js';
 import type { BlockList } from 'node:net';
 
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): AuthnApp {
   const tokens = tokenRoutes({
     credentials: deps.credentials,
     throttle: deps.throttle,
+    loginQueue: new PairQueue(),
     issuer,
     anonymous: deps.anonymous === true,
     logger: deps.logger,

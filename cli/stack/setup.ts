@@ -82,17 +82,13 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
     runSelf(['keys', 'bundle', '--out', p.bundle, p.cert]);
     created.push(p.bundle);
   }
+  // Passwords are known only where we wrote them (demo-credentials.json); a users file is never overwritten.
+  const known = existsSync(p.demoCreds) ? (JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds) : undefined;
   let creds: DemoCreds;
   if (existsSync(p.users)) {
-    // An existing users file is used as is; the passwords are known only if we wrote it.
-    creds = existsSync(p.demoCreds)
-      ? (JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds)
-      : { alice: '(see users.yml)', bob: '(see users.yml)', admin: '(see users.yml)' };
+    creds = known ?? { alice: '(see users.yml)', bob: '(see users.yml)', admin: '(see users.yml)' };
   } else {
-    const known = existsSync(p.demoCreds);
-    creds = known
-      ? (JSON.parse(readFileSync(p.demoCreds, 'utf8')) as DemoCreds)
-      : { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
+    creds = known ?? { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') };
     const users = Object.fromEntries(DEMO_USERS.map((u) => [u, { password: bcrypt.hashSync(creds[u], 10), labels: {} }]));
     writeFileSync(p.users, stringify({ users }), { mode: 0o600, flag: 'wx' });
     created.push(p.users);

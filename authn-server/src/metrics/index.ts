@@ -30,6 +30,10 @@ export function createMetrics(defaults = true): Metrics {
     buckets: BUCKETS,
     registers,
   });
+  const timeUntilFinish = (res: ServerResponse, labels: () => { method: string; route: string }): void => {
+    const start = performance.now();
+    res.once('finish', () => duration.observe({ ...labels(), status: String(res.statusCode) }, (performance.now() - start) / 1000));
+  };
   const metrics: Metrics = {
     registry,
     tokensIssued: new Counter({ name: 'tollgate_authn_tokens_issued_total', help: 'Tokens issued, by grant (basic, anonymous, password, refresh_token)', labelNames: ['grant'] as const, registers }),
@@ -39,17 +43,13 @@ export function createMetrics(defaults = true): Metrics {
     authzErrors: new Counter({ name: 'tollgate_authn_authz_errors_total', help: 'Calls to /authorized that failed (timeout, connection, unexpected status)', registers }),
     decisionCacheHits: new Counter({ name: 'tollgate_authn_decision_cache_hits_total', help: 'Decisions answered from the decision cache', registers }),
     credentialCache: new Counter({ name: 'tollgate_authn_credential_cache_total', help: 'Password checks answered from the bcrypt verification cache (hit) or by bcrypt (miss)', labelNames: ['result'] as const, registers }),
+    // The route label is read when the response finishes: express sets req.route while routing.
     middleware: (req, res, next) => {
-      const start = performance.now();
-      res.once('finish', () => {
-        const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
-        duration.observe({ method: req.method, route: String(route), status: String(res.statusCode) }, (performance.now() - start) / 1000);
-      });
+      timeUntilFinish(res, () => ({ method: req.method, route: String((req.route as { path?: string } | undefined)?.path ?? 'unmatched') }));
       next();
     },
     timeRequest(method, route, res) {
-      const start = performance.now();
-      res.once('finish', () => duration.observe({ method, route, status: String(res.statusCode) }, (performance.now() - start) / 1000));
+      timeUntilFinish(res, () => ({ method, route }));
     },
   };
   return metrics;

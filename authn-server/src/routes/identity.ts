@@ -15,7 +15,7 @@ import type { Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
-import { PairQueue } from '../throttle/pair-queue.js';
+import type { PairQueue } from '../throttle/pair-queue.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -32,6 +32,8 @@ export interface Identity {
 export interface IdentityDeps {
   credentials: Credentials;
   throttle: LoginThrottle;
+  /** Serialises the throttle check + password check per (account, client): one per throttle. */
+  loginQueue: PairQueue;
   issuer: TokenIssuer;
   anonymous: boolean;
   logger: Logger;
@@ -39,16 +41,8 @@ export interface IdentityDeps {
 
 const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
 
-// One queue per throttle instance, i.e. per app: the throttle is what the serialisation protects.
-const queues = new WeakMap<LoginThrottle, PairQueue>();
-function queueFor(throttle: LoginThrottle): PairQueue {
-  let q = queues.get(throttle);
-  if (!q) queues.set(throttle, (q = new PairQueue()));
-  return q;
-}
-
 function login(deps: IdentityDeps, grant: GrantKind, user: string, password: string, ip: string): Promise<Identity> {
-  return queueFor(deps.throttle).run(user, ip, async () => {
+  return deps.loginQueue.run(user, ip, async () => {
     const gate = deps.throttle.check(user, ip);
     if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
     let r;

@@ -3,6 +3,7 @@
  * Validated (zod + pattern/CIDR parsing) when written; compiled once when a role is loaded.
  */
 import { z } from 'zod';
+import { refuseProtoKey } from '../../../common/authorized.js';
 import { parseTemplate, PatternError, type Template } from './pattern.js';
 import { parseIpCondition, type IpMatcher } from './cidr.js';
 
@@ -44,16 +45,8 @@ export const PermissionSchema = z
     service: patternField(true).optional(),
     ip: ipField.optional(),
     actions: z.array(ActionSchema).min(1, 'list at least one action (e.g. ["pull"] or ["*"])').max(64),
-    // "__proto__" cannot be an own key of a parsed object: the condition would vanish and the
-    // permission would grant without it. Refuse it instead of widening the permission.
-    labels: z
-      .preprocess((v, ctx) => {
-        if (v !== null && typeof v === 'object' && Object.hasOwn(v, '__proto__')) {
-          ctx.addIssue({ code: 'custom', message: 'label key "__proto__" is not allowed', path: ['__proto__'], input: v });
-        }
-        return v;
-      }, z.record(z.string().min(1).max(128), patternField(true)))
-      .optional(),
+    // A vanished "__proto__" condition would let the permission grant without it: refused instead.
+    labels: refuseProtoKey(z.record(z.string().min(1).max(128), patternField(true))).optional(),
   })
   .strict();
 
