@@ -21,18 +21,19 @@ export function urlOf(server: Server): string {
 }
 
 /**
- * Serves `app` on host:port with bounded header size and timeouts (a slow client cannot hold a
- * socket forever). On a listen error `cleanup` runs and the error is thrown. Logs `listening` with
- * `fields` even at --log-level warn/error: scripts and the stack runner wait for that line.
+ * Serves `app` on host:port with bounded header size and timeouts: a slow client cannot hold a socket
+ * forever; a whole request gets 30 s unless `requestTimeoutMs` says otherwise. On a listen error
+ * `cleanup` runs and the error is thrown. Logs `listening` with `fields` even at --log-level
+ * warn/error: scripts and the stack runner wait for that line.
  */
 export async function listen(
   app: RequestListener,
   at: { host: string; port: number },
-  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void },
+  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void; requestTimeoutMs?: number },
 ): Promise<Listening> {
   const server = createServer({ maxHeaderSize: 16384 }, app);
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(at.port, at.host, () => {

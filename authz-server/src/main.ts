@@ -31,7 +31,8 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const store = Store.open(cfg.db);
   const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.bindings.count() });
   const app = createApp({ store, logger, metrics, tokens: { admin: cfg.adminToken, client: cfg.clientToken, insecureDev: cfg.insecureDev } });
-  const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: cfg.db }, cleanup: () => store.close() });
+  // An import body may be 64 MiB: keep node's own 5 min for a whole request (the 30 s default suits token requests).
+  const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: cfg.db }, cleanup: () => store.close(), requestTimeoutMs: 300_000 });
   return { server, store, url, close };
 }
 
