@@ -20,7 +20,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Store } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/index.js';
+import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,11 +104,11 @@ async function main(): Promise<void> {
     build(dir);
     // authz-server with a real SQLite store: alice is a developer in team-a; every bench user reads team-a.
     const db = join(dir, 'authz.db');
-    const store = Store.open(db);
-    store.putRole('developer', [{ name: '${namespace}/*', actions: ['pull', 'push'] }]);
-    store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
-    store.addBinding({ account_name: 'user-*', role_name: 'developer', namespace: 'team-a' });
-    store.close();
+    const store = await AuthzStore.create(SqliteStore.open(db));
+    await store.putRole('developer', [{ name: '${namespace}/*', actions: ['pull', 'push'] }]);
+    await store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
+    await store.addBinding({ account_name: 'user-*', role_name: 'developer', namespace: 'team-a' });
+    await store.close();
     writeFileSync(join(dir, 'admin.token'), 'bench-admin-token-0123456789');
     writeFileSync(join(dir, 'client.token'), 'bench-client-token-0123456789');
     const authz = await start(cli('authz', 'serve', '--listen', '127.0.0.1:0', '--db', db, '--admin-token-file', join(dir, 'admin.token'), '--client-token-file', join(dir, 'client.token')), { TOLLGATE_LOG_LEVEL: 'info' });

@@ -7,12 +7,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authz-server/src/app.js';
-import { Store } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/index.js';
+import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 
 const [mode, file] = process.argv.slice(2);
 let app: express.Express;
 if (mode === 'authz' && file) {
-  const store = Store.open(file);
+  const store = await AuthzStore.create(SqliteStore.open(file));
   // Default log level, as in production: /authorized is logged at debug so it costs little.
   app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
 } else {

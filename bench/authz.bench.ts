@@ -71,24 +71,24 @@ const children: ChildProcess[] = [];
 try {
   const file = join(dir, 'authz.db');
   process.stderr.write(`seeding ${ACCOUNTS} accounts × ${PER} bindings…\n`);
-  const { store, seconds: seedSecs } = seed(file, ACCOUNTS, PER);
-  const bindings = store.bindings.count();
+  const { store, seconds: seedSecs } = await seed(file, ACCOUNTS, PER);
+  const bindings = await store.countBindings();
 
   // Cold: accounts spread over all of them, so most miss the per-account cache and hit SQLite.
   // Hot: 1000 distinct requests cycling (what a busy registry with recurring clients looks like).
-  const run = (reqs: AuthorizedRequest[]): { rate: number; allowed: number } => {
+  const run = async (reqs: AuthorizedRequest[]): Promise<{ rate: number; allowed: number }> => {
     let ok = 0;
     const t0 = performance.now();
-    for (let k = 0; k < DECISIONS; k++) if (store.decide(reqs[k % reqs.length] as AuthorizedRequest).allowed) ok++;
+    for (let k = 0; k < DECISIONS; k++) if ((await store.decide(reqs[k % reqs.length] as AuthorizedRequest)).allowed) ok++;
     return { rate: Math.round(DECISIONS / ((performance.now() - t0) / 1000)), allowed: ok };
   };
   const coldReqs = Array.from({ length: Math.min(DECISIONS, 200_000) }, (_, k) => requestFor(k * 13 + 1));
-  const cold = run(coldReqs);
-  const hot = run(Array.from({ length: 1000 }, (_, k) => requestFor(k)));
+  const cold = await run(coldReqs);
+  const hot = await run(Array.from({ length: 1000 }, (_, k) => requestFor(k)));
   const allowed = cold.allowed;
   const storeRate = cold.rate;
   const benchRss = rssMb('self');
-  store.close();
+  await store.close();
 
   process.stderr.write(`store: ${storeRate} cold / ${hot.rate} hot decisions/s; HTTP runs of ${DURATION}s…\n`);
   const bare = await startChild(['bare']);

@@ -5,14 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
-import { Store } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import type { KeySet } from '../src/keys/load.js';
 import { basic, CLIENT_TOKEN, logger, makeKeys, MemCredentials, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';
 
 describe('token endpoint against the real authz-server', () => {
   let tmp: ReturnType<typeof tempDir>;
   let keys: KeySet;
-  let store: Store;
+  let store: AuthzStore;
   let server: Server;
   let t: TestApp;
   const S = 'registry.test';
@@ -20,14 +21,14 @@ describe('token endpoint against the real authz-server', () => {
   before(async () => {
     tmp = tempDir();
     keys = await makeKeys(tmp.dir);
-    store = Store.open(join(tmp.dir, 'authz.db'));
-    store.putRole('developer', [{ name: '${namespace}/*', actions: ['pull', 'push'] }]);
-    store.putRole('reader', [{ name: '${namespace}/*', actions: ['pull'] }]);
-    store.putRole('labelled', [{ name: 'labs/*', actions: ['pull'], labels: { team: 'labs' } }]);
-    store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
-    store.addBinding({ account_name: 'alice', role_name: 'reader', namespace: 'shared' });
-    store.addBinding({ account_name: 'alice', role_name: 'labelled' });
-    store.addBinding({ account_name: '<anonymous>', role_name: 'reader', namespace: 'public' });
+    store = await AuthzStore.create(SqliteStore.open(join(tmp.dir, 'authz.db')));
+    await store.putRole('developer', [{ name: '${namespace}/*', actions: ['pull', 'push'] }]);
+    await store.putRole('reader', [{ name: '${namespace}/*', actions: ['pull'] }]);
+    await store.putRole('labelled', [{ name: 'labs/*', actions: ['pull'], labels: { team: 'labs' } }]);
+    await store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
+    await store.addBinding({ account_name: 'alice', role_name: 'reader', namespace: 'shared' });
+    await store.addBinding({ account_name: 'alice', role_name: 'labelled' });
+    await store.addBinding({ account_name: '<anonymous>', role_name: 'reader', namespace: 'public' });
     const app = createAuthzApp({ store, logger, tokens: { admin: 'authz-admin-token-for-tests', client: CLIENT_TOKEN } });
     server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
@@ -40,7 +41,7 @@ describe('token endpoint against the real authz-server', () => {
     t.authzClient.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
-    store.close();
+    await store.close();
     tmp.cleanup();
   });
 

@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logger.js';
 import { requireToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import type { Store } from './store/index.js';
+import type { AuthzStore } from './store/index.js';
 import { bindingRoutes } from './bindings/routes.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
@@ -18,7 +18,7 @@ import { openApiRoutes } from './routes/openapi.js';
 import { stateRoutes } from './routes/state.js';
 
 export interface AppDeps {
-  store: Store;
+  store: AuthzStore;
   logger: Logger;
   tokens: Tokens;
   clock?: () => Date;
@@ -29,7 +29,7 @@ export interface AppDeps {
 const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
 
 export function createApp(deps: AppDeps): express.Express {
-  const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.bindings.count() }, false);
+  const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.countBindings() }, false);
   const ctx: RouteContext = {
     store: deps.store,
     logger: deps.logger,

@@ -61,6 +61,9 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, prefix 
   return r.data;
 }
 
+/** The database could not answer, or the caches may be stale: could not decide, so 503 (fail closed). */
+export const storeUnavailable = (why: string): AuthzError => new AuthzError(503, 'unavailable', `authz store unavailable: ${why}; retry shortly`);
+
 export const notFound: RequestHandler = (req, _res, next) => {
   next(new AuthzError(404, 'not_found', `no route ${req.method} ${req.path}`));
 };

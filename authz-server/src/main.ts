@@ -8,11 +8,12 @@ import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { loadConfig, type ServeFlags } from './config.js';
 import { createMetrics } from './metrics/index.js';
-import { Store } from './store/index.js';
+import { AuthzStore } from './store/index.js';
+import { SqliteStore } from './store/sqlite/index.js';
 
 export interface Running {
   server: Server;
-  store: Store;
+  store: AuthzStore;
   url: string;
   close(): Promise<void>;
 }
@@ -28,11 +29,11 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     if (logger.isLevelEnabled('warn')) logger.warn(msg);
     else process.stderr.write(`WARNING: ${msg}\n`);
   }
-  const store = Store.open(cfg.db);
-  const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.bindings.count() });
+  const store = await AuthzStore.create(SqliteStore.open(cfg.db));
+  const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.countBindings() });
   const app = createApp({ store, logger, metrics, tokens: { admin: cfg.adminToken, client: cfg.clientToken, insecureDev: cfg.insecureDev } });
   // An import body may be 64 MiB: keep node's own 5 min for a whole request (the 30 s default suits token requests).
-  const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: cfg.db }, cleanup: () => store.close(), requestTimeoutMs: 300_000 });
+  const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: cfg.db }, cleanup: () => void store.close(), requestTimeoutMs: 300_000 });
   return { server, store, url, close };
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp } from '../src/app.js';
-import { ADMIN, CLIENT, harness, req, type Harness } from './helpers.js';
+import { ADMIN, CLIENT, harness, req, type Harness, ENGINES } from './helpers.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 const ADMIN_ROUTES: Array<[Method, string, unknown?]> = [
@@ -29,24 +29,24 @@ function send(app: Harness['app'], method: Method, path: string, body?: unknown,
   return body === undefined ? t : t.send(body as object);
 }
 
-describe('authentication on every route', () => {
+for (const engine of ENGINES) describe(`authentication on every route (${engine})`, () => {
   let h: Harness;
-  beforeEach(() => {
-    h = harness();
-    h.store.putRole('keep', [{ actions: ['pull'] }]);
+  beforeEach(async () => {
+    h = await harness(engine);
+    await h.store.putRole('keep', [{ actions: ['pull'] }]);
   });
   afterEach(() => h.close());
 
   for (const [method, path, body] of ADMIN_ROUTES) {
     it(`${method.toUpperCase()} ${path}: 401 without token, with a wrong token and with the client token; admin token passes`, async () => {
-      const before = JSON.stringify(h.store.listRoles());
+      const before = JSON.stringify(await h.store.listRoles());
       for (const token of [undefined, 'wrong-token', CLIENT]) {
         const res = await send(h.app, method, path, body, token);
         assert.equal(res.status, 401, `${token ?? 'no token'} → ${res.status}`);
         assert.equal(res.body.error.code, 'unauthorized');
         assert.match(res.headers['www-authenticate'] ?? '', /^Bearer/);
       }
-      assert.equal(JSON.stringify(h.store.listRoles()), before, 'rejected requests changed nothing');
+      assert.equal(JSON.stringify(await h.store.listRoles()), before, 'rejected requests changed nothing');
       const ok = await send(h.app, method, path, body, ADMIN);
       assert.notEqual(ok.status, 401);
     });

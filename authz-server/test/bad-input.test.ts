@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { exportState } from '../src/store/state.js';
-import { admin, client, harness, req, type Harness } from './helpers.js';
+import { admin, client, harness, req, type Harness, ENGINES } from './helpers.js';
 
 type Case = [title: string, path: string, body: unknown, status: number, field: string | RegExp];
 
@@ -61,14 +61,14 @@ const CASES: Case[] = [
   ['ip with a non-numeric prefix', '/add-role', perm({ ip: '10.0.0.0/8a', actions: ['pull'] }), 400, 'permissions[0].ip'],
 ];
 
-describe('bad input', () => {
+for (const engine of ENGINES) describe(`bad input (${engine})`, () => {
   let h: Harness;
   let before: string;
   const snapshot = () => JSON.stringify({ ...exportState(h.store, new Date(0)) });
-  beforeEach(() => {
-    h = harness();
-    h.store.putRole('keep', [{ name: 'a/**', actions: ['pull'] }]);
-    h.store.addBinding({ account_name: 'alice', role_name: 'keep' });
+  beforeEach(async () => {
+    h = await harness(engine);
+    await h.store.putRole('keep', [{ name: 'a/**', actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: 'alice', role_name: 'keep' });
     before = snapshot();
   });
   afterEach(() => {
@@ -159,10 +159,10 @@ describe('bad input', () => {
   });
 });
 
-describe('odd but valid input is stored literally', () => {
+for (const engine of ENGINES) describe(`odd but valid input is stored literally (${engine})`, () => {
   let h: Harness;
-  beforeEach(() => {
-    h = harness();
+  beforeEach(async () => {
+    h = await harness(engine);
   });
   afterEach(() => h.close());
 
@@ -177,13 +177,13 @@ describe('odd but valid input is stored literally', () => {
     assert.equal(got.body.permissions[0].name, "a'b/**");
     const b = await request(h.app).get('/bindings').query({ account: acct }).set(admin);
     assert.deepEqual(b.body.bindings.map((x: { namespace: string }) => x.namespace), ['"; --']);
-    assert.equal(h.store.decide(req({ Account: acct, Name: "a'b/c" })).allowed, true);
-    assert.equal(h.store.decide(req({ Account: 'someone', Name: "a'b/c" })).allowed, false);
+    assert.equal((await h.store.decide(req({ Account: acct, Name: "a'b/c" }))).allowed, true);
+    assert.equal((await h.store.decide(req({ Account: 'someone', Name: "a'b/c" }))).allowed, false);
   });
 
   it('prototype-looking label keys in requests and roles never cause a 5xx; a request label "__proto__" is a 400 naming Labels', async () => {
-    h.store.putRole('r', [{ labels: { constructor: '**' }, actions: ['pull'] }, { name: '${labels:__proto__}/**', actions: ['push'] }]);
-    h.store.addBinding({ account_name: 'alice', role_name: 'r' });
+    await h.store.putRole('r', [{ labels: { constructor: '**' }, actions: ['pull'] }, { name: '${labels:__proto__}/**', actions: ['push'] }]);
+    await h.store.addBinding({ account_name: 'alice', role_name: 'r' });
     const body = (labels: string) => `{"Account":"alice","Type":"repository","Name":"x/y","Service":"","IP":"","Actions":["pull","push"],"Labels":${labels}}`;
     for (const path of ['/authorized', '/explain']) {
       const proto = await request(h.app).post(path).set(admin).set('Content-Type', 'application/json').send(body('{"__proto__":["x"],"toString":["y"]}'));

@@ -6,7 +6,9 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../../common/logger.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import { createApp } from '../src/app.js';
-import { Store } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/index.js';
+import { SqliteStore } from '../src/store/sqlite/index.js';
+import type { Store } from '../src/store/store.js';
 import type { Permission } from '../src/policy/permission.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -18,18 +20,34 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+export type Engine = 'sqlite' | 'postgres';
+/** Every suite that touches the store runs once per engine. */
+export const ENGINES: readonly Engine[] = ['sqlite'];
+
 export interface Harness {
-  store: Store;
+  engine: Engine;
+  store: AuthzStore;
   app: ReturnType<typeof createApp>;
   dir: string;
-  close: () => void;
+  /** Runs SQL straight on the database (`?` placeholders), bypassing the store: rows "edited by hand". */
+  sql: (text: string, params?: unknown[]) => Promise<void>;
+  close: () => Promise<void>;
 }
 
-export function harness(): Harness {
+/** A fresh, empty store of the given engine. */
+export async function openEngine(engine: Engine, dir: string): Promise<Store> {
+  return SqliteStore.open(join(dir, 'authz.db'));
+}
+
+export async function harness(engine: Engine = 'sqlite'): Promise<Harness> {
   const { dir, cleanup } = tempDir();
-  const store = Store.open(join(dir, 'authz.db'));
+  const raw = await openEngine(engine, dir);
+  const store = await AuthzStore.create(raw);
   const app = createApp({ store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
-  return { store, app, dir, close: () => (store.close(), cleanup()) };
+  const sql = async (text: string, params: unknown[] = []) => {
+    if (raw instanceof SqliteStore) raw.db.prepare(text).run(...params);
+  };
+  return { engine, store, app, dir, sql, close: async () => (await store.close(), cleanup()) };
 }
 
 export const admin = { Authorization: `Bearer ${ADMIN}` };
@@ -39,12 +57,12 @@ export function req(over: Partial<AuthorizedRequest>): AuthorizedRequest {
   return { Account: 'alice', Type: 'repository', Name: 'team-a/app', Service: 'registry', IP: '127.0.0.1', Actions: ['pull'], Labels: null, ...over };
 }
 
-export function role(store: Store, name: string, ...permissions: Permission[]): void {
-  store.putRole(name, permissions);
+export async function role(store: AuthzStore, name: string, ...permissions: Permission[]): Promise<void> {
+  await store.putRole(name, permissions);
 }
 
-export function bind(store: Store, account_name: string, role_name: string, namespace?: string): void {
-  store.addBinding({ account_name, role_name, ...(namespace ? { namespace } : {}) });
+export async function bind(store: AuthzStore, account_name: string, role_name: string, namespace?: string): Promise<void> {
+  await store.addBinding({ account_name, role_name, ...(namespace ? { namespace } : {}) });
 }
 
 export interface ServerProcess {

@@ -1,13 +1,13 @@
 /** Every REST route: the seed contract and the resource-style routes, with the replies a user reads. */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { admin, client, harness, req, type Harness } from './helpers.js';
+import { admin, client, harness, req, type Harness, ENGINES } from './helpers.js';
 
-describe('REST routes', () => {
+for (const engine of ENGINES) describe(`REST routes (${engine})`, () => {
   let h: Harness;
   const api = () => request(h.app);
-  beforeEach(() => {
-    h = harness();
+  beforeEach(async () => {
+    h = await harness(engine);
   });
   afterEach(() => h.close());
 
@@ -53,24 +53,24 @@ describe('REST routes', () => {
     assert.equal(res.status, 404);
     assert.equal(res.body.error.code, 'role_not_found');
     assert.match(res.body.error.message, /role "ghost" does not exist/);
-    assert.equal(h.store.bindings.count(), 0);
+    assert.equal(await h.store.countBindings(), 0);
   });
 
   it('/delete-role refuses (409) while bindings use it, force deletes role and bindings', async () => {
-    h.store.putRole('r', [{ actions: ['pull'] }]);
-    h.store.addBinding({ account_name: 'a', role_name: 'r' });
-    h.store.addBinding({ account_name: 'b*', role_name: 'r' });
+    await h.store.putRole('r', [{ actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: 'a', role_name: 'r' });
+    await h.store.addBinding({ account_name: 'b*', role_name: 'r' });
     const refused = await api().post('/delete-role').set(admin).send({ name: 'r' });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'role_in_use');
     assert.match(refused.body.error.message, /2 binding/);
-    assert.ok(h.store.getRole('r'));
+    assert.ok(await h.store.getRole('r'));
     const forced = await api().post('/delete-role').set(admin).send({ name: 'r', force: true });
     assert.equal(forced.status, 200);
     assert.equal(forced.body.deleted_bindings, 2);
-    assert.equal(h.store.getRole('r'), undefined);
-    assert.equal(h.store.bindings.count(), 0);
-    assert.equal(h.store.decide(req({ Account: 'bob' })).allowed, false);
+    assert.equal(await h.store.getRole('r'), undefined);
+    assert.equal(await h.store.countBindings(), 0);
+    assert.equal((await h.store.decide(req({ Account: 'bob' }))).allowed, false);
     assert.equal((await api().post('/delete-role').set(admin).send({ name: 'r' })).status, 404);
   });
 
@@ -80,7 +80,7 @@ describe('REST routes', () => {
     await api().put('/roles/reader').set(admin).send({ permissions: [{ actions: ['pull'] }] });
     const list = await api().get('/roles').set(admin);
     assert.deepEqual(list.body.roles.map((r: { name: string }) => r.name), ['ops/admin', 'reader']);
-    h.store.addBinding({ account_name: 'x', role_name: 'reader' });
+    await h.store.addBinding({ account_name: 'x', role_name: 'reader' });
     const one = await api().get('/roles/reader').set(admin);
     assert.equal(one.body.binding_count, 1);
     assert.equal((await api().get('/roles/none').set(admin)).status, 404);
@@ -96,9 +96,9 @@ describe('REST routes', () => {
   });
 
   it('GET /bindings filters by account, role, namespace and pages by id', async () => {
-    h.store.putRole('r', [{ actions: ['pull'] }]);
-    h.store.putRole('s', [{ actions: ['push'] }]);
-    for (let i = 0; i < 5; i++) h.store.addBinding({ account_name: `u${i}`, role_name: i % 2 ? 'r' : 's', namespace: `ns${i % 3}` });
+    await h.store.putRole('r', [{ actions: ['pull'] }]);
+    await h.store.putRole('s', [{ actions: ['push'] }]);
+    for (let i = 0; i < 5; i++) await h.store.addBinding({ account_name: `u${i}`, role_name: i % 2 ? 'r' : 's', namespace: `ns${i % 3}` });
     const byRole = await api().get('/bindings?role=r').set(admin);
     assert.deepEqual(byRole.body.bindings.map((b: { account_name: string }) => b.account_name), ['u1', 'u3']);
     const byNs = await api().get('/bindings?namespace=ns0').set(admin);
@@ -113,14 +113,14 @@ describe('REST routes', () => {
     const names = [...p1.body.bindings, ...p2.body.bindings, ...p3.body.bindings].map((b: { account_name: string }) => b.account_name);
     assert.deepEqual(names, ['u0', 'u1', 'u2', 'u3', 'u4']);
     assert.equal((await api().get('/bindings?limit=0').set(admin)).body.error.field, 'limit');
-    h.store.addBinding({ account_name: 'plain', role_name: 'r' });
+    await h.store.addBinding({ account_name: 'plain', role_name: 'r' });
     const noNs = await api().get('/bindings?namespace=').set(admin);
     assert.deepEqual(noNs.body.bindings.map((b: { account_name: string }) => b.account_name), ['plain'], 'namespace= (empty) lists bindings without a namespace');
   });
 
   it('route params are percent-decoded: a role or account containing "/" is reachable', async () => {
-    h.store.putRole('a/b', [{ name: 'x/**', actions: ['pull'] }]);
-    h.store.addBinding({ account_name: 'org/bot', role_name: 'a/b' });
+    await h.store.putRole('a/b', [{ name: 'x/**', actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: 'org/bot', role_name: 'a/b' });
     assert.equal((await api().get('/roles/a%2Fb').set(admin)).body.binding_count, 1);
     assert.equal((await api().get('/roles/a/b').set(admin)).status, 404);
     const perms = await api().get('/accounts/org%2Fbot/permissions').set(admin);
@@ -128,23 +128,23 @@ describe('REST routes', () => {
   });
 
   it('GET /accounts/{account}/permissions shows exact and glob bindings with variables filled in', async () => {
-    h.store.putRole('ns-puller', [{ name: '${namespace}/**', actions: ['pull'] }]);
-    h.store.putRole('home', [{ name: 'users/${account}/*', actions: ['push'] }]);
-    h.store.addBinding({ account_name: 'bot', role_name: 'ns-puller', namespace: 'team-a' });
-    h.store.addBinding({ account_name: 'b*', role_name: 'home' });
+    await h.store.putRole('ns-puller', [{ name: '${namespace}/**', actions: ['pull'] }]);
+    await h.store.putRole('home', [{ name: 'users/${account}/*', actions: ['push'] }]);
+    await h.store.addBinding({ account_name: 'bot', role_name: 'ns-puller', namespace: 'team-a' });
+    await h.store.addBinding({ account_name: 'b*', role_name: 'home' });
     const res = await api().get('/accounts/bot/permissions').set(admin);
     assert.equal(res.status, 200);
     const names = res.body.bindings.flatMap((b: { permissions: Array<{ name: string }> }) => b.permissions.map((p) => p.name)).sort();
     assert.deepEqual(names, ['team-a/**', 'users/bot/*']);
-    h.store.putRole('pub', [{ name: 'public/**', actions: ['pull'] }]);
-    h.store.addBinding({ account_name: '<anonymous>', role_name: 'pub' });
+    await h.store.putRole('pub', [{ name: 'public/**', actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: '<anonymous>', role_name: 'pub' });
     const anon = await api().get('/accounts/%3Canonymous%3E/permissions').set(admin);
     assert.deepEqual(anon.body.bindings.map((b: { role: string }) => b.role), ['pub']);
   });
 
   it('POST /explain names the binding → role → permission for each action, and why not', async () => {
-    h.store.putRole('ns-puller', [{ name: '${namespace}/**', actions: ['pull'] }]);
-    h.store.addBinding({ account_name: 'bot', role_name: 'ns-puller', namespace: 'team-a' });
+    await h.store.putRole('ns-puller', [{ name: '${namespace}/**', actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: 'bot', role_name: 'ns-puller', namespace: 'team-a' });
     const res = await api().post('/explain').set(admin).send(req({ Account: 'bot', Name: 'team-a/app', Actions: ['pull', 'push'] }));
     assert.equal(res.status, 200);
     assert.equal(res.body.allowed, false);
@@ -161,15 +161,15 @@ describe('REST routes', () => {
   it('GET /healthz, /readyz; /readyz is 503 once the database is gone', async () => {
     assert.equal((await api().get('/healthz')).status, 200);
     assert.equal((await api().get('/readyz')).status, 200);
-    h.store.close();
+    await h.store.close();
     const res = await api().get('/readyz');
     assert.equal(res.status, 503);
     assert.equal(res.body.ok, false);
   });
 
   it('GET /metrics: Prometheus text with decisions by result and route-pattern labels', async () => {
-    h.store.putRole('r', [{ actions: ['pull'] }]);
-    h.store.addBinding({ account_name: 'alice', role_name: 'r' });
+    await h.store.putRole('r', [{ actions: ['pull'] }]);
+    await h.store.addBinding({ account_name: 'alice', role_name: 'r' });
     await api().post('/authorized').set(client).send(req({}));
     await api().post('/authorized').set(client).send(req({ Account: 'eve' }));
     await api().get('/roles/r').set(admin);

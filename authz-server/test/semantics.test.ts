@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import type { Permission } from '../src/policy/permission.js';
-import { bind, client, harness, req, role, type Harness } from './helpers.js';
+import { bind, client, harness, req, role, type Harness, ENGINES } from './helpers.js';
 
 interface Case {
   title: string;
@@ -78,73 +78,73 @@ const CASES: Case[] = [
   { title: 'unicode names', roles: { r: [pull('équipe/**')] }, bindings: [['josé', 'r']], request: { Account: 'josé', Name: 'équipe/app' }, granted: ['pull'] },
 ];
 
-describe('decision semantics', () => {
+for (const engine of ENGINES) describe(`decision semantics (${engine})`, () => {
   let h: Harness;
-  beforeEach(() => {
-    h = harness();
+  beforeEach(async () => {
+    h = await harness(engine);
   });
   afterEach(() => h.close());
 
   for (const c of CASES) {
-    it(c.title, () => {
-      for (const [name, perms] of Object.entries(c.roles)) role(h.store, name, ...perms);
-      for (const [account, r, ns] of c.bindings) bind(h.store, account, r, ns);
-      const out = h.store.decide(req(c.request));
+    it(c.title, async () => {
+      for (const [name, perms] of Object.entries(c.roles)) await role(h.store, name, ...perms);
+      for (const [account, r, ns] of c.bindings) await bind(h.store, account, r, ns);
+      const out = await h.store.decide(req(c.request));
       assert.deepEqual(out.actions, c.granted);
       const requested = [...new Set(req(c.request).Actions)];
       assert.equal(out.allowed, c.granted.length === requested.length);
     });
   }
 
-  it('order of bindings never changes the result', () => {
-    role(h.store, 'p', pull('**'));
-    role(h.store, 'w', { name: 'team-a/**', actions: ['push'] });
-    bind(h.store, 'bob', 'w');
-    bind(h.store, 'bob', 'p');
-    bind(h.store, 'carol', 'p');
-    bind(h.store, 'carol', 'w');
+  it('order of bindings never changes the result', async () => {
+    await role(h.store, 'p', pull('**'));
+    await role(h.store, 'w', { name: 'team-a/**', actions: ['push'] });
+    await bind(h.store, 'bob', 'w');
+    await bind(h.store, 'bob', 'p');
+    await bind(h.store, 'carol', 'p');
+    await bind(h.store, 'carol', 'w');
     const r = (a: string) => h.store.decide(req({ Account: a, Actions: ['push', 'pull'] }));
-    assert.deepEqual(r('bob'), r('carol'));
-    assert.deepEqual(r('bob').actions, ['pull', 'push']);
+    assert.deepEqual(await r('bob'), await r('carol'));
+    assert.deepEqual((await r('bob')).actions, ['pull', 'push']);
   });
 
-  it('role replaced → decisions use the new permissions at once', () => {
-    role(h.store, 'r', pull('**'));
-    bind(h.store, 'alice', 'r');
-    assert.equal(h.store.decide(req({})).allowed, true);
-    role(h.store, 'r', pull('other/**'));
-    assert.equal(h.store.decide(req({})).allowed, false);
+  it('role replaced → decisions use the new permissions at once', async () => {
+    await role(h.store, 'r', pull('**'));
+    await bind(h.store, 'alice', 'r');
+    assert.equal((await h.store.decide(req({}))).allowed, true);
+    await role(h.store, 'r', pull('other/**'));
+    assert.equal((await h.store.decide(req({}))).allowed, false);
   });
 
-  it('binding removed (exact and glob) → access gone at once', () => {
-    role(h.store, 'r', pull('**'));
-    bind(h.store, 'al*', 'r');
-    assert.equal(h.store.decide(req({})).allowed, true);
-    h.store.deleteBinding({ account_name: 'al*', role_name: 'r' });
-    assert.equal(h.store.decide(req({})).allowed, false);
-    bind(h.store, 'alice', 'r');
-    assert.equal(h.store.decide(req({})).allowed, true);
-    h.store.deleteBinding({ account_name: 'alice', role_name: 'r' });
-    assert.equal(h.store.decide(req({})).allowed, false);
-    bind(h.store, 'alice', 'r');
-    assert.equal(h.store.decide(req({})).allowed, true);
-    h.store.deleteRole('r', true);
-    assert.equal(h.store.decide(req({})).allowed, false);
+  it('binding removed (exact and glob) → access gone at once', async () => {
+    await role(h.store, 'r', pull('**'));
+    await bind(h.store, 'al*', 'r');
+    assert.equal((await h.store.decide(req({}))).allowed, true);
+    await h.store.deleteBinding({ account_name: 'al*', role_name: 'r' });
+    assert.equal((await h.store.decide(req({}))).allowed, false);
+    await bind(h.store, 'alice', 'r');
+    assert.equal((await h.store.decide(req({}))).allowed, true);
+    await h.store.deleteBinding({ account_name: 'alice', role_name: 'r' });
+    assert.equal((await h.store.decide(req({}))).allowed, false);
+    await bind(h.store, 'alice', 'r');
+    assert.equal((await h.store.decide(req({}))).allowed, true);
+    await h.store.deleteRole('r', true);
+    assert.equal((await h.store.decide(req({}))).allowed, false);
   });
 
-  it('a binding added after a denied decision takes effect at once (no stale cache)', () => {
-    role(h.store, 'r', pull('**'));
-    assert.equal(h.store.decide(req({ Account: '' })).allowed, false);
-    assert.equal(h.store.decide(req({})).allowed, false);
-    bind(h.store, '<anonymous>', 'r');
-    bind(h.store, 'alice', 'r');
-    assert.equal(h.store.decide(req({ Account: '' })).allowed, true);
-    assert.equal(h.store.decide(req({})).allowed, true);
+  it('a binding added after a denied decision takes effect at once (no stale cache)', async () => {
+    await role(h.store, 'r', pull('**'));
+    assert.equal((await h.store.decide(req({ Account: '' }))).allowed, false);
+    assert.equal((await h.store.decide(req({}))).allowed, false);
+    await bind(h.store, '<anonymous>', 'r');
+    await bind(h.store, 'alice', 'r');
+    assert.equal((await h.store.decide(req({ Account: '' }))).allowed, true);
+    assert.equal((await h.store.decide(req({}))).allowed, true);
   });
 
   it('HTTP /authorized: 200 when all granted, 403 with the sorted granted subset otherwise', async () => {
-    role(h.store, 'r', { name: 'team-a/**', actions: ['push', 'pull'] });
-    bind(h.store, 'alice', 'r');
+    await role(h.store, 'r', { name: 'team-a/**', actions: ['push', 'pull'] });
+    await bind(h.store, 'alice', 'r');
     const ok = await request(h.app).post('/authorized').set(client).send(req({ Actions: ['push', 'pull'] }));
     assert.equal(ok.status, 200);
     assert.deepEqual(ok.body, { allowed: true, actions: ['pull', 'push'] });
@@ -157,8 +157,8 @@ describe('decision semantics', () => {
   });
 
   it('empty Actions is not an allow (nothing to grant)', async () => {
-    role(h.store, 'r', { actions: ['*'] });
-    bind(h.store, 'alice', 'r');
+    await role(h.store, 'r', { actions: ['*'] });
+    await bind(h.store, 'alice', 'r');
     const res = await request(h.app).post('/authorized').set(client).send(req({ Actions: [] }));
     assert.equal(res.status, 403);
     assert.deepEqual(res.body, { allowed: false, actions: [] });

@@ -30,31 +30,34 @@ function fill(p: Permission, account: string, namespace: string | null): Permiss
 
 export function bindingRoutes(ctx: RouteContext): Router {
   const r = Router();
-  r.post('/add-role-binding', ctx.admin, jsonBody, (req, res) => {
+  r.post('/add-role-binding', ctx.admin, jsonBody, async (req, res) => {
     const b = parseBody(BindingSchema, req.body);
-    const { created, binding } = ctx.store.addBinding(b);
+    const { created, binding } = await ctx.store.addBinding(b);
     ctx.logger.info({ binding }, created ? 'binding added' : 'binding already present');
     res.status(created ? 201 : 200).json({ ok: true, created, binding, message: created ? 'binding added' : 'binding already exists' });
   });
-  r.post('/delete-role-binding', ctx.admin, jsonBody, (req, res) => {
+  r.post('/delete-role-binding', ctx.admin, jsonBody, async (req, res) => {
     const b = parseBody(BindingSchema, req.body);
-    const binding = ctx.store.deleteBinding(b);
+    const binding = await ctx.store.deleteBinding(b);
     ctx.logger.info({ binding }, 'binding deleted');
     res.json({ ok: true, binding, message: 'binding deleted' });
   });
-  r.get('/bindings', ctx.admin, (req, res) => {
+  r.get('/bindings', ctx.admin, async (req, res) => {
     const q = parseBody(BindingQuerySchema, req.query);
-    res.json(ctx.store.bindings.list({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
+    res.json(await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
   });
-  r.get('/accounts/:account/permissions', ctx.admin, (req, res) => {
+  r.get('/accounts/:account/permissions', ctx.admin, async (req, res) => {
     const raw = typeof req.params.account === 'string' ? req.params.account : '';
     if (!raw) throw new AuthzError(400, 'invalid_request', 'account must not be empty', 'account');
     // `<anonymous>` in the path shows what requests without credentials get.
     const account = raw === ANONYMOUS ? '' : raw;
-    const bindings = ctx.store.bindingsFor(account).map((b) => {
-      const role = ctx.store.getRole(b.role_name);
-      return { binding: b, role: b.role_name, permissions: (role?.permissions ?? []).map((p) => fill(p, account, b.namespace)) };
-    });
+    const refs = await ctx.store.bindingsFor(account);
+    const bindings = await Promise.all(
+      refs.map(async (b) => {
+        const role = await ctx.store.getRole(b.role_name);
+        return { binding: b, role: b.role_name, permissions: (role?.permissions ?? []).map((p) => fill(p, account, b.namespace)) };
+      }),
+    );
     res.json({ account: raw, bindings });
   });
   return r;

@@ -11,7 +11,7 @@ export interface Metrics {
   middleware: RequestHandler;
 }
 
-export function createMetrics(counts?: { roles: () => number; bindings: () => number }, defaults = true): Metrics {
+export function createMetrics(counts?: { roles: () => Promise<number>; bindings: () => Promise<number> }, defaults = true): Metrics {
   const registry = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry, prefix: 'tollgate_authz_' });
   const duration = new Histogram({
@@ -28,8 +28,8 @@ export function createMetrics(counts?: { roles: () => number; bindings: () => nu
     registers: [registry],
   });
   if (counts) {
-    new Gauge({ name: 'tollgate_authz_roles', help: 'Roles in the store', registers: [registry], collect() { this.set(counts.roles()); } });
-    new Gauge({ name: 'tollgate_authz_bindings', help: 'Bindings in the store', registers: [registry], collect() { this.set(counts.bindings()); } });
+    new Gauge({ name: 'tollgate_authz_roles', help: 'Roles in the store', registers: [registry], async collect() { this.set(await counts.roles()); } });
+    new Gauge({ name: 'tollgate_authz_bindings', help: 'Bindings in the store', registers: [registry], async collect() { this.set(await counts.bindings()); } });
   }
   const middleware: RequestHandler = (req, res, next) => {
     const start = process.hrtime.bigint();

@@ -16,8 +16,8 @@ function nameParam(raw: unknown): string {
 
 export function roleRoutes(ctx: RouteContext): Router {
   const r = Router();
-  const put = (name: string, permissions: Permission[]) => {
-    const { created } = ctx.store.putRole(name, permissions);
+  const put = async (name: string, permissions: Permission[]) => {
+    const { created } = await ctx.store.putRole(name, permissions);
     ctx.logger.info({ role: name, created, permissions: permissions.length }, created ? 'role created' : 'role replaced');
     return {
       status: created ? 201 : 200,
@@ -31,40 +31,40 @@ export function roleRoutes(ctx: RouteContext): Router {
       },
     };
   };
-  const remove = (name: string, force: boolean) => {
-    const { deleted_bindings } = ctx.store.deleteRole(name, force);
+  const remove = async (name: string, force: boolean) => {
+    const { deleted_bindings } = await ctx.store.deleteRole(name, force);
     ctx.logger.info({ role: name, deleted_bindings }, 'role deleted');
     return { ok: true, name, deleted_bindings, message: `role "${name}" deleted` + (deleted_bindings ? ` with ${deleted_bindings} binding(s)` : '') };
   };
 
-  r.post('/add-role', ctx.admin, jsonBody, (req, res) => {
+  r.post('/add-role', ctx.admin, jsonBody, async (req, res) => {
     const body = parseBody(AddRoleSchema, req.body);
-    const out = put(body.name, body.permissions);
+    const out = await put(body.name, body.permissions);
     res.status(out.status).json(out.body);
   });
-  r.post('/delete-role', ctx.admin, jsonBody, (req, res) => {
+  r.post('/delete-role', ctx.admin, jsonBody, async (req, res) => {
     const body = parseBody(DeleteRoleSchema, req.body);
-    res.json(remove(body.name, body.force === true));
+    res.json(await remove(body.name, body.force === true));
   });
-  r.get('/roles', ctx.admin, (_req, res) => {
-    res.json({ roles: ctx.store.listRoles() });
+  r.get('/roles', ctx.admin, async (_req, res) => {
+    res.json({ roles: await ctx.store.listRoles() });
   });
-  r.get('/roles/:name', ctx.admin, (req, res) => {
+  r.get('/roles/:name', ctx.admin, async (req, res) => {
     const name = nameParam(req.params.name);
-    const role = ctx.store.getRole(name);
+    const role = await ctx.store.getRole(name);
     if (!role) throw new AuthzError(404, 'role_not_found', `role "${name}" does not exist`, 'name');
-    res.json({ ...role, binding_count: ctx.store.bindings.countForRole(name) });
+    res.json({ ...role, binding_count: await ctx.store.countBindingsForRole(name) });
   });
-  r.put('/roles/:name', ctx.admin, jsonBody, (req, res) => {
+  r.put('/roles/:name', ctx.admin, jsonBody, async (req, res) => {
     const name = nameParam(req.params.name);
     const body = parseBody(PutRoleSchema, req.body);
     if (body.name !== undefined && body.name !== name) {
       throw new AuthzError(400, 'invalid_request', `name "${body.name}" in the body differs from "${name}" in the path`, 'name');
     }
-    const out = put(name, body.permissions);
+    const out = await put(name, body.permissions);
     res.status(out.status).json(out.body);
   });
-  r.delete('/roles/:name', ctx.admin, (req, res) => {
+  r.delete('/roles/:name', ctx.admin, async (req, res) => {
     const name = nameParam(req.params.name);
     const extra = Object.keys(req.query).find((k) => k !== 'force');
     if (extra !== undefined) throw new AuthzError(400, 'invalid_request', `unknown query parameter "${extra}"`, extra);
@@ -72,7 +72,7 @@ export function roleRoutes(ctx: RouteContext): Router {
     if (force !== undefined && force !== 'true' && force !== 'false') {
       throw new AuthzError(400, 'invalid_request', 'force must be true or false', 'force');
     }
-    res.json(remove(name, force === 'true'));
+    res.json(await remove(name, force === 'true'));
   });
   return r;
 }

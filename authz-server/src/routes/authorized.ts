@@ -9,15 +9,15 @@ import { jsonBody, type RouteContext } from './context.js';
 
 export function decisionRoutes(ctx: RouteContext): Router {
   const r = Router();
-  r.post(AUTHORIZED_PATH, ctx.client, jsonBody, (req, res) => {
+  r.post(AUTHORIZED_PATH, ctx.client, jsonBody, async (req, res) => {
     const input = parseBody(AuthorizedRequestSchema, req.body);
-    const out: AuthorizedResponse = ctx.store.decide(input);
+    const out: AuthorizedResponse = await ctx.store.decide(input);
     ctx.metrics.decisions.inc({ result: out.allowed ? 'allowed' : 'denied' });
     res.status(out.allowed ? 200 : 403).json(out);
   });
-  r.post('/explain', ctx.admin, jsonBody, (req, res) => {
+  r.post('/explain', ctx.admin, jsonBody, async (req, res) => {
     const input = parseBody(AuthorizedRequestSchema, req.body);
-    res.json({ request: input, ...ctx.store.explain(input) });
+    res.json({ request: input, ...(await ctx.store.explain(input)) });
   });
   return r;
 }

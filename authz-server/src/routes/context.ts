@@ -2,11 +2,11 @@
 import express from 'express';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../../../common/logger.js';
-import type { Store } from '../store/index.js';
+import type { AuthzStore } from '../store/index.js';
 import type { Metrics } from '../metrics/index.js';
 
 export interface RouteContext {
-  store: Store;
+  store: AuthzStore;
   logger: Logger;
   metrics: Metrics;
   clock: () => Date;

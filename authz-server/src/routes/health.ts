@@ -7,14 +7,14 @@ export function healthRoutes(ctx: RouteContext): Router {
   r.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
-  r.get('/readyz', (_req, res) => {
+  r.get('/readyz', async (_req, res) => {
     let ok = false;
     try {
-      ok = ctx.store.ping();
+      ok = await ctx.store.ready();
     } catch (err) {
       ctx.logger.warn({ err }, 'readiness check failed');
     }
-    res.status(ok ? 200 : 503).json(ok ? { ok: true } : { ok: false, error: { code: 'unavailable', message: 'database does not answer' } });
+    res.status(ok ? 200 : 503).json(ok ? { ok: true } : { ok: false, error: { code: 'unavailable', message: 'database does not answer or the caches are being rebuilt' } });
   });
   r.get('/metrics', ctx.admin, async (_req, res) => {
     res.set('Content-Type', ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics());

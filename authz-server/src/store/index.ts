@@ -1,139 +1,172 @@
 /**
- * The authz store: roles and bindings in SQLite, plus the in-memory caches a decision needs
- * (compiled roles, compiled pattern bindings), refreshed on every write made through this object.
- * One server process owns a database file (writes from elsewhere are not seen by the caches).
+ * `AuthzStore`: what routes and decisions use. It wraps one {@link Store} engine and keeps the
+ * in-memory caches a decision needs (compiled roles, compiled pattern bindings, the exact bindings of
+ * recently seen accounts), dropped on every local write and on every change event from the engine
+ * (other replicas). While the engine says changes may go unseen, decisions fail closed (503) instead of
+ * answering from caches that may be stale; an `all` event rebuilds them.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
-import { AuthzError } from '../errors.js';
+import { storeUnavailable } from '../errors.js';
 import { decide, explain, type BindingRef, type CompiledRole, type ExplainResult } from '../policy/decide.js';
 import { parseTemplate, type Matcher } from '../policy/pattern.js';
 import { compilePermission, type Permission } from '../policy/permission.js';
 import { ANONYMOUS, isAccountPattern, type BindingInput } from '../bindings/schema.js';
-import { openDatabase, type Db } from './db.js';
-import { BindingTable, type BindingFilter, type BindingRecord } from './bindings.js';
+import type { State } from './state-schema.js';
+import type { BindingFilter, BindingRecord, ImportMode, RoleRecord, Store, StoreEvent } from './store.js';
 
-export type { BindingRecord, BindingFilter };
-
-export interface RoleRecord {
-  name: string;
-  permissions: Permission[];
-  created_at: string;
-  updated_at: string;
-}
-
-interface RoleRow {
-  name: string;
-  permissions: string;
-  created_at: string;
-  updated_at: string;
-}
+export type { BindingRecord, BindingFilter, RoleRecord, Store };
 
 const ACCOUNT_CACHE_MAX = 20_000;
+const REBUILD_RETRY_MS = 250;
 
-const toRecord = (r: RoleRow): RoleRecord => ({ ...r, permissions: JSON.parse(r.permissions) as Permission[] });
+type PatternBinding = { ref: BindingRef; match: Matcher };
 
-export class Store {
-  readonly bindings: BindingTable;
-  private readonly roleCache = new Map<string, CompiledRole>();
-  private patternCache: Array<{ ref: BindingRef; match: Matcher }> | null = null;
+export class AuthzStore {
+  private roleCache = new Map<string, CompiledRole>();
+  private patternCache: PatternBinding[] | null = null;
+  private patternLoad: { epoch: number; promise: Promise<PatternBinding[]> } | null = null;
   /** Exact bindings of recently seen accounts; an entry is dropped whenever that account's bindings change. */
   private readonly accountCache = new Map<string, readonly BindingRef[]>();
-  private readonly q;
+  /** Bumped on every invalidation: a cache fill that started before it is not kept. */
+  private epoch = 0;
+  private rolesDirty = false;
+  private roleLoading: Promise<void> | null = null;
+  /** Why decisions are refused right now (null: caches are current). */
+  private outOfSync: string | null = null;
+  private closed = false;
 
-  constructor(
-    readonly db: Db,
-    private readonly now: () => Date = () => new Date(),
+  private constructor(
+    readonly engine: Store,
+    private readonly now: () => Date,
   ) {
-    this.bindings = new BindingTable(db);
-    this.q = {
-      getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
-      listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
-      insertRole: db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?)'),
-      updateRole: db.prepare('UPDATE roles SET permissions = ?, updated_at = ? WHERE name = ?'),
-      deleteRole: db.prepare('DELETE FROM roles WHERE name = ?'),
-      countRoles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM roles'),
-      ping: db.prepare<[], { ok: number }>('SELECT 1 AS ok'),
-    };
-    this.reloadRoles();
+    engine.subscribe((e) => this.onEvent(e));
   }
 
-  static open(file: string, now?: () => Date): Store {
-    return new Store(openDatabase(file), now);
+  /** Wraps an engine and loads the roles. */
+  static async create(engine: Store, now: () => Date = () => new Date()): Promise<AuthzStore> {
+    const s = new AuthzStore(engine, now);
+    await s.reloadRoles();
+    return s;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.engine.close();
   }
 
-  /** Readiness: the database answers a query. */
-  ping(): boolean {
-    return this.q.ping.get()?.ok === 1;
+  /** Readiness: caches current and the database answers. */
+  async ready(): Promise<boolean> {
+    if (!this.current()) return false;
+    return this.engine.ping();
+  }
+
+  private current(): boolean {
+    return this.outOfSync === null && this.engine.inSync;
+  }
+
+  private assertCurrent(): void {
+    if (!this.engine.inSync) throw storeUnavailable('not connected to change notifications');
+    if (this.outOfSync !== null) throw storeUnavailable(this.outOfSync);
+  }
+
+  private onEvent(e: StoreEvent): void {
+    switch (e.kind) {
+      case 'account':
+        this.epoch++;
+        this.accountCache.delete(e.account);
+        return;
+      case 'patterns':
+        this.epoch++;
+        this.patternCache = null;
+        return;
+      case 'roles':
+        // Rare; a forced role delete also removed bindings, so the binding caches go too.
+        this.dropBindingCaches();
+        void this.reloadRoles().catch(() => this.onEvent({ kind: 'all' }));
+        return;
+      case 'unavailable':
+        this.outOfSync = e.reason;
+        this.dropBindingCaches();
+        return;
+      case 'all':
+        void this.rebuild();
+    }
+  }
+
+  /** Drops every cache and reloads the roles; decisions wait (503) until done. Retries while the engine is in sync. */
+  private async rebuild(): Promise<void> {
+    this.outOfSync = 'rebuilding caches';
+    this.dropBindingCaches();
+    try {
+      await this.reloadRoles();
+      this.outOfSync = null;
+    } catch {
+      if (this.closed) return;
+      this.outOfSync = 'cannot reload roles';
+      setTimeout(() => {
+        if (this.engine.inSync && !this.closed) void this.rebuild();
+      }, REBUILD_RETRY_MS).unref();
+    }
   }
 
   // ---- roles -------------------------------------------------------------------------------
 
-  getRole(name: string): RoleRecord | undefined {
-    const row = this.q.getRole.get(name);
-    return row ? toRecord(row) : undefined;
+  getRole(name: string): Promise<RoleRecord | undefined> {
+    return this.engine.getRole(name);
   }
 
-  listRoles(): RoleRecord[] {
-    return this.q.listRoles.all().map(toRecord);
+  listRoles(): Promise<RoleRecord[]> {
+    return this.engine.listRoles();
   }
 
-  countRoles(): number {
-    return this.q.countRoles.get()?.n ?? 0;
+  countRoles(): Promise<number> {
+    return this.engine.countRoles();
   }
 
   /** Creates or replaces a role (its permissions are overwritten). */
-  putRole(name: string, permissions: Permission[]): { created: boolean } {
-    const json = JSON.stringify(permissions);
-    const ts = this.now().toISOString();
-    const created = this.db.transaction(() => {
-      if (this.q.updateRole.run(json, ts, name).changes === 1) return false;
-      this.q.insertRole.run(name, json, ts, ts);
-      return true;
-    })();
-    this.cacheRole(name, permissions);
-    return { created };
+  async putRole(name: string, permissions: Permission[]): Promise<{ created: boolean }> {
+    const out = await this.engine.putRole(name, permissions, this.now().toISOString());
+    this.roleCache.set(name, compileRole(name, permissions));
+    if (this.roleLoading) this.rolesDirty = true; // a reload that read the table before this write must run again
+    return out;
   }
 
   /** Deletes a role; refuses (409) while bindings use it unless `force`, which deletes them too. */
-  deleteRole(name: string, force: boolean): { deleted_bindings: number } {
-    const deleted = this.db.transaction(() => {
-      if (!this.q.getRole.get(name)) throw new AuthzError(404, 'role_not_found', `role "${name}" does not exist`, 'name');
-      const used = this.bindings.countForRole(name);
-      if (used > 0 && !force) {
-        throw new AuthzError(409, 'role_in_use', `role "${name}" is used by ${used} binding(s); delete them first or pass force: true`, 'name');
-      }
-      const n = used > 0 ? this.bindings.deleteForRole(name) : 0;
-      this.q.deleteRole.run(name);
-      return n;
-    })();
+  async deleteRole(name: string, force: boolean): Promise<{ deleted_bindings: number }> {
+    const out = await this.engine.deleteRole(name, force);
     this.roleCache.delete(name);
-    if (deleted > 0) this.dropBindingCaches();
-    return { deleted_bindings: deleted };
+    if (this.roleLoading) this.rolesDirty = true;
+    if (out.deleted_bindings > 0) this.dropBindingCaches();
+    return out;
   }
 
-  private cacheRole(name: string, permissions: Permission[]): void {
-    this.roleCache.set(name, { name, permissions: permissions.map(compilePermission) });
-  }
-
-  /** Reloads every compiled role from the database (start, import). */
-  reloadRoles(): void {
-    this.roleCache.clear();
-    for (const r of this.listRoles()) {
-      // A row that no longer compiles (edited by hand) grants nothing: fail closed.
+  /** Reloads every compiled role (start, import, another replica's change); concurrent calls coalesce. */
+  reloadRoles(): Promise<void> {
+    this.rolesDirty = true;
+    this.roleLoading ??= (async () => {
       try {
-        this.cacheRole(r.name, r.permissions);
-      } catch {
-        continue;
+        while (this.rolesDirty) {
+          this.rolesDirty = false;
+          const next = new Map<string, CompiledRole>();
+          for (const r of await this.engine.listRoles()) {
+            // A row that no longer compiles (edited by hand) grants nothing: fail closed.
+            try {
+              next.set(r.name, compileRole(r.name, r.permissions));
+            } catch {
+              continue;
+            }
+          }
+          this.roleCache = next;
+        }
+      } finally {
+        this.roleLoading = null;
       }
-    }
-    this.dropBindingCaches();
+    })();
+    return this.roleLoading;
   }
 
   private dropBindingCaches(): void {
+    this.epoch++;
     this.patternCache = null;
     this.accountCache.clear();
   }
@@ -142,40 +175,43 @@ export class Store {
 
   // ---- bindings ----------------------------------------------------------------------------
 
-  addBinding(b: BindingInput): { created: boolean; binding: BindingRecord } {
-    const ns = b.namespace ?? null;
-    const res = this.db.transaction(() => {
-      if (!this.q.getRole.get(b.role_name)) {
-        throw new AuthzError(404, 'role_not_found', `role "${b.role_name}" does not exist; create it first (POST /add-role)`, 'role_name');
-      }
-      return this.bindings.insert(b.account_name, b.role_name, ns, isAccountPattern(b.account_name));
-    })();
+  async addBinding(b: BindingInput): Promise<{ created: boolean; binding: BindingRecord }> {
+    const pattern = isAccountPattern(b.account_name);
+    const res = await this.engine.addBinding({ account_name: b.account_name, role_name: b.role_name, namespace: b.namespace ?? null, is_pattern: pattern });
     if (res.created) this.bindingChanged(b.account_name);
     return res;
   }
 
-  deleteBinding(b: BindingInput): BindingRecord {
-    const rec = this.bindings.remove(b.account_name, b.role_name, b.namespace ?? null);
-    if (!rec) {
-      if (!this.q.getRole.get(b.role_name)) throw new AuthzError(404, 'role_not_found', `role "${b.role_name}" does not exist`, 'role_name');
-      const ns = b.namespace ? ` in namespace "${b.namespace}"` : ' without namespace';
-      throw new AuthzError(404, 'binding_not_found', `no binding of "${b.account_name}" to role "${b.role_name}"${ns}`, 'account_name');
-    }
+  async deleteBinding(b: BindingInput): Promise<BindingRecord> {
+    const rec = await this.engine.deleteBinding(b.account_name, b.role_name, b.namespace ?? null);
     this.bindingChanged(b.account_name);
     return rec;
   }
 
-  private bindingChanged(account: string): void {
-    if (isAccountPattern(account)) this.patternCache = null;
-    else this.accountCache.delete(account);
+  listBindings(f: BindingFilter): Promise<{ bindings: BindingRecord[]; next: number | null }> {
+    return this.engine.listBindings(f);
   }
 
-  private exactBindings(account: string): readonly BindingRef[] {
+  countBindings(): Promise<number> {
+    return this.engine.countBindings();
+  }
+
+  countBindingsForRole(role: string): Promise<number> {
+    return this.engine.countBindingsForRole(role);
+  }
+
+  private bindingChanged(account: string): void {
+    this.onEvent(isAccountPattern(account) ? { kind: 'patterns' } : { kind: 'account', account });
+  }
+
+  private async exactBindings(account: string): Promise<readonly BindingRef[]> {
     // is_pattern is a function of account_name, so a name that looks like a pattern has only pattern rows.
     if (isAccountPattern(account)) return [];
-    let refs = this.accountCache.get(account);
-    if (!refs) {
-      refs = this.bindings.forAccount(account);
+    const hit = this.accountCache.get(account);
+    if (hit) return hit;
+    const epoch = this.epoch;
+    const refs = await this.engine.bindingsForAccount(account);
+    if (epoch === this.epoch) {
       // Bounded by starting over when full: evicting one by one from a Map's front degrades to O(n)
       // per eviction (V8 keeps the deleted slots), and a miss only costs one indexed query.
       if (this.accountCache.size >= ACCOUNT_CACHE_MAX) this.accountCache.clear();
@@ -184,21 +220,20 @@ export class Store {
     return refs;
   }
 
-  private patternBindings(): Array<{ ref: BindingRef; match: Matcher }> {
-    if (!this.patternCache) {
-      this.patternCache = [];
-      for (const { account_name, role_name, namespace } of this.bindings.patterns()) {
-        let match: Matcher | undefined;
-        try {
-          match = parseTemplate(account_name, false).fixed;
-        } catch {
-          // A stored pattern that no longer passes validation (older rules, edited by hand) binds nobody: fail closed.
-          continue;
-        }
-        if (match) this.patternCache.push({ ref: { account_name, role_name, namespace }, match });
-      }
-    }
-    return this.patternCache;
+  private patternBindings(): PatternBinding[] | Promise<PatternBinding[]> {
+    if (this.patternCache) return this.patternCache;
+    const epoch = this.epoch;
+    if (this.patternLoad?.epoch === epoch) return this.patternLoad.promise;
+    const promise = this.engine.patternBindings().then((rows) => {
+      const compiled = compilePatterns(rows);
+      if (epoch === this.epoch) this.patternCache = compiled;
+      return compiled;
+    });
+    this.patternLoad = { epoch, promise };
+    void promise.catch(() => undefined).finally(() => {
+      if (this.patternLoad?.promise === promise) this.patternLoad = null;
+    });
+    return promise;
   }
 
   /**
@@ -206,25 +241,50 @@ export class Store {
    * bindings that match it. `""` (anonymous) reads the `<anonymous>` rows and no pattern ever
    * matches it; a request claiming to be literally `<anonymous>` gets neither.
    */
-  bindingsFor(account: string): BindingRef[] {
+  async bindingsFor(account: string): Promise<BindingRef[]> {
+    this.assertCurrent();
     if (account === ANONYMOUS) return [];
-    const exact = this.exactBindings(account === '' ? ANONYMOUS : account);
+    const exact = await this.exactBindings(account === '' ? ANONYMOUS : account);
     if (account === '') return [...exact];
     const out = [...exact];
-    for (const p of this.patternBindings()) if (p.match(account)) out.push(p.ref);
+    for (const p of await this.patternBindings()) if (p.match(account)) out.push(p.ref);
+    // Checked again: the caches may have been declared stale while the lookups ran.
+    this.assertCurrent();
     return out;
   }
 
-  decide(req: AuthorizedRequest): AuthorizedResponse {
-    return decide(req, this.bindingsFor(req.Account), this.role);
+  async decide(req: AuthorizedRequest): Promise<AuthorizedResponse> {
+    return decide(req, await this.bindingsFor(req.Account), this.role);
   }
 
-  explain(req: AuthorizedRequest): ExplainResult {
-    return explain(req, this.bindingsFor(req.Account), this.role);
+  async explain(req: AuthorizedRequest): Promise<ExplainResult> {
+    return explain(req, await this.bindingsFor(req.Account), this.role);
   }
 
-  /** Called after bulk changes made directly in the database (import). */
-  invalidate(): void {
-    this.reloadRoles();
+  /** Atomic import; every cache is rebuilt afterwards. */
+  async importState(state: State, mode: ImportMode, now: Date): Promise<{ roles: number; bindings: number }> {
+    const counts = await this.engine.importState(state, mode, now.toISOString());
+    this.dropBindingCaches();
+    await this.reloadRoles();
+    return counts;
   }
+}
+
+function compileRole(name: string, permissions: Permission[]): CompiledRole {
+  return { name, permissions: permissions.map(compilePermission) };
+}
+
+function compilePatterns(rows: readonly BindingRecord[]): PatternBinding[] {
+  const out: PatternBinding[] = [];
+  for (const { account_name, role_name, namespace } of rows) {
+    let match: Matcher | undefined;
+    try {
+      match = parseTemplate(account_name, false).fixed;
+    } catch {
+      // A stored pattern that no longer passes validation (older rules, edited by hand) binds nobody: fail closed.
+      continue;
+    }
+    if (match) out.push({ ref: { account_name, role_name, namespace }, match });
+  }
+  return out;
 }

@@ -1,20 +1,20 @@
 /**
- * Versioned schema. `PRAGMA user_version` holds the applied version; each migration runs in its own
- * transaction at start. A database newer than this build is refused rather than guessed at.
+ * Versioned schema, one list for both engines: each version has its SQLite and its PostgreSQL text
+ * (same tables, same constraints, each dialect's types). Each engine applies pending versions in order,
+ * one transaction each, and refuses a database whose version is newer than this build.
  */
-import type { Database } from 'better-sqlite3';
-
 export interface Migration {
   version: number;
   description: string;
-  sql: string;
+  sqlite: string;
+  postgres: string;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'roles and bindings',
-    sql: `
+    sqlite: `
       CREATE TABLE roles (
         name TEXT PRIMARY KEY NOT NULL,
         permissions TEXT NOT NULL,
@@ -33,26 +33,35 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX bindings_role ON bindings(role_name);
       CREATE INDEX bindings_pattern ON bindings(is_pattern) WHERE is_pattern = 1;
     `,
+    postgres: `
+      -- Binary collation: the same order and equality as SQLite, whatever the database's locale.
+      CREATE TABLE roles (
+        name TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+        permissions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE bindings (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account_name TEXT COLLATE "C" NOT NULL,
+        role_name TEXT COLLATE "C" NOT NULL REFERENCES roles(name),
+        namespace TEXT COLLATE "C" NOT NULL DEFAULT '',
+        is_pattern SMALLINT NOT NULL CHECK (is_pattern IN (0, 1))
+      );
+      CREATE UNIQUE INDEX bindings_account ON bindings(account_name, role_name, namespace);
+      CREATE INDEX bindings_role ON bindings(role_name);
+      CREATE INDEX bindings_pattern ON bindings(is_pattern) WHERE is_pattern = 1;
+    `,
   },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
 
-/** Applies pending migrations; returns the versions applied. */
-export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
-  if (current > latest) {
-    throw new Error(`database schema version ${current} is newer than this tollgate supports (${latest}); upgrade tollgate`);
-  }
-  const applied: number[] = [];
-  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.pragma(`user_version = ${m.version}`);
-    })();
-    applied.push(m.version);
-  }
-  return applied;
+export function newerSchemaError(current: number, latest: number): Error {
+  return new Error(`database schema version ${current} is newer than this tollgate supports (${latest}); upgrade tollgate`);
 }
+
+export const pending = (migrations: readonly Migration[], current: number): Migration[] =>
+  [...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > current);
+
+export const latestOf = (migrations: readonly Migration[]): number => migrations.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,18 +1,7 @@
 /** Prepared statements over the `bindings` table. `namespace` is '' in SQL, null outside. */
 import type { Db } from './db.js';
-import type { BindingRef } from '../policy/decide.js';
-
-export interface BindingRecord extends BindingRef {
-  id: number;
-}
-
-export interface BindingFilter {
-  account?: string | undefined;
-  role?: string | undefined;
-  namespace?: string | undefined;
-  limit: number;
-  after?: number | undefined;
-}
+import type { BindingRef } from '../../policy/decide.js';
+import type { BindingFilter, BindingRecord } from '../store.js';
 
 interface Row {
   id: number;

@@ -1,0 +1,18 @@
+/** The store's client-facing refusals, worded once for both engines. */
+import { AuthzError } from '../errors.js';
+
+export const roleNotFound = (name: string, field = 'name'): AuthzError => new AuthzError(404, 'role_not_found', `role "${name}" does not exist`, field);
+
+export const roleMissingForBinding = (name: string): AuthzError =>
+  new AuthzError(404, 'role_not_found', `role "${name}" does not exist; create it first (POST /add-role)`, 'role_name');
+
+export const roleInUse = (name: string, used: number): AuthzError =>
+  new AuthzError(409, 'role_in_use', `role "${name}" is used by ${used} binding(s); delete them first or pass force: true`, 'name');
+
+export function bindingNotFound(account: string, role: string, namespace: string | null): AuthzError {
+  const ns = namespace ? ` in namespace "${namespace}"` : ' without namespace';
+  return new AuthzError(404, 'binding_not_found', `no binding of "${account}" to role "${role}"${ns}`, 'account_name');
+}
+
+export const importUnknownRole = (role: string, i: number): AuthzError =>
+  new AuthzError(400, 'invalid_request', `binding refers to unknown role "${role}"`, `bindings[${i}].role_name`);

@@ -1,0 +1,96 @@
+/**
+ * The store seam: what the decision cache and the routes need from a database. Two engines implement
+ * it (`sqlite/`, `postgres/`); `main.ts` picks one from `--db` and nothing else knows which.
+ *
+ * Contract: every method may do I/O, so every method is async. A thrown {@link AuthzError} is an answer
+ * for the client (404, 409, 400); any other error means "could not serve" and becomes 503.
+ * Writes are durable when their promise resolves.
+ */
+import type { BindingRef } from '../policy/decide.js';
+import type { Permission } from '../policy/permission.js';
+import type { State } from './state-schema.js';
+
+export interface RoleRecord {
+  name: string;
+  permissions: Permission[];
+  created_at: string;
+  updated_at: string;
+}
+
+export interface BindingRecord extends BindingRef {
+  id: number;
+}
+
+export interface BindingFilter {
+  account?: string | undefined;
+  role?: string | undefined;
+  namespace?: string | undefined;
+  limit: number;
+  after?: number | undefined;
+}
+
+export interface NewBinding {
+  account_name: string;
+  role_name: string;
+  namespace: string | null;
+  is_pattern: boolean;
+}
+
+/** Roles and bindings in export form (ids dropped, namespace omitted when none), one consistent snapshot. */
+export interface StateRows {
+  roles: Array<{ name: string; permissions: Permission[] }>;
+  bindings: Array<{ account_name: string; role_name: string; namespace?: string }>;
+}
+
+export type ImportMode = 'replace' | 'merge';
+
+/**
+ * A change the caches must follow. `account`: that account's exact bindings changed; `patterns`: some
+ * pattern binding changed; `roles`: some role changed; `all`: anything may have changed (import, or
+ * change events were missed and the caches must be rebuilt). `unavailable`: changes can no longer be
+ * seen (decisions must stop until the next `all`).
+ */
+export type StoreEvent =
+  | { kind: 'account'; account: string }
+  | { kind: 'patterns' }
+  | { kind: 'roles' }
+  | { kind: 'all' }
+  | { kind: 'unavailable'; reason: string };
+
+export interface Store {
+  readonly engine: 'sqlite' | 'postgres';
+  /**
+   * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine
+   * emits; a SQLite file belongs to one process. Local writes are not echoed as a promise.
+   */
+  subscribe(listener: (e: StoreEvent) => void): void;
+  /** False while changes made elsewhere may go unseen (lost notification connection). */
+  readonly inSync: boolean;
+  /** Readiness: the database answers a query now. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+
+  getRole(name: string): Promise<RoleRecord | undefined>;
+  listRoles(): Promise<RoleRecord[]>;
+  countRoles(): Promise<number>;
+  /** Creates or replaces a role; `ts` is the ISO time stamp to record. */
+  putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }>;
+  /** 404 when missing; 409 while bindings use it unless `force`, which deletes them too. */
+  deleteRole(name: string, force: boolean): Promise<{ deleted_bindings: number }>;
+
+  /** 404 when the role does not exist; an existing identical binding is returned with `created: false`. */
+  addBinding(b: NewBinding): Promise<{ created: boolean; binding: BindingRecord }>;
+  /** 404 (role_not_found or binding_not_found) when there is nothing to delete. */
+  deleteBinding(account: string, role: string, namespace: string | null): Promise<BindingRecord>;
+  /** An account's exact (non-pattern) bindings: one index lookup. */
+  bindingsForAccount(account: string): Promise<BindingRef[]>;
+  patternBindings(): Promise<BindingRecord[]>;
+  countBindings(): Promise<number>;
+  countBindingsForRole(role: string): Promise<number>;
+  /** Filtered, id-ordered page; `next` is the `after` value for the following page. */
+  listBindings(f: BindingFilter): Promise<{ bindings: BindingRecord[]; next: number | null }>;
+
+  exportRows(): Promise<StateRows>;
+  /** All or nothing; 400 naming the binding when it refers to an unknown role. */
+  importState(state: State, mode: ImportMode, ts: string): Promise<{ roles: number; bindings: number }>;
+}
