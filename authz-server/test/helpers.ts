@@ -7,7 +7,9 @@ import { createLogger } from '../../common/logger.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import { createApp } from '../src/app.js';
 import { AuthzStore } from '../src/store/index.js';
+import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
+import { sharedPg } from './pg-server.js';
 import type { Store } from '../src/store/store.js';
 import type { Permission } from '../src/policy/permission.js';
 
@@ -22,7 +24,7 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 
 export type Engine = 'sqlite' | 'postgres';
 /** Every suite that touches the store runs once per engine. */
-export const ENGINES: readonly Engine[] = ['sqlite'];
+export const ENGINES: readonly Engine[] = ['sqlite', 'postgres'];
 
 export interface Harness {
   engine: Engine;
@@ -36,8 +38,26 @@ export interface Harness {
 
 /** A fresh, empty store of the given engine. */
 export async function openEngine(engine: Engine, dir: string): Promise<Store> {
-  return SqliteStore.open(join(dir, 'authz.db'));
+  if (engine === 'sqlite') return SqliteStore.open(join(dir, 'authz.db'));
+  const pgs = await sharedPg();
+  const url = await pgs.acquireDatabase();
+  const store = await PostgresStore.open({ url });
+  const close = store.close.bind(store);
+  store.close = async () => (await close(), await pgs.releaseDatabase(url));
+  return store;
 }
+
+/** Where a server process keeps its data: a SQLite file in `dir`, or a fresh PostgreSQL database. */
+export async function dbArg(engine: Engine, dir: string): Promise<string> {
+  if (engine === 'sqlite') return join(dir, 'authz.db');
+  return (await (await sharedPg()).createDatabase()).url;
+}
+
+/** `?` placeholders to PostgreSQL's `$1, $2, …`. */
+const numbered = (text: string): string => {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+};
 
 export async function harness(engine: Engine = 'sqlite'): Promise<Harness> {
   const { dir, cleanup } = tempDir();
@@ -46,6 +66,7 @@ export async function harness(engine: Engine = 'sqlite'): Promise<Harness> {
   const app = createApp({ store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
   const sql = async (text: string, params: unknown[] = []) => {
     if (raw instanceof SqliteStore) raw.db.prepare(text).run(...params);
+    else if (raw instanceof PostgresStore) await raw.pool.query(numbered(text), params);
   };
   return { engine, store, app, dir, sql, close: async () => (await store.close(), cleanup()) };
 }
