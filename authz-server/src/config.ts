@@ -10,6 +10,7 @@ import { readSecretFile } from '../../common/secret.js';
 export interface ServeFlags {
   listen?: string;
   db?: string;
+  dbPasswordFile?: string;
   adminTokenFile?: string;
   clientTokenFile?: string;
   insecureDev?: boolean;
@@ -30,7 +31,15 @@ const ConfigSchema = z.object({
       return z.NEVER;
     }
   }),
-  db: z.string().min(1, 'must not be empty'),
+  db: z
+    .string()
+    .min(1, 'must not be empty')
+    .superRefine((v, ctx) => {
+      if (!/^postgres(ql)?:/i.test(v)) return;
+      // Never echo the value: it may hold a password.
+      if (!URL.canParse(v) || !/^postgres(ql)?:\/\//i.test(v)) ctx.addIssue({ code: 'custom', message: 'not a valid postgres:// or postgresql:// URL' });
+    }),
+  dbPassword: z.string().optional(),
   adminToken: tokenSchema.optional(),
   clientToken: tokenSchema.optional(),
   insecureDev: z.boolean(),
@@ -42,6 +51,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 const FLAG_NAMES: Record<string, string> = {
   listen: '--listen / TOLLGATE_AUTHZ_LISTEN',
   db: '--db / TOLLGATE_AUTHZ_DB',
+  dbPassword: '--db-password-file / TOLLGATE_AUTHZ_DB_PASSWORD_FILE',
   logLevel: '--log-level / TOLLGATE_LOG_LEVEL',
   adminToken: 'admin token (--admin-token-file / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE / TOLLGATE_AUTHZ_ADMIN_TOKEN)',
   clientToken: 'client token (--client-token-file / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE / TOLLGATE_AUTHZ_CLIENT_TOKEN)',
@@ -60,6 +70,8 @@ export const MISSING_TOKENS_MESSAGE =
   '--client-token-file FILE (or TOLLGATE_AUTHZ_CLIENT_TOKEN / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE), ' +
   'e.g. `openssl rand -hex 32 > data/admin.token`. For local development only, --insecure-dev runs without them.';
 
+const dbPassword = (file: string | undefined): string | undefined => (file ? readSecretFile(file, 'database password') : undefined);
+
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 
 /** Builds and validates the config; throws an Error whose message says what to fix. */
@@ -67,6 +79,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   const raw = {
     listen: flags.listen ?? env.TOLLGATE_AUTHZ_LISTEN ?? DEFAULTS.listen,
     db: flags.db ?? env.TOLLGATE_AUTHZ_DB ?? DEFAULTS.db,
+    dbPassword: dbPassword(flags.dbPasswordFile ?? env.TOLLGATE_AUTHZ_DB_PASSWORD_FILE),
     adminToken: token(flags.adminTokenFile, env.TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE, env.TOLLGATE_AUTHZ_ADMIN_TOKEN, 'admin token'),
     clientToken: token(flags.clientTokenFile, env.TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE, env.TOLLGATE_AUTHZ_CLIENT_TOKEN, 'client token'),
     insecureDev: flags.insecureDev === true,
@@ -79,6 +92,9 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     throw new Error(`invalid ${FLAG_NAMES[key] ?? key}: ${issue?.message ?? 'invalid value'}`);
   }
   const cfg = r.data;
+  if (cfg.dbPassword !== undefined && !/^postgres(ql)?:/i.test(cfg.db)) {
+    throw new Error('--db-password-file / TOLLGATE_AUTHZ_DB_PASSWORD_FILE only applies to a postgres:// --db URL');
+  }
   if (!cfg.insecureDev && (!cfg.adminToken || !cfg.clientToken)) throw new Error(MISSING_TOKENS_MESSAGE);
   if (cfg.insecureDev && (!cfg.adminToken || !cfg.clientToken) && !isLoopback(cfg.listen.host)) {
     throw new Error(

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerAuthzCommands } from '../src/cli/index.js';
-import { ROOT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
+import { dbArg, ENGINES, ROOT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
 
 interface Run {
   code: number | null;
@@ -13,7 +13,7 @@ interface Run {
   stderr: string;
 }
 
-describe('admin CLI against a running server', function () {
+for (const engine of ENGINES) describe(`admin CLI against a running server (${engine})`, function () {
   let t: ReturnType<typeof tempDir>;
   let server: ServerProcess;
   let env: NodeJS.ProcessEnv;
@@ -33,7 +33,7 @@ describe('admin CLI against a running server', function () {
   before(async () => {
     t = tempDir();
     const tok = tokenFiles(t.dir);
-    server = await spawnServer(['--db', join(t.dir, 'authz.db'), '--admin-token-file', tok.admin, '--client-token-file', tok.client, '--log-level', 'warn']);
+    server = await spawnServer(['--db', await dbArg(engine, t.dir), '--admin-token-file', tok.admin, '--client-token-file', tok.client, '--log-level', 'warn']);
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_AUTHZ_')));
     env = { ...base, NODE_OPTIONS: '', TOLLGATE_AUTHZ_URL: server.url, TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: tok.admin };
   });

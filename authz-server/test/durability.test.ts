@@ -1,10 +1,9 @@
 /** An acknowledged admin write survives kill -9 of the real server process. */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import axios from 'axios';
-import { ADMIN, CLIENT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
+import { ADMIN, CLIENT, dbArg, ENGINES, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
 
-describe('durability', () => {
+for (const engine of ENGINES) describe(`durability (${engine})`, () => {
   let t: ReturnType<typeof tempDir>;
   let server: ServerProcess | undefined;
   beforeEach(() => {
@@ -17,7 +16,7 @@ describe('durability', () => {
 
   it('role and binding written, acknowledged, SIGKILL, restart: both are there and decide', async () => {
     const tok = tokenFiles(t.dir);
-    const args = ['--db', join(t.dir, 'authz.db'), '--admin-token-file', tok.admin, '--client-token-file', tok.client];
+    const args = ['--db', await dbArg(engine, t.dir), '--admin-token-file', tok.admin, '--client-token-file', tok.client];
     server = await spawnServer(args);
     const adminH = { headers: { Authorization: `Bearer ${ADMIN}` } };
     const r1 = await axios.post(`${server.url}/add-role`, { name: 'ns-puller', permissions: { name: '${namespace}/**', actions: ['pull'] } }, adminH);

@@ -1,5 +1,5 @@
 /** Test helpers: a real store on a temp SQLite file, the app behind supertest, and real server processes. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -136,4 +136,15 @@ export function tokenFiles(dir: string): { admin: string; client: string } {
   writeFileSync(a, `${ADMIN}\n`);
   writeFileSync(c, `${CLIENT}\n`);
   return { admin: a, client: c };
+}
+
+/** Runs `tollgate authz serve` to completion (start-up failures), without inherited TOLLGATE_AUTHZ_* settings. */
+export function runServe(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_AUTHZ_')));
+  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'authz', 'serve', '--listen', '127.0.0.1:0', ...args], {
+    cwd: ROOT,
+    env: { ...clean, NODE_OPTIONS: '', ...env },
+    encoding: 'utf8',
+    timeout: 20000,
+  });
 }

@@ -1,20 +1,10 @@
 /** The real `tollgate authz serve` process: start-up checks, the listening line, graceful shutdown. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import axios from 'axios';
-import { ADMIN, CLIENT, ROOT, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
+import { ADMIN, CLIENT, runServe, spawnServer, tempDir, tokenFiles, type ServerProcess } from './helpers.js';
 
-function runServe(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TOLLGATE_AUTHZ_')));
-  return spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'authz', 'serve', '--listen', '127.0.0.1:0', ...args], {
-    cwd: ROOT,
-    env: { ...clean, NODE_OPTIONS: '', ...env },
-    encoding: 'utf8',
-    timeout: 20000,
-  });
-}
 
 describe('authz serve process', () => {
   let t: ReturnType<typeof tempDir>;

@@ -12,12 +12,13 @@ export function registerAuthzCommands(program: Command): void {
     .command('serve')
     .description('run the authz-server')
     .option('--listen <host:port>', `listen address (env TOLLGATE_AUTHZ_LISTEN, default ${DEFAULTS.listen})`)
-    .option('--db <file>', `SQLite file, parent directory created (env TOLLGATE_AUTHZ_DB, default ${DEFAULTS.db})`)
+    .option('--db <file|url>', `SQLite file (parent directory created) or postgres:// URL (env TOLLGATE_AUTHZ_DB, default ${DEFAULTS.db})`)
+    .option('--db-password-file <file>', 'PostgreSQL password, overriding the URL\'s (env TOLLGATE_AUTHZ_DB_PASSWORD_FILE; PGPASSWORD also works)')
     .option('--admin-token-file <file>', 'admin token file (env TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE, or the token in TOLLGATE_AUTHZ_ADMIN_TOKEN)')
     .option('--client-token-file <file>', 'client token file for /authorized (env TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE, or TOLLGATE_AUTHZ_CLIENT_TOKEN)')
     .option('--insecure-dev', 'allow running without tokens (routes whose token is unset are open) — local development only')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL, default info)')
-    .action(async (opts: { listen?: string; db?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string }) => {
+    .action(async (opts: { listen?: string; db?: string; dbPasswordFile?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string }) => {
       // Loaded lazily so admin commands do not pull in express and better-sqlite3.
       const { serve } = await import('../main.js');
       await serve(opts);

@@ -38,8 +38,7 @@ const types = {
 
 export function clientConfig(o: PgOptions, applicationName: string): pg.ClientConfig {
   return {
-    connectionString: o.url,
-    ...(o.password !== undefined ? { password: o.password } : {}),
+    connectionString: o.password === undefined ? o.url : withPassword(o.url, o.password),
     connectionTimeoutMillis: o.connectTimeoutMs ?? 2000,
     query_timeout: o.queryTimeoutMs ?? 5000,
     statement_timeout: o.queryTimeoutMs ?? 5000,
@@ -48,6 +47,13 @@ export function clientConfig(o: PgOptions, applicationName: string): pg.ClientCo
     application_name: applicationName,
     types,
   };
+}
+
+// pg lets the connection string's fields override explicit ones, so the password goes into the URL.
+function withPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.password = encodeURIComponent(password);
+  return u.toString();
 }
 
 /** One line saying why the database cannot be used, naming where (password never included). */
