@@ -101,8 +101,12 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
     },
   });
 
-  async function once(body: AuthorizedRequest): Promise<AuthorizedResponse> {
-    const res = await api.post<string>(AUTHORIZED_PATH, JSON.stringify(body));
+  // The retry after a connection error goes out on a new connection: when a replica shuts down, every
+  // pooled keep-alive socket to it dies at once, and a retry on the next pooled one would fail the same way.
+  const fresh = { httpAgent: new AuthzHttpAgent({ keepAlive: false }), httpsAgent: new AuthzHttpsAgent({ keepAlive: false }) };
+
+  async function once(body: AuthorizedRequest, retry = false): Promise<AuthorizedResponse> {
+    const res = await api.post<string>(AUTHORIZED_PATH, JSON.stringify(body), retry ? fresh : undefined);
     if (res.status !== 200 && res.status !== 403) throw new AuthzUnavailable(`authz-server answered ${res.status} on ${AUTHORIZED_PATH}`);
     let data: unknown;
     try {
@@ -124,7 +128,7 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
           out = await once(body);
         } catch (e) {
           if (!isConnectionError(e)) throw e;
-          out = await once(body);
+          out = await once(body, true);
         }
         opts.observe?.((performance.now() - start) / 1000, 'ok');
         return out;
@@ -145,6 +149,8 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+      fresh.httpAgent.destroy();
+      fresh.httpsAgent.destroy();
     },
   };
 }
