@@ -141,3 +141,23 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+describe('docker-compose.postgres.yml (authz on PostgreSQL)', () => {
+  const over = parse(readFileSync(join(ROOT, 'docker-compose.postgres.yml'), 'utf8')) as Compose;
+  const authz = over.services.authz as Service;
+
+  it('validates against the Compose schema with no dclint errors', () => {
+    const errors = lint(join(ROOT, 'docker-compose.postgres.yml')).flatMap((r) => r.messages).filter((m) => m.type === 'error');
+    assert.deepEqual(errors, []);
+  });
+
+  it('authz waits for a healthy postgres and gets its password from a secret file, never inline', () => {
+    assert.match(flag(authz.command, '--db') ?? '', /^postgres:\/\/tollgate@postgres:5432\/tollgate$/);
+    assert.equal(flag(authz.command, '--db-password-file'), '/run/secrets/postgres_password');
+    assert.deepEqual(authz.depends_on, { postgres: { condition: 'service_healthy' } });
+    assert.equal(over.secrets.postgres_password?.file, './certs/postgres.password');
+    const pg = over.services.postgres as Service & { environment: Record<string, string> };
+    assert.equal(pg.environment.POSTGRES_PASSWORD_FILE, '/run/secrets/postgres_password');
+    assert.equal(pg.environment.POSTGRES_PASSWORD, undefined);
+  });
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs, from Debian packages, what the e2e suite needs: the Distribution registry, skopeo, podman,
-# and docker.io (dockerd, containerd, ctr, docker CLI). Idempotent: does nothing when everything is present.
+# Installs, from Debian packages, what the test suites need: the Distribution registry, skopeo, podman,
+# postgresql (server binaries for the authz PostgreSQL tests) and docker.io (dockerd, containerd, ctr,
+# docker CLI). Idempotent: does nothing when everything is present.
 # Works as root or through sudo on Debian bookworm (apt). `npm test` then runs every e2e scenario for real.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ have openssl || need+=(openssl)
 { have tar && have gzip; } || need+=(tar gzip)
 # scripts/ext_authz.sh, backup.sh and restore.sh speak HTTP with curl; the readiness tests run busybox-style wget.
 have curl || need+=(curl)
+# The authz store tests start their own PostgreSQL server (initdb, postgres) from Debian's package.
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 have wget || need+=(wget)
 
 # apt-get as root, or through sudo (which drops the environment, so the frontend goes through env(1)).
