@@ -1,5 +1,5 @@
 /**
- * Benchmark server process: `authz DB_FILE` runs the real createApp on the seeded store,
+ * Benchmark server process: `authz DB_FILE|POSTGRES_URL` runs the real createApp on the seeded store,
  * `bare` a bare express JSON route. Prints `PORT <n>` when listening; runs until killed.
  */
 import express from 'express';
@@ -8,12 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authz-server/src/app.js';
 import { AuthzStore } from '../authz-server/src/store/index.js';
+import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 
 const [mode, file] = process.argv.slice(2);
 let app: express.Express;
 if (mode === 'authz' && file) {
-  const store = await AuthzStore.create(SqliteStore.open(file));
+  const engine = /^postgres(ql)?:\/\//.test(file) ? await PostgresStore.open({ url: file }) : SqliteStore.open(file);
+  const store = await AuthzStore.create(engine);
   // Default log level, as in production: /authorized is logged at debug so it costs little.
   app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
 } else {

@@ -3,8 +3,10 @@
  *
  * Seeds 100k accounts × 10 bindings (1M bindings) into a temp SQLite file, then measures:
  * store-level decisions/s, `/authorized` requests/s over loopback (autocannon, bounded) beside a
- * bare express JSON route in the same run, and RSS of both processes. Servers run in child
- * processes so autocannon does not share their event loop. `--write` saves bench/results/authz.md.
+ * bare express JSON route in the same run, RSS, and the time a cold server needs to answer. Then the
+ * same state is imported into a PostgreSQL the bench starts itself (Debian's postgresql binaries, temp
+ * data dir; `--no-postgres` skips it) and the same numbers are taken on it, side by side. Servers run
+ * in child processes so autocannon does not share their event loop. `--write` saves bench/results/authz.md.
  */
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,6 +15,10 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthorizedRequest } from '../common/authorized.js';
+import { AuthzStore } from '../authz-server/src/store/index.js';
+import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
+import { PgServer } from '../authz-server/test/pg-server.js';
+import { exportState } from '../authz-server/src/store/state.js';
 import { accountName, namespaceOf, seed } from './authz-seed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,14 +48,15 @@ function requestFor(k: number): AuthorizedRequest {
   return { Account: accountName(i), Type: 'repository', Name: name, Service: 'registry', IP: '127.0.0.1', Actions: kind === 1 ? ['pull', 'push'] : ['pull'], Labels: null };
 }
 
-function startChild(args: string[]): Promise<{ proc: ChildProcess; port: number }> {
+function startChild(args: string[]): Promise<{ proc: ChildProcess; port: number; readyMs: number }> {
+  const t0 = performance.now();
   const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'authz-server-child.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /PORT (\d+)/.exec(out);
-      if (m) resolve({ proc, port: Number(m[1]) });
+      if (m) resolve({ proc, port: Number(m[1]), readyMs: performance.now() - t0 });
     });
     proc.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
@@ -68,52 +75,84 @@ async function load(port: number, token: string): Promise<autocannon.Result> {
 
 const dir = mkdtempSync(join(tmpdir(), 'tollgate-authz-bench-'));
 const children: ChildProcess[] = [];
+let pgs: PgServer | undefined;
+
+interface EngineRun {
+  engine: string;
+  cold: number;
+  hot: number;
+  allowedPct: number;
+  http: autocannon.Result;
+  rss: { rss: number; peak: number };
+  readyMs: number;
+}
+
+// Cold: accounts spread over all of them, so most miss the per-account cache and hit the database.
+// Hot: 1000 distinct requests cycling (what a busy registry with recurring clients looks like).
+async function decisionsPerSecond(store: AuthzStore, reqs: AuthorizedRequest[]): Promise<{ rate: number; allowed: number }> {
+  let ok = 0;
+  const t0 = performance.now();
+  for (let k = 0; k < DECISIONS; k++) if ((await store.decide(reqs[k % reqs.length] as AuthorizedRequest)).allowed) ok++;
+  return { rate: Math.round(DECISIONS / ((performance.now() - t0) / 1000)), allowed: ok };
+}
+
+const coldReqs = Array.from({ length: Math.min(DECISIONS, 200_000) }, (_, k) => requestFor(k * 13 + 1));
+const hotReqs = Array.from({ length: 1000 }, (_, k) => requestFor(k));
+
+async function measure(engine: string, store: AuthzStore, db: string): Promise<EngineRun> {
+  const cold = await decisionsPerSecond(store, coldReqs);
+  const hot = await decisionsPerSecond(store, hotReqs);
+  process.stderr.write(`${engine} store: ${cold.rate} cold / ${hot.rate} hot decisions/s; HTTP run of ${DURATION}s…\n`);
+  const child = await startChild(['authz', db]);
+  children.push(child.proc);
+  const http = await load(child.port, 'bench-client');
+  const rss = rssMb(child.proc.pid as number);
+  child.proc.kill('SIGKILL');
+  return { engine, cold: cold.rate, hot: hot.rate, allowedPct: Math.round((cold.allowed / DECISIONS) * 100), http, rss, readyMs: child.readyMs };
+}
+
 try {
   const file = join(dir, 'authz.db');
   process.stderr.write(`seeding ${ACCOUNTS} accounts × ${PER} bindings…\n`);
   const { store, seconds: seedSecs } = await seed(file, ACCOUNTS, PER);
   const bindings = await store.countBindings();
-
-  // Cold: accounts spread over all of them, so most miss the per-account cache and hit SQLite.
-  // Hot: 1000 distinct requests cycling (what a busy registry with recurring clients looks like).
-  const run = async (reqs: AuthorizedRequest[]): Promise<{ rate: number; allowed: number }> => {
-    let ok = 0;
-    const t0 = performance.now();
-    for (let k = 0; k < DECISIONS; k++) if ((await store.decide(reqs[k % reqs.length] as AuthorizedRequest)).allowed) ok++;
-    return { rate: Math.round(DECISIONS / ((performance.now() - t0) / 1000)), allowed: ok };
-  };
-  const coldReqs = Array.from({ length: Math.min(DECISIONS, 200_000) }, (_, k) => requestFor(k * 13 + 1));
-  const cold = await run(coldReqs);
-  const hot = await run(Array.from({ length: 1000 }, (_, k) => requestFor(k)));
-  const allowed = cold.allowed;
-  const storeRate = cold.rate;
   const benchRss = rssMb('self');
-  await store.close();
-
-  process.stderr.write(`store: ${storeRate} cold / ${hot.rate} hot decisions/s; HTTP runs of ${DURATION}s…\n`);
   const bare = await startChild(['bare']);
   children.push(bare.proc);
   const bareRes = await load(bare.port, 'x');
   bare.proc.kill('SIGKILL');
-  const authz = await startChild(['authz', file]);
-  children.push(authz.proc);
-  const authzRes = await load(authz.port, 'bench-client');
-  const authzRss = rssMb(authz.proc.pid as number);
-  authz.proc.kill('SIGKILL');
+  const runs: EngineRun[] = [await measure('SQLite', store, file)];
+  let importSecs = 0;
+  if (!process.argv.includes('--no-postgres')) {
+    pgs = await PgServer.create();
+    const url = (await pgs.createDatabase('bench')).url;
+    const pgStore = await AuthzStore.create(await PostgresStore.open({ url }));
+    const t0 = performance.now();
+    const state = await exportState(store, new Date());
+    await pgStore.importState({ ...state, version: 1 }, 'replace', new Date());
+    importSecs = (performance.now() - t0) / 1000;
+    await pgs.query('ANALYZE', [], new URL(url).pathname.slice(1));
+    runs.push(await measure('PostgreSQL', pgStore, url));
+    await pgStore.close();
+  }
+  await store.close();
 
-  const ratio = authzRes.requests.average / bareRes.requests.average;
-  const non2xx = authzRes.non2xx;
+  const n = (x: number) => Math.round(x).toLocaleString('en');
+  const col = (f: (r: EngineRun) => string) => runs.map(f).join(' | ');
+  const sqliteHttp = runs[0]?.http.requests.average ?? 1;
   const lines = [
-    `| metric | result | target |`,
-    `|---|---|---|`,
-    `| bindings seeded | ${bindings.toLocaleString('en')} (${ACCOUNTS.toLocaleString('en')} accounts × ${PER} + 5 pattern bindings) in ${seedSecs.toFixed(1)} s | — |`,
-    `| store decisions/s, cold (${coldReqs.length.toLocaleString('en')} distinct requests over all accounts) | **${storeRate.toLocaleString('en')}** (${DECISIONS.toLocaleString('en')} decisions, ${Math.round((allowed / DECISIONS) * 100)}% allowed) | ≥ 50,000 |`,
-    `| store decisions/s, hot (1,000 distinct requests) | **${hot.rate.toLocaleString('en')}** | ≥ 50,000 |`,
-    `| bare express POST /authorized req/s | ${Math.round(bareRes.requests.average).toLocaleString('en')} (p99 ${bareRes.latency.p99} ms) | — |`,
-    `| authz-server /authorized req/s | **${Math.round(authzRes.requests.average).toLocaleString('en')}** (p99 ${authzRes.latency.p99} ms; ${authzRes.errors} errors; ${non2xx} of the answers were 403 denials, as intended) | — |`,
-    `| HTTP ratio authz / bare | **${ratio.toFixed(2)}×** | ≥ 0.6× |`,
-    `| authz-server RSS after load (peak) | **${authzRss.rss} MB** (${authzRss.peak} MB) | ≤ 300 MB |`,
-    `| bench process RSS after store run (peak, includes seeding) | ${benchRss.rss} MB (${benchRss.peak} MB) | — |`,
+    `| metric | ${runs.map((r) => r.engine).join(' | ')} | target |`,
+    `|---|${runs.map(() => '---|').join('')}---|`,
+    `| bindings | ${col(() => `${n(bindings)} (${n(ACCOUNTS)} accounts × ${PER} + 5 pattern bindings)`)} | — |`,
+    `| load time | ${col((r) => (r.engine === 'SQLite' ? `seeded in ${seedSecs.toFixed(1)} s` : `export → import in ${importSecs.toFixed(1)} s`))} | — |`,
+    `| store decisions/s, cold (${n(coldReqs.length)} distinct requests over all accounts) | ${col((r) => `**${n(r.cold)}** (${r.allowedPct}% allowed)`)} | ≥ 50,000 (SQLite) |`,
+    `| store decisions/s, hot (1,000 distinct requests) | ${col((r) => `**${n(r.hot)}**`)} | ≥ 50,000 |`,
+    `| /authorized req/s (bare express route: ${n(bareRes.requests.average)}) | ${col((r) => `**${n(r.http.requests.average)}** (p99 ${r.http.latency.p99} ms, ${r.http.errors} errors, ${r.http.non2xx} 403 denials as intended)`)} | PostgreSQL ≥ 0.8× SQLite |`,
+    `| /authorized vs SQLite | ${col((r) => `${(r.http.requests.average / sqliteHttp).toFixed(2)}×`)} | ≥ 0.8× |`,
+    `| /authorized vs bare express | ${col((r) => `${(r.http.requests.average / bareRes.requests.average).toFixed(2)}×`)} | ≥ 0.6× |`,
+    `| server RSS after load (peak) | ${col((r) => `**${r.rss.rss} MB** (${r.rss.peak} MB)`)} | ≤ 300 MB |`,
+    `| cold start: spawn → listening with caches loaded | ${col((r) => `${(r.readyMs / 1000).toFixed(1)} s`)} | — |`,
+    `| bench process RSS after seeding (peak) | ${col((r) => (r.engine === 'SQLite' ? `${benchRss.rss} MB (${benchRss.peak} MB)` : '—'))} | — |`,
   ];
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), node ${process.version}, ${process.platform}`;
   const cmd = `npm run bench:authz -- --accounts ${ACCOUNTS} --per-account ${PER} --duration ${DURATION} --connections ${CONNECTIONS}`;
@@ -125,13 +164,14 @@ try {
     writeFileSync(
       out,
       `# authz-server benchmark\n\nMeasured ${new Date().toISOString()} with \`${cmd}\`.\n\nMachine: ${machine}.\n\n${report}\n\n` +
-        `Store decisions run in the bench process against the real SQLite file (WAL): "cold" spreads requests over all accounts so most miss the 20,000-account cache and read SQLite, "hot" cycles 1,000 requests; HTTP runs use autocannon over loopback ` +
+        `Store decisions run in the bench process against the real database (SQLite file in WAL mode; PostgreSQL started by the bench, fsync off, on loopback): "cold" spreads requests over all accounts so most miss the 20,000-account cache and read the database, "hot" cycles 1,000 requests; HTTP runs use autocannon over loopback ` +
         `(${CONNECTIONS} connections, ${DURATION} s each, 2,000 distinct request bodies: namespace pulls (allowed), other-namespace pushes (denied), regex permissions, glob-bound service accounts). ` +
-        `Both servers run in their own child process, from TypeScript through tsx (so RSS includes the tsx loader); the bare route is \`express.json()\` + \`res.json()\`. The authz-server runs at the default log level (\`info\`) with auth, validation and metrics on, exactly as \`createApp\` serves production traffic.\n`,
+        `Servers run in their own child process, from TypeScript through tsx (so RSS and the cold start include the tsx loader); the bare route is \`express.json()\` + \`res.json()\`. The authz-server runs at the default log level (\`info\`) with auth, validation and metrics on, exactly as \`createApp\` serves production traffic.\n`,
     );
     process.stderr.write(`wrote ${out}\n`);
   }
 } finally {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await pgs?.destroy();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -9,7 +9,7 @@ import { createApp } from '../src/app.js';
 import { AuthzStore } from '../src/store/index.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
-import { sharedPg } from './pg-server.js';
+import { sharedPg, stopSharedPg } from './pg-server.js';
 import type { Store } from '../src/store/store.js';
 import type { Permission } from '../src/policy/permission.js';
 
@@ -21,6 +21,9 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-authz-'));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+// Root-level hook (this module is loaded by mocha with the spec files): the shared PostgreSQL stops once, after every suite.
+after(stopSharedPg);
 
 export type Engine = 'sqlite' | 'postgres';
 /** Every suite that touches the store runs once per engine. */

@@ -186,13 +186,13 @@ export class PgServer {
 
 let shared: Promise<PgServer> | undefined;
 
-/** The PostgreSQL every store test shares (one database per test); stopped when mocha finishes. */
+/** The PostgreSQL every store test shares (one database per test); stopped by {@link stopSharedPg}. */
 export function sharedPg(): Promise<PgServer> {
   shared ??= PgServer.create();
   return shared;
 }
 
-// Root-level hook: runs once after every suite of the run.
-after(async () => {
+export async function stopSharedPg(): Promise<void> {
   if (shared) await (await shared).destroy();
-});
+  shared = undefined;
+}
