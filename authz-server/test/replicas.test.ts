@@ -141,15 +141,24 @@ describe('authz replicas on one PostgreSQL', function () {
     await within(1000, async () => (await decision(b, 'steady')) === 200);
     const seen = new Map<number, number>();
     let running = true;
-    const traffic = Promise.all(
-      [a, b].map(async (api) => {
+    const writes = new Map<number, number>();
+    let w = 0;
+    const traffic = Promise.all([
+      ...[a, b].map(async (api) => {
         while (running) {
           const s = await decision(api, 'steady');
           seen.set(s, (seen.get(s) ?? 0) + 1);
           await sleep(5);
         }
       }),
-    );
+      // Admin writes in flight when the database goes away: 503, never a 500 or a crash.
+      ...[a, b].map(async (api) => {
+        while (running) {
+          const s = (await api.post('/add-role-binding', { account_name: `outage-${w++}`, role_name: 'puller' }, adminH)).status;
+          writes.set(s, (writes.get(s) ?? 0) + 1);
+        }
+      }),
+    ]);
     await sleep(300);
     await pgs.stop();
     await within(2000, async () => (await decision(a, 'steady')) === 503 && (await decision(b, 'steady')) === 503);
@@ -162,6 +171,7 @@ describe('authz replicas on one PostgreSQL', function () {
     await traffic;
     assert.equal((await a.get('/readyz')).status, 200);
     assert.deepEqual([...seen.keys()].sort(), [200, 503], `statuses seen: ${JSON.stringify([...seen])}`);
+    assert.deepEqual([...writes.keys()].sort(), [201, 503], `write statuses seen: ${JSON.stringify([...writes])}`);
     for (const s of servers.slice(0, 2)) assert.equal(s.proc.exitCode, null, 'replica still running');
     for (const s of servers.slice(0, 2)) assert.doesNotMatch(s.output(), /unhandled|"statusCode":500|"status":500/i);
     process.stdout.write(`      recovery after PostgreSQL accepted connections again: ${recovered.toFixed(0)} ms\n`);

@@ -128,6 +128,10 @@ export class PostgresStore implements Store {
       throw this.failure(what, e);
     }
     let broken = false;
+    // A checked-out client has no pool listener: without this, a connection lost mid-transaction
+    // would be an 'error' event nobody handles, and the process would crash.
+    const onError = () => (broken = true);
+    c.on('error', onError);
     try {
       await c.query(`BEGIN${isolation}`);
       const out = await fn(c);
@@ -138,6 +142,7 @@ export class PostgresStore implements Store {
       await c.query('ROLLBACK').catch(() => undefined);
       throw this.failure(what, e);
     } finally {
+      c.off('error', onError);
       c.release(broken);
     }
   }

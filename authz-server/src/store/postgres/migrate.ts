@@ -37,6 +37,8 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
   for (;;) {
     const c = await pool.connect();
     let failed = false;
+    const onError = () => (failed = true); // lost connection: the query rejects; do not crash on the event
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const current = await versionUnderLock(c);
@@ -54,6 +56,7 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[] = 
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      c.off('error', onError);
       c.release(failed);
     }
   }
