@@ -3,21 +3,22 @@
  * `bare` a bare express JSON route. Prints `PORT <n>` when listening; runs until killed.
  */
 import express from 'express';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authz-server/src/app.js';
 import { Store } from '../authz-server/src/store/index.js';
 
 const [mode, file] = process.argv.slice(2);
-let app: express.Express;
+let app: RequestListener;
 if (mode === 'authz' && file) {
   const store = Store.open(file);
   // Default log level, as in production: /authorized is logged at debug so it costs little.
   app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
 } else {
-  app = express();
-  app.post('/authorized', express.json(), (req, res) => {
+  const bare = express();
+  app = bare;
+  bare.post('/authorized', express.json(), (req, res) => {
     res.json({ allowed: true, actions: (req.body as { Actions?: string[] }).Actions ?? [] });
   });
 }
