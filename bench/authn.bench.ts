@@ -31,6 +31,8 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const DURATION = arg('duration', 10);
+/** NODE_OPTIONS for the authn-server processes, e.g. `--authn-node-options=--max-semi-space-size=4` (default: none). */
+const AUTHN_NODE_OPTIONS = process.argv.find((a) => a.startsWith('--authn-node-options='))?.slice('--authn-node-options='.length) ?? '';
 const CONNECTIONS = arg('connections', 32);
 const BCRYPT_USERS = arg('bcrypt-users', 64);
 const COST = 10;
@@ -93,11 +95,12 @@ interface Row {
   authzUs?: number;
   rps: number;
   p50: number;
+  mean: number;
   p99: number;
   errors: number;
   non2xx: number;
 }
-const row = (name: string, r: autocannon.Result): Row => ({ name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+const row = (name: string, r: autocannon.Result): Row => ({ name, rps: Math.round(r.requests.average), p50: r.latency.p50, mean: Math.round(r.latency.mean * 100) / 100, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-authn-'));
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
     const authnArgs = (extra: string[]) =>
       cli('authn', 'serve', '--listen', '127.0.0.1:0', '--authz-url', authz.url, '--authz-token-file', join(dir, 'client.token'), '--key', keys.keyFile, '--cert', keys.certFile, '--users', join(dir, 'users.yaml'), '--service', 'bench-registry', ...extra);
     // Logs stay at info: the one audit line per token request is part of the real cost.
-    const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info' });
+    const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssMb(authn.proc.pid!);
 
@@ -173,7 +176,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     const lat1 = await measured('authn: 1 scope, 1 connection', authn.proc.pid!, authn.url + tokenPath, { headers, connections: 1, duration: Math.min(DURATION, 5) });
     const lat4 = await measured('authn: 4 scopes, 1 connection', authn.proc.pid!, authn.url + tokenPath4, { headers, connections: 1, duration: Math.min(DURATION, 5) });
 
-    const authnDc = await start(authnArgs(['--decision-cache-ttl', '5s']), { TOLLGATE_LOG_LEVEL: 'info' });
+    const authnDc = await start(authnArgs(['--decision-cache-ttl', '5s']), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
     await new Promise((r) => setTimeout(r, 500));
     const idleDc = rssMb(authnDc.proc.pid!);
     await load(authnDc.url + tokenPath, { headers, duration: 2 });
@@ -210,7 +213,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       '# authn-server benchmark',
       '',
       `Run \`npm run bench:authn\` — ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end.`,
-      `autocannon on loopback, ${CONNECTIONS} connections, ${DURATION} s per run; authz-server, authn-server and the bare route each in their own process`,
+      `authn-server NODE_OPTIONS: ${AUTHN_NODE_OPTIONS ? `\`${AUTHN_NODE_OPTIONS}\`` : 'none'}. autocannon on loopback, ${CONNECTIONS} connections, ${DURATION} s per run; authz-server, authn-server and the bare route each in their own process`,
       '(compiled JS, as `npx tollgate … serve` runs), autocannon in a fourth. All on the same machine, so the numbers are a floor; req/s and p99 move',
       'with anything else running there, CPU µs per request (user + system time of the process, from /proc, over the run) much less.',
       '"authn CPU" is the row\'s server process (the bare route\'s own process in the first two rows).',
@@ -225,15 +228,15 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       '',
       '### Several scopes: latency at one connection (no queueing)',
       '',
-      '| scopes per token | req/s | p50 ms | p99 ms | authn CPU µs/token | authz-server CPU µs/token |',
+      '| scopes per token | req/s | mean ms | p99 ms | authn CPU µs/token | authz-server CPU µs/token |',
       '|---:|---:|---:|---:|---:|---:|',
-      `| 1 | ${lat1.rps} | ${lat1.p50} | ${lat1.p99} | ${lat1.cpuUs} | ${lat1.authzUs} |`,
-      `| 4 | ${lat4.rps} | ${lat4.p50} | ${lat4.p99} | ${lat4.cpuUs} | ${lat4.authzUs} |`,
+      `| 1 | ${lat1.rps} | ${lat1.mean} | ${lat1.p99} | ${lat1.cpuUs} | ${lat1.authzUs} |`,
+      `| 4 | ${lat4.rps} | ${lat4.mean} | ${lat4.p99} | ${lat4.cpuUs} | ${lat4.authzUs} |`,
       '',
       `- Default, 1 scope, vs the bare express route: **${x(cached.rps, bareRow.rps)}×** req/s (target ≥ 0.6×); p99 ${cached.p99} ms at ${CONNECTIONS} connections (target ≤ 20 ms).`,
       `- Default, 4 scopes: ${x(cached4.rps, bareRow.rps)}× the bare route; each extra scope is one more /authorized call (CPU ${cpu(cached4)} vs ${cpu(cached)} µs per token, both processes).`,
       `- With \`--decision-cache-ttl 5s\`: **${x(dcRow.rps, bareRow.rps)}×** (1 scope, p99 ${dcRow.p99} ms), ${x(dc4.rps, bareRow.rps)}× (4 scopes, p99 ${dc4.p99} ms).`,
-      `- Scopes are asked in parallel: at one connection 4 scopes take p50 ${lat4.p50} ms against ${lat1.p50} ms for 1 (in series it would be ≈ 4 round trips).`,
+      `- Scopes are asked in parallel: at one connection a 4-scope token takes ${lat4.mean} ms on average against ${lat1.mean} ms for 1 scope (in series it would be ≈ 4 round trips).`,
       `- CPU per token, both processes: bare route ${bareRow.cpuUs} µs; default 1 scope ${cached.cpuUs} + ${cached.authzUs} = ${cpu(cached)} µs (**${x(bareRow.cpuUs ?? 0, cpu(cached))}×** the bare route if CPU-bound);`,
       `  decision cache ${cpu(dcRow)} µs (**${x(bareRow.cpuUs ?? 0, cpu(dcRow))}×**). One /authorized call (row 2 minus row 1) costs ${callUs} µs: ${(floorRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs in the caller, ${(floorRow.authzUs ?? 0) - (bareRow.authzUs ?? 0)} µs in authz-server.`,
       `- authn-server RSS (target ≤ 75 MB idle, ≤ 100 MB peak under load): idle after start ${idle.rss} MB; after the 32-connection runs ${afterCached.rss} MB, peak so far ${afterCached.peak} MB;`,
