@@ -31,8 +31,8 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const DURATION = arg('duration', 10);
-/** NODE_OPTIONS for the authn-server processes, e.g. `--authn-node-options=--max-semi-space-size=4` (default: none). */
-const AUTHN_NODE_OPTIONS = process.argv.find((a) => a.startsWith('--authn-node-options='))?.slice('--authn-node-options='.length) ?? '';
+/** NODE_OPTIONS for the authn-server processes; default as the Docker image and `npm start` run it (`--authn-node-options=` for none). */
+const AUTHN_NODE_OPTIONS = process.argv.find((a) => a.startsWith('--authn-node-options='))?.slice('--authn-node-options='.length) ?? '--max-semi-space-size=4';
 const CONNECTIONS = arg('connections', 32);
 const BCRYPT_USERS = arg('bcrypt-users', 64);
 const COST = 10;

@@ -1,5 +1,6 @@
 /**
- * Benchmark server process: `authz DB_FILE` runs the real createApp on the seeded store,
+ * Benchmark server process: `authz DB_FILE` runs the real createApp on the seeded store
+ * (`authz-express DB_FILE`: the same app's express route only),
  * `bare` a bare express JSON route. Prints `PORT <n>` when listening; runs until killed.
  */
 import express from 'express';
@@ -11,10 +12,12 @@ import { Store } from '../authz-server/src/store/index.js';
 
 const [mode, file] = process.argv.slice(2);
 let app: RequestListener;
-if (mode === 'authz' && file) {
+if ((mode === 'authz' || mode === 'authz-express') && file) {
   const store = Store.open(file);
   // Default log level, as in production: /authorized is logged at debug so it costs little.
-  app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
+  const served = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
+  // `authz-express`: the same app with every request through express (the route before the fast path).
+  app = mode === 'authz' ? served : served.express;
 } else {
   const bare = express();
   app = bare;
