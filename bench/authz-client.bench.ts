@@ -107,7 +107,7 @@ try {
     '# authn → authz client benchmark',
     '',
     `Run \`npm run bench:authz-client -- --seconds ${SECONDS} --concurrency ${CONCURRENCY} --rounds ${ROUNDS}\` — ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'};`,
-    `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end (above the CPU count: other work shared the machine).`,
+    `load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end${load0[0]! > cpus().length ? ' — above the CPU count: other work shared the machine, so compare the two clients within this run, not with other runs' : ''}.`,
     `Real authz-server in its own process (tsx), ${CONCURRENCY} calls in flight from this process, ${ROUNDS} alternating rounds of ${SECONDS} s per client; medians.`,
     '',
     '| client | calls/s | per round | caller CPU µs/call | authz-server CPU µs/call |',
