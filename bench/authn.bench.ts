@@ -217,6 +217,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       '(compiled JS, as `npx tollgate … serve` runs), autocannon in a fourth. All on the same machine, so the numbers are a floor; req/s and p99 move',
       'with anything else running there, CPU µs per request (user + system time of the process, from /proc, over the run) much less.',
       '"authn CPU" is the row\'s server process (the bare route\'s own process in the first two rows).',
+      ...(load0[0]! > cpus().length ? [`**The load average was above the CPU count: other work shared the machine. Compare rows within this run (ratios, CPU per token), not with other runs.**`] : []),
       '',
       '### Default configuration: decision cache off, authz asked for every scope of every token',
       '',

@@ -10,7 +10,7 @@
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthorizedRequest } from '../common/authorized.js';
@@ -146,7 +146,8 @@ try {
     `| authz-server RSS after load (peak) | **${authzRss.rss} MB** (${authzRss.peak} MB) | ≤ 300 MB |`,
     `| bench process RSS after store run (peak, includes seeding) | ${benchRss.rss} MB (${benchRss.peak} MB) | — |`,
   ];
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), node ${process.version}, ${process.platform}`;
+  const load1 = loadavg()[0]!;
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM (${(freemem() / 2 ** 30).toFixed(1)} GiB free), node ${process.version}, ${process.platform}, load average ${load1.toFixed(2)}${load1 > cpus().length ? ' — above the CPU count: other work shared the machine, so compare within this run only' : ''}`;
   const cmd = `npm run bench:authz -- --accounts ${ACCOUNTS} --per-account ${PER} --duration ${DURATION} --connections ${CONNECTIONS} --rounds ${ROUNDS}`;
   const report = lines.join('\n');
   process.stdout.write(`${report}\n\nmachine: ${machine}\n`);
