@@ -5,10 +5,11 @@
  * AuthzUnavailable so the token request fails closed.
  *
  * Why node's own `http.request` and not axios: this call runs once per scope of every token request
- * and was the dominant cost of the token path. Measured in one process on the same agent, axios's
- * request pipeline (config merging, interceptors, adapters, header objects) ran ≈ 3.9k req/s against
- * ≈ 12.5k for `http.request`; loading axios also added ≈ 25 MB to authn's RSS. One small JSON POST
- * needs none of what axios adds. Numbers: docs/authn.md "Hot paths".
+ * and was the dominant cost of the token path. axios's request pipeline (config merging,
+ * interceptors, adapters, header objects) took about twice the caller's CPU per call of `http.request`
+ * on the same kind of agent (`npm run bench:authz-client`; issue 13 measured 3.9k vs 12.5k req/s in
+ * one process), and loading axios added ≈ 25 MB to authn's RSS. One small JSON POST needs none of
+ * what axios adds. Numbers: docs/authn.md "Hot paths".
  */
 import http from 'node:http';
 import https from 'node:https';
