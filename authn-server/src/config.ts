@@ -24,6 +24,7 @@ export interface ServeFlags {
   x5c?: boolean;
   users?: string;
   htpasswd?: string;
+  oidcIssuers?: string;
   tokenTtl?: string;
   refreshTtl?: string;
   trustProxy?: string;
@@ -77,6 +78,7 @@ const ConfigSchema = z.object({
   x5c: z.boolean(),
   users: z.string().min(1).optional(),
   htpasswd: z.string().min(1).optional(),
+  oidcIssuers: z.string().min(1).optional(),
   tokenTtlSec: seconds(60, 86400),
   refreshTtlSec: seconds(60, 366 * 86400),
   trustProxy: custom(parseCidrs).optional(),
@@ -103,6 +105,7 @@ const FLAG_NAMES: Record<string, string> = {
   kidFormat: '--kid-format / TOLLGATE_AUTHN_KID_FORMAT',
   users: '--users / TOLLGATE_AUTHN_USERS',
   htpasswd: '--htpasswd / TOLLGATE_AUTHN_HTPASSWD',
+  oidcIssuers: '--oidc-issuers / TOLLGATE_AUTHN_OIDC_ISSUERS',
   tokenTtlSec: '--token-ttl / TOLLGATE_AUTHN_TOKEN_TTL',
   refreshTtlSec: '--refresh-ttl / TOLLGATE_AUTHN_REFRESH_TTL',
   trustProxy: '--trust-proxy / TOLLGATE_AUTHN_TRUST_PROXY',
@@ -142,6 +145,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     x5c: flags.x5c !== false && !envBool(env, 'TOLLGATE_AUTHN_NO_X5C'),
     users: flags.users ?? e('USERS'),
     htpasswd: flags.htpasswd ?? e('HTPASSWD'),
+    oidcIssuers: flags.oidcIssuers ?? e('OIDC_ISSUERS'),
     tokenTtlSec: flags.tokenTtl ?? e('TOKEN_TTL') ?? DEFAULTS.tokenTtl,
     refreshTtlSec: flags.refreshTtl ?? e('REFRESH_TTL') ?? DEFAULTS.refreshTtl,
     trustProxy: flags.trustProxy ?? e('TRUST_PROXY'),
@@ -158,6 +162,8 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   }
   // Refresh tokens carry this audience: a registry configured with it would accept them as access tokens.
   if (r.data.services.includes(`${r.data.issuer}/refresh`)) throw new Error(`invalid ${FLAG_NAMES.services}: "${r.data.issuer}/refresh" is the audience of refresh tokens; pick another service name`);
-  if (!r.data.users && !r.data.htpasswd && !r.data.anonymous) throw new Error('no credential source: pass --users FILE and/or --htpasswd FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD), or --anonymous for anonymous access only');
+  if (!r.data.users && !r.data.htpasswd && !r.data.oidcIssuers && !r.data.anonymous) {
+    throw new Error('no credential source: pass --users FILE, --htpasswd FILE and/or --oidc-issuers FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD / TOLLGATE_AUTHN_OIDC_ISSUERS), or --anonymous for anonymous access only');
+  }
   return r.data;
 }

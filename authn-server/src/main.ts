@@ -29,8 +29,18 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const credentials = await createCredentials({
     ...(cfg.users ? { usersFile: cfg.users } : {}),
     ...(cfg.htpasswd ? { htpasswdFile: cfg.htpasswd } : {}),
+    ...(cfg.oidcIssuers
+      ? {
+          oidc: {
+            path: cfg.oidcIssuers,
+            onLogin: (issuer: string, result: string) => metrics.oidcLogins.inc({ issuer, result }),
+            onKeyFetch: (issuer: string, ok: boolean) => metrics.oidcKeyFetches.inc({ issuer, outcome: ok ? 'ok' : 'error' }),
+          },
+        }
+      : {}),
     logger,
     onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
+    onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
   });
   const authz = createAuthzClient({
     url: cfg.authzUrl,

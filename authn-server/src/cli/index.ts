@@ -23,6 +23,7 @@ export function registerAuthnCommands(program: Command): void {
     .option('--no-x5c', 'leave the x5c header out (registry 3.x configured with a jwks file) (env TOLLGATE_AUTHN_NO_X5C=true)')
     .option('--users <file>', 'users YAML file (env TOLLGATE_AUTHN_USERS)')
     .option('--htpasswd <file>', 'htpasswd file with bcrypt lines (env TOLLGATE_AUTHN_HTPASSWD)')
+    .option('--oidc-issuers <file>', 'issuers YAML: JWTs (Kubernetes service-account tokens, OIDC) as passwords (env TOLLGATE_AUTHN_OIDC_ISSUERS)')
     .option('--token-ttl <duration>', `access token lifetime, 60s..24h (env TOLLGATE_AUTHN_TOKEN_TTL, default ${DEFAULTS.tokenTtl})`)
     .option('--refresh-ttl <duration>', `refresh token lifetime (env TOLLGATE_AUTHN_REFRESH_TTL, default ${DEFAULTS.refreshTtl})`)
     .option('--trust-proxy <cidrs>', 'comma-separated proxies whose X-Forwarded-For is believed (env TOLLGATE_AUTHN_TRUST_PROXY)')

@@ -3,7 +3,8 @@
  *
  * Contract: `authenticate` rejects (throws) only when the request could not be served (I/O failure,
  * backend down) — never to say "denied". `no-match` means "this backend does not know the user; try the
- * next one". `wrong-password` is decisive: the chain stops and the login fails.
+ * next one". `wrong-password` is decisive: the chain stops and the login fails. A backend that can say why a
+ * credential is refused (a JWT's audience, expiry) throws that as a 4xx `AuthnError` instead: decisive too.
  */
 export type Labels = Record<string, string[]>;
 
@@ -16,6 +17,12 @@ export type AuthnResult =
        * carry it; when the password changes or the user is removed it no longer matches.
        */
       credentialId: string;
+      /** The account this backend authenticated when it differs from the presented user name (a JWT's sub with prefix). */
+      account?: string;
+      /** Epoch seconds after which this identity is no longer valid (refresh tokens must not outlive it). */
+      notAfter?: number;
+      /** Extra fields for the audit line (issuer, namespace, the presented token's jti) — never a secret. */
+      audit?: Record<string, string>;
     }
   | { kind: 'no-match' }
   | { kind: 'wrong-password' };

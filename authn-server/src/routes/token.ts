@@ -85,14 +85,16 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
       audit.account = who.account;
       audit.grant = who.grant;
-      if (account !== undefined && account !== who.account) {
+      if (who.audit) Object.assign(audit, who.audit);
+      // Clients send the user name they logged in with; a JWT login's account is the token's subject.
+      if (account !== undefined && account !== who.account && account !== who.user) {
         throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
       }
       const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });
       const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
       let refreshToken: string | undefined;
       if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId })).token;
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter }))?.token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
@@ -112,6 +114,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
     } catch (e) {
       if (!(e instanceof AuthnError)) throw e;
       if (e.opts.account !== undefined) audit.account = e.opts.account;
+      if (e.opts.audit) Object.assign(audit, e.opts.audit);
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
       deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');
