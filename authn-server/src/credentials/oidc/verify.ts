@@ -75,16 +75,17 @@ function claimError(e: InstanceType<typeof joseErrors.JWTClaimValidationFailed>,
     case 'nbf':
       return r('not_yet_valid', 'token is not valid yet (nbf)');
     case 'iat':
-      return /past/.test(e.message) && !/should/.test(e.message)
-        ? r('too_old', `token was issued more than ${cfg.maxTokenAge}s ago (maxTokenAge)`)
-        : r('iat_in_future', 'token is issued in the future (iat)');
+      return r('iat_in_future', 'token is issued in the future (iat)');
     default:
       return r('invalid_claim', `claim "${e.claim}" is not valid`);
   }
 }
 
 function mapJoseError(e: unknown, cfg: IssuerConfig): unknown {
-  if (e instanceof joseErrors.JWTExpired) return new TokenRefused(401, 'expired', 'token has expired');
+  // jose reports maxTokenAge as JWTExpired on the iat claim.
+  if (e instanceof joseErrors.JWTExpired) {
+    return e.claim === 'iat' ? new TokenRefused(401, 'too_old', `token was issued more than ${cfg.maxTokenAge}s ago (maxTokenAge)`) : new TokenRefused(401, 'expired', 'token has expired');
+  }
   if (e instanceof joseErrors.JWTClaimValidationFailed) return claimError(e, cfg);
   if (e instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenRefused(401, 'bad_signature', `signature does not verify with the keys of issuer ${cfg.name}`);
   if (e instanceof joseErrors.JWKSNoMatchingKey) return new TokenRefused(401, 'unknown_key', `no key of issuer ${cfg.name} matches the token's kid`);
