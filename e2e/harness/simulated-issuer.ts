@@ -70,6 +70,14 @@ export class SimulatedIssuer {
     return k;
   }
 
+  /** Back to the first key, up, no bearer, no recorded requests (one issuer shared by many tests). */
+  reset(): void {
+    this.keys = [this.keys[0]!];
+    this.down = false;
+    this.requireBearer = undefined;
+    this.requests.length = 0;
+  }
+
   jwksFetches(): number {
     return this.requests.filter((r) => r.path === '/openid/v1/jwks').length;
   }
