@@ -78,7 +78,7 @@ describe('authn serve configuration', () => {
     await program.parseAsync(['authn', 'serve',
       '--listen', '127.0.0.1:7100', '--authz-url', 'http://127.0.0.1:7101', '--authz-token-file', tokenFile, '--issuer', 'flag-iss', '--service', 'reg-1', '--service', 'reg-2',
       '--key', 'k.pem', '--cert', 'c.pem', '--extra-cert', 'old.crt', '--extra-cert', 'new.crt', '--kid-format', 'thumbprint', '--no-x5c',
-      '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
+      '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--oidc-issuers', 'i.yaml', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
       '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug'], { from: 'user' });
     const c = loadConfig(flags!, {});
     tmp.cleanup();
@@ -86,7 +86,7 @@ describe('authn serve configuration', () => {
       { ...c, trustProxy: c.trustProxy?.check('10.2.3.4') },
       {
         listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
-        key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd',
+        key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd', oidcIssuers: 'i.yaml',
         tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
       },
     );
