@@ -53,7 +53,7 @@ export class SimulatedIssuer {
   down = false;
   /** When set, discovery and JWKS need `Authorization: Bearer <token>` (like the API server's default RBAC). */
   requireBearer: string | undefined;
-  readonly requests: Array<{ path: string; authorization: string | undefined }> = [];
+  readonly requests: Array<{ path: string; authorization: string | undefined; at: number }> = [];
 
   constructor(readonly alg: 'RS256' | 'ES256' = 'RS256') {
     this.keys = [newSigningKey(alg)];
@@ -89,7 +89,7 @@ export class SimulatedIssuer {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       const path = (req.url ?? '').split('?')[0]!;
-      this.requests.push({ path, authorization: req.headers.authorization });
+      this.requests.push({ path, authorization: req.headers.authorization, at: Date.now() });
       const send = (status: number, body: unknown) => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(body));
