@@ -178,6 +178,14 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     assert.deepEqual(logins, ['ok', 'cached', 'expired']);
   });
 
+  it('the cache is bounded: the oldest verification is dropped first', async () => {
+    const b = createOidcBackend({ path: file(), logger: silent, watch: noWatch, now: () => clock, cacheMaxEntries: 2, onLogin: (_i, r) => logins.push(r) });
+    backend = b;
+    const [t1, t2, t3] = await Promise.all([mint(), mint(), mint()]);
+    for (const t of [t1!, t2!, t3!, t3!, t2!, t1!]) await b.authenticate('k8s', t);
+    assert.deepEqual(logins, ['ok', 'ok', 'ok', 'cached', 'cached', 'ok']);
+  });
+
   it('the result carries account, notAfter = exp and the audit fields', async () => {
     const token = await mint({ ttl: 600, namespace: 'team-b', serviceAccount: 'deployer', claims: { jti: 'j-1' } });
     const r = await open().authenticate('k8s', token);

@@ -13,7 +13,6 @@
  *   the JWT (`notAfter`).
  */
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../../../common/logger.js';
 import { AuthnError } from '../../errors.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
@@ -63,7 +62,9 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const now = opts.now ?? Date.now;
   const log = opts.logger.child({ backend: 'oidc' });
   const cacheTtlMs = opts.cacheTtlMs ?? 60_000;
-  const cache = new LRUCache<string, { v: VerifiedToken; until: number }>({ max: Math.max(1, opts.cacheMaxEntries ?? 10_000) });
+  const cacheMax = Math.max(1, opts.cacheMaxEntries ?? 10_000);
+  // Bounded Map, oldest insertion evicted first (as the password verifier's cache).
+  const cache = new Map<string, { v: VerifiedToken; until: number }>();
   let byName = new Map<string, Issuer>();
   let byUser = new Map<string, Issuer>();
 
@@ -101,9 +102,13 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     const t = now();
     const hit = cache.get(key);
     if (hit && hit.until > t) return { v: hit.v, cached: true };
+    if (hit) cache.delete(key);
     const v = await verifyToken(token, issuer.cfg, issuer.keys, new Date(t));
     // Only while the issuer is unchanged: a reload clears the cache.
-    if (byName.get(issuer.cfg.name) === issuer) cache.set(key, { v, until: Math.min(t + cacheTtlMs, v.exp * 1000) });
+    if (byName.get(issuer.cfg.name) === issuer) {
+      while (cache.size >= cacheMax) cache.delete(cache.keys().next().value!);
+      cache.set(key, { v, until: Math.min(t + cacheTtlMs, v.exp * 1000) });
+    }
     return { v, cached: false };
   }
 
