@@ -23,7 +23,9 @@ export async function fetchJson(url: string, opts: FetchOptions = {}): Promise<u
   const headers: Record<string, string> = { accept: 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   return new Promise((resolve, reject) => {
-    const req = client.get(u, { headers, ...(ca ? { ca } : {}), timeout: opts.timeoutMs ?? 5000 }, (res) => {
+    // agent: false — a fresh connection per fetch: key fetches are minutes apart, and a pooled keep-alive socket
+    // the issuer has meanwhile closed would fail the fetch (ECONNRESET) and with it a login.
+    const req = client.get(u, { headers, ...(ca ? { ca } : {}), timeout: opts.timeoutMs ?? 5000, agent: false }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new Error(`GET ${url} answered ${res.statusCode}`));
