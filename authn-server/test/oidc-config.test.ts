@@ -85,6 +85,9 @@ describe('issuers file', () => {
   it('tokenReview: true is refused (not implemented), so nobody believes deleted pods are checked', () => {
     refused(/issuers\.0\.tokenReview: true is not supported/, { ...base, tokenReview: true });
   });
+  it('a __proto__ key (which would vanish from the labels) is refused with its path', () => {
+    assert.throws(() => parseIssuersFile(`issuers:\n  - name: a\n    issuer: ${base.issuer}\n    audiences: [x]\n    labels:\n      __proto__: /owner\n`), /issuers\.0\.labels\.__proto__: "__proto__" is not allowed/);
+  });
   it('YAML duplicate keys and a missing issuers list', () => {
     assert.throws(() => parseIssuersFile('issuers: []\nissuers: []\n'), /YAML error: Map keys must be unique/);
     assert.throws(() => parseIssuersFile('other: 1\n'), /issuers: /);

@@ -93,13 +93,20 @@ function cross(issuers: IssuerConfig[]): string[] {
   return problems;
 }
 
+/** A `__proto__` key would vanish inside zod's output (a label silently dropped): refuse it, naming its path. */
+function refuseProtoKeys(v: unknown, path: string[]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) throw new Error(`${[...path, '__proto__'].join('.')}: "__proto__" is not allowed as a key`);
+  for (const [k, child] of Object.entries(v)) refuseProtoKeys(child, [...path, k]);
+}
+
 /** Parses issuers-file text; throws with every problem named by path (first ten). */
 export function parseIssuersFile(text: string): IssuerConfig[] {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   const first = doc.errors[0];
   if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
   const data: unknown = doc.toJS() ?? {};
-  if (JSON.stringify(data).includes('"__proto__"')) throw new Error('"__proto__" is not allowed as a key');
+  refuseProtoKeys(data, []);
   const parsed = FileSchema.safeParse(data);
   if (!parsed.success) {
     throw new Error(
