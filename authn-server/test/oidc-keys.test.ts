@@ -178,6 +178,16 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     assert.deepEqual(logins, ['ok', 'cached', 'expired']);
   });
 
+  it('concurrent logins with one token share one verification', async () => {
+    const b = open();
+    const token = await mint();
+    const results = await Promise.all([1, 2, 3].map(() => b.authenticate('k8s', token)));
+    assert.deepEqual(results.map((r) => r.kind), ['ok', 'ok', 'ok']);
+    assert.deepEqual(logins, ['ok', 'cached', 'cached'], 'one verification, two joined it');
+    await b.authenticate('k8s', token);
+    assert.equal(logins.at(-1), 'cached');
+  });
+
   it('the cache is bounded: the oldest verification is dropped first', async () => {
     const b = createOidcBackend({ path: file(), logger: silent, watch: noWatch, now: () => clock, cacheMaxEntries: 2, onLogin: (_i, r) => logins.push(r) });
     backend = b;
@@ -230,6 +240,40 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
       t.authzClient.close();
       creds.close();
       await authz.stop();
+    }
+  });
+});
+
+describe('authn serve --oidc-issuers (startServer wiring, SIMULATED issuer)', () => {
+  it('a JWT login through the real server; /metrics counts the login, the key fetch and the reload', async () => {
+    const tmp = tempDir();
+    const cluster = await new SimulatedIssuer().start();
+    const authz = await new StandInAuthz((r) => (r.Labels?.namespace?.[0] === 'team-a' && r.Name.startsWith('team-a/') ? ['pull'] : [])).start();
+    const { startServer } = await import('../src/main.js');
+    const { generateKeyFiles } = await import('../src/keys/generate.js');
+    const { CLIENT_TOKEN } = await import('./helpers.js');
+    const k = generateKeyFiles(join(tmp.dir, 'keys'), { alg: 'ES256' });
+    writeFileSync(join(tmp.dir, 'client.token'), CLIENT_TOKEN);
+    writeFileSync(join(tmp.dir, 'issuers.yaml'), stringify({ issuers: [{ name: 'cluster-a', usernames: ['k8s'], issuer: cluster.url, audiences: ['registry.test'], insecure: true }] }));
+    const srv = await startServer(
+      { listen: '127.0.0.1:0', authzUrl: authz.url, authzTokenFile: join(tmp.dir, 'client.token'), key: k.keyFile, cert: k.certFile, service: ['registry.test'], oidcIssuers: join(tmp.dir, 'issuers.yaml'), logLevel: 'silent' },
+    );
+    try {
+      const token = await cluster.mint({ audiences: ['registry.test'] });
+      const res = await fetch(`${srv.url}/auth?service=registry.test&scope=repository:team-a/app:pull`, { headers: { authorization: basic('k8s', token) } });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { access_token: string };
+      const claims = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString()) as { sub: string; access: unknown[] };
+      assert.equal(claims.sub, 'system:serviceaccount:team-a:builder');
+      assert.equal(claims.access.length, 1);
+      const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+      assert.match(metrics, /tollgate_authn_oidc_logins_total\{issuer="cluster-a",result="ok"\} 1/);
+      assert.match(metrics, /tollgate_authn_oidc_key_fetches_total\{issuer="cluster-a",outcome="ok"\} 1/);
+      assert.match(metrics, /tollgate_authn_credential_reloads_total\{backend="oidc",result="ok"\} 1/);
+    } finally {
+      await srv.close();
+      await Promise.all([authz.stop(), cluster.stop()]);
+      tmp.cleanup();
     }
   });
 });

@@ -5,7 +5,8 @@
  * - Decides only for its issuers' user names (`no-match` for everyone else); a refused token is an
  *   AuthnError 400/401 carrying the reason for the audit line; keys that cannot be had throw (→ 503).
  * - A successful verification is cached by the token's SHA-256 for at most min(60 s, exp): a kubelet
- *   pulling many layers does not pay a signature check per token request.
+ *   pulling many layers does not pay a signature check per token request; concurrent logins with one
+ *   token share one verification.
  * - The issuers file is reloaded on change (file-watch.ts); a bad version keeps the last good one. Issuers
  *   whose settings did not change keep their fetched keys.
  * - `lookup` (refresh grant) can vouch only for what the account itself says: Kubernetes accounts
@@ -65,6 +66,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const cacheMax = Math.max(1, opts.cacheMaxEntries ?? 10_000);
   // Bounded Map, oldest insertion evicted first (as the password verifier's cache).
   const cache = new Map<string, { v: VerifiedToken; until: number }>();
+  const inflight = new Map<string, Promise<VerifiedToken>>();
   let byName = new Map<string, Issuer>();
   let byUser = new Map<string, Issuer>();
 
@@ -103,13 +105,20 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     const hit = cache.get(key);
     if (hit && hit.until > t) return { v: hit.v, cached: true };
     if (hit) cache.delete(key);
-    const v = await verifyToken(token, issuer.cfg, issuer.keys, new Date(t));
+    let pending = inflight.get(key);
+    // A login joining another's verification counts as cached: it did not verify.
+    const joined = pending !== undefined;
+    if (!pending) {
+      pending = verifyToken(token, issuer.cfg, issuer.keys, new Date(t)).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    const v = await pending;
     // Only while the issuer is unchanged: a reload clears the cache.
     if (byName.get(issuer.cfg.name) === issuer) {
       while (cache.size >= cacheMax) cache.delete(cache.keys().next().value!);
       cache.set(key, { v, until: Math.min(t + cacheTtlMs, v.exp * 1000) });
     }
-    return { v, cached: false };
+    return { v, cached: joined };
   }
 
   async function authenticate(user: string, password: string): Promise<AuthnResult> {
