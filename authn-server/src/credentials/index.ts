@@ -4,14 +4,14 @@
  * an unknown user costs what a known one does, and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
-import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
+import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
 import type { FileBackend } from './file-backend.js';
 import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
 import { createUsersFileBackend } from './users-file-backend.js';
 import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
 
-export type { AuthnResult, CredentialBackend, Labels, LoginThrottle } from './backend.js';
+export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
 
 export interface CredentialOptions {
   usersFile?: string;
@@ -29,6 +29,8 @@ export interface CredentialOptions {
   compare?: CompareFn;
   /** Clock for the cache TTL. */
   now?: () => number;
+  /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
+  extra?: CredentialBackend[];
   /** Metrics hooks. */
   onCache?: (hit: boolean) => void;
   onReload?: (backend: string, ok: boolean) => void;
@@ -38,7 +40,7 @@ export interface Credentials {
   readonly backends: readonly CredentialBackend[];
   /** First backend that is not `no-match` decides; all `no-match` → `no-match`. */
   authenticate(user: string, password: string): Promise<AuthnResult>;
-  lookup(user: string): { credentialId: string; labels: Labels } | null;
+  lookup(user: string): Promise<CredentialInfo | null>;
   close(): void;
 }
 
@@ -81,25 +83,26 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     throw e;
   }
 
+  const chain: CredentialBackend[] = [...backends, ...(opts.extra ?? [])];
   return {
-    backends,
+    backends: chain,
     async authenticate(user, password) {
-      for (const backend of backends) {
+      for (const backend of chain) {
         const result = await backend.authenticate(user, password);
         if (result.kind !== 'no-match') return result;
       }
       await verifier.dummy(user, password, dummyCost(backends));
       return { kind: 'no-match' };
     },
-    lookup(user) {
-      for (const backend of backends) {
-        const found = backend.lookup(user);
+    async lookup(user) {
+      for (const backend of chain) {
+        const found = await backend.lookup(user);
         if (found) return found;
       }
       return null;
     },
     close() {
-      for (const b of backends) b.close();
+      for (const b of chain) void b.close?.();
     },
   };
 }

@@ -23,6 +23,8 @@ export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
 export interface Identity {
   grant: GrantKind;
   account: string;
+  /** The user name the client presented, when it differs from the account (`team-a` for `namespace:team-a`). */
+  user?: string;
   labels: Labels | null;
   credentialId?: string;
   /** The refresh token presented (refresh grant), handed back as is when offline access is asked. */
@@ -57,7 +59,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
       throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
     }
     deps.throttle.recordSuccess(user, ip);
-    return { grant, account: user, labels: r.labels, credentialId: r.credentialId };
+    return { grant, account: r.account ?? user, user, labels: r.labels, credentialId: r.credentialId };
   });
 }
 
@@ -67,7 +69,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
   const claims = await deps.issuer.verifyRefresh(token);
   let current;
   try {
-    current = deps.credentials.lookup(claims.sub);
+    current = await deps.credentials.lookup(claims.sub);
   } catch (err) {
     deps.logger.error({ err, account: claims.sub }, 'credential lookup failed');
     throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });

@@ -85,7 +85,8 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
       audit.account = who.account;
       audit.grant = who.grant;
-      if (account !== undefined && account !== who.account) {
+      // Clients send the user name they logged in with; a backend may have mapped it to another account.
+      if (account !== undefined && account !== who.account && account !== who.user) {
         throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
       }
       const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });
