@@ -73,6 +73,9 @@ describe('robot accounts through authn (real authz-server app)', () => {
     assert.deepEqual(access(await token(r.account, r.secret, 'repository:team-b/app:pull').expect(200)), []);
     assert.deepEqual(access(await token(r.account, r.secret, 'registry:catalog:*').expect(200)), []);
     await token(r.account, 'tgr_wrong', 'repository:team-a/app:pull').expect(401);
+    // skopeo --creds splits at the first colon and names the account "robot"; any other name is still refused.
+    await request(t.app).get(`/auth?service=${S}&account=robot&scope=repository:team-a/app:pull`).set('Authorization', basic(r.account, r.secret)).expect(200);
+    await request(t.app).get(`/auth?service=${S}&account=robot:team-b%2Bci&scope=repository:team-a/app:pull`).set('Authorization', basic(r.account, r.secret)).expect(400);
     await token('robot:team-a+nobody', r.secret, 'repository:team-a/app:pull').expect(401);
   });
 

@@ -28,6 +28,8 @@ export interface StackOptions {
   bcryptCost?: number;
   /** Put the recording {@link TokenSpy} between registry and authn (default true; the benchmark turns it off). */
   spy?: boolean;
+  /** More `authn serve` flags, read when authn starts (e.g. `--k8s-secrets --k8s-api-url …`). */
+  authnArgs?: () => string[];
 }
 
 export interface Permission {
@@ -127,6 +129,7 @@ export class Stack {
       'authn', 'serve', '--listen', `127.0.0.1:${port}`, '--authz-url', this.authzUrl, '--authz-token-file', join(this.dir, 'client.token'),
       '--issuer', ISSUER, '--service', SERVICE, '--key', this.key.key, '--cert', this.key.cert, '--users', join(this.dir, 'users.yml'),
       ...(this.opts.anonymous ? ['--anonymous'] : []),
+      ...(this.opts.authnArgs?.() ?? []),
     ];
     this.authn = new Proc({
       name: 'authn-server',
