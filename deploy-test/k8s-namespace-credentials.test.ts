@@ -42,3 +42,30 @@ describe('kubectl kustomize k8s/overlays/namespace-credentials', () => {
     assert.equal(cfg.k8sSecretName, 'tollgate-registry');
   });
 });
+
+describe('kubectl kustomize k8s/examples/robot-rotation', () => {
+  let objects: K8sObject[];
+  before(() => {
+    objects = render('k8s/examples/robot-rotation');
+  });
+
+  it('every object validates against the Kubernetes schema, all in the team namespace', () => {
+    for (const o of objects) {
+      assert.doesNotThrow(() => validateObject(o), `${o.kind}/${o.metadata.name}`);
+      assert.equal(o.metadata.namespace, 'team-a');
+    }
+  });
+
+  it('the job may update exactly the Secret it writes, and runs as the bound account', () => {
+    const role = find(objects, 'Role', 'robot-rotation') as K8sObject & { rules: Array<Record<string, string[]>> };
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['team-a-pull'], verbs: ['get', 'update'] }]);
+    const job = find(objects, 'CronJob', 'robot-rotation') as K8sObject & { spec: { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } } };
+    const pod = job.spec.jobTemplate.spec.template.spec as { serviceAccountName: string; initContainers: Array<{ args: string[] }>; containers: Array<{ args: string[] }> };
+    const binding = find(objects, 'RoleBinding', 'robot-rotation') as K8sObject & { subjects: Array<{ name: string }> };
+    assert.equal(binding.subjects[0]!.name, pod.serviceAccountName);
+    const script = pod.initContainers[0]!.args.join(' ');
+    assert.match(script, /robot rotate robot:team-a\+puller --overlap 24h\s+-o dockerconfigjson --registry/);
+    assert.match(script, /name: "team-a-pull"/);
+    assert.deepEqual(pod.containers[0]!.args, ['replace', '--filename=/work/secret.json']);
+  });
+});
