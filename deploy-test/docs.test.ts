@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { find, render } from './helpers/k8s.js';
 import { run, ROOT } from './helpers/run.js';
 
-const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'certs/README.md'];
+const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'certs/README.md', 'docs/namespace-credentials.md'];
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 const helpCache = new Map<string, string>();
