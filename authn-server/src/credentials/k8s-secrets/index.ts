@@ -5,20 +5,20 @@
  * authz's business, as for anyone.
  *
  * Contract (backend.ts): a user name that is not an RFC 1123 label, or a namespace without a usable
- * Secret → `no-match`; user name or password differ (both compared in constant time) → `wrong-password`;
+ * Secret → `no-match`; user name or password differ (one HMAC of both, compared in constant time) →
+ * `wrong-password`;
  * table not ready (before the first list, watch broken past the bound) or the API failing in get mode →
  * throws, which the token route turns into 503 + Retry-After.
  */
 import { createHmac } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../../common/logger.js';
-import { safeEqual } from '../../../../common/secret.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
 import type { ApiConnection } from './api-client.js';
 import { SecretGetter } from './get-mode.js';
 import { SecretInformer, type InformerOptions } from './informer.js';
 import { createK8sMetrics } from './metrics.js';
-import type { SecretCredential } from './parse-secret.js';
+import { matches, type SecretCredential } from './parse-secret.js';
 
 export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const K8S_DEFAULTS = { secretName: 'tollgate-registry', accountPrefix: 'namespace:', mode: 'watch' } as const;
@@ -60,32 +60,41 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   isReady = () => (informer ? informer.ready() : true);
   informer?.start();
 
-  const find = async (namespace: string): Promise<SecretCredential | null> => {
-    if (getter) return getter.get(namespace);
+  const fromTable = (namespace: string): SecretCredential | null => {
     if (!informer!.ready()) throw new K8sUnavailable('Kubernetes Secret table not ready (no list yet, or the watch has been broken too long)');
     return informer!.table.get(namespace) ?? null;
   };
-  const labels = (namespace: string): Labels => ({ namespace: [namespace], credential: ['k8s-secret'] });
-  const idOf = (c: SecretCredential) => createHmac('sha256', CREDENTIAL_ID_KEY).update(c.namespace).update('\0').update(c.version).digest('base64url').slice(0, 32);
+  const find = async (namespace: string): Promise<SecretCredential | null> => (getter ? getter.get(namespace) : fromTable(namespace));
+  // What a login returns depends only on the Secret: made once per Secret version, not per login.
+  const made = new WeakMap<SecretCredential, { account: string; labels: Labels; credentialId: string }>();
+  const identity = (c: SecretCredential) => {
+    let id = made.get(c);
+    if (!id) {
+      const credentialId = createHmac('sha256', CREDENTIAL_ID_KEY).update(c.namespace).update('\0').update(c.version).digest('base64url').slice(0, 32);
+      id = { account: prefix + c.namespace, labels: { namespace: [c.namespace], credential: ['k8s-secret'] }, credentialId };
+      made.set(c, id);
+    }
+    return id;
+  };
 
   return {
     name: 'k8s-secrets',
     async authenticate(user: string, password: string): Promise<AuthnResult> {
       if (!RFC1123_LABEL.test(user)) return { kind: 'no-match' };
-      const cred = await find(user);
+      const cred = getter ? await getter.get(user) : fromTable(user);
       if (!cred) return { kind: 'no-match' };
-      // Both compared, always: which of the two differed must not show in the timing.
-      const userOk = safeEqual(user, cred.username);
-      const passOk = safeEqual(password, cred.password);
-      if (!(userOk && passOk)) return { kind: 'wrong-password' };
-      return { kind: 'ok', account: prefix + user, labels: labels(user), credentialId: idOf(cred) };
+      // User name and password in one constant-time compare: which of the two differed does not show.
+      if (!matches(cred, user, password)) return { kind: 'wrong-password' };
+      return { kind: 'ok', ...identity(cred) };
     },
     async lookup(account: string) {
       if (!account.startsWith(prefix)) return null;
       const namespace = account.slice(prefix.length);
       if (!RFC1123_LABEL.test(namespace)) return null;
       const cred = await find(namespace);
-      return cred && safeEqual(namespace, cred.username) ? { credentialId: idOf(cred), labels: labels(namespace) } : null;
+      if (!cred || cred.username !== namespace) return null;
+      const { credentialId, labels } = identity(cred);
+      return { credentialId, labels };
     },
     ready: () => isReady(),
     synced: () => (informer ? informer.synced$() : Promise.resolve()),

@@ -7,11 +7,14 @@
  * a mistake, not a credential). Anything else is refused with a reason naming the key — the caller logs
  * it (never the value) and the namespace has no credential.
  */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface SecretCredential {
   namespace: string;
   username: string;
   password: string;
+  /** HMAC of user name and password under a per-process key: a login is one HMAC and one constant-time compare. */
+  digest: Buffer;
   /** Changes whenever the Secret changes (uid + resourceVersion); no password material in it. */
   version: string;
 }
@@ -19,6 +22,17 @@ export interface SecretCredential {
 export type ParseResult = { ok: true; credential: SecretCredential } | { ok: false; namespace: string | undefined; reason: string };
 
 export const MAX_VALUE = 4096;
+const DIGEST_KEY = randomBytes(32);
+
+/** HMAC-SHA256(process key, user NUL password); both sides of a login compare in one constant-time step. */
+export function credentialDigest(user: string, password: string): Buffer {
+  return createHmac('sha256', DIGEST_KEY).update(user).update('\0').update(password).digest();
+}
+
+/** True when (user, password) is exactly the Secret's pair; the time taken does not depend on which differs. */
+export function matches(cred: SecretCredential, user: string, password: string): boolean {
+  return timingSafeEqual(credentialDigest(user, password), cred.digest);
+}
 export const MAX_DOCKERCONFIG = 64 * 1024;
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -92,7 +106,7 @@ export function parseSecret(obj: unknown, registryHost: string | undefined): Par
       throw new Refused('has neither data[username]+data[password] nor data[.dockerconfigjson]');
     }
     const version = `${String(meta.uid ?? '')}/${String(meta.resourceVersion ?? '')}`;
-    return { ok: true, credential: { namespace, ...pair, version } };
+    return { ok: true, credential: { namespace, ...pair, version, digest: credentialDigest(pair.username, pair.password) } };
   } catch (e) {
     if (!(e instanceof Refused)) throw e;
     return { ok: false, namespace, reason: e.message };
