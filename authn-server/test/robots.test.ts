@@ -105,6 +105,12 @@ describe('robot accounts through authn (real authz-server app)', () => {
     await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, service: S, client_id: 'x' }).expect(401);
   });
 
+  it('a refresh token never outlives the robot (ttl)', async () => {
+    const r = (await request(authzUrl).post('/robots').set('Authorization', `Bearer ${ADMIN}`).send({ namespace: 'team-a', name: 'short', actions: ['pull'], ttl: '2h' }).expect(201)).body as { account: string; secret: string; expires_at: string };
+    const rt = (await request(t.app).get(`/auth?service=${S}&offline_token=true&client_id=x`).set('Authorization', basic(r.account, r.secret)).expect(200)).body.refresh_token as string;
+    assert.equal(decodeJwt(rt).claims.exp, Math.floor(Date.parse(r.expires_at) / 1000));
+  });
+
   it('authz down: robot logins are 503 with Retry-After, never a guess', async () => {
     const r = await robot('ci', ['pull']);
     authzServer.closeAllConnections();

@@ -27,6 +27,8 @@ export interface Identity {
   user?: string;
   labels: Labels | null;
   credentialId?: string;
+  /** Epoch seconds after which the credential stops (a robot's expiry or end of overlap): caps refresh tokens. */
+  notAfter?: number;
   /** The refresh token presented (refresh grant), handed back as is when offline access is asked. */
   refreshToken?: string;
 }
@@ -59,7 +61,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
       throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
     }
     deps.throttle.recordSuccess(user, ip);
-    return { grant, account: r.account ?? user, user, labels: r.labels, credentialId: r.credentialId };
+    return { grant, account: r.account ?? user, user, labels: r.labels, credentialId: r.credentialId, ...(r.notAfter !== undefined ? { notAfter: r.notAfter } : {}) };
   });
 }
 

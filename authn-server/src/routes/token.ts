@@ -96,7 +96,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
       let refreshToken: string | undefined;
       if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId })).token;
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter })).token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });

@@ -33,7 +33,8 @@ export interface IssuedToken {
 
 export interface TokenIssuer {
   issueAccess(p: { sub: string; aud: string; access: AccessEntry[] }): Promise<IssuedToken>;
-  issueRefresh(p: { sub: string; credentialId: string }): Promise<IssuedToken>;
+  /** `notAfter` (epoch s) caps the lifetime: a refresh token never outlives the identity it was issued to. */
+  issueRefresh(p: { sub: string; credentialId: string; notAfter?: number | undefined }): Promise<IssuedToken>;
   /** The refresh token's subject and credential id, or a 4xx AuthnError saying why it is refused. */
   verifyRefresh(token: string): Promise<{ sub: string; credentialId: string }>;
 }
@@ -86,7 +87,10 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
 
   return {
     issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
-    issueRefresh: ({ sub, credentialId }) => sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, opts.refreshTtlSec),
+    issueRefresh: ({ sub, credentialId, notAfter }) => {
+      const cap = notAfter === undefined ? Infinity : notAfter - Math.floor(clock().getTime() / 1000);
+      return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, Math.max(1, Math.min(opts.refreshTtlSec, cap)));
+    },
     async verifyRefresh(token) {
       if (token.length > 16384) throw refused('too long', 400);
       let kid: unknown;
