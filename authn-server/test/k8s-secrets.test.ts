@@ -3,7 +3,8 @@
  * wire format over HTTP). Every rule of the backend, the watch life cycle, and the bad input of issue 10.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Registry } from 'prom-client';
@@ -410,6 +411,46 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       sim.put('team-a', NAME, { username: 'team-a', password: 'rotated' });
       await until(async () => (await refresh()).status === 401, 2000, 'refresh refused');
       await get('team-a', 'rotated').expect(200);
+    });
+  });
+
+  describe('in-cluster connection over TLS', () => {
+    /** A self-signed certificate for 127.0.0.1 (openssl, as scripts/gen-certs.sh uses). */
+    function selfSigned(name: string): { key: string; cert: string; certFile: string } {
+      const keyFile = join(tmp.dir, `${name}.key`);
+      const certFile = join(tmp.dir, `${name}.crt`);
+      const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=kubernetes', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
+    }
+
+    it('service host/port env, the mounted token and CA: lists over https; another CA is refused (never ready)', async () => {
+      const server = selfSigned('apiserver');
+      const other = selfSigned('other');
+      const tls = await new SimulatedKubeApi(NAME).start(server);
+      try {
+        tls.put('team-a', NAME, { username: 'team-a', password: 'pw' });
+        writeFileSync(tokenFile, tls.token);
+        const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: new URL(tls.url).port };
+        const good = createK8sSecretsBackend({ conn: resolveConnection({ tokenFile, caFile: server.certFile }, env), logger, registry: new Registry(), informer: FAST });
+        try {
+          await good.synced();
+          assert.equal((await good.authenticate('team-a', 'pw')).kind, 'ok');
+        } finally {
+          await good.close();
+        }
+        const seen = tls.requests.length;
+        const bad = createK8sSecretsBackend({ conn: resolveConnection({ tokenFile, caFile: other.certFile }, env), logger, registry: new Registry(), informer: FAST });
+        try {
+          await new Promise((r) => setTimeout(r, 300));
+          assert.equal(bad.ready(), false);
+          assert.equal(tls.requests.length, seen, 'no request (and no token) sent to a server the CA does not vouch for');
+        } finally {
+          await bad.close();
+        }
+      } finally {
+        await tls.stop();
+      }
     });
   });
 
