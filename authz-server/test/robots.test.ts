@@ -173,6 +173,13 @@ describe('robot accounts (authz)', () => {
       const badHash = structuredClone(exported);
       badHash.robots.accounts[0].secret_hash = 'plaintext-secret';
       assert.equal((await request(app2).post('/import').set(admin).send(badHash).expect(400)).body.error.field, 'robots.accounts[0].secret_hash');
+      const twice = structuredClone(exported);
+      twice.robots.accounts.push(twice.robots.accounts[0]);
+      twice.roles = [];
+      twice.bindings = [];
+      await request(app2).post('/add-role').set(admin).send({ name: 'keep-me', permissions: [{ name: 'x/**', actions: ['pull'] }] }).expect(201);
+      assert.equal((await request(app2).post('/import').set(admin).send(twice).expect(400)).body.error.field, 'robots.accounts[1]');
+      assert.equal(store2.getRole('keep-me')?.name, 'keep-me', 'a refused import replaced no roles');
       assert.equal((await request(app2).post('/robots/verify').set(client).send({ account: 'robot:team-a+ci', secret })).body.valid, true, 'nothing lost');
     } finally {
       store2.close();

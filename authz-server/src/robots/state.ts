@@ -40,8 +40,22 @@ export async function exportRobots(store: RobotStore): Promise<RobotsState> {
   return { hash_key: key.toString('base64url'), accounts };
 }
 
-/** Refuses (409) before anything is written when a merge would mix hashes of two keys. */
+function toRecords(state: RobotsState): RobotRecord[] {
+  const seen = new Set<string>();
+  return state.accounts.map((a, i) => {
+    const account = robotAccount(a.namespace, a.name);
+    if (seen.has(account)) throw new AuthzError(400, 'invalid_request', `robot "${account}" appears twice`, `robots.accounts[${i}]`);
+    seen.add(account);
+    return { account, ...a };
+  });
+}
+
+/**
+ * Everything that could refuse the robots part, checked before anything is written (roles and bindings
+ * are imported first): a robot listed twice (400), a merge that would mix hashes of two keys (409).
+ */
 export async function checkRobotsImport(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<void> {
+  toRecords(state);
   if (mode !== 'merge') return;
   const key = Buffer.from(state.hash_key, 'base64url');
   if ((await store.list()).length > 0 && !key.equals(await store.hashKey())) {
@@ -50,12 +64,5 @@ export async function checkRobotsImport(store: RobotStore, state: RobotsState, m
 }
 
 export async function importRobots(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<number> {
-  const seen = new Set<string>();
-  const records: RobotRecord[] = state.accounts.map((a, i) => {
-    const account = robotAccount(a.namespace, a.name);
-    if (seen.has(account)) throw new AuthzError(400, 'invalid_request', `robot "${account}" appears twice`, `robots.accounts[${i}]`);
-    seen.add(account);
-    return { account, ...a };
-  });
-  return store.importAll(Buffer.from(state.hash_key, 'base64url'), records, mode);
+  return store.importAll(Buffer.from(state.hash_key, 'base64url'), toRecords(state), mode);
 }
