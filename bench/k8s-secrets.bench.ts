@@ -25,17 +25,37 @@ const PHASE_MS = arg('seconds', 3, 30) * 1000;
 const MAX_OPS = 500_000;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 
-async function run(fn: (i: number) => Promise<unknown>): Promise<{ ops: number; opsPerSec: number; p99Ms: number }> {
-  const lat: number[] = [];
-  const start = performance.now();
-  while (performance.now() - start < PHASE_MS && lat.length < MAX_OPS) {
-    const t = performance.now();
-    await fn(lat.length);
-    lat.push(performance.now() - t);
+interface PhaseResult {
+  ops: number;
+  opsPerSec: number;
+  p99Ms: number;
+}
+
+/**
+ * Runs the phases in alternating 100 ms slices until each has had `PHASE_MS`: on a shared machine a load
+ * spike then hits every phase alike instead of whichever ran during it.
+ */
+async function interleaved(fns: Array<(i: number) => Promise<unknown>>): Promise<PhaseResult[]> {
+  const lat = fns.map(() => [] as number[]);
+  const spent = fns.map(() => 0);
+  while (spent.some((ms) => ms < PHASE_MS)) {
+    for (const [k, fn] of fns.entries()) {
+      const start = performance.now();
+      while (performance.now() - start < 100 && lat[k]!.length < MAX_OPS) {
+        const t = performance.now();
+        await fn(lat[k]!.length);
+        lat[k]!.push(performance.now() - t);
+      }
+      spent[k]! += performance.now() - start;
+      if (lat[k]!.length >= MAX_OPS) spent[k] = PHASE_MS;
+    }
   }
-  const elapsed = performance.now() - start;
-  lat.sort((a, b) => a - b);
-  return { ops: lat.length, opsPerSec: (lat.length * 1000) / elapsed, p99Ms: lat[Math.floor(lat.length * 0.99)] ?? 0 };
+  return lat.map((l, k) => {
+    const ops = l.length;
+    const total = spent[k]!;
+    l.sort((a, b) => a - b);
+    return { ops, opsPerSec: (ops * 1000) / Math.max(total, 1), p99Ms: l[Math.floor(ops * 0.99)] ?? 0 };
+  });
 }
 
 async function main(): Promise<void> {
@@ -63,13 +83,15 @@ async function main(): Promise<void> {
     writeFileSync(usersFile, `users:\n  alice:\n    password: "${await bcrypt.hash('alice-pw', 10)}"\n`);
     const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, extra: [backend] });
     await creds.authenticate('alice', 'alice-pw');
-    const file = await run(() => creds.authenticate('alice', 'alice-pw'));
     const logins = Array.from({ length: SECRETS }, (_, n) => [`ns-${n}`, `pw-${n}-${'x'.repeat(24)}`] as const);
-    const k8s = await run((i) => {
-      const [user, password] = logins[i % SECRETS]!;
-      return creds.authenticate(user, password);
-    });
-    const one = await run(() => creds.authenticate(logins[1]![0], logins[1]![1]));
+    const [file, k8s, one] = (await interleaved([
+      () => creds.authenticate('alice', 'alice-pw'),
+      (i) => {
+        const [user, password] = logins[i % SECRETS]!;
+        return creds.authenticate(user, password);
+      },
+      () => creds.authenticate(logins[1]![0], logins[1]![1]),
+    ])) as [PhaseResult, PhaseResult, PhaseResult];
     const ok = await creds.authenticate('ns-1', `pw-1-${'x'.repeat(24)}`);
     if (ok.kind !== 'ok') throw new Error('Secret login failed: the benchmark would measure nothing');
     creds.close();
@@ -95,6 +117,7 @@ async function main(): Promise<void> {
       `| Secret-backend login, warm table, one namespace (like the baseline's one user) | ${one.opsPerSec.toFixed(0)} calls/s (p99 ${one.p99Ms.toFixed(3)} ms, ${one.ops} calls) | — |`,
       `| ratio Secret / users-file | **${ratio.toFixed(2)}×** round-robin, **${(one.opsPerSec / file.opsPerSec).toFixed(2)}×** one namespace | ≥ 0.9× |`,
       '',
+      'The three login phases run interleaved in 100 ms slices (3 s each in total), so load spikes hit all alike.',
       'Both login kinds go through the same credential chain (users file first, then the Secret backend), with no',
       'HTTP and no authz call: this isolates the credential check. A Secret login is a label check, a Map lookup,',
       'one HMAC of user and password and a constant-time compare; a cached users-file login is an HMAC and a Map',
