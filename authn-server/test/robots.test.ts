@@ -4,7 +4,7 @@
  * after the account's own colon (PROTOCOL.md §10).
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -39,7 +39,7 @@ describe('robot accounts through authn (real authz-server app)', () => {
   beforeEach(async () => {
     store = Store.open(join(tmp.dir, `authz-${Date.now()}-${Math.random()}.db`));
     const app = createAuthzApp({ store, logger: createLogger({ name: 'authz', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT_TOKEN } });
-    authzServer = app.listen(0, '127.0.0.1');
+    authzServer = createServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => authzServer.once('listening', r));
     authzUrl = `http://127.0.0.1:${(authzServer.address() as AddressInfo).port}`;
     now = Date.now();

@@ -58,14 +58,14 @@ export function registerRobotCommands(program: Command): void {
     action(async (namespace: string, name: string, opts: ClientOptions & OutputOpts & { actions: string; ttl?: string }) => {
       const out = checkOutput(opts);
       const actions = opts.actions.split(',').map((a) => a.trim()).filter(Boolean);
-      const res = await createClient(opts).http.post('/robots', { namespace, name, actions, ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+      const res = await (await createClient(opts)).http.post('/robots', { namespace, name, actions, ...(opts.ttl ? { ttl: opts.ttl } : {}) });
       print(out, res.data as Issued, opts.registry);
     }),
   );
 
   withClientOptions(robot.command('list').description('list robots (never secrets)').option('--namespace <ns>', 'only this namespace').option('--json', 'JSON output')).action(
     action(async (opts: ClientOptions & { namespace?: string; json?: boolean }) => {
-      const res = await createClient(opts).http.get('/robots', { params: opts.namespace ? { namespace: opts.namespace } : {} });
+      const res = await (await createClient(opts)).http.get('/robots', { params: opts.namespace ? { namespace: opts.namespace } : {} });
       const robots = (res.data as { robots: Array<Record<string, unknown>> }).robots;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(robots, null, 2)}\n`);
       for (const r of robots) {
@@ -79,14 +79,14 @@ export function registerRobotCommands(program: Command): void {
   withClientOptions(withOutput(robot.command('rotate <account>').description('new secret; the previous one works for --overlap').option('--overlap <duration>', 'how long the previous secret keeps working, 0..30d', '24h'))).action(
     action(async (account: string, opts: ClientOptions & OutputOpts & { overlap: string }) => {
       const out = checkOutput(opts);
-      const res = await createClient(opts).http.post(`/robots/${encodeURIComponent(account)}/rotate`, { overlap: opts.overlap });
+      const res = await (await createClient(opts)).http.post(`/robots/${encodeURIComponent(account)}/rotate`, { overlap: opts.overlap });
       print(out, res.data as Issued, opts.registry);
     }),
   );
 
   withClientOptions(robot.command('rm <account>').description('delete a robot (authn stops accepting it within 60 s)')).action(
     action(async (account: string, opts: ClientOptions) => {
-      await createClient(opts).http.delete(`/robots/${encodeURIComponent(account)}`);
+      await (await createClient(opts)).http.delete(`/robots/${encodeURIComponent(account)}`);
       process.stdout.write(`deleted ${account}\n`);
     }),
   );
