@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { find, render } from './helpers/k8s.js';
 import { run, ROOT } from './helpers/run.js';
 
-const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'docs/workload-identity.md', 'certs/README.md'];
+const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'docs/workload-identity.md', 'docs/namespace-credentials.md', 'certs/README.md'];
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 const helpCache = new Map<string, string>();

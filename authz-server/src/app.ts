@@ -19,6 +19,9 @@ import { withFastAuthorized } from './routes/authorized-fast.js';
 import type { RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { robotRoutes } from './robots/routes.js';
+import { SqliteRobotStore } from './robots/sqlite-store.js';
+import type { RobotStore } from './robots/store.js';
 import { stateRoutes } from './routes/state.js';
 
 export interface AppDeps {
@@ -27,6 +30,8 @@ export interface AppDeps {
   tokens: Tokens;
   clock?: () => Date;
   metrics?: Metrics;
+  /** Robot accounts; default: the SQLite tables of `store`'s database. */
+  robots?: RobotStore;
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
@@ -62,9 +67,10 @@ export function createApp(deps: AppDeps): AuthzApp {
     });
     next();
   });
-  app.use(decisionRoutes(ctx), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx));
+  const robots = deps.robots ?? new SqliteRobotStore(deps.store.db);
+  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
-  const listener = withFastAuthorized({ store: deps.store, metrics, logger: deps.logger, tokens: deps.tokens }, app);
+  const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);
   return Object.assign(listener, { express: app });
 }

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createMetrics } from '../src/metrics/index.js';
+import { SqliteRobotStore } from '../src/robots/sqlite-store.js';
 import { withFastAuthorized } from '../src/routes/authorized-fast.js';
 import { ADMIN, admin, bind, client, CLIENT, harness, req, role, type Harness } from './helpers.js';
 
@@ -96,7 +97,7 @@ describe('POST /authorized without express: same contract as the express route',
       handedOver.push(`${r.method} ${r.url} ${r.headers['content-encoding'] ?? ''}${r.headers['content-type'] ?? ''}`.trim());
       res.writeHead(299).end();
     };
-    const deps = { store: h.store, metrics: createMetrics(undefined, false), tokens: { admin: ADMIN, client: CLIENT } };
+    const deps = { store: h.store, robots: new SqliteRobotStore(h.store.db), clock: () => new Date(), metrics: createMetrics(undefined, false), tokens: { admin: ADMIN, client: CLIENT } };
     const app = withFastAuthorized({ ...deps, logger: createLogger({ name: 't', level: 'silent' }) }, fallback);
     assert.equal((await request(app).post('/authorized').set(client).send(req({}))).status, 200);
     assert.equal((await request(app).post('/authorized?x=1').set(client).set('Content-Type', 'application/json; charset=UTF-8').send(req({}))).status, 200);

@@ -14,6 +14,9 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Pod } from 'kubernetes-models/v1/Pod';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { ROOT } from './run.js';
@@ -40,6 +43,9 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Pod': Pod,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'batch/v1/CronJob': CronJob,
 };
 
 /** Why kubectl cannot render k8s/ here (missing, or its embedded kustomize is older than v5), or undefined. */

@@ -30,6 +30,8 @@ export interface StackOptions {
   spy?: boolean;
   /** Issuers file content (read when the stack boots, so it may name an issuer started in an earlier hook): authn gets `--oidc-issuers`. */
   issuers?: () => unknown;
+  /** More `authn serve` flags, read when authn starts (e.g. `--k8s-secrets --k8s-api-url …`). */
+  authnArgs?: () => string[];
 }
 
 export interface Permission {
@@ -131,6 +133,7 @@ export class Stack {
       '--issuer', ISSUER, '--service', SERVICE, '--key', this.key.key, '--cert', this.key.cert, '--users', join(this.dir, 'users.yml'),
       ...(this.opts.anonymous ? ['--anonymous'] : []),
       ...(this.opts.issuers ? ['--oidc-issuers', join(this.dir, 'issuers.yml')] : []),
+      ...(this.opts.authnArgs?.() ?? []),
     ];
     this.authn = new Proc({
       name: 'authn-server',

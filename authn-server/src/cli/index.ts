@@ -30,6 +30,15 @@ export function registerAuthnCommands(program: Command): void {
     .option('--anonymous', 'let requests without credentials ask authz as account "" (env TOLLGATE_AUTHN_ANONYMOUS=true)')
     .option('--decision-cache-ttl <duration>', 'cache /authorized answers this long, max 5s (env TOLLGATE_AUTHN_DECISION_CACHE_TTL, default 0 = off)')
     .option('--realm <name>', `realm in the WWW-Authenticate Basic challenge (env TOLLGATE_AUTHN_REALM, default ${DEFAULTS.realm})`)
+    .option('--k8s-secrets', 'namespace credentials from Kubernetes Secrets, rauth-compatible (env TOLLGATE_AUTHN_K8S_SECRETS=true)')
+    .option('--k8s-secret-name <name>', `Secret holding each namespace's credential (env TOLLGATE_AUTHN_K8S_SECRET_NAME, default ${DEFAULTS.k8sSecretName}; rauth: devbox-registry)`)
+    .option('--k8s-secret-registry-host <host>', 'auths entry read from a .dockerconfigjson Secret (env TOLLGATE_AUTHN_K8S_SECRET_REGISTRY_HOST)')
+    .option('--k8s-account-prefix <prefix>', `account = prefix + namespace, must contain ":" (env TOLLGATE_AUTHN_K8S_ACCOUNT_PREFIX, default ${DEFAULTS.k8sAccountPrefix})`)
+    .option('--k8s-secrets-mode <mode>', `watch (one list + watch) or get (GET per namespace, cached) (env TOLLGATE_AUTHN_K8S_SECRETS_MODE, default ${DEFAULTS.k8sSecretsMode})`)
+    .option('--k8s-api-url <url>', 'Kubernetes API URL; default in-cluster (env TOLLGATE_AUTHN_K8S_API_URL; http only to loopback)')
+    .option('--k8s-token-file <file>', 'bearer token file for the API, re-read per request (env TOLLGATE_AUTHN_K8S_TOKEN_FILE; in-cluster default the service-account token)')
+    .option('--k8s-ca-file <file>', 'CA bundle of the API (env TOLLGATE_AUTHN_K8S_CA_FILE; in-cluster default the service-account ca.crt)')
+    .option('--k8s-stale-after <duration>', `fail closed (503) after the watch has been broken this long, 5s..10m (env TOLLGATE_AUTHN_K8S_STALE_AFTER, default ${DEFAULTS.k8sStaleAfter})`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_AUTHN_LOG_LEVEL or TOLLGATE_LOG_LEVEL, default info)')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded lazily so the admin commands do not pull in express.

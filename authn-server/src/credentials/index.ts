@@ -4,7 +4,7 @@
  * an unknown user costs what a known one does, and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
-import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
+import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
 import type { FileBackend } from './file-backend.js';
 import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
@@ -12,7 +12,7 @@ import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './
 import { createUsersFileBackend } from './users-file-backend.js';
 import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
 
-export type { AuthnResult, CredentialBackend, Labels, LoginThrottle } from './backend.js';
+export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
 
 export interface CredentialOptions {
   usersFile?: string;
@@ -32,6 +32,8 @@ export interface CredentialOptions {
   compare?: CompareFn;
   /** Clock for the cache TTL. */
   now?: () => number;
+  /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
+  extra?: CredentialBackend[];
   /** Metrics hooks. */
   onCache?: (hit: boolean) => void;
   onReload?: (backend: string, ok: boolean) => void;
@@ -41,7 +43,7 @@ export interface Credentials {
   readonly backends: readonly CredentialBackend[];
   /** First backend that is not `no-match` decides; all `no-match` → `no-match`. */
   authenticate(user: string, password: string): Promise<AuthnResult>;
-  lookup(user: string): { credentialId: string; labels: Labels } | null;
+  lookup(user: string): Promise<CredentialInfo | null>;
   /**
    * True when this user name's password is a signed token (an issuer's user name such as `k8s`): not a
    * guessable secret, so the login does not go through the per-(account, IP) throttle, which would lock a
@@ -95,9 +97,10 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   }
   // The issuers decide first (their user names are theirs alone); for refresh lookups the files answer first,
   // so an issuer without an account prefix never shadows a file user.
-  const chain: CredentialBackend[] = oidc ? [oidc, ...backends] : backends;
-  const lookupChain: CredentialBackend[] = oidc ? [...backends, oidc] : backends;
-
+  // Backends asked after the files (Kubernetes Secrets, robots) come last in both orders.
+  const extra = opts.extra ?? [];
+  const chain: CredentialBackend[] = [...(oidc ? [oidc] : []), ...backends, ...extra];
+  const lookupChain: CredentialBackend[] = [...backends, ...(oidc ? [oidc] : []), ...extra];
   return {
     backends: chain,
     passwordIsToken: (user) => oidc?.handles(user) === true,
@@ -109,15 +112,15 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
       await verifier.dummy(user, password, dummyCost(backends));
       return { kind: 'no-match' };
     },
-    lookup(user) {
+    async lookup(user) {
       for (const backend of lookupChain) {
-        const found = backend.lookup(user);
+        const found = await backend.lookup(user);
         if (found) return found;
       }
       return null;
     },
     close() {
-      for (const b of chain) b.close?.();
+      for (const b of chain) void b.close?.();
     },
   };
 }

@@ -25,14 +25,14 @@ export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
 export interface Identity {
   grant: GrantKind;
   account: string;
-  /** The user name presented, when it differs from the account (a JWT login). */
+  /** The user name the client presented, when it differs from the account (a JWT login, `team-a` for `namespace:team-a`). */
   user?: string;
-  /** Epoch seconds after which the identity is no longer valid. */
-  notAfter?: number;
   /** Extra audit-line fields from the backend. */
   audit?: Record<string, string>;
   labels: Labels | null;
   credentialId?: string;
+  /** Epoch seconds after which the credential stops (a JWT's exp, a robot's expiry or end of overlap): caps refresh tokens. */
+  notAfter?: number;
   /** The refresh token presented (refresh grant), handed back as is when offline access is asked. */
   refreshToken?: string;
 }
@@ -96,7 +96,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
   const claims = await deps.issuer.verifyRefresh(token);
   let current;
   try {
-    current = deps.credentials.lookup(claims.sub);
+    current = await deps.credentials.lookup(claims.sub);
   } catch (err) {
     deps.logger.error({ err, account: claims.sub }, 'credential lookup failed');
     throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });

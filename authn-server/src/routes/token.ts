@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
+import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
 import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
@@ -86,8 +87,11 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       audit.account = who.account;
       audit.grant = who.grant;
       if (who.audit) Object.assign(audit, who.audit);
-      // Clients send the user name they logged in with; a JWT login's account is the token's subject.
-      if (account !== undefined && account !== who.account && account !== who.user) {
+      // Clients send the user name they logged in with; a backend may have mapped it to another account
+      // (a JWT login's account is the token's subject, `team-a` logs in as `namespace:team-a`).
+      // Clients that split `robot:<ns>+<name>:<secret>` at the first colon (skopeo --creds, PROTOCOL.md §10) send `robot`.
+      const robotAlias = account === 'robot' && who.account.startsWith(ROBOT_PREFIX);
+      if (account !== undefined && account !== who.account && account !== who.user && !robotAlias) {
         throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
       }
       const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });

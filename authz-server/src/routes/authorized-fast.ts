@@ -22,14 +22,10 @@ import { AUTHORIZED_PATH } from '../../../common/authorized.js';
 import type { Logger } from '../../../common/logger.js';
 import { tokenCheck, type Tokens } from '../auth/bearer.js';
 import { AuthzError, sendError, sendJson } from '../errors.js';
-import type { Metrics } from '../metrics/index.js';
-import type { Store } from '../store/index.js';
-import { decideRequest } from './authorized.js';
+import { decideRequest, type DecideDeps } from './authorized.js';
 import { BODY_LIMIT } from './context.js';
 
-export interface FastDeps {
-  store: Store;
-  metrics: Metrics;
+export interface FastDeps extends DecideDeps {
   logger: Logger;
   tokens: Tokens;
 }
@@ -91,13 +87,13 @@ export function withFastAuthorized(deps: FastDeps, fallback: RequestListener): R
     req.on('end', () => {
       if (done) return;
       done = true;
+      let body: unknown;
       try {
-        const body = hasBody ? parseJson(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString()) : undefined;
-        const { status, out } = decideRequest(deps, body);
-        sendJson(res, status, out);
+        body = hasBody ? parseJson(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString()) : undefined;
       } catch (e) {
-        fail(req, res, e);
+        return fail(req, res, e);
       }
+      decideRequest(deps, body).then(({ status, out }) => sendJson(res, status, out), (e: unknown) => fail(req, res, e));
     });
     // An aborted request has no one to answer.
     req.on('error', () => (done = true));

@@ -8,6 +8,7 @@ import { PermissionsInputSchema, type Permission } from '../policy/permission.js
 import { RoleNameSchema } from '../roles/schema.js';
 import { BindingSchema, isAccountPattern } from '../bindings/schema.js';
 import type { Store } from './index.js';
+import { RobotsStateSchema } from '../robots/state.js';
 
 export const STATE_VERSION = 1;
 
@@ -17,6 +18,7 @@ export const StateSchema = z
     exported_at: z.string().optional(),
     roles: z.array(z.object({ name: RoleNameSchema, permissions: PermissionsInputSchema }).strict()),
     bindings: z.array(BindingSchema),
+    robots: RobotsStateSchema.optional(),
   })
   .strict();
 
