@@ -91,7 +91,7 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
   return {
     issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
     async issueRefresh({ sub, credentialId, notAfter }) {
-      const ttl = notAfter === undefined ? opts.refreshTtlSec : Math.min(opts.refreshTtlSec, Math.floor(notAfter - clock().getTime() / 1000));
+      const ttl = notAfter === undefined ? opts.refreshTtlSec : Math.min(opts.refreshTtlSec, Math.floor(notAfter) - Math.floor(clock().getTime() / 1000));
       if (ttl < 1) return null;
       return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, ttl);
     },
