@@ -24,7 +24,10 @@ RUN npm ci --no-audit --no-fund \
 
 # ---- runtime: production dependencies, compiled JS, non-root ----
 FROM ${NODE_IMAGE}
+# Smaller V8 young generation (4 MB semi-spaces instead of up to 16): keeps authn-server within
+# 75 MB idle / 100 MB under load; fixed at process start, so it cannot be set from code (docs/authn.md § Hot paths).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=4 \
     TOLLGATE_AUTHZ_LISTEN=0.0.0.0:5001 \
     TOLLGATE_AUTHZ_DB=/data/authz.db \
     TOLLGATE_AUTHN_LISTEN=0.0.0.0:5002

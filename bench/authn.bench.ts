@@ -5,9 +5,11 @@
  * binding), authn-server (`tollgate authn serve`, users file with bcrypt cost-10 hashes), and a bare
  * express route returning a token-sized JSON body, all measured with autocannon in the same run:
  *   1. bare express route (the ceiling on this machine),
- *   2. cached re-login: GET /auth with Basic + one scope, bcrypt verification cached, authz asked every time,
- *   3. the same with --decision-cache-ttl 5s,
- *   4. uncached bcrypt path: each request a different user's first login (bounded: one request per user).
+ *   2. the same route plus one /authorized call through authn's own authz client,
+ *   3. cached re-login: GET /auth with Basic + 1 and 4 scopes, bcrypt verification cached, authz asked
+ *      every time (the default), at 32 connections and (latency of several scopes) at one connection,
+ *   4. the same with --decision-cache-ttl 5s,
+ *   5. uncached bcrypt path: each request a different user's first login (bounded: one request per user).
  * Then RSS of the authn process. Servers run from a tsc build in a temp dir (plain node, like
  * `npx tollgate`). Every row also reports the server's and authz-server's CPU time per request (from
  * /proc): unlike req/s it barely moves when other work shares the machine. `--write` saves the
@@ -30,6 +32,8 @@ const arg = (name: string, def: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
 const DURATION = arg('duration', 10);
+/** NODE_OPTIONS for the authn-server processes; default as the Docker image and `npm start` run it (`--authn-node-options=` for none). */
+const AUTHN_NODE_OPTIONS = process.argv.find((a) => a.startsWith('--authn-node-options='))?.slice('--authn-node-options='.length) ?? '--max-semi-space-size=4';
 const CONNECTIONS = arg('connections', 32);
 const BCRYPT_USERS = arg('bcrypt-users', 64);
 const COST = 10;
@@ -92,11 +96,12 @@ interface Row {
   authzUs?: number;
   rps: number;
   p50: number;
+  mean: number;
   p99: number;
   errors: number;
   non2xx: number;
 }
-const row = (name: string, r: autocannon.Result): Row => ({ name, rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
+const row = (name: string, r: autocannon.Result): Row => ({ name, rps: Math.round(r.requests.average), p50: r.latency.p50, mean: Math.round(r.latency.mean * 100) / 100, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-authn-'));
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
     const authnArgs = (extra: string[]) =>
       cli('authn', 'serve', '--listen', '127.0.0.1:0', '--authz-url', authz.url, '--authz-token-file', join(dir, 'client.token'), '--key', keys.keyFile, '--cert', keys.certFile, '--users', join(dir, 'users.yaml'), '--service', 'bench-registry', ...extra);
     // Logs stay at info: the one audit line per token request is part of the real cost.
-    const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info' });
+    const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssMb(authn.proc.pid!);
 
@@ -133,8 +138,8 @@ import { createAuthzClient } from ${JSON.stringify(join(buildDir, 'authn-server'
 const app = express();
 const body = { token: 'x'.repeat(700), access_token: 'x'.repeat(700), expires_in: 300, issued_at: new Date().toISOString() };
 app.get('/auth', (req, res) => res.json(body));
-// The same route plus one call to /authorized through authn's own authz client (keep-alive axios, as tuned
-// in authn-server/src/authz-client): the floor of any design that asks authz per request.
+// The same route plus one call to /authorized through authn's own authz client (node:http with a
+// keep-alive agent, authn-server/src/authz-client): the floor of any design that asks authz per request.
 const authz = createAuthzClient({ url: process.env.AUTHZ_URL, token: process.env.AUTHZ_TOKEN });
 const ask = { Account: 'alice', Type: 'repository', Name: 'team-a/app', Service: 'bench-registry', IP: '127.0.0.1', Actions: ['pull', 'push'], Labels: null };
 app.get('/auth-plus-authz', async (req, res) => { await authz.authorize(ask); res.json(body); });
@@ -145,6 +150,8 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
 
     const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
     const tokenPath = '/auth?account=alice&service=bench-registry&scope=repository:team-a/app:pull,push';
+    // Four scopes in one token request (as `docker push` of an image mounted from other repositories asks).
+    const tokenPath4 = `${tokenPath}&scope=repository:team-a/base:pull&scope=repository:team-a/tools:pull&scope=repository:team-a/cache:pull,push`;
     const headers = { authorization: basic('alice', 'alice-pw') };
     // Warm up: the first login pays bcrypt once, JIT warms.
     await load(authn.url + tokenPath, { headers, duration: 2 });
@@ -160,15 +167,23 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     };
     const load0 = loadavg();
     const rows: Row[] = [];
-    rows.push(await measured('bare express route (same JSON size)', bare.proc.pid!, bare.url + '/auth', {}));
+    rows.push(await measured('bare express route (same JSON size as a 1-scope token)', bare.proc.pid!, bare.url + '/auth', {}));
     await load(bare.url + '/auth-plus-authz', { duration: 2 });
-    rows.push(await measured("bare express route + one /authorized call (authn's axios client)", bare.proc.pid!, bare.url + '/auth-plus-authz', {}));
-    rows.push(await measured('authn: cached re-login, 1 scope, authz asked every time', authn.proc.pid!, authn.url + tokenPath, { headers }));
+    rows.push(await measured("bare express route + one /authorized call (authn's authz client)", bare.proc.pid!, bare.url + '/auth-plus-authz', {}));
+    rows.push(await measured('authn: cached re-login, 1 scope, authz asked every time (default)', authn.proc.pid!, authn.url + tokenPath, { headers }));
+    rows.push(await measured('authn: cached re-login, 4 scopes, authz asked every time (default)', authn.proc.pid!, authn.url + tokenPath4, { headers }));
     const afterCached = rssMb(authn.proc.pid!);
+    // Latency without queueing: one connection, so a request's time is its own work plus its authz round trips.
+    const lat1 = await measured('authn: 1 scope, 1 connection', authn.proc.pid!, authn.url + tokenPath, { headers, connections: 1, duration: Math.min(DURATION, 5) });
+    const lat4 = await measured('authn: 4 scopes, 1 connection', authn.proc.pid!, authn.url + tokenPath4, { headers, connections: 1, duration: Math.min(DURATION, 5) });
 
-    const authnDc = await start(authnArgs(['--decision-cache-ttl', '5s']), { TOLLGATE_LOG_LEVEL: 'info' });
+    const authnDc = await start(authnArgs(['--decision-cache-ttl', '5s']), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
+    await new Promise((r) => setTimeout(r, 500));
+    const idleDc = rssMb(authnDc.proc.pid!);
     await load(authnDc.url + tokenPath, { headers, duration: 2 });
-    rows.push(await measured('authn: cached re-login + --decision-cache-ttl 5s', authnDc.proc.pid!, authnDc.url + tokenPath, { headers }));
+    const dcRows: Row[] = [rows[0]!];
+    dcRows.push(await measured('authn: cached re-login, 1 scope, --decision-cache-ttl 5s', authnDc.proc.pid!, authnDc.url + tokenPath, { headers }));
+    dcRows.push(await measured('authn: cached re-login, 4 scopes, --decision-cache-ttl 5s', authnDc.proc.pid!, authnDc.url + tokenPath4, { headers }));
     const memDc = rssMb(authnDc.proc.pid!);
     authnDc.proc.kill('SIGTERM');
 
@@ -182,41 +197,60 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     const bc = await autocannon({ url: authn.url, connections: 4, amount: BCRYPT_USERS, requests, duration: 120 });
     const bcRow = row(`authn: uncached bcrypt (cost ${COST}), ${BCRYPT_USERS} first logins`, bc);
     bcRow.rps = Math.round((BCRYPT_USERS / (Date.now() - started)) * 1000 * 10) / 10;
-    rows.push(bcRow);
     const mem = rssMb(authn.proc.pid!);
 
     const load1 = loadavg();
-    const [bareRow, floorRow, cached, dcRow] = rows as [Row, Row, Row, Row];
+    const [bareRow, floorRow, cached, cached4] = rows as [Row, Row, Row, Row];
+    const [, dcRow, dc4] = dcRows as [Row, Row, Row];
     const x = (a: number, b: number) => (a / b).toFixed(2);
     const cpu = (r: Row) => (r.cpuUs ?? 0) + (r.authzUs ?? 0);
     const callUs = cpu(floorRow) - cpu(bareRow);
+    const table = (rs: Row[]) => [
+      '| scenario | req/s | × bare | p50 ms | p99 ms | authn CPU µs/token | authz-server CPU µs/token | errors | non-2xx |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+      ...rs.map((r) => `| ${r.name} | ${r.rps} | ${x(r.rps, bareRow.rps)} | ${r.p50} | ${r.p99} | ${r.cpuUs ?? '—'} | ${r.authzUs ?? '—'} | ${r.errors} | ${r.non2xx} |`),
+    ];
     const md = [
       '# authn-server benchmark',
       '',
       `Run \`npm run bench:authn\` — ${new Date().toISOString()}, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; load average ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end.`,
-      `autocannon on loopback, ${CONNECTIONS} connections, ${DURATION} s per run; authz-server, authn-server and the bare route each in their own process`,
+      `authn-server NODE_OPTIONS: ${AUTHN_NODE_OPTIONS ? `\`${AUTHN_NODE_OPTIONS}\`` : 'none'}. autocannon on loopback, ${CONNECTIONS} connections, ${DURATION} s per run; authz-server, authn-server and the bare route each in their own process`,
       '(compiled JS, as `npx tollgate … serve` runs), autocannon in a fourth. All on the same machine, so the numbers are a floor; req/s and p99 move',
       'with anything else running there, CPU µs per request (user + system time of the process, from /proc, over the run) much less.',
+      '"authn CPU" is the row\'s server process (the bare route\'s own process in the first two rows).',
+      ...(load0[0]! > cpus().length ? [`**The load average was above the CPU count: other work shared the machine. Compare rows within this run (ratios, CPU per token), not with other runs.**`] : []),
       '',
-      '| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | authz-server CPU µs/req | errors | non-2xx |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.cpuUs ?? '—'} | ${r.authzUs ?? '—'} | ${r.errors} | ${r.non2xx} |`),
+      '### Default configuration: decision cache off, authz asked for every scope of every token',
       '',
-      `- Cached re-login, authz asked every time, vs the bare express route: **${x(cached.rps, bareRow.rps)}×** req/s (target ≥ 0.6×); p99 ${cached.p99} ms at ${CONNECTIONS} connections (target ≤ 20 ms).`,
-      `- Cached re-login with \`--decision-cache-ttl 5s\` vs the bare express route: **${x(dcRow.rps, bareRow.rps)}×** req/s; p99 ${dcRow.p99} ms.`,
-      `- The same in CPU per request (steadier than req/s on a shared machine): the bare route costs ${bareRow.cpuUs} µs; a token with authz asked costs ${cached.cpuUs} µs in authn + ${cached.authzUs} µs in authz-server`,
-      `  = ${cpu(cached)} µs (**${x(bareRow.cpuUs ?? 0, cpu(cached))}×** the bare route's throughput if CPU-bound); with the decision cache ${cpu(dcRow)} µs (**${x(bareRow.cpuUs ?? 0, cpu(dcRow))}×**).`,
-      `- Why asking authz on every request cannot reach 0.6× here: the call to /authorized alone (second row minus the first: the bare route plus that call, through authn's keep-alive axios client)`,
-      `  costs ${callUs} µs — ${(floorRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs in the caller and ${(floorRow.authzUs ?? 0) - (bareRow.authzUs ?? 0)} µs in authz-server, on the same cores. Even if everything else in a token cost no more than the bare route,`,
-      `  one call per scope caps the ratio at ${bareRow.cpuUs} / (${bareRow.cpuUs} + ${callUs}) = **${x(bareRow.cpuUs ?? 0, (bareRow.cpuUs ?? 0) + callUs)}×**.`,
-      `  Against the second row (bare route + that call) authn's cached re-login runs at **${x(cached.rps, floorRow.rps)}×** req/s (${x(cpu(floorRow), cpu(cached))}× in CPU per request).`,
-      `- Where authn's own time goes: GET on the token paths is answered without express (app.ts; express's per-request dispatch cost more than the rest of a cached login),`,
-      `  then one ECDSA P-256 signature (≈ 35 µs), the audit line (pino with redaction, ≈ 10 µs + one write), the bcrypt-cache HMAC (≈ 2 µs), metrics, and per scope the axios call (the dominant cost).`,
-      `- authn-server RSS idle after start: ${idle.rss} MB; after the cached run: ${afterCached.rss} MB; after everything: ${mem.rss} MB, peak ${mem.peak} MB (target ≤ 100 MB);`,
-      `  the decision-cache process after its run: ${memDc.rss} MB, peak ${memDc.peak} MB.`,
-      `  At start it is mostly loaded code and the heap of the dependencies (express, axios, zod, jose, prom-client, pino); under load V8's young generation grows (up to 2 × 16 MB semi-spaces by default) — headroom, not a leak.`,
-      `- The uncached row's req/s is first logins per second over the whole bounded run (4 connections); bcrypt cost ${COST} in pure-JS bcryptjs is the limit there by design.`,
-      '',    ].join('\n');
+      ...table(rows),
+      '',
+      '### The same with `--decision-cache-ttl 5s`',
+      '',
+      ...table(dcRows),
+      '',
+      '### Several scopes: latency at one connection (no queueing)',
+      '',
+      '| scopes per token | req/s | mean ms | p99 ms | authn CPU µs/token | authz-server CPU µs/token |',
+      '|---:|---:|---:|---:|---:|---:|',
+      `| 1 | ${lat1.rps} | ${lat1.mean} | ${lat1.p99} | ${lat1.cpuUs} | ${lat1.authzUs} |`,
+      `| 4 | ${lat4.rps} | ${lat4.mean} | ${lat4.p99} | ${lat4.cpuUs} | ${lat4.authzUs} |`,
+      '',
+      `- Default, 1 scope, vs the bare express route: **${x(cached.rps, bareRow.rps)}×** req/s (target ≥ 0.6×); p99 ${cached.p99} ms at ${CONNECTIONS} connections (target ≤ 20 ms).`,
+      `- Default, 4 scopes: ${x(cached4.rps, bareRow.rps)}× the bare route; each extra scope is one more /authorized call (CPU ${cpu(cached4)} vs ${cpu(cached)} µs per token, both processes).`,
+      `- With \`--decision-cache-ttl 5s\`: **${x(dcRow.rps, bareRow.rps)}×** (1 scope, p99 ${dcRow.p99} ms), ${x(dc4.rps, bareRow.rps)}× (4 scopes, p99 ${dc4.p99} ms).`,
+      `- Scopes are asked in parallel: at one connection a 4-scope token takes ${lat4.mean} ms on average against ${lat1.mean} ms for 1 scope (in series it would be ≈ 4 round trips).`,
+      `- CPU per token, both processes: bare route ${bareRow.cpuUs} µs; default 1 scope ${cached.cpuUs} + ${cached.authzUs} = ${cpu(cached)} µs (**${x(bareRow.cpuUs ?? 0, cpu(cached))}×** the bare route if CPU-bound);`,
+      `  decision cache ${cpu(dcRow)} µs (**${x(bareRow.cpuUs ?? 0, cpu(dcRow))}×**). One /authorized call (row 2 minus row 1) costs ${callUs} µs: ${(floorRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs in the caller, ${(floorRow.authzUs ?? 0) - (bareRow.authzUs ?? 0)} µs in authz-server.`,
+      `- authn-server RSS (target ≤ 75 MB idle, ≤ 100 MB peak under load): idle after start ${idle.rss} MB; after the 32-connection runs ${afterCached.rss} MB, peak so far ${afterCached.peak} MB;`,
+      `  after the uncached bcrypt logins too ${mem.rss} MB (peak ${mem.peak} MB). Decision-cache process: idle ${idleDc.rss} MB, after its runs ${memDc.rss} MB, peak ${memDc.peak} MB.`,
+      '',
+      '| uncached login | first logins/s | p50 ms | p99 ms | errors |',
+      '|---|---:|---:|---:|---:|',
+      `| ${bcRow.name} | ${bcRow.rps} | ${bcRow.p50} | ${bcRow.p99} | ${bcRow.errors} |`,
+      '',
+      `- The uncached row is first logins per second over the whole bounded run (4 connections); bcrypt cost ${COST} in pure-JS bcryptjs is the limit there by design.`,
+      '',
+    ].join('\n');
     process.stdout.write(md + '\n');
     if (process.argv.includes('--write')) {
       mkdirSync(join(root, 'bench', 'results'), { recursive: true });

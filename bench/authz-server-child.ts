@@ -1,9 +1,10 @@
 /**
- * Benchmark server process: `authz DB_FILE|POSTGRES_URL` runs the real createApp on the seeded store,
+ * Benchmark server process: `authz DB_FILE|POSTGRES_URL` runs the real createApp on the seeded store
+ * (`authz-express DB_FILE|POSTGRES_URL`: the same app's express route only),
  * `bare` a bare express JSON route. Prints `PORT <n>` when listening; runs until killed.
  */
 import express from 'express';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authz-server/src/app.js';
@@ -12,15 +13,18 @@ import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 
 const [mode, file] = process.argv.slice(2);
-let app: express.Express;
-if (mode === 'authz' && file) {
+let app: RequestListener;
+if ((mode === 'authz' || mode === 'authz-express') && file) {
   const engine = /^postgres(ql)?:\/\//.test(file) ? await PostgresStore.open({ url: file }) : SqliteStore.open(file);
   const store = await AuthzStore.create(engine);
   // Default log level, as in production: /authorized is logged at debug so it costs little.
-  app = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
+  const served = createApp({ store, logger: createLogger({ name: 'authz-bench', level: 'info' }), tokens: { admin: 'bench-admin', client: 'bench-client' } });
+  // `authz-express`: the same app with every request through express (the route before the fast path).
+  app = mode === 'authz' ? served : served.express;
 } else {
-  app = express();
-  app.post('/authorized', express.json(), (req, res) => {
+  const bare = express();
+  app = bare;
+  bare.post('/authorized', express.json(), (req, res) => {
     res.json({ allowed: true, actions: (req.body as { Actions?: string[] }).Actions ?? [] });
   });
 }

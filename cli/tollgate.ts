@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAuthzCommands } from '../authz-server/src/cli/index.js';
 import { registerAuthnCommands } from '../authn-server/src/cli/index.js';
+import { registerCredentialProviderCommand } from './credential-provider/index.js';
 import { registerStackCommands } from './stack/index.js';
 
 const program = new Command('tollgate')
@@ -14,5 +15,6 @@ const program = new Command('tollgate')
 registerAuthzCommands(program);
 registerAuthnCommands(program);
 registerStackCommands(program);
+registerCredentialProviderCommand(program);
 
 await program.parseAsync(process.argv);

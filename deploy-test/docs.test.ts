@@ -1,5 +1,5 @@
 /**
- * The operator docs (docs/deploy.md, docs/kompose.md, certs/README.md) are true to the code: every
+ * The operator docs (docs/deploy.md, docs/kompose.md, docs/workload-identity.md, certs/README.md) are true to the code: every
  * `tollgate …` and `scripts/*.sh …` command uses subcommands and flags that exist, the script reference
  * tables list exactly the scripts' options, the variables and values tables match docker-compose.yml
  * and the rendered k8s settings, the defaults quoted are the CLI's, and every link lands on a heading.
@@ -7,10 +7,11 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { find, render } from './helpers/k8s.js';
 import { run, ROOT } from './helpers/run.js';
 
-const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'certs/README.md'];
+const DOCS = ['docs/deploy.md', 'docs/kompose.md', 'docs/workload-identity.md', 'docs/namespace-credentials.md', 'certs/README.md'];
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
 const helpCache = new Map<string, string>();
@@ -107,12 +108,12 @@ describe('operator docs match the scripts, the CLI, docker-compose.yml and k8s/'
   });
 
   it('every flag quoted on its own (`--flag`) exists in the CLI or a script', () => {
-    // Flags of other programs the docs quote on their own: curl's (ext_authz), kompose's (kompose.md).
-    const external = ['--data-binary', '--volumes', '--build'];
+    // Flags of other programs the docs quote on their own: curl's (ext_authz), kompose's (kompose.md), the kubelet's (workload-identity.md).
+    const external = ['--data-binary', '--volumes', '--build', '--image-credential-provider-bin-dir', '--image-credential-provider-config'];
     const known = new Set([
       ...external,
-      ...['authz serve', 'authn serve', 'keys generate', 'keys bundle', 'hash-password', 'import', 'export'].flatMap((p) => flagsIn(tollgateHelp(p.split(' ')))),
-      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh'].flatMap((sc) => flagsIn(scriptHelp(sc))),
+      ...['authz serve', 'authn serve', 'keys generate', 'keys bundle', 'hash-password', 'import', 'export', 'credential-provider'].flatMap((p) => flagsIn(tollgateHelp(p.split(' ')))),
+      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh', 'build-credential-provider.sh'].flatMap((sc) => flagsIn(scriptHelp(sc))),
     ]);
     for (const { f, s } of snippets.filter((x) => x.s.startsWith('--'))) {
       for (const flag of flagsIn(s)) assert.ok(known.has(flag), `${f}: \`${s}\`: no command has ${flag}`);
@@ -196,6 +197,13 @@ describe('operator docs match the scripts, the CLI, docker-compose.yml and k8s/'
       const spec = (o as unknown as { spec?: { template?: { spec?: { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> } } } }).spec?.template?.spec;
       return [o.metadata.name.replace(/-[a-z0-9]{10}$/, ''), ...[...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].map((c) => c.name)];
     })]);
+    // The workload-identity examples (applied by hand, not by k8s/): their objects and the kubelet provider name.
+    for (const file of ['node-rbac.yaml', 'pod.yaml', 'credential-provider-config.yaml']) {
+      for (const d of parseAllDocuments(read(`k8s/examples/workload-identity/${file}`))) {
+        const o = d.toJS() as { metadata?: { name?: string }; providers?: Array<{ name: string }> };
+        for (const n of [o.metadata?.name, ...(o.providers ?? []).map((p) => p.name)]) if (n) names.add(n);
+      }
+    }
     const deploy = read('scripts/k8s-deploy.sh');
     let checked = 0;
     for (const f of DOCS) {

@@ -84,7 +84,7 @@ export function createApp(deps: AppDeps): AuthnApp {
     metrics,
   });
   app.use(tokens);
-  app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true }));
+  app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, backends: deps.credentials.backends }));
   app.use(notFound);
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);

@@ -24,6 +24,7 @@ export interface ServeFlags {
   x5c?: boolean;
   users?: string;
   htpasswd?: string;
+  oidcIssuers?: string;
   tokenTtl?: string;
   refreshTtl?: string;
   trustProxy?: string;
@@ -31,6 +32,15 @@ export interface ServeFlags {
   decisionCacheTtl?: string;
   realm?: string;
   logLevel?: string;
+  k8sSecrets?: boolean;
+  k8sSecretName?: string;
+  k8sSecretRegistryHost?: string;
+  k8sAccountPrefix?: string;
+  k8sSecretsMode?: string;
+  k8sApiUrl?: string;
+  k8sTokenFile?: string;
+  k8sCaFile?: string;
+  k8sStaleAfter?: string;
 }
 
 export const DEFAULTS = {
@@ -44,7 +54,18 @@ export const DEFAULTS = {
   decisionCacheTtl: '0',
   realm: 'tollgate',
   logLevel: 'info',
+  k8sSecretName: 'tollgate-registry',
+  k8sAccountPrefix: 'namespace:',
+  k8sSecretsMode: 'watch',
+  k8sStaleAfter: '30s',
 } as const;
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** http(s) URL; plain http only to loopback (a bearer token must not cross a network in clear). */
+const k8sApiUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((v) => {
+  const u = new URL(v);
+  return u.protocol === 'https:' || LOOPBACK.has(u.hostname) || u.hostname.startsWith('127.');
+}, 'plain http is allowed only to loopback (127.0.0.1, ::1, localhost); use https');
 
 function custom<T>(parse: (v: string) => T) {
   return z.string().transform((v, ctx) => {
@@ -77,6 +98,7 @@ const ConfigSchema = z.object({
   x5c: z.boolean(),
   users: z.string().min(1).optional(),
   htpasswd: z.string().min(1).optional(),
+  oidcIssuers: z.string().min(1).optional(),
   tokenTtlSec: seconds(60, 86400),
   refreshTtlSec: seconds(60, 366 * 86400),
   trustProxy: custom(parseCidrs).optional(),
@@ -88,6 +110,15 @@ const ConfigSchema = z.object({
   }),
   realm: z.string().min(1).max(256),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  k8sSecrets: z.boolean(),
+  k8sSecretName: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, "-", ".")'),
+  k8sSecretRegistryHost: z.string().min(1).max(253).optional(),
+  k8sAccountPrefix: z.string().max(64).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
+  k8sSecretsMode: z.enum(['watch', 'get']),
+  k8sApiUrl: k8sApiUrl.optional(),
+  k8sTokenFile: z.string().min(1).optional(),
+  k8sCaFile: z.string().min(1).optional(),
+  k8sStaleAfterSec: seconds(5, 600),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'trustProxy'> & { trustProxy?: BlockList | undefined };
@@ -103,12 +134,21 @@ const FLAG_NAMES: Record<string, string> = {
   kidFormat: '--kid-format / TOLLGATE_AUTHN_KID_FORMAT',
   users: '--users / TOLLGATE_AUTHN_USERS',
   htpasswd: '--htpasswd / TOLLGATE_AUTHN_HTPASSWD',
+  oidcIssuers: '--oidc-issuers / TOLLGATE_AUTHN_OIDC_ISSUERS',
   tokenTtlSec: '--token-ttl / TOLLGATE_AUTHN_TOKEN_TTL',
   refreshTtlSec: '--refresh-ttl / TOLLGATE_AUTHN_REFRESH_TTL',
   trustProxy: '--trust-proxy / TOLLGATE_AUTHN_TRUST_PROXY',
   decisionCacheTtlMs: '--decision-cache-ttl / TOLLGATE_AUTHN_DECISION_CACHE_TTL',
   realm: '--realm / TOLLGATE_AUTHN_REALM',
   logLevel: '--log-level / TOLLGATE_AUTHN_LOG_LEVEL',
+  k8sSecretName: '--k8s-secret-name / TOLLGATE_AUTHN_K8S_SECRET_NAME',
+  k8sSecretRegistryHost: '--k8s-secret-registry-host / TOLLGATE_AUTHN_K8S_SECRET_REGISTRY_HOST',
+  k8sAccountPrefix: '--k8s-account-prefix / TOLLGATE_AUTHN_K8S_ACCOUNT_PREFIX',
+  k8sSecretsMode: '--k8s-secrets-mode / TOLLGATE_AUTHN_K8S_SECRETS_MODE',
+  k8sApiUrl: '--k8s-api-url / TOLLGATE_AUTHN_K8S_API_URL',
+  k8sTokenFile: '--k8s-token-file / TOLLGATE_AUTHN_K8S_TOKEN_FILE',
+  k8sCaFile: '--k8s-ca-file / TOLLGATE_AUTHN_K8S_CA_FILE',
+  k8sStaleAfterSec: '--k8s-stale-after / TOLLGATE_AUTHN_K8S_STALE_AFTER',
 };
 
 const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -142,6 +182,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     x5c: flags.x5c !== false && !envBool(env, 'TOLLGATE_AUTHN_NO_X5C'),
     users: flags.users ?? e('USERS'),
     htpasswd: flags.htpasswd ?? e('HTPASSWD'),
+    oidcIssuers: flags.oidcIssuers ?? e('OIDC_ISSUERS'),
     tokenTtlSec: flags.tokenTtl ?? e('TOKEN_TTL') ?? DEFAULTS.tokenTtl,
     refreshTtlSec: flags.refreshTtl ?? e('REFRESH_TTL') ?? DEFAULTS.refreshTtl,
     trustProxy: flags.trustProxy ?? e('TRUST_PROXY'),
@@ -149,6 +190,15 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     decisionCacheTtlMs: flags.decisionCacheTtl ?? e('DECISION_CACHE_TTL') ?? DEFAULTS.decisionCacheTtl,
     realm: flags.realm ?? e('REALM') ?? DEFAULTS.realm,
     logLevel: flags.logLevel ?? e('LOG_LEVEL') ?? env.TOLLGATE_LOG_LEVEL ?? DEFAULTS.logLevel,
+    k8sSecrets: flags.k8sSecrets === true || envBool(env, 'TOLLGATE_AUTHN_K8S_SECRETS'),
+    k8sSecretName: flags.k8sSecretName ?? e('K8S_SECRET_NAME') ?? DEFAULTS.k8sSecretName,
+    k8sSecretRegistryHost: flags.k8sSecretRegistryHost ?? e('K8S_SECRET_REGISTRY_HOST'),
+    k8sAccountPrefix: flags.k8sAccountPrefix ?? e('K8S_ACCOUNT_PREFIX') ?? DEFAULTS.k8sAccountPrefix,
+    k8sSecretsMode: flags.k8sSecretsMode ?? e('K8S_SECRETS_MODE') ?? DEFAULTS.k8sSecretsMode,
+    k8sApiUrl: flags.k8sApiUrl ?? e('K8S_API_URL'),
+    k8sTokenFile: flags.k8sTokenFile ?? e('K8S_TOKEN_FILE'),
+    k8sCaFile: flags.k8sCaFile ?? e('K8S_CA_FILE'),
+    k8sStaleAfterSec: flags.k8sStaleAfter ?? e('K8S_STALE_AFTER') ?? DEFAULTS.k8sStaleAfter,
   };
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
@@ -158,6 +208,10 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   }
   // Refresh tokens carry this audience: a registry configured with it would accept them as access tokens.
   if (r.data.services.includes(`${r.data.issuer}/refresh`)) throw new Error(`invalid ${FLAG_NAMES.services}: "${r.data.issuer}/refresh" is the audience of refresh tokens; pick another service name`);
-  if (!r.data.users && !r.data.htpasswd && !r.data.anonymous) throw new Error('no credential source: pass --users FILE and/or --htpasswd FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD), or --anonymous for anonymous access only');
+  if (!r.data.users && !r.data.htpasswd && !r.data.oidcIssuers && !r.data.k8sSecrets && !r.data.anonymous) {
+    throw new Error('no credential source: pass --users FILE, --htpasswd FILE and/or --oidc-issuers FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD / TOLLGATE_AUTHN_OIDC_ISSUERS), --k8s-secrets, or --anonymous for anonymous access only');
+  }
+  // File user names cannot contain ":", so a prefix with one keeps namespace accounts apart from them.
+  if (r.data.k8sSecrets && !r.data.k8sAccountPrefix.includes(':')) throw new Error(`invalid ${FLAG_NAMES.k8sAccountPrefix}: must contain ":" (e.g. "namespace:") so accounts cannot collide with users-file names`);
   return r.data;
 }

@@ -26,8 +26,8 @@ export class AuthnError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    /** `account`: who the refused request claimed to be, for the audit line (never sent to the client). */
-    readonly opts: { field?: string; retryAfterSec?: number; account?: string } = {},
+    /** `account`: who the refused request claimed to be; `audit`: more fields for the audit line (neither is sent to the client). */
+    readonly opts: { field?: string; retryAfterSec?: number; account?: string; audit?: Record<string, string> } = {},
   ) {
     super(message);
     this.name = 'AuthnError';

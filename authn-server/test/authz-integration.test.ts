@@ -1,6 +1,6 @@
 /** The token endpoint against the REAL authz-server (its createApp on a temp SQLite file, over real HTTP). */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -30,7 +30,7 @@ describe('token endpoint against the real authz-server', () => {
     await store.addBinding({ account_name: 'alice', role_name: 'labelled' });
     await store.addBinding({ account_name: '<anonymous>', role_name: 'reader', namespace: 'public' });
     const app = createAuthzApp({ store, logger, tokens: { admin: 'authz-admin-token-for-tests', client: CLIENT_TOKEN } });
-    server = app.listen(0, '127.0.0.1');
+    server = http.createServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const creds = new MemCredentials();
     creds.set('alice', 'pw', { team: ['labs'] });

@@ -176,7 +176,7 @@ describe('credentials reload', () => {
     await kind('alice', 'pw');
     assert.equal(compares, 1, 'cached before reload');
     writeFileSync(file, `users:\n  alice: {password: "${aliceHash}"}\n  bob: {password: "${hash('b')}"}\n`);
-    await until(() => creds!.lookup('bob') !== null, 5000, 'reload');
+    await until(async () => (await creds!.lookup('bob')) !== null, 5000, 'reload');
     assert.equal(await kind('alice', 'pw'), 'ok');
     assert.equal(compares, 2, 'alice re-verified with bcrypt after the reload');
   });
@@ -187,20 +187,20 @@ describe('credentials reload', () => {
     const bobHash = hash('bob');
     writeFileSync(file, `users:\n  alice: {password: "${aliceHash}"}\n  bob: {password: "${bobHash}"}\n`);
     await open({ usersFile: file, watch: { watch: false, pollMs: 30 } });
-    const alice1 = creds!.lookup('alice')!.credentialId;
-    const bob1 = creds!.lookup('bob')!.credentialId;
+    const alice1 = (await creds!.lookup('alice'))!.credentialId;
+    const bob1 = (await creds!.lookup('bob'))!.credentialId;
 
     // Labels change for alice, password change for bob.
     writeFileSync(file, `users:\n  alice: {password: "${aliceHash}", labels: {team: [x]}}\n  bob: {password: "${hash('bob2')}"}\n`);
-    await until(() => creds!.lookup('alice')?.labels.team?.[0] === 'x', 5000, 'reload 1');
-    assert.equal(creds!.lookup('alice')!.credentialId, alice1, 'same hash, same id');
-    const bob2 = creds!.lookup('bob')!.credentialId;
+    await until(async () => (await creds!.lookup('alice'))?.labels.team?.[0] === 'x', 5000, 'reload 1');
+    assert.equal((await creds!.lookup('alice'))!.credentialId, alice1, 'same hash, same id');
+    const bob2 = (await creds!.lookup('bob'))!.credentialId;
     assert.notEqual(bob2, bob1, 'new password, new id');
     const r = await creds!.authenticate('bob', 'bob2');
     assert.ok(r.kind === 'ok' && r.credentialId === bob2);
 
     writeFileSync(file, `users:\n  alice: {password: "${aliceHash}", labels: {team: [x]}}\n`);
-    await until(() => creds!.lookup('bob') === null, 5000, 'reload 2');
+    await until(async () => (await creds!.lookup('bob')) === null, 5000, 'reload 2');
     assert.equal(await kind('bob', 'bob2'), 'no-match');
   });
 

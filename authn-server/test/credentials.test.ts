@@ -51,7 +51,7 @@ describe('credentials', () => {
       assert.ok(r.kind === 'ok');
       assert.deepEqual(r.labels, { team: ['a', 'b'], tier: ['gold'] });
       assert.match(r.credentialId, /^[A-Za-z0-9_-]{20,}$/);
-      assert.deepEqual(c.lookup('alice'), { credentialId: r.credentialId, labels: r.labels });
+      assert.deepEqual((await c.lookup('alice')), { credentialId: r.credentialId, labels: r.labels });
     });
 
     it('says wrong-password for a known user and no-match for an unknown one', async () => {
@@ -60,7 +60,7 @@ describe('credentials', () => {
       assert.deepEqual(await c.authenticate('alice', ''), { kind: 'wrong-password' });
       assert.deepEqual(await c.authenticate('mallory', 'alice-pw'), { kind: 'no-match' });
       assert.deepEqual(await c.authenticate('Alice', 'alice-pw'), { kind: 'no-match' });
-      assert.equal(c.lookup('mallory'), null);
+      assert.equal((await c.lookup('mallory')), null);
     });
 
     it('accepts $2a$, $2b$ and $2y$ hashes and users without labels', async () => {
@@ -142,7 +142,7 @@ describe('credentials', () => {
       assert.equal((await c.authenticate('alice', 'alice-pw')).kind, 'ok');
       assert.equal((await c.authenticate('carol', 'carol-pw')).kind, 'ok');
       assert.deepEqual(await c.authenticate('erin', 'x'), { kind: 'no-match' });
-      assert.equal(c.lookup('carol')?.labels && Object.keys(c.lookup('carol')!.labels).length, 0);
+      assert.equal((await c.lookup('carol'))?.labels && Object.keys((await c.lookup('carol'))!.labels).length, 0);
       assert.deepEqual(c.backends.map((b) => b.name), ['users-file', 'htpasswd']);
     });
 
@@ -155,7 +155,7 @@ describe('credentials', () => {
     it('with no files configured, nobody authenticates', async () => {
       const c = await open();
       assert.deepEqual(await c.authenticate('alice', 'x'), { kind: 'no-match' });
-      assert.equal(c.lookup('alice'), null);
+      assert.equal((await c.lookup('alice')), null);
     });
   });
 
@@ -164,22 +164,22 @@ describe('credentials', () => {
       const h = hash('same');
       const yaml = `users:\n  u1: {password: "${h}"}\n  u2: {password: "${h}"}\n`;
       const c1 = await open(yaml);
-      const id1 = c1.lookup('u1')?.credentialId;
+      const id1 = (await c1.lookup('u1'))?.credentialId;
       assert.ok(id1);
-      assert.notEqual(id1, c1.lookup('u2')?.credentialId);
+      assert.notEqual(id1, (await c1.lookup('u2'))?.credentialId);
       c1.close();
       const c2 = await createCredentials({ logger, usersFile: join(dir, 'users.yaml'), watch: { watch: false, pollMs: 0 } });
-      assert.equal(c2.lookup('u1')?.credentialId, id1);
+      assert.equal((await c2.lookup('u1'))?.credentialId, id1);
       c2.close();
       assert.ok(!id1.includes(h) && !h.includes(id1));
     });
 
     it('changes with a custom key', async () => {
       const c = await open(aliceYaml());
-      const plain = c.lookup('alice')?.credentialId;
+      const plain = (await c.lookup('alice'))?.credentialId;
       c.close();
       const keyed = await createCredentials({ logger, usersFile: join(dir, 'users.yaml'), credentialIdKey: 'k', watch: { watch: false, pollMs: 0 } });
-      assert.notEqual(keyed.lookup('alice')?.credentialId, plain);
+      assert.notEqual((await keyed.lookup('alice'))?.credentialId, plain);
       keyed.close();
     });
   });

@@ -55,7 +55,7 @@ export class MemCredentials implements Credentials {
     if (!(await bcrypt.compare(password, u.hash))) return { kind: 'wrong-password' as const };
     return { kind: 'ok' as const, labels: u.labels, credentialId: createHash('sha256').update(u.hash).digest('hex') };
   }
-  lookup(user: string) {
+  async lookup(user: string) {
     const u = this.users.get(user);
     return u ? { labels: u.labels, credentialId: createHash('sha256').update(u.hash).digest('hex') } : null;
   }

@@ -78,16 +78,20 @@ describe('authn serve configuration', () => {
     await program.parseAsync(['authn', 'serve',
       '--listen', '127.0.0.1:7100', '--authz-url', 'http://127.0.0.1:7101', '--authz-token-file', tokenFile, '--issuer', 'flag-iss', '--service', 'reg-1', '--service', 'reg-2',
       '--key', 'k.pem', '--cert', 'c.pem', '--extra-cert', 'old.crt', '--extra-cert', 'new.crt', '--kid-format', 'thumbprint', '--no-x5c',
-      '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
-      '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug'], { from: 'user' });
+      '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--oidc-issuers', 'i.yaml', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
+      '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug',
+      '--k8s-secrets', '--k8s-secret-name', 'devbox-registry', '--k8s-secret-registry-host', 'reg.example.com', '--k8s-account-prefix', 'ns:',
+      '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m'], { from: 'user' });
     const c = loadConfig(flags!, {});
     tmp.cleanup();
     assert.deepEqual(
       { ...c, trustProxy: c.trustProxy?.check('10.2.3.4') },
       {
         listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
-        key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd',
+        key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd', oidcIssuers: 'i.yaml',
         tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
+        k8sSecrets: true, k8sSecretName: 'devbox-registry', k8sSecretRegistryHost: 'reg.example.com', k8sAccountPrefix: 'ns:', k8sSecretsMode: 'get',
+        k8sApiUrl: 'https://k8s.example.com:6443', k8sTokenFile: 'sa.token', k8sCaFile: 'ca.crt', k8sStaleAfterSec: 60,
       },
     );
   });

@@ -1,7 +1,10 @@
 /**
  * `createApp(deps)`: the whole HTTP surface with its dependencies injected (store, logger, tokens,
- * clock, metrics), so tests drive it with supertest and no open port.
+ * clock, metrics), so tests drive it with supertest and no open port. It is a request listener:
+ * exact `POST /authorized` is answered by routes/authorized-fast.ts, everything else by express
+ * (also reachable as `.express`).
  */
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../../common/logger.js';
@@ -12,9 +15,12 @@ import type { AuthzStore } from './store/index.js';
 import { bindingRoutes } from './bindings/routes.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
+import { withFastAuthorized } from './routes/authorized-fast.js';
 import type { RouteContext } from './routes/context.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { robotRoutes } from './robots/routes.js';
+import type { RobotStore } from './robots/store.js';
 import { stateRoutes } from './routes/state.js';
 
 export interface AppDeps {
@@ -23,12 +29,16 @@ export interface AppDeps {
   tokens: Tokens;
   clock?: () => Date;
   metrics?: Metrics;
+  /** Robot accounts; default: the engine's own (`store.engine.robots`, same database). */
+  robots?: RobotStore;
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
 const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
 
-export function createApp(deps: AppDeps): express.Express {
+export type AuthzApp = RequestListener & { express: express.Express };
+
+export function createApp(deps: AppDeps): AuthzApp {
   const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.countBindings() }, false);
   const ctx: RouteContext = {
     store: deps.store,
@@ -56,8 +66,10 @@ export function createApp(deps: AppDeps): express.Express {
     });
     next();
   });
-  app.use(decisionRoutes(ctx), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx));
+  const robots = deps.robots ?? deps.store.engine.robots;
+  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
-  return app;
+  const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);
+  return Object.assign(listener, { express: app });
 }

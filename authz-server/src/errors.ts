@@ -2,6 +2,7 @@
  * The one error type of authz-server and the middleware that renders every error as
  * `{"error":{"code","message","field"?}}`. Anything unexpected becomes a 500 with no detail leaked.
  */
+import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../../common/logger.js';
@@ -92,8 +93,22 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
       log.error({ err, method: req.method, path: req.path }, 'unhandled error');
       e = new AuthzError(500, 'internal', 'internal error');
     }
-    if (res.headersSent) return;
-    if (e.status === 401) res.set('WWW-Authenticate', 'Bearer realm="tollgate-authz"');
-    res.status(e.status).json({ error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
+    sendError(res, e);
   };
+}
+
+/** JSON reply with node's own ServerResponse API: the bytes and headers express's `res.json` writes. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+/** Renders an AuthzError as `{"error":{code,message,field?}}`; 401s carry the Bearer challenge. */
+export function sendError(res: ServerResponse, e: AuthzError): void {
+  if (res.headersSent) return;
+  if (e.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="tollgate-authz"');
+  sendJson(res, e.status, { error: { code: e.code, message: e.message, ...(e.field ? { field: e.field } : {}) } });
 }

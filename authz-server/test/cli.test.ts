@@ -57,6 +57,33 @@ for (const engine of ENGINES) describe(`admin CLI against a running server (${en
     assert.match(list.stdout, /^ns-puller\t/m);
   });
 
+  it('robot create (-o dockerconfigjson), list, rotate (-o json), rm; bad input exits non-zero with the server\'s reason', async () => {
+    const made = await cli(['robot', 'create', 'team-a', 'ci', '--actions', 'pull,push', '--ttl', '90d', '-o', 'dockerconfigjson', '--registry', 'registry.example.com']);
+    assert.equal(made.code, 0, made.stderr);
+    const cfg = JSON.parse(made.stdout) as { auths: Record<string, { username: string; password: string; auth: string }> };
+    const entry = cfg.auths['registry.example.com']!;
+    assert.equal(entry.username, 'robot:team-a+ci');
+    assert.match(entry.password, /^tgr_/);
+    assert.equal(Buffer.from(entry.auth, 'base64').toString(), `robot:team-a+ci:${entry.password}`);
+    const list = await cli(['robot', 'list', '--namespace', 'team-a']);
+    assert.match(list.stdout, /^robot:team-a\+ci {2}pull,push {2}expires 20/m);
+    assert.ok(!list.stdout.includes(entry.password), 'list never shows a secret');
+    const rot = await cli(['robot', 'rotate', 'robot:team-a+ci', '--overlap', '1h', '-o', 'json']);
+    assert.equal(rot.code, 0, rot.stderr);
+    const r = JSON.parse(rot.stdout) as { secret: string; previous_valid_until: string };
+    assert.notEqual(r.secret, entry.password);
+    assert.ok(Date.parse(r.previous_valid_until) > Date.now());
+    const bad = await cli(['robot', 'create', 'team-a', 'ci2', '--actions', 'delete']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /400 invalid_request.*unknown action/);
+    const noReg = await cli(['robot', 'create', 'team-a', 'ci3', '-o', 'dockerconfigjson']);
+    assert.notEqual(noReg.code, 0);
+    assert.match(noReg.stderr, /--registry/);
+    assert.equal((await cli(['robot', 'rm', 'robot:team-a+ci'])).code, 0);
+    const gone = await cli(['robot', 'rm', 'robot:team-a+ci']);
+    assert.match(gone.stderr, /404/);
+  });
+
   it('binding add, check (allowed exit 0 / denied exit 3 with the reason), binding list, binding rm', async () => {
     const add = await cli(['binding', 'add', 'team-a-bot', 'ns-puller', '--namespace', 'team-a']);
     assert.equal(add.code, 0, add.stderr);

@@ -34,8 +34,8 @@ export interface Harness {
   store: AuthzStore;
   app: ReturnType<typeof createApp>;
   dir: string;
-  /** Runs SQL straight on the database (`?` placeholders), bypassing the store: rows "edited by hand". */
-  sql: (text: string, params?: unknown[]) => Promise<void>;
+  /** Runs SQL straight on the database (`?` placeholders), bypassing the store: rows "edited by hand" or read raw. */
+  sql: (text: string, params?: unknown[]) => Promise<unknown[]>;
   close: () => Promise<void>;
 }
 
@@ -62,14 +62,17 @@ const numbered = (text: string): string => {
   return text.replace(/\?/g, () => `$${++n}`);
 };
 
-export async function harness(engine: Engine = 'sqlite'): Promise<Harness> {
+export async function harness(engine: Engine = 'sqlite', clock?: () => Date): Promise<Harness> {
   const { dir, cleanup } = tempDir();
   const raw = await openEngine(engine, dir);
   const store = await AuthzStore.create(raw);
-  const app = createApp({ store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
-  const sql = async (text: string, params: unknown[] = []) => {
-    if (raw instanceof SqliteStore) raw.db.prepare(text).run(...params);
-    else if (raw instanceof PostgresStore) await raw.pool.query(numbered(text), params);
+  const app = createApp({ store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT }, ...(clock ? { clock } : {}) });
+  const sql = async (text: string, params: unknown[] = []): Promise<unknown[]> => {
+    if (raw instanceof SqliteStore) {
+      const st = raw.db.prepare(text);
+      return st.reader ? st.all(...params) : (st.run(...params), []);
+    }
+    return (await (raw as PostgresStore).pool.query(numbered(text), params)).rows;
   };
   return { engine, store, app, dir, sql, close: async () => (await store.close(), cleanup()) };
 }

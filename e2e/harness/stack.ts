@@ -28,6 +28,10 @@ export interface StackOptions {
   bcryptCost?: number;
   /** Put the recording {@link TokenSpy} between registry and authn (default true; the benchmark turns it off). */
   spy?: boolean;
+  /** Issuers file content (read when the stack boots, so it may name an issuer started in an earlier hook): authn gets `--oidc-issuers`. */
+  issuers?: () => unknown;
+  /** More `authn serve` flags, read when authn starts (e.g. `--k8s-secrets --k8s-api-url …`). */
+  authnArgs?: () => string[];
 }
 
 export interface Permission {
@@ -92,6 +96,7 @@ export class Stack {
     writeFileSync(join(this.dir, 'client.token'), this.clientToken, { mode: 0o600 });
     const users = Object.fromEntries(Object.entries(this.opts.users).map(([u, p]) => [u, { password: bcrypt.hashSync(p, this.opts.bcryptCost ?? 5), labels: {} }]));
     writeFileSync(join(this.dir, 'users.yml'), stringify({ users }), { mode: 0o600 });
+    if (this.opts.issuers) writeFileSync(join(this.dir, 'issuers.yml'), stringify(this.opts.issuers()));
     const [, key] = await Promise.all([this.startAuthz(), generateKeys(join(this.dir, 'keys'))]);
     this.key = key;
     this.bundle = join(this.dir, 'bundle.pem');
@@ -127,6 +132,8 @@ export class Stack {
       'authn', 'serve', '--listen', `127.0.0.1:${port}`, '--authz-url', this.authzUrl, '--authz-token-file', join(this.dir, 'client.token'),
       '--issuer', ISSUER, '--service', SERVICE, '--key', this.key.key, '--cert', this.key.cert, '--users', join(this.dir, 'users.yml'),
       ...(this.opts.anonymous ? ['--anonymous'] : []),
+      ...(this.opts.issuers ? ['--oidc-issuers', join(this.dir, 'issuers.yml')] : []),
+      ...(this.opts.authnArgs?.() ?? []),
     ];
     this.authn = new Proc({
       name: 'authn-server',

@@ -3,12 +3,17 @@
  * retry when the connection itself failed (refused/reset — e.g. a stale keep-alive socket);
  * 200 and 403 are answers (403's `actions` = granted subset); anything else throws
  * AuthzUnavailable so the token request fails closed.
+ *
+ * Why node's own `http.request` and not axios: this call runs once per scope of every token request
+ * and was the dominant cost of the token path. axios's request pipeline (config merging,
+ * interceptors, adapters, header objects) took about twice the caller's CPU per call of `http.request`
+ * on the same kind of agent (`npm run bench:authz-client`; issue 13 measured 3.9k vs 12.5k req/s in
+ * one process), and loading axios added ≈ 25 MB to authn's RSS. One small JSON POST needs none of
+ * what axios adds. Numbers: docs/authn.md "Hot paths".
  */
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import axios, { type AxiosInstance } from 'axios';
-import { z } from 'zod';
 import { AUTHORIZED_PATH, type AuthorizedRequest, type AuthorizedResponse } from '../../../common/authorized.js';
 
 export class AuthzUnavailable extends Error {
@@ -33,18 +38,17 @@ export interface AuthzClientOptions {
   observe?: (seconds: number, outcome: 'ok' | 'error') => void;
 }
 
-const ReplySchema = z.object({ allowed: z.boolean(), actions: z.array(z.string()) });
-const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED_SOCKET']);
+/** A reply larger than this is not an answer authz-server gives: fail closed rather than buffer it. */
+const MAX_REPLY_BYTES = 64 * 1024;
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
 
-function isConnectionError(e: unknown): boolean {
-  if (!axios.isAxiosError(e) || e.response) return false;
-  return RETRYABLE.has(e.code ?? '') || /socket hang up/i.test(e.message);
-}
+/** A failure of the connection (not of authz's answer): worth one retry on a fresh socket. */
+class ConnectionFailed extends Error {}
 
 /**
- * TCP keep-alive probes are switched on once per socket. Node's agent (when a socket goes back to
- * the pool) and axios (on every request) both call `setKeepAlive` again, each a setsockopt(2) that
- * showed up in profiles of the token path; repeating the same setting is a no-op here.
+ * TCP keep-alive probes are switched on once per socket. Node's agent calls `setKeepAlive` again
+ * each time a socket goes back to the pool, a setsockopt(2) that showed up in profiles of the token
+ * path; repeating the same setting is a no-op here.
  */
 function onceKeepAlive<T extends net.Socket>(socket: T): T {
   socket.setKeepAlive(true, KEEPALIVE_PROBE_MS);
@@ -70,53 +74,84 @@ class AuthzHttpsAgent extends https.Agent {
   }
 }
 
+/** Parses and checks a reply body; throws AuthzUnavailable naming what is wrong. */
+function readReply(status: number, text: string): AuthorizedResponse {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new AuthzUnavailable(`authz-server sent a ${status} body on ${AUTHORIZED_PATH} that is not JSON`);
+  }
+  const d = data as { allowed?: unknown; actions?: unknown } | null;
+  const ok = d !== null && typeof d === 'object' && typeof d.allowed === 'boolean' && Array.isArray(d.actions) && d.actions.every((a) => typeof a === 'string');
+  if (!ok) throw new AuthzUnavailable(`authz-server sent an unexpected ${status} body on ${AUTHORIZED_PATH}`);
+  return { allowed: status === 200 && (d.allowed as boolean), actions: d.actions as string[] };
+}
+
 export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
+  const base = new URL(opts.url);
+  const secure = base.protocol === 'https:';
   // One shared keep-alive pool per client; LIFO reuses the warmest sockets so idle ones can expire.
   // Idle sockets are dropped after 4 s, before the server's 5 s keep-alive timeout (Node's default,
   // authz-server keeps it) can close one just as a request goes out on it.
-  const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: 4000 };
-  const httpAgent = new AuthzHttpAgent(agentOpts);
-  const httpsAgent = new AuthzHttpsAgent(agentOpts);
-  // Tuned for one small JSON POST per scope: the body is serialized by us and the reply parsed by
-  // us (no transformRequest/transformResponse passes, no decompression streams — authz-server does
-  // not compress), every header fixed at creation, statuses checked here rather than by validateStatus.
-  const api: AxiosInstance = axios.create({
-    baseURL: opts.url.replace(/\/+$/, ''),
-    timeout: opts.timeoutMs ?? 3000,
-    httpAgent,
-    httpsAgent,
-    proxy: false,
-    maxRedirects: 0,
-    validateStatus: null,
-    transformRequest: [],
-    transformResponse: [],
-    responseType: 'text',
-    decompress: false,
-    headers: {
-      'Content-Type': 'application/json',
-      Accept: 'application/json',
-      'Accept-Encoding': 'identity',
-      'User-Agent': 'tollgate-authn',
-      ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-    },
-  });
-
+  const agentOpts = { keepAlive: true, maxSockets: 64, maxFreeSockets: 64, scheduling: 'lifo' as const, timeout: 4000, noDelay: true };
+  const agent = secure ? new AuthzHttpsAgent(agentOpts) : new AuthzHttpAgent(agentOpts);
+  const send = secure ? https.request : http.request;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const fixedHeaders = {
+    'Content-Type': 'application/json',
+    Accept: 'application/json',
+    'Accept-Encoding': 'identity',
+    'User-Agent': 'tollgate-authn',
+    ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
+  };
+  const target = { protocol: base.protocol, hostname: base.hostname.replace(/^\[|\]$/g, ''), port: base.port || (secure ? 443 : 80) };
   // The retry after a connection error goes out on a new connection: when a replica shuts down, every
   // pooled keep-alive socket to it dies at once, and a retry on the next pooled one would fail the same way.
-  const fresh = { httpAgent: new AuthzHttpAgent({ keepAlive: false }), httpsAgent: new AuthzHttpsAgent({ keepAlive: false }) };
+  const fresh = secure ? new AuthzHttpsAgent({ keepAlive: false }) : new AuthzHttpAgent({ keepAlive: false });
+
+  /** One exchange: resolves with status and body text; rejects with ConnectionFailed or AuthzUnavailable. */
+  function exchange(method: 'GET' | 'POST', path: string, body: string | undefined, timeout: number, via: http.Agent = agent): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error): void => {
+        clearTimeout(timer);
+        reject(e);
+      };
+      const headers = body === undefined ? fixedHeaders : { ...fixedHeaders, 'Content-Length': Buffer.byteLength(body) };
+      const req = send({ ...target, agent: via, method, path: prefix + path, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= MAX_REPLY_BYTES) return void chunks.push(c);
+          fail(new AuthzUnavailable(`authz-server sent more than ${MAX_REPLY_BYTES} bytes on ${path}`));
+          req.destroy();
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString() });
+        });
+        // The connection dropped mid-reply.
+        res.on('error', (e) => fail(new ConnectionFailed(e.message)));
+      });
+      const timer = setTimeout(() => {
+        fail(new AuthzUnavailable(`authz-server did not answer ${path} within ${timeout} ms`));
+        req.destroy();
+      }, timeout);
+      // After fail() the promise is settled: later errors of the destroyed request change nothing.
+      req.on('error', (e: Error & { code?: string }) => {
+        if (RETRYABLE.has(e.code ?? '') || /socket hang up/i.test(e.message)) return fail(new ConnectionFailed(e.message));
+        fail(new AuthzUnavailable(`authz-server unreachable: ${e.message}`));
+      });
+      req.end(body);
+    });
+  }
 
   async function once(body: AuthorizedRequest, retry = false): Promise<AuthorizedResponse> {
-    const res = await api.post<string>(AUTHORIZED_PATH, JSON.stringify(body), retry ? fresh : undefined);
-    if (res.status !== 200 && res.status !== 403) throw new AuthzUnavailable(`authz-server answered ${res.status} on ${AUTHORIZED_PATH}`);
-    let data: unknown;
-    try {
-      data = JSON.parse(res.data);
-    } catch {
-      throw new AuthzUnavailable(`authz-server sent a ${res.status} body on ${AUTHORIZED_PATH} that is not JSON`);
-    }
-    const parsed = ReplySchema.safeParse(data);
-    if (!parsed.success) throw new AuthzUnavailable(`authz-server sent an unexpected ${res.status} body on ${AUTHORIZED_PATH}`);
-    return { allowed: res.status === 200 && parsed.data.allowed, actions: parsed.data.actions };
+    const { status, text } = await exchange('POST', AUTHORIZED_PATH, JSON.stringify(body), timeoutMs, retry ? fresh : agent);
+    if (status !== 200 && status !== 403) throw new AuthzUnavailable(`authz-server answered ${status} on ${AUTHORIZED_PATH}`);
+    return readReply(status, text);
   }
 
   return {
@@ -127,7 +162,7 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
         try {
           out = await once(body);
         } catch (e) {
-          if (!isConnectionError(e)) throw e;
+          if (!(e instanceof ConnectionFailed)) throw e;
           out = await once(body, true);
         }
         opts.observe?.((performance.now() - start) / 1000, 'ok');
@@ -140,17 +175,14 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
     },
     async ping() {
       try {
-        const res = await api.get('/healthz', { timeout: 1000 });
-        return res.status === 200;
+        return (await exchange('GET', '/healthz', undefined, 1000)).status === 200;
       } catch {
         return false;
       }
     },
     close() {
-      httpAgent.destroy();
-      httpsAgent.destroy();
-      fresh.httpAgent.destroy();
-      fresh.httpsAgent.destroy();
+      agent.destroy();
+      fresh.destroy();
     },
   };
 }

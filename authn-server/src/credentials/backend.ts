@@ -3,7 +3,8 @@
  *
  * Contract: `authenticate` rejects (throws) only when the request could not be served (I/O failure,
  * backend down) — never to say "denied". `no-match` means "this backend does not know the user; try the
- * next one". `wrong-password` is decisive: the chain stops and the login fails.
+ * next one". `wrong-password` is decisive: the chain stops and the login fails. A backend that can say why a
+ * credential is refused (a JWT's audience, expiry) throws that as a 4xx `AuthnError` instead: decisive too.
  */
 export type Labels = Record<string, string[]>;
 
@@ -16,21 +17,35 @@ export type AuthnResult =
        * carry it; when the password changes or the user is removed it no longer matches.
        */
       credentialId: string;
+      /** The account this backend authenticated when it differs from the presented user name (a JWT's sub with prefix, `namespace:<ns>`); callers use `account ?? user`. */
+      account?: string;
+      /** Epoch seconds after which this identity is no longer valid (refresh tokens must not outlive it). */
+      notAfter?: number;
+      /** Extra fields for the audit line (issuer, namespace, the presented token's jti) — never a secret. */
+      audit?: Record<string, string>;
     }
   | { kind: 'no-match' }
   | { kind: 'wrong-password' };
 
+export interface CredentialInfo {
+  credentialId: string;
+  labels: Labels;
+}
+
 export interface CredentialBackend {
-  /** Short name for logs and metrics (`users-file`, `htpasswd`). */
+  /** Short name for logs and metrics (`users-file`, `htpasswd`, `k8s-secrets`). */
   readonly name: string;
   authenticate(user: string, password: string): Promise<AuthnResult>;
   /**
    * The user's current credential fingerprint and labels without checking a password (used on refresh),
-   * or `null` when this backend does not know the user.
+   * or `null` when this backend does not know the user. `user` is the account (a refresh token's `sub`).
+   * Async where the backend may need I/O; throws when it could not decide.
    */
-  lookup(user: string): { credentialId: string; labels: Labels } | null;
-  /** Stops file watchers. */
-  close?(): void;
+  lookup(user: string): CredentialInfo | null | Promise<CredentialInfo | null>;
+  /** False while this backend cannot decide (its logins then answer 503); shown by `/readyz`. */
+  ready?(): boolean;
+  /** Stops file watchers and API watches. */
+  close?(): void | Promise<void>;
 }
 
 /** Per (account, client IP) failed-login throttle. */

@@ -1,21 +1,24 @@
 /**
- * Credential backends chained in order (users file, then htpasswd), docker_auth style: the first backend
+ * Credential backends chained in order (issuers file, users file, then htpasswd), docker_auth style: the first backend
  * that knows the user decides (`ok` or `wrong-password`); when none does, one dummy bcrypt compare runs so
  * an unknown user costs what a known one does, and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
-import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
+import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
 import type { FileBackend } from './file-backend.js';
 import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
+import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './oidc/backend.js';
 import { createUsersFileBackend } from './users-file-backend.js';
 import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
 
-export type { AuthnResult, CredentialBackend, Labels, LoginThrottle } from './backend.js';
+export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
 
 export interface CredentialOptions {
   usersFile?: string;
   htpasswdFile?: string;
+  /** Issuers file (workload identity: JWTs as passwords) and the options of its backend. */
+  oidc?: Omit<OidcBackendOptions, 'logger' | 'watch' | 'onReload'>;
   /** TTL of the in-memory cache of successful bcrypt verifications (ms). Default 60 000; 0 disables it. */
   cacheTtlMs?: number;
   logger: Logger;
@@ -29,6 +32,8 @@ export interface CredentialOptions {
   compare?: CompareFn;
   /** Clock for the cache TTL. */
   now?: () => number;
+  /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
+  extra?: CredentialBackend[];
   /** Metrics hooks. */
   onCache?: (hit: boolean) => void;
   onReload?: (backend: string, ok: boolean) => void;
@@ -38,7 +43,13 @@ export interface Credentials {
   readonly backends: readonly CredentialBackend[];
   /** First backend that is not `no-match` decides; all `no-match` → `no-match`. */
   authenticate(user: string, password: string): Promise<AuthnResult>;
-  lookup(user: string): { credentialId: string; labels: Labels } | null;
+  lookup(user: string): Promise<CredentialInfo | null>;
+  /**
+   * True when this user name's password is a signed token (an issuer's user name such as `k8s`): not a
+   * guessable secret, so the login does not go through the per-(account, IP) throttle, which would lock a
+   * user name every node shares.
+   */
+  passwordIsToken?(user: string): boolean;
   close(): void;
 }
 
@@ -58,6 +69,7 @@ function dummyCost(backends: readonly FileBackend[]): number {
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
   const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare, now: opts.now, onCache: opts.onCache });
   const backends: FileBackend[] = [];
+  let oidc: OidcBackend | undefined;
   let ready = false;
   const common = (name: string) => ({
     verifier,
@@ -71,35 +83,55 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     },
   });
   try {
+    if (opts.oidc) oidc = createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, onReload: (ok) => opts.onReload?.('oidc', ok) });
     if (opts.usersFile) backends.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
     if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
+    if (oidc) refuseSharedNames(oidc, backends);
     // Made now so the first unknown-user request is not the one paying for it.
     await verifier.dummyHash(dummyCost(backends));
     ready = true;
   } catch (e) {
     for (const b of backends) b.close();
+    oidc?.close();
     throw e;
   }
-
+  // The issuers decide first (their user names are theirs alone); for refresh lookups the files answer first,
+  // so an issuer without an account prefix never shadows a file user.
+  // Backends asked after the files (Kubernetes Secrets, robots) come last in both orders.
+  const extra = opts.extra ?? [];
+  const chain: CredentialBackend[] = [...(oidc ? [oidc] : []), ...backends, ...extra];
+  const lookupChain: CredentialBackend[] = [...backends, ...(oidc ? [oidc] : []), ...extra];
   return {
-    backends,
+    backends: chain,
+    passwordIsToken: (user) => oidc?.handles(user) === true,
     async authenticate(user, password) {
-      for (const backend of backends) {
+      for (const backend of chain) {
         const result = await backend.authenticate(user, password);
         if (result.kind !== 'no-match') return result;
       }
       await verifier.dummy(user, password, dummyCost(backends));
       return { kind: 'no-match' };
     },
-    lookup(user) {
-      for (const backend of backends) {
-        const found = backend.lookup(user);
+    async lookup(user) {
+      for (const backend of lookupChain) {
+        const found = await backend.lookup(user);
         if (found) return found;
       }
       return null;
     },
     close() {
-      for (const b of backends) b.close();
+      for (const b of chain) void b.close?.();
     },
   };
+}
+
+/** A file user named like an issuer's user name would be unreachable (the issuer decides first): refuse to start. */
+function refuseSharedNames(oidc: OidcBackend, files: readonly FileBackend[]): void {
+  for (const b of files) {
+    for (const i of oidc.issuers) {
+      for (const u of i.usernames) {
+        if (b.lookup(u)) throw new Error(`${b.name}: user "${u}" is also a user name of issuer ${i.name} in the issuers file; rename one of them`);
+      }
+    }
+  }
 }

@@ -12,6 +12,9 @@ export interface Metrics {
   authzErrors: Counter;
   decisionCacheHits: Counter;
   credentialCache: Counter<'result'>;
+  oidcLogins: Counter<'issuer' | 'result'>;
+  oidcKeyFetches: Counter<'issuer' | 'outcome'>;
+  credentialReloads: Counter<'backend' | 'result'>;
   middleware: RequestHandler;
   /** Times one request outside express (app.ts's token fast path) under the given route label. */
   timeRequest(method: string, route: string, res: ServerResponse): void;
@@ -43,6 +46,9 @@ export function createMetrics(defaults = true): Metrics {
     authzErrors: new Counter({ name: 'tollgate_authn_authz_errors_total', help: 'Calls to /authorized that failed (timeout, connection, unexpected status)', registers }),
     decisionCacheHits: new Counter({ name: 'tollgate_authn_decision_cache_hits_total', help: 'Decisions answered from the decision cache', registers }),
     credentialCache: new Counter({ name: 'tollgate_authn_credential_cache_total', help: 'Password checks answered from the bcrypt verification cache (hit) or by bcrypt (miss)', labelNames: ['result'] as const, registers }),
+    oidcLogins: new Counter({ name: 'tollgate_authn_oidc_logins_total', help: 'JWT logins by issuer and result: ok, cached (verification cache hit), unavailable (no keys: 503) or the refusal reason', labelNames: ['issuer', 'result'] as const, registers }),
+    oidcKeyFetches: new Counter({ name: 'tollgate_authn_oidc_key_fetches_total', help: 'Fetches of an issuer\'s keys (discovery + JWKS, or the JWKS file), by outcome', labelNames: ['issuer', 'outcome'] as const, registers }),
+    credentialReloads: new Counter({ name: 'tollgate_authn_credential_reloads_total', help: 'Reloads of a credential file (users, htpasswd, issuers) by result: ok, or rejected (the previous content keeps serving)', labelNames: ['backend', 'result'] as const, registers }),
     // The route label is read when the response finishes: express sets req.route while routing.
     middleware: (req, res, next) => {
       timeUntilFinish(res, () => ({ method: req.method, route: String((req.route as { path?: string } | undefined)?.path ?? 'unmatched') }));

@@ -1,4 +1,5 @@
-/** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:`, non-empty user, bounded sizes. */
+/** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes. */
+import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
 import { AuthnError } from '../errors.js';
 
 export interface BasicCredentials {
@@ -25,7 +26,8 @@ export function parseBasic(header: string | undefined): BasicCredentials | null 
   } catch {
     throw broken('credentials are not valid UTF-8');
   }
-  const colon = text.indexOf(':');
+  // A robot account has its own colon (`robot:team-a+ci:<secret>`, PROTOCOL.md §10): split after it.
+  const colon = text.startsWith(ROBOT_PREFIX) ? text.indexOf(':', ROBOT_PREFIX.length) : text.indexOf(':');
   if (colon < 0) throw broken('expected "user:password" inside the base64');
   const user = text.slice(0, colon);
   const password = text.slice(colon + 1);

@@ -7,11 +7,13 @@
  * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
  * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
  * Login errors carry the attempted account so the audit line names it.
+ * A user name whose password is a signed token (an issuer's, e.g. `k8s`) skips the throttle and the per-pair
+ * queue: a token cannot be guessed, and every node shares that name, so locking it would stop image pulls.
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
 import type { Credentials } from '../credentials/index.js';
-import type { Labels, LoginThrottle } from '../credentials/backend.js';
+import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
@@ -23,8 +25,14 @@ export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
 export interface Identity {
   grant: GrantKind;
   account: string;
+  /** The user name the client presented, when it differs from the account (a JWT login, `team-a` for `namespace:team-a`). */
+  user?: string;
+  /** Extra audit-line fields from the backend. */
+  audit?: Record<string, string>;
   labels: Labels | null;
   credentialId?: string;
+  /** Epoch seconds after which the credential stops (a JWT's exp, a robot's expiry or end of overlap): caps refresh tokens. */
+  notAfter?: number;
   /** The refresh token presented (refresh grant), handed back as is when offline access is asked. */
   refreshToken?: string;
 }
@@ -41,7 +49,28 @@ export interface IdentityDeps {
 
 const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
 
+const unavailable = (account: string) => new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account });
+
+async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, password: string): Promise<Identity> {
+  let r;
+  try {
+    r = await deps.credentials.authenticate(user, password);
+  } catch (err) {
+    if (err instanceof AuthnError) throw err;
+    deps.logger.error({ err, account: user }, 'credential backend failed');
+    throw unavailable(user);
+  }
+  if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+  return identityOf(grant, user, r);
+}
+
+function identityOf(grant: GrantKind, user: string, r: Extract<AuthnResult, { kind: 'ok' }>): Identity {
+  const account = r.account ?? user;
+  return { grant, account, ...(account !== user ? { user } : {}), labels: r.labels, credentialId: r.credentialId, ...(r.notAfter !== undefined ? { notAfter: r.notAfter } : {}), ...(r.audit ? { audit: r.audit } : {}) };
+}
+
 function login(deps: IdentityDeps, grant: GrantKind, user: string, password: string, ip: string): Promise<Identity> {
+  if (deps.credentials.passwordIsToken?.(user)) return tokenLogin(deps, grant, user, password);
   return deps.loginQueue.run(user, ip, async () => {
     const gate = deps.throttle.check(user, ip);
     if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
@@ -50,14 +79,14 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
       r = await deps.credentials.authenticate(user, password);
     } catch (err) {
       deps.logger.error({ err, account: user }, 'credential backend failed');
-      throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account: user });
+      throw unavailable(user);
     }
     if (r.kind !== 'ok') {
       deps.throttle.recordFailure(user, ip);
       throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
     }
     deps.throttle.recordSuccess(user, ip);
-    return { grant, account: user, labels: r.labels, credentialId: r.credentialId };
+    return identityOf(grant, user, r);
   });
 }
 
@@ -67,7 +96,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
   const claims = await deps.issuer.verifyRefresh(token);
   let current;
   try {
-    current = deps.credentials.lookup(claims.sub);
+    current = await deps.credentials.lookup(claims.sub);
   } catch (err) {
     deps.logger.error({ err, account: claims.sub }, 'credential lookup failed');
     throw new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5 });

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
+import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
 import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
@@ -85,14 +86,19 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
       audit.account = who.account;
       audit.grant = who.grant;
-      if (account !== undefined && account !== who.account) {
+      if (who.audit) Object.assign(audit, who.audit);
+      // Clients send the user name they logged in with; a backend may have mapped it to another account
+      // (a JWT login's account is the token's subject, `team-a` logs in as `namespace:team-a`).
+      // Clients that split `robot:<ns>+<name>:<secret>` at the first colon (skopeo --creds, PROTOCOL.md §10) send `robot`.
+      const robotAlias = account === 'robot' && who.account.startsWith(ROBOT_PREFIX);
+      if (account !== undefined && account !== who.account && account !== who.user && !robotAlias) {
         throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
       }
       const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });
       const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
       let refreshToken: string | undefined;
       if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId })).token;
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter }))?.token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
@@ -112,6 +118,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
     } catch (e) {
       if (!(e instanceof AuthnError)) throw e;
       if (e.opts.account !== undefined) audit.account = e.opts.account;
+      if (e.opts.audit) Object.assign(audit, e.opts.audit);
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
       deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');

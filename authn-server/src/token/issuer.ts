@@ -33,7 +33,11 @@ export interface IssuedToken {
 
 export interface TokenIssuer {
   issueAccess(p: { sub: string; aud: string; access: AccessEntry[] }): Promise<IssuedToken>;
-  issueRefresh(p: { sub: string; credentialId: string }): Promise<IssuedToken>;
+  /**
+   * A refresh token expiring after --refresh-ttl, or at `notAfter` (epoch seconds) when that is sooner: it
+   * never outlives the identity it was issued for. `null` when `notAfter` leaves less than a second.
+   */
+  issueRefresh(p: { sub: string; credentialId: string; notAfter?: number | undefined }): Promise<IssuedToken | null>;
   /** The refresh token's subject and credential id, or a 4xx AuthnError saying why it is refused. */
   verifyRefresh(token: string): Promise<{ sub: string; credentialId: string }>;
 }
@@ -86,7 +90,11 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
 
   return {
     issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
-    issueRefresh: ({ sub, credentialId }) => sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, opts.refreshTtlSec),
+    async issueRefresh({ sub, credentialId, notAfter }) {
+      const ttl = notAfter === undefined ? opts.refreshTtlSec : Math.min(opts.refreshTtlSec, Math.floor(notAfter) - Math.floor(clock().getTime() / 1000));
+      if (ttl < 1) return null;
+      return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, ttl);
+    },
     async verifyRefresh(token) {
       if (token.length > 16384) throw refused('too long', 400);
       let kid: unknown;

@@ -22,24 +22,30 @@ function bearer(header: string | undefined): string | undefined {
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
-export function requireToken(tokens: Tokens, audience: Audience): RequestHandler {
+/**
+ * The check itself, for express (`requireToken`) and for the `/authorized` fast path: undefined when
+ * the Authorization header carries an accepted token, else the 401 to answer.
+ */
+export function tokenCheck(tokens: Tokens, audience: Audience): (authorization: string | undefined) => AuthzError | undefined {
   const accepted = audience === 'admin' ? [tokens.admin] : [tokens.client, tokens.admin];
   // Same scheme as common/secret.ts safeEqual (compare SHA-256 digests in constant time), with the
   // configured side hashed once at start instead of on every request.
   const configured = accepted.filter((t): t is string => typeof t === 'string' && t.length > 0).map(digest);
   const missing = audience === 'admin' ? !tokens.admin : !tokens.client && !tokens.admin;
   const open = tokens.insecureDev === true && (missing || (audience === 'client' && !tokens.client));
-  return (req, _res, next) => {
-    if (open) return next();
-    const got = bearer(req.headers.authorization);
-    if (got === undefined) {
-      return next(new AuthzError(401, 'unauthorized', `missing "Authorization: Bearer <${audience} token>" header`));
-    }
+  return (authorization) => {
+    if (open) return undefined;
+    const got = bearer(authorization);
+    if (got === undefined) return new AuthzError(401, 'unauthorized', `missing "Authorization: Bearer <${audience} token>" header`);
     // Compare against every accepted token so timing does not reveal which one matched.
     let ok = false;
     const d = digest(got);
     for (const t of configured) ok = timingSafeEqual(d, t) || ok;
-    if (!ok) return next(new AuthzError(401, 'unauthorized', `invalid ${audience} token`));
-    next();
+    return ok ? undefined : new AuthzError(401, 'unauthorized', `invalid ${audience} token`);
   };
+}
+
+export function requireToken(tokens: Tokens, audience: Audience): RequestHandler {
+  const check = tokenCheck(tokens, audience);
+  return (req, _res, next) => next(check(req.headers.authorization));
 }

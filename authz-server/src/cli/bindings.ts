@@ -21,7 +21,7 @@ export function registerBindingCommands(program: Command): void {
   ).action(
     action(async (account_name: string, role_name: string, opts: NsOpts) => {
       const body = { account_name, role_name, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}) };
-      const res = await createClient(opts).http.post('/add-role-binding', body);
+      const res = await (await createClient(opts)).http.post('/add-role-binding', body);
       process.stdout.write(`${(res.data as { message: string }).message}: ${describe(body)}\n`);
     }),
   );
@@ -31,7 +31,7 @@ export function registerBindingCommands(program: Command): void {
   ).action(
     action(async (account_name: string, role_name: string, opts: NsOpts) => {
       const body = { account_name, role_name, ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}) };
-      const res = await createClient(opts).http.post('/delete-role-binding', body);
+      const res = await (await createClient(opts)).http.post('/delete-role-binding', body);
       process.stdout.write(`${(res.data as { message: string }).message}: ${describe(body)}\n`);
     }),
   );
@@ -46,7 +46,7 @@ export function registerBindingCommands(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: NsOpts & { account?: string; role?: string; json?: boolean }) => {
-      const { http } = createClient(opts);
+      const { http } = await createClient(opts);
       const all: BindingRow[] = [];
       let after: number | null = 0;
       while (after !== null) {

@@ -64,7 +64,7 @@ export function registerCheckCommand(program: Command): void {
         Actions: actions.length ? actions : ['pull'],
         Labels: labels(opts.label),
       };
-      const res = await createClient(opts).http.post('/explain', body);
+      const res = await (await createClient(opts)).http.post('/explain', body);
       const x = res.data as Explain;
       if (opts.json) process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
       else process.stdout.write(render(body, x));

@@ -1,8 +1,10 @@
 /**
  * The admin CLI's HTTP client: axios against `--url` with the admin token from `--token-file` or
- * env, and one place that turns every failure into a clear message and a non-zero exit.
+ * env, and one place that turns every failure into a clear message and a non-zero exit. axios is
+ * loaded when a command first needs it: `tollgate authn serve` / `authz serve` register these commands
+ * too and must not carry axios (≈ 25 MB of RSS) for nothing.
  */
-import axios, { type AxiosInstance } from 'axios';
+import type { AxiosError, AxiosInstance } from 'axios';
 import type { Command } from 'commander';
 import { readSecretFile } from '../../../common/secret.js';
 
@@ -34,7 +36,7 @@ export interface Client {
   url: string;
 }
 
-export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Client {
+export async function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = process.env): Promise<Client> {
   const url = (opts.url ?? env.TOLLGATE_AUTHZ_URL ?? DEFAULT_URL).replace(/\/+$/, '');
   let token: string | undefined;
   try {
@@ -43,6 +45,7 @@ export function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv = proce
   } catch (e) {
     throw new CliError((e as Error).message);
   }
+  const { default: axios } = await import('axios');
   const http = axios.create({
     baseURL: url,
     timeout: 30_000,
@@ -58,10 +61,13 @@ interface ServerError {
   error?: { code?: string; message?: string; field?: string };
 }
 
+/** axios's own `isAxiosError`, without loading axios to ask. */
+const isAxiosError = (e: unknown): e is AxiosError => (e as { isAxiosError?: unknown } | null)?.isAxiosError === true;
+
 /** A message for any request failure: the server's own words, or why it could not be reached. */
 export function describeError(e: unknown, url: string): string {
   if (e instanceof CliError) return e.message;
-  if (!axios.isAxiosError(e)) return (e as Error)?.message ?? String(e);
+  if (!isAxiosError(e)) return (e as Error)?.message ?? String(e);
   const res = e.response;
   if (res) {
     const body = res.data as ServerError | undefined;

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { DEFAULTS } from '../config.js';
 import { registerBindingCommands } from './bindings.js';
 import { registerCheckCommand } from './check.js';
+import { registerRobotCommands } from './robots.js';
 import { registerRoleCommands } from './roles.js';
 import { registerStateCommands } from './state.js';
 
-/** Registers `authz serve`, `role …`, `binding …`, `check`, `export`, `import`. */
+/** Registers `authz serve`, `role …`, `binding …`, `check`, `export`, `import`, `robot …`. */
 export function registerAuthzCommands(program: Command): void {
   const authz = program.command('authz').description('authz-server: roles, namespace bindings and decisions');
   authz
@@ -27,4 +28,5 @@ export function registerAuthzCommands(program: Command): void {
   registerBindingCommands(program);
   registerCheckCommand(program);
   registerStateCommands(program);
+  registerRobotCommands(program);
 }

@@ -42,7 +42,7 @@ export function registerRoleCommands(program: Command): void {
   ).action(
     action(async (name: string, opts: ClientOptions & { permission: string[]; file?: string }) => {
       const permissions = permissionsFrom(opts);
-      const { http } = createClient(opts);
+      const { http } = await createClient(opts);
       const res = await http.post('/add-role', { name, permissions });
       process.stdout.write(`${(res.data as { message: string }).message}\n`);
     }),
@@ -50,14 +50,14 @@ export function registerRoleCommands(program: Command): void {
 
   withClientOptions(role.command('get <name>').description('print a role as JSON')).action(
     action(async (name: string, opts: ClientOptions) => {
-      const res = await createClient(opts).http.get(`/roles/${encodeURIComponent(name)}`);
+      const res = await (await createClient(opts)).http.get(`/roles/${encodeURIComponent(name)}`);
       process.stdout.write(`${JSON.stringify(res.data, null, 2)}\n`);
     }),
   );
 
   withClientOptions(role.command('list').description('list roles').option('--json', 'print JSON')).action(
     action(async (opts: ClientOptions & { json?: boolean }) => {
-      const res = await createClient(opts).http.get('/roles');
+      const res = await (await createClient(opts)).http.get('/roles');
       const roles = (res.data as { roles: Array<{ name: string; permissions: Array<{ actions: string[]; name?: string }> }> }).roles;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(roles, null, 2)}\n`);
       if (roles.length === 0) return void process.stdout.write('no roles\n');
@@ -72,7 +72,7 @@ export function registerRoleCommands(program: Command): void {
     role.command('rm <name>').description('delete a role (refused while bindings use it, unless --force)').option('--force', 'also delete its bindings'),
   ).action(
     action(async (name: string, opts: ClientOptions & { force?: boolean }) => {
-      const res = await createClient(opts).http.post('/delete-role', { name, ...(opts.force ? { force: true } : {}) });
+      const res = await (await createClient(opts)).http.post('/delete-role', { name, ...(opts.force ? { force: true } : {}) });
       process.stdout.write(`${(res.data as { message: string }).message}\n`);
     }),
   );

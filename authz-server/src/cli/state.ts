@@ -6,7 +6,7 @@ import { action, CliError, createClient, withClientOptions, type ClientOptions }
 export function registerStateCommands(program: Command): void {
   withClientOptions(program.command('export').description('print the whole authz state (roles and bindings) as JSON').option('--out <file>', 'write to a file instead of stdout')).action(
     action(async (opts: ClientOptions & { out?: string }) => {
-      const res = await createClient(opts).http.get('/export');
+      const res = await (await createClient(opts)).http.get('/export');
       const text = `${JSON.stringify(res.data, null, 2)}\n`;
       if (opts.out) {
         writeFileSync(opts.out, text, { mode: 0o600 });
@@ -30,7 +30,7 @@ export function registerStateCommands(program: Command): void {
         throw new CliError(`cannot read state from ${file}: ${(e as Error).message}`);
       }
       const mode = opts.merge ? 'merge' : 'replace';
-      const res = await createClient(opts).http.post('/import', body, { params: { mode } });
+      const res = await (await createClient(opts)).http.post('/import', body, { params: { mode } });
       const d = res.data as { roles: number; bindings: number };
       process.stdout.write(`imported (${mode}): ${d.roles} role(s), ${d.bindings} new binding(s)\n`);
     }),

@@ -53,6 +53,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX bindings_pattern ON bindings(is_pattern) WHERE is_pattern = 1;
     `,
   },
+  {
+    version: 2,
+    description: 'robot accounts (robots/): keyed hashes of their secrets, never the secrets',
+    sqlite: `
+      CREATE TABLE robots (
+        account TEXT PRIMARY KEY NOT NULL,
+        namespace TEXT NOT NULL,
+        name TEXT NOT NULL,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        rotated_at TEXT,
+        secret_hash TEXT NOT NULL,
+        previous_hash TEXT,
+        previous_until TEXT
+      );
+      CREATE INDEX robots_namespace ON robots(namespace);
+      CREATE TABLE robot_hash_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        hmac_key BLOB NOT NULL
+      );
+    `,
+    postgres: `
+      CREATE TABLE robots (
+        account TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+        namespace TEXT COLLATE "C" NOT NULL,
+        name TEXT COLLATE "C" NOT NULL,
+        actions TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        rotated_at TEXT,
+        secret_hash TEXT NOT NULL,
+        previous_hash TEXT,
+        previous_until TEXT
+      );
+      CREATE INDEX robots_namespace ON robots(namespace);
+      CREATE TABLE robot_hash_key (
+        id SMALLINT PRIMARY KEY CHECK (id = 1),
+        hmac_key BYTEA NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

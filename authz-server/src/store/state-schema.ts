@@ -4,6 +4,7 @@ import { AuthzError } from '../errors.js';
 import { PermissionsInputSchema, type Permission } from '../policy/permission.js';
 import { RoleNameSchema } from '../roles/schema.js';
 import { BindingSchema } from '../bindings/schema.js';
+import { RobotsStateSchema } from '../robots/state.js';
 
 export const STATE_VERSION = 1;
 
@@ -13,6 +14,7 @@ export const StateSchema = z
     exported_at: z.string().optional(),
     roles: z.array(z.object({ name: RoleNameSchema, permissions: PermissionsInputSchema }).strict()),
     bindings: z.array(BindingSchema),
+    robots: RobotsStateSchema.optional(),
   })
   .strict();
 

@@ -8,6 +8,7 @@
  */
 import type { BindingRef } from '../policy/decide.js';
 import type { Permission } from '../policy/permission.js';
+import type { RobotStore } from '../robots/store.js';
 import type { State } from './state-schema.js';
 
 export interface RoleRecord {
@@ -59,6 +60,8 @@ export type StoreEvent =
 
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
+  /** Robot accounts in the same database (robots/sqlite-store.ts, robots/postgres-store.ts). */
+  readonly robots: RobotStore;
   /**
    * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine
    * emits; a SQLite file belongs to one process. Local writes are not echoed as a promise.

@@ -14,6 +14,7 @@ import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, 
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
 import { CHANNEL, ChangeListener, DEFAULT_LISTENER, type Change, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
+import { PostgresRobotStore } from '../../robots/postgres-store.js';
 
 type Q = pg.PoolClient | pg.Pool;
 interface RoleRow {
@@ -57,6 +58,7 @@ export class PostgresStore implements Store {
   readonly engine = 'postgres' as const;
   private readonly listeners: Array<(e: StoreEvent) => void> = [];
   private readonly feed: ChangeListener;
+  readonly robots: PostgresRobotStore;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -68,6 +70,7 @@ export class PostgresStore implements Store {
       ...opts.listener,
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
+    this.robots = new PostgresRobotStore(this);
   }
 
   /** Connects, migrates under the advisory lock, starts LISTENing. Errors are one line, password-free. */
@@ -105,8 +108,8 @@ export class PostgresStore implements Store {
     await this.pool.end().catch(() => undefined);
   }
 
-  /** Runs `fn` on the pool; a database failure becomes 503 (reported once through onError). */
-  private async run<T>(what: string, fn: (q: Q) => Promise<T>): Promise<T> {
+  /** Runs `fn` on the pool; a database failure becomes 503 (reported once through onError). Also used by the robot store. */
+  async run<T>(what: string, fn: (q: Q) => Promise<T>): Promise<T> {
     try {
       return await fn(this.pool);
     } catch (e) {
@@ -120,7 +123,8 @@ export class PostgresStore implements Store {
     return storeUnavailable('the database did not answer');
   }
 
-  private async tx<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>, isolation = ''): Promise<T> {
+  /** `fn` in one transaction on one connection; failures as in `run`. Also used by the robot store. */
+  async tx<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>, isolation = ''): Promise<T> {
     let c: pg.PoolClient;
     try {
       c = await this.pool.connect();

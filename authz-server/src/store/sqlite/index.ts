@@ -8,6 +8,7 @@ import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
+import { SqliteRobotStore } from '../../robots/sqlite-store.js';
 import { BindingTable } from './bindings.js';
 import { openDatabase, type Db } from './db.js';
 
@@ -24,10 +25,12 @@ export class SqliteStore implements Store {
   readonly engine = 'sqlite' as const;
   readonly inSync = true;
   readonly bindings: BindingTable;
+  readonly robots: SqliteRobotStore;
   private readonly q;
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
+    this.robots = new SqliteRobotStore(db);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),

@@ -1,0 +1,82 @@
+/**
+ * `--k8s-secrets-mode get`: for API servers where a cluster-wide watch is not allowed. One GET of the
+ * namespace's Secret per login miss, a found credential cached ≤ 30 s and a missing one ≤ 10 s (so a
+ * deleted Secret stops working within 30 s and a created one starts within 10 s). Concurrent misses for
+ * one namespace share one request. Any other answer (403, 500, garbage, timeout) throws: could not decide.
+ */
+import type { Logger } from '../../../../common/logger.js';
+import { ApiError, getJson, type ApiConnection } from './api-client.js';
+import type { K8sMetrics } from './metrics.js';
+import { parseSecret, type SecretCredential } from './parse-secret.js';
+
+export interface GetterOptions {
+  conn: ApiConnection;
+  secretName: string;
+  registryHost?: string | undefined;
+  logger: Logger;
+  metrics: K8sMetrics;
+  hitTtlMs?: number;
+  missTtlMs?: number;
+  timeoutMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000 } as const;
+
+export class SecretGetter {
+  private readonly cache = new Map<string, { cred: SecretCredential | null; expiresAt: number }>();
+  private readonly inflight = new Map<string, Promise<SecretCredential | null>>();
+  private readonly o: Required<Omit<GetterOptions, 'registryHost'>> & { registryHost?: string | undefined };
+
+  constructor(opts: GetterOptions) {
+    this.o = { ...GETTER_DEFAULTS, now: Date.now, ...opts };
+  }
+
+  async get(namespace: string): Promise<SecretCredential | null> {
+    const hit = this.cache.get(namespace);
+    if (hit && hit.expiresAt > this.o.now()) return hit.cred;
+    let p = this.inflight.get(namespace);
+    if (!p) {
+      p = this.fetch(namespace).finally(() => this.inflight.delete(namespace));
+      this.inflight.set(namespace, p);
+    }
+    return p;
+  }
+
+  private async fetch(namespace: string): Promise<SecretCredential | null> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(this.o.secretName)}`;
+    let r;
+    try {
+      r = await getJson(this.o.conn, path, this.o.timeoutMs);
+    } catch (e) {
+      this.o.metrics.errors.inc({ kind: 'get' });
+      throw e;
+    }
+    let cred: SecretCredential | null = null;
+    if (r.status === 200) {
+      const parsed = parseSecret(r.json, this.o.registryHost);
+      if (parsed.ok && parsed.credential.namespace === namespace) cred = parsed.credential;
+      else {
+        this.o.metrics.errors.inc({ kind: 'invalid_secret' });
+        this.o.logger.warn({ namespace, secret: this.o.secretName, reason: parsed.ok ? 'namespace does not match' : parsed.reason }, 'k8s secrets: Secret ignored');
+      }
+    } else if (r.status !== 404) {
+      this.o.metrics.errors.inc({ kind: 'get' });
+      const msg = r.json && typeof r.json === 'object' && typeof (r.json as { message?: unknown }).message === 'string' ? `: ${(r.json as { message: string }).message.slice(0, 200)}` : '';
+      throw new ApiError(`GET ${path} answered ${r.status}${msg}`, r.status);
+    }
+    this.remember(namespace, cred);
+    return cred;
+  }
+
+  private remember(namespace: string, cred: SecretCredential | null): void {
+    this.cache.delete(namespace);
+    while (this.cache.size >= this.o.maxEntries) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done) break;
+      this.cache.delete(oldest.value);
+    }
+    this.cache.set(namespace, { cred, expiresAt: this.o.now() + (cred ? this.o.hitTtlMs : this.o.missTtlMs) });
+  }
+}

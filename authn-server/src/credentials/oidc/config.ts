@@ -1,0 +1,123 @@
+/**
+ * The issuers file (`--oidc-issuers`): which JWT issuers may log in, and how their tokens are checked.
+ *
+ * Rules enforced at load (each error names the path of the offending value):
+ * - unknown keys refused (a typo must not silently weaken a check); `name` is `[a-z0-9-]{1,63}`;
+ * - names, user names and account prefixes unique across issuers;
+ * - `audiences` required and non-empty (a token minted for another service must never log in);
+ * - `algorithms` only RS/PS/ES asymmetric ones: `none` and HS* are refused;
+ * - http:// issuer or JWKS URLs only with `insecure: true` (and a warning at every load);
+ * - `tokenReview: true` is refused: this version cannot ask the API server yet, and accepting the key
+ *   would let an operator believe a deleted pod's token stops working.
+ */
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { parseDurationSeconds } from '../../../../common/duration.js';
+
+export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
+
+const duration = (max: number) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      const s = typeof v === 'number' ? v : parseDurationSeconds(v);
+      if (s < 0 || s > max) throw new Error(`must be between 0s and ${max}s`);
+      return s;
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const url = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+
+const JwksSchema = z.union([
+  z.object({ discovery: z.literal(true) }).strict(),
+  z.object({ url }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+], { error: 'must be one of {discovery: true}, {url: URL} or {file: PATH}' });
+
+/** JSON Pointer (RFC 6901) into the claims: `/repository_owner`, `/a~1b/c`. */
+const pointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON Pointer such as /repository_owner');
+
+const IssuerSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}'),
+    usernames: z.array(z.string().regex(/^[^:\u0000-\u001f\u007f]{1,256}$/, 'user names are 1-256 characters without ":" or control characters')).min(1).optional(),
+    issuer: url,
+    audiences: z.array(z.string().min(1).max(512), { error: 'is required: the audiences a token must carry one of' }).min(1, 'must not be empty'),
+    jwks: JwksSchema.default({ discovery: true }),
+    caFile: z.string().min(1).optional(),
+    bearerTokenFile: z.string().min(1).optional(),
+    algorithms: z.array(z.enum(ALLOWED_ALGORITHMS, { error: (i) => `"${String(i.input)}" is not allowed (use ${ALLOWED_ALGORITHMS.join(', ')})` })).min(1).default(['RS256', 'ES256']),
+    clockTolerance: duration(300).default(60),
+    maxTokenAge: duration(366 * 86400).default(3600),
+    maxLifetime: duration(366 * 86400).default(86400),
+    kubernetes: z.boolean().default(true),
+    requirePod: z.boolean().default(false),
+    accountPrefix: z.string().max(128).default(''),
+    labels: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, 'label names are 1-128 of [A-Za-z0-9_.-]'), pointer).default({}),
+    tokenReview: z.literal(false, { error: 'true is not supported by this version (TokenReview is not implemented): remove the key or set false' }).default(false),
+    insecure: z.boolean().default(false),
+  })
+  .strict();
+
+export type IssuerConfig = z.infer<typeof IssuerSchema> & { usernames: string[] };
+
+const FileSchema = z.object({ issuers: z.array(IssuerSchema).max(64) }).strict();
+
+/** Labels the Kubernetes verification sets itself; a configured claim label may not override them. */
+const RESERVED_LABELS = new Set(['issuer', 'namespace', 'serviceaccount', 'pod']);
+
+function cross(issuers: IssuerConfig[]): string[] {
+  const problems: string[] = [];
+  const seen = { name: new Map<string, number>(), user: new Map<string, number>(), prefix: new Map<string, number>() };
+  issuers.forEach((iss, i) => {
+    const at = `issuers.${i}`;
+    const dup = (kind: keyof typeof seen, value: string, path: string, what: string) => {
+      const first = seen[kind].get(value);
+      if (first !== undefined) problems.push(`${path}: ${what} "${value}" is already used by issuers.${first}`);
+      else seen[kind].set(value, i);
+    };
+    dup('name', iss.name, `${at}.name`, 'name');
+    iss.usernames.forEach((u, j) => dup('user', u, `${at}.usernames.${j}`, 'user name'));
+    // Two issuers with one prefix could mint the same account: one cluster could act as the other.
+    dup('prefix', iss.accountPrefix, `${at}.accountPrefix`, 'account prefix');
+    const urls: Array<[string, string]> = [[`${at}.issuer`, iss.issuer]];
+    if ('url' in iss.jwks) urls.push([`${at}.jwks.url`, iss.jwks.url]);
+    for (const [path, u] of urls) {
+      if (u.startsWith('http:') && !iss.insecure) problems.push(`${path}: http:// is only allowed with insecure: true on this issuer`);
+    }
+    for (const l of Object.keys(iss.labels)) if (RESERVED_LABELS.has(l)) problems.push(`${at}.labels.${l}: "${l}" is set by the verification itself`);
+  });
+  return problems;
+}
+
+/** A `__proto__` key would vanish inside zod's output (a label silently dropped): refuse it, naming its path. */
+function refuseProtoKeys(v: unknown, path: string[]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) throw new Error(`${[...path, '__proto__'].join('.')}: "__proto__" is not allowed as a key`);
+  for (const [k, child] of Object.entries(v)) refuseProtoKeys(child, [...path, k]);
+}
+
+/** Parses issuers-file text; throws with every problem named by path (first ten). */
+export function parseIssuersFile(text: string): IssuerConfig[] {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
+  const data: unknown = doc.toJS() ?? {};
+  refuseProtoKeys(data, []);
+  const parsed = FileSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues
+        .slice(0, 10)
+        .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
+        .join('; '),
+    );
+  }
+  const issuers = parsed.data.issuers.map((i) => ({ ...i, usernames: i.usernames ?? [i.name] }));
+  const problems = cross(issuers);
+  if (problems.length) throw new Error(problems.slice(0, 10).join('; '));
+  return issuers;
+}

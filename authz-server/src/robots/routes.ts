@@ -1,0 +1,105 @@
+/**
+ * Robot accounts over REST. Admin token: `POST /robots`, `GET /robots[?namespace=]`,
+ * `POST /robots/{account}/rotate`, `DELETE /robots/{account}`. Client token (authn): `POST /robots/verify`
+ * `{account, secret}` and `POST /robots/lookup` `{account}`. A secret is in exactly one response: the
+ * one that made it.
+ */
+import { Router, type Request } from 'express';
+import { AuthzError, parseBody } from '../errors.js';
+import { jsonBody, type RouteContext } from '../routes/context.js';
+import { lookupRobot, verifyRobot } from './decide.js';
+import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
+import { hashSecret, newSecret } from './secret.js';
+import type { RobotRecord, RobotStore } from './store.js';
+
+/** What GET /robots shows: no hashes. */
+export function publicView(r: RobotRecord, now: Date) {
+  const overlap = r.previous_until !== null && Date.parse(r.previous_until) > now.getTime();
+  return {
+    account: r.account,
+    namespace: r.namespace,
+    name: r.name,
+    actions: r.actions,
+    created_at: r.created_at,
+    expires_at: r.expires_at,
+    rotated_at: r.rotated_at,
+    previous_valid_until: overlap ? r.previous_until : null,
+    expired: r.expires_at !== null && Date.parse(r.expires_at) <= now.getTime(),
+  };
+}
+
+function accountParam(req: Request): string {
+  const account = String(req.params.account ?? '');
+  if (!parseRobotAccount(account)) throw new AuthzError(400, 'invalid_request', `"${account.slice(0, 128)}" is not a robot account (robot:<namespace>+<name>)`, 'account');
+  return account;
+}
+
+export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
+  const r = Router();
+  const store = ctx.robots;
+
+  r.post('/robots', ctx.admin, jsonBody, async (req, res) => {
+    const body = parseBody(CreateRobotSchema, req.body);
+    const now = ctx.clock();
+    const secret = newSecret();
+    const record: RobotRecord = {
+      account: robotAccount(body.namespace, body.name),
+      namespace: body.namespace,
+      name: body.name,
+      actions: body.actions,
+      created_at: now.toISOString(),
+      expires_at: body.ttl === undefined ? null : new Date(now.getTime() + body.ttl * 1000).toISOString(),
+      rotated_at: null,
+      secret_hash: hashSecret(await store.hashKey(), secret),
+      previous_hash: null,
+      previous_until: null,
+    };
+    if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
+    ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at }, 'robot created');
+    res.status(201).json({ account: record.account, secret, expires_at: record.expires_at, actions: record.actions });
+  });
+
+  r.get('/robots', ctx.admin, async (req, res) => {
+    const ns = req.query.namespace;
+    if (ns !== undefined && (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns))) {
+      throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
+    }
+    const now = ctx.clock();
+    res.json({ robots: (await store.list(ns)).map((x) => publicView(x, now)) });
+  });
+
+  r.post('/robots/verify', ctx.client, jsonBody, async (req, res) => {
+    const body = parseBody(VerifySchema, req.body);
+    const out = await verifyRobot(store, body.account, body.secret, ctx.clock());
+    res.json(out);
+  });
+
+  r.post('/robots/lookup', ctx.client, jsonBody, async (req, res) => {
+    const body = parseBody(LookupSchema, req.body);
+    const found = await lookupRobot(store, body.account, ctx.clock());
+    res.json(found ? { known: true, ...found } : { known: false });
+  });
+
+  r.post('/robots/:account/rotate', ctx.admin, jsonBody, async (req, res) => {
+    const account = accountParam(req);
+    const body = parseBody(RotateRobotSchema, req.body ?? {});
+    const now = ctx.clock();
+    const overlap = body.overlap ?? OVERLAP_RANGE.default;
+    const secret = newSecret();
+    const until = new Date(now.getTime() + overlap * 1000).toISOString();
+    if (!(await store.rotate(account, hashSecret(await store.hashKey(), secret), until, now.toISOString()))) {
+      throw new AuthzError(404, 'not_found', `robot "${account}" does not exist`, 'account');
+    }
+    const robot = await store.get(account);
+    ctx.logger.info({ account, previous_valid_until: until }, 'robot rotated');
+    res.json({ account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until });
+  });
+
+  r.delete('/robots/:account', ctx.admin, async (req, res) => {
+    const account = accountParam(req);
+    if (!(await store.delete(account))) throw new AuthzError(404, 'not_found', `robot "${account}" does not exist`, 'account');
+    ctx.logger.info({ account }, 'robot deleted');
+    res.json({ deleted: true, account });
+  });
+  return r;
+}

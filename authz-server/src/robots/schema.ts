@@ -1,0 +1,70 @@
+/**
+ * Robot accounts: `robot:<namespace>+<name>`. Namespace is an RFC 1123 label (a Kubernetes namespace);
+ * name is lowercase letters, digits and `-` (≤ 63), so an account never contains a second `:` (HTTP
+ * Basic splits on the first one; PROTOCOL.md §10) nor anything a glob or log would misread.
+ */
+import { z } from 'zod';
+import { parseDurationSeconds } from '../../../common/duration.js';
+
+export const ROBOT_PREFIX = 'robot:';
+export const ROBOT_ACTIONS = ['pull', 'push'] as const;
+export const TTL_RANGE = { min: 3600, max: 2 * 366 * 86400 } as const;
+export const OVERLAP_RANGE = { min: 0, max: 30 * 86400, default: 86400 } as const;
+
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NamespaceSchema = z.string().regex(LABEL, 'must be a Kubernetes namespace name (RFC 1123 label: a-z, 0-9, "-", at most 63)');
+export const RobotNameSchema = z.string().regex(LABEL, 'must be lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit');
+
+/** `["pull"]` or `["pull","push"]` (order-free, no duplicates); push without pull is refused. */
+export const ActionsSchema = z
+  .array(z.enum(ROBOT_ACTIONS, { error: 'unknown action (robots may have "pull" and "push")' }))
+  .min(1, 'give at least "pull"')
+  .refine((a) => new Set(a).size === a.length, 'duplicate action')
+  .refine((a) => a.includes('pull'), 'a robot that pushes must also pull: use ["pull"] or ["pull","push"]')
+  .transform((a) => [...a].sort() as Array<(typeof ROBOT_ACTIONS)[number]>);
+
+/** A duration (`90d`, `12h`, or seconds as a number) within [min, max] seconds. */
+const durationIn = (min: number, max: number, what: string) =>
+  z.union([z.string().max(32), z.number().int()]).transform((v, ctx) => {
+    let s: number;
+    try {
+      s = typeof v === 'number' ? v : parseDurationSeconds(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    if (!(s >= min && s <= max)) {
+      ctx.addIssue({ code: 'custom', message: `${what} must be between ${min}s and ${max}s (${max / 86400} days)` });
+      return z.NEVER;
+    }
+    return s;
+  });
+
+export const CreateRobotSchema = z
+  .object({
+    namespace: NamespaceSchema,
+    name: RobotNameSchema,
+    actions: ActionsSchema,
+    ttl: durationIn(TTL_RANGE.min, TTL_RANGE.max, 'ttl').optional(),
+  })
+  .strict();
+
+export const RotateRobotSchema = z.object({ overlap: durationIn(OVERLAP_RANGE.min, OVERLAP_RANGE.max, 'overlap').optional() }).strict();
+
+export const VerifySchema = z.object({ account: z.string().max(256), secret: z.string().max(512) }).strict();
+export const LookupSchema = z.object({ account: z.string().max(256) }).strict();
+
+export function robotAccount(namespace: string, name: string): string {
+  return `${ROBOT_PREFIX}${namespace}+${name}`;
+}
+
+/** `robot:<ns>+<name>` → parts, or null when it is not a well-formed robot account. */
+export function parseRobotAccount(account: string): { namespace: string; name: string } | null {
+  if (!account.startsWith(ROBOT_PREFIX)) return null;
+  const rest = account.slice(ROBOT_PREFIX.length);
+  const plus = rest.indexOf('+');
+  if (plus < 0) return null;
+  const namespace = rest.slice(0, plus);
+  const name = rest.slice(plus + 1);
+  return LABEL.test(namespace) && LABEL.test(name) ? { namespace, name } : null;
+}

@@ -1,0 +1,68 @@
+/**
+ * Robots in `GET /export` / `POST /import`: the hash key and each robot's hashes (never a secret), so a
+ * restore keeps every robot logging in with the secret it already has. A file without `robots` leaves
+ * the server's robots as they are (files from before robots existed).
+ */
+import { z } from 'zod';
+import { AuthzError } from '../errors.js';
+import { ActionsSchema, NamespaceSchema, RobotNameSchema, robotAccount } from './schema.js';
+import type { RobotRecord, RobotStore } from './store.js';
+
+const iso = z.iso.datetime({ offset: true });
+const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a robot secret hash (43 base64url characters)');
+
+export const RobotsStateSchema = z
+  .object({
+    hash_key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes in base64url'),
+    accounts: z.array(
+      z
+        .object({
+          namespace: NamespaceSchema,
+          name: RobotNameSchema,
+          actions: ActionsSchema,
+          created_at: iso,
+          expires_at: iso.nullable(),
+          rotated_at: iso.nullable(),
+          secret_hash: hash,
+          previous_hash: hash.nullable(),
+          previous_until: iso.nullable(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
+
+export type RobotsState = z.infer<typeof RobotsStateSchema>;
+
+export async function exportRobots(store: RobotStore): Promise<RobotsState> {
+  const key = await store.hashKey();
+  const accounts = (await store.list()).map(({ account: _a, ...rest }) => rest);
+  return { hash_key: key.toString('base64url'), accounts };
+}
+
+function toRecords(state: RobotsState): RobotRecord[] {
+  const seen = new Set<string>();
+  return state.accounts.map((a, i) => {
+    const account = robotAccount(a.namespace, a.name);
+    if (seen.has(account)) throw new AuthzError(400, 'invalid_request', `robot "${account}" appears twice`, `robots.accounts[${i}]`);
+    seen.add(account);
+    return { account, ...a };
+  });
+}
+
+/**
+ * Everything that could refuse the robots part, checked before anything is written (roles and bindings
+ * are imported first): a robot listed twice (400), a merge that would mix hashes of two keys (409).
+ */
+export async function checkRobotsImport(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<void> {
+  toRecords(state);
+  if (mode !== 'merge') return;
+  const key = Buffer.from(state.hash_key, 'base64url');
+  if ((await store.list()).length > 0 && !key.equals(await store.hashKey())) {
+    throw new AuthzError(409, 'conflict', 'robots.hash_key differs from this server\'s and robots exist here: import with mode=replace, or merge into a server without robots', 'robots.hash_key');
+  }
+}
+
+export async function importRobots(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<number> {
+  return store.importAll(Buffer.from(state.hash_key, 'base64url'), toRecords(state), mode);
+}

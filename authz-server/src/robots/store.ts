@@ -1,0 +1,35 @@
+/**
+ * The robot store seam: async so a networked engine (PostgreSQL) fits beside SQLite. Secrets never
+ * reach a store — only their keyed hashes (secret.ts).
+ */
+export type RobotAction = 'pull' | 'push';
+
+export interface RobotRecord {
+  account: string;
+  namespace: string;
+  name: string;
+  actions: RobotAction[];
+  created_at: string;
+  /** ISO time the robot stops working, or null for no expiry. */
+  expires_at: string | null;
+  rotated_at: string | null;
+  secret_hash: string;
+  /** Hash of the secret replaced by the last rotation, valid until `previous_until`. */
+  previous_hash: string | null;
+  previous_until: string | null;
+}
+
+export interface RobotStore {
+  /** Creates a robot; resolves false when the account exists. */
+  create(r: RobotRecord): Promise<boolean>;
+  get(account: string): Promise<RobotRecord | undefined>;
+  list(namespace?: string): Promise<RobotRecord[]>;
+  /** Swaps in a new hash, keeping the old one until `previousUntil`; false when the robot does not exist. */
+  rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean>;
+  delete(account: string): Promise<boolean>;
+  /** The HMAC key of this deployment's secret hashes (created on first use; exported with the robots). */
+  hashKey(): Promise<Buffer>;
+  /** Replace: the robots (and key) end up exactly these; merge: these are upserted, nothing deleted. */
+  importAll(key: Buffer, robots: RobotRecord[], mode: 'replace' | 'merge'): Promise<number>;
+  ping(): Promise<boolean>;
+}

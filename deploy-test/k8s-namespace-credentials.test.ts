@@ -1,0 +1,71 @@
+/**
+ * k8s/overlays/namespace-credentials: authn may read exactly the one Secret name it is configured for
+ * (get, list, watch — nothing else), runs as the ServiceAccount the binding names, and its settings load.
+ */
+import assert from 'node:assert/strict';
+import { loadConfig } from '../authn-server/src/config.js';
+import { deployment, find, render, validateObject, type K8sObject } from './helpers/k8s.js';
+
+describe('kubectl kustomize k8s/overlays/namespace-credentials', () => {
+  let objects: K8sObject[];
+  before(() => {
+    objects = render('k8s/overlays/namespace-credentials');
+  });
+
+  it('every object validates against the Kubernetes schema', () => {
+    for (const o of objects) assert.doesNotThrow(() => validateObject(o), `${o.kind}/${o.metadata.name}`);
+  });
+
+  it('the ClusterRole reads only the configured Secret name: get, list, watch', () => {
+    const role = find(objects, 'ClusterRole', 'tollgate-authn-namespace-credentials') as K8sObject & { rules: Array<Record<string, string[]>> };
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['tollgate-registry'], verbs: ['get', 'list', 'watch'] }]);
+    const env = deployment(objects, 'tollgate-authn').spec!.template.spec!.containers.find((c) => c.name === 'authn')!.env!;
+    const name = env.find((e) => e.name === 'TOLLGATE_AUTHN_K8S_SECRET_NAME')?.value;
+    assert.equal(name, role.rules[0]!.resourceNames![0], 'the Secret authn asks for is the one RBAC allows');
+  });
+
+  it('the binding names the ServiceAccount the authn pods run as, and only they mount its token', () => {
+    const binding = find(objects, 'ClusterRoleBinding', 'tollgate-authn-namespace-credentials') as K8sObject & { subjects: Array<Record<string, string>>; roleRef: Record<string, string> };
+    const pod = deployment(objects, 'tollgate-authn').spec!.template.spec!;
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: 'tollgate' }]);
+    assert.equal(binding.roleRef.name, 'tollgate-authn-namespace-credentials');
+    assert.equal(pod.automountServiceAccountToken, true);
+    const sa = find(objects, 'ServiceAccount', 'tollgate-authn') as K8sObject & { automountServiceAccountToken?: boolean };
+    assert.equal(sa.automountServiceAccountToken, false, 'other pods using the account get no token by default');
+    for (const other of ['tollgate-authz', 'tollgate-registry']) assert.equal(deployment(objects, other).spec!.template.spec!.automountServiceAccountToken, false);
+  });
+
+  it('the authn settings turn the backend on and load', () => {
+    const env = Object.fromEntries(deployment(objects, 'tollgate-authn').spec!.template.spec!.containers.find((c) => c.name === 'authn')!.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+    const cfg = loadConfig({ key: 'k.pem' }, env);
+    assert.equal(cfg.k8sSecrets, true);
+    assert.equal(cfg.k8sSecretName, 'tollgate-registry');
+  });
+});
+
+describe('kubectl kustomize k8s/examples/robot-rotation', () => {
+  let objects: K8sObject[];
+  before(() => {
+    objects = render('k8s/examples/robot-rotation');
+  });
+
+  it('every object validates against the Kubernetes schema, all in the team namespace', () => {
+    for (const o of objects) {
+      assert.doesNotThrow(() => validateObject(o), `${o.kind}/${o.metadata.name}`);
+      assert.equal(o.metadata.namespace, 'team-a');
+    }
+  });
+
+  it('the job may update exactly the Secret it writes, and runs as the bound account', () => {
+    const role = find(objects, 'Role', 'robot-rotation') as K8sObject & { rules: Array<Record<string, string[]>> };
+    assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['team-a-pull'], verbs: ['get', 'update'] }]);
+    const job = find(objects, 'CronJob', 'robot-rotation') as K8sObject & { spec: { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } } };
+    const pod = job.spec.jobTemplate.spec.template.spec as { serviceAccountName: string; initContainers: Array<{ args: string[] }>; containers: Array<{ args: string[] }> };
+    const binding = find(objects, 'RoleBinding', 'robot-rotation') as K8sObject & { subjects: Array<{ name: string }> };
+    assert.equal(binding.subjects[0]!.name, pod.serviceAccountName);
+    const script = pod.initContainers[0]!.args.join(' ');
+    assert.match(script, /robot rotate robot:team-a\+puller --overlap 24h\s+-o dockerconfigjson --registry/);
+    assert.match(script, /name: "team-a-pull"/);
+    assert.deepEqual(pod.containers[0]!.args, ['replace', '--filename=/work/secret.json']);
+  });
+});
