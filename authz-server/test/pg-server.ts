@@ -141,7 +141,7 @@ export class PgServer {
 
   /**
    * An empty migrated-or-fresh database for one test: a released one emptied (TRUNCATE, identities
-   * restarted), else a new one. CREATE DATABASE costs far more than emptying two tables.
+   * restarted), else a new one. CREATE DATABASE costs far more than emptying the tables.
    */
   async acquireDatabase(): Promise<string> {
     return this.spare.pop() ?? (await this.createDatabase()).url;
@@ -149,8 +149,10 @@ export class PgServer {
 
   async releaseDatabase(url: string): Promise<void> {
     const name = new URL(url).pathname.slice(1);
-    const tables = await this.query("SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('roles', 'bindings')", [], name);
-    if (tables.rows[0]?.n === 2) await this.query('TRUNCATE bindings, roles RESTART IDENTITY', [], name);
+    // Every data table (roles, bindings, robots, the robot hash key), not the schema version.
+    const tables = await this.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tollgate_schema_version'", [], name);
+    const names = tables.rows.map((r: { tablename: string }) => `"${r.tablename}"`);
+    if (names.length > 0) await this.query(`TRUNCATE ${names.join(', ')} RESTART IDENTITY`, [], name);
     this.spare.push(url);
   }
 

@@ -220,3 +220,48 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
   });
 });
+
+describe('robot accounts across two PostgreSQL replicas', () => {
+  let url: string;
+  const apps: Array<{ store: AuthzStore; app: ReturnType<typeof createApp> }> = [];
+  beforeEach(async () => {
+    url = (await (await sharedPg()).createDatabase()).url;
+    for (let i = 0; i < 2; i++) {
+      const store = await AuthzStore.create(await PostgresStore.open({ url }));
+      apps.push({ store, app: createApp({ store, logger: createLogger({ name: 't', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } }) });
+    }
+  });
+  afterEach(async () => {
+    for (const a of apps.splice(0)) await a.store.close();
+  });
+
+  it('a robot created, rotated, re-keyed by an import or deleted on one replica is what the other uses at once', async () => {
+    const [a, b] = [apps[0]!.app, apps[1]!.app];
+    const verify = (app: typeof a, secret: string) => request(app).post('/robots/verify').set(client).send({ account: 'robot:team-a+ci', secret }).expect(200);
+    const { secret } = (await request(a).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body;
+    assert.equal((await verify(b, secret)).body.valid, true, 'created on A, valid on B');
+    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci' }))).body, { allowed: true, actions: ['pull'] });
+    const rot = (await request(a).post('/robots/robot:team-a+ci/rotate').set(admin).send({ overlap: 0 }).expect(200)).body;
+    assert.equal((await verify(b, secret)).body.valid, false, 'rotated on A: old secret refused on B');
+    assert.equal((await verify(b, rot.secret)).body.valid, true);
+    // An export from another deployment (another hash key) replaces A's robots and key; B follows.
+    const other = await harness('postgres');
+    try {
+      const fresh = (await request(other.app).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull', 'push'] }).expect(201)).body.secret as string;
+      const file = (await request(other.app).get('/export').set(admin).expect(200)).body;
+      await request(a).post('/import').set(admin).send(file).expect(200);
+      assert.equal((await verify(b, rot.secret)).body.valid, false, 'the replaced secret no longer works on B');
+      assert.equal((await verify(b, fresh)).body.valid, true, 'B hashes with the imported key');
+    } finally {
+      await other.close();
+    }
+    await request(a).delete('/robots/robot:team-a+ci').set(admin).expect(200);
+    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci' }))).body, { allowed: false, actions: [] }, 'deleted on A: nothing on B');
+  });
+
+  it('two replicas asking for the hash key at once agree on one key', async () => {
+    const keys = await Promise.all(apps.map((x) => x.store.engine.robots.hashKey()));
+    assert.equal(keys[0]!.length, 32);
+    assert.ok(keys[0]!.equals(keys[1]!));
+  });
+});
