@@ -109,6 +109,29 @@ describe('authz client (node:http, keep-alive)', () => {
     }
   });
 
+  it('the retry after a connection error goes out on a new connection, not on another pooled one (replica shutting down)', async () => {
+    // A replica going away kills every keep-alive connection to it at once: each old socket dies
+    // when used. A retry on the next pooled socket would die the same way; only a new one works.
+    const old = new Set<unknown>();
+    let dying = false;
+    const s = await serve(async (req, res) => {
+      await readBody(req);
+      if (dying && old.has(req.socket)) return void req.socket.destroy();
+      old.add(req.socket);
+      setTimeout(() => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"allowed":true,"actions":["pull"]}'), 30);
+    });
+    const client = createAuthzClient({ url: s.url, token: CLIENT_TOKEN });
+    try {
+      await Promise.all([1, 2, 3].map(() => client.authorize(ASK)));
+      assert.equal(old.size, 3, 'three pooled keep-alive sockets');
+      dying = true;
+      assert.deepEqual(await client.authorize(ASK), { allowed: true, actions: ['pull'] });
+    } finally {
+      client.close();
+      await s.close();
+    }
+  });
+
   it('a server that accepts but never answers → AuthzUnavailable after the timeout, and the outcome is observed as an error', async () => {
     const s = await serve(() => undefined);
     const outcomes: string[] = [];
