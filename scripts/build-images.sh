@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the tollgate image (tollgate:dev) from the Dockerfile on the engine DOCKER_HOST points at.
 #
-#   scripts/build-images.sh [--tag T] [--ca-bundle FILE] [--offline-base auto|always|never]
+#   scripts/build-images.sh [--tag T] [--ca-bundle FILE] [--offline-base auto|always|never] [--no-cache]
 #
 # The Dockerfile's base is the official node:20-bookworm-slim. When that cannot be pulled (air-gapped,
 # or no Docker Hub like on this project's CI), `auto` builds an equivalent base from Debian packages with
@@ -16,8 +16,9 @@
 # npm's `cafile`, else NODE_EXTRA_CA_CERTS) is handed to the build stage as a BuildKit secret, which is
 # mounted for that one RUN step only and never stored in a layer of the image.
 #
-# Debian tarballs and downloaded .debs are cached in $TOLLGATE_IMAGE_CACHE (default
-# /var/cache/tollgate-images) so a second run does not download again; delete the folder to refresh.
+# Debian tarballs, downloaded .debs and the last built image are cached in $TOLLGATE_IMAGE_CACHE
+# (default /var/cache/tollgate-images) so a second run neither downloads nor compiles again; delete the
+# folder (or pass --no-cache for the image) to refresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
@@ -25,12 +26,15 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 tag=tollgate:dev
 ca=""
 offline=auto
+use_cache=1
 while [ $# -gt 0 ]; do
   case "$1" in
   --tag) tag=$2; shift 2 ;;
   --ca-bundle) ca=$2; shift 2 ;;
   --offline-base) offline=$2; shift 2 ;;
-  *) echo "usage: $0 [--tag T] [--ca-bundle FILE] [--offline-base auto|always|never]" >&2; exit 2 ;;
+  --no-cache) use_cache=0; shift ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 [--tag T] [--ca-bundle FILE] [--offline-base auto|always|never] [--no-cache]" >&2; exit 2 ;;
   esac
 done
 docker version >/dev/null 2>&1 || { echo "build-images: no Docker engine at ${DOCKER_HOST:-the default socket} (start one: scripts/dockerd.sh start DIR)" >&2; exit 1; }
@@ -70,6 +74,8 @@ debian_image() {
       "$suite" "$tar.part" "$mirror"
     mv "$tar.part" "$tar"
   fi
+  # The build-stage base is imported only when a build needs it (a cached tollgate image does not).
+  [ "${TAR_ONLY:-0}" = 1 ] && return 0
   local changes=()
   for c in "$@"; do changes+=(--change "$c"); done
   docker import "${changes[@]}" "$tar" "$tag" >/dev/null 2>"$cache/import-$name.log" || { log "docker import $tar failed: $(cat "$cache/import-$name.log")"; return 1; }
@@ -124,7 +130,8 @@ if [ "$use_offline" = 1 ]; then
   # Three independent downloads: in parallel, each with its own .deb cache.
   debian_image "$NODE_BASE" node nodejs,ca-certificates,passwd "$node_user" "${node_changes[@]}" &
   p1=$!
-  debian_image "$BUILD_BASE" node-build nodejs,npm,python3,make,g++,ca-certificates,passwd "$node_user" "${node_changes[@]}" &
+  build_base() { debian_image "$BUILD_BASE" node-build nodejs,npm,python3,make,g++,ca-certificates,passwd "$node_user" "${node_changes[@]}"; }
+  TAR_ONLY=1 build_base &
   p2=$!
   debian_image "$REGISTRY_BASE" registry docker-registry,ca-certificates,wget "$registry_layout" \
     'EXPOSE 5000' 'VOLUME ["/var/lib/registry"]' 'ENTRYPOINT ["registry", "serve"]' 'CMD ["/etc/docker/registry/config.yml"]' &
@@ -153,13 +160,32 @@ if [ -n "$ca" ]; then
   log "npm in the build trusts $ca (build secret, not stored in the image)"
 fi
 
+# The built image is cached as a tarball keyed by everything the build reads (the Dockerfile, the
+# build context's files, the bases' image ids): an unchanged tree loads in seconds instead of a
+# rebuild (npm ci compiles better-sqlite3 when GitHub's prebuilt binaries are out of reach).
+# A re-imported Debian base gets a new id each time, so its tarball (name, size, mtime) stands for it.
+bases() {
+  if [ "$use_offline" = 1 ]; then stat -c '%n %s %Y' "$cache/node.tar" "$cache/node-build.tar"
+  else docker image inspect -f '{{.Id}}' "$node_image" "$build_image"; fi
+}
+key=$( { cat Dockerfile .dockerignore; find package.json package-lock.json tsconfig.json tsconfig.build.json bin common cli authz-server authn-server scripts -type f -print0 | sort -z | xargs -0 sha256sum; bases; } | sha256sum | cut -c1-16)
+saved="$cache/tollgate-$key.tar"
 start=$(date +%s)
-# The host network: an engine started with --iptables=false gives build containers no way out otherwise.
-DOCKER_BUILDKIT=1 docker build --network host --progress plain \
-  --build-arg "NODE_IMAGE=$node_image" --build-arg "BUILD_IMAGE=$build_image" "${secret[@]}" \
-  -t "$tag" . >"${TOLLGATE_BUILD_LOG:-/dev/stderr}" 2>&1 || { log "docker build failed${TOLLGATE_BUILD_LOG:+ (log: $TOLLGATE_BUILD_LOG)}"; exit 1; }
+if [ "$use_cache" = 1 ] && [ -s "$saved" ] && docker load -q -i "$saved" >/dev/null 2>&1 && have_image "$tag"; then
+  log "loaded $tag from $saved (same sources and bases as when it was built)"
+else
+  if [ "$use_offline" = 1 ]; then build_base; fi
+  # The host network: an engine started with --iptables=false gives build containers no way out otherwise.
+  DOCKER_BUILDKIT=1 docker build --network host --progress plain \
+    --build-arg "NODE_IMAGE=$node_image" --build-arg "BUILD_IMAGE=$build_image" "${secret[@]}" \
+    -t "$tag" . >"${TOLLGATE_BUILD_LOG:-/dev/stderr}" 2>&1 || { log "docker build failed${TOLLGATE_BUILD_LOG:+ (log: $TOLLGATE_BUILD_LOG)}"; exit 1; }
+  if [ "$use_cache" = 1 ] && mkdir -p "$cache"; then
+    rm -f "$cache"/tollgate-*.tar
+    docker save -o "$saved.part" "$tag" && mv "$saved.part" "$saved"
+  fi
+fi
 size=$(docker image inspect -f '{{.Size}}' "$tag")
-log "built $tag in $(($(date +%s) - start)) s: $((size / 1000000)) MB (base $node_image: $(($(docker image inspect -f '{{.Size}}' "$node_image") / 1000000)) MB)"
+log "$tag ready in $(($(date +%s) - start)) s: $((size / 1000000)) MB (base $node_image: $(($(docker image inspect -f '{{.Size}}' "$node_image") / 1000000)) MB)"
 echo "TOLLGATE_IMAGE=$tag"
 echo "NODE_IMAGE=$node_image"
 echo "REGISTRY_IMAGE=$registry_image"

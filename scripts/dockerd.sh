@@ -19,6 +19,7 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 cmd=${1:-}
 dir=${2:-}
+case "$cmd" in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start DIR [overlay2|vfs|auto] [--isolated] | exec DIR CMD… | stop DIR [--purge]" >&2; exit 2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
