@@ -130,7 +130,7 @@ describe('deploy: SIMULATED-KUBELET pods of k8s/ run as real containers', functi
       await admin('/add-role', { name: 'ns-rw', permissions: [{ request_type: 'repository', name: '${namespace}/**', actions: ['pull', 'push'] }] });
       await admin('/add-role-binding', { account_name: 'alice', role_name: 'ns-rw', namespace: 'team-a' });
       const home = join(t.dir, 'skopeo-upgrade');
-      await run('mkdir', ['-p', home]);
+      await run('mkdir', ['-p', home, join(t.dir, 'pulls')]);
       writeFileSync(join(home, 'auth.json'), '{}');
       const skopeo = (args: string[]) => e.inNet('skopeo', args, { env: { HOME: home, REGISTRY_AUTH_FILE: join(home, 'auth.json'), XDG_RUNTIME_DIR: home } });
       const img = makeOciImage(join(t.dir, 'img-upgrade'), 'v1', { files: { 'u.txt': `upgrade ${Date.now()}\n` } });
