@@ -5,7 +5,8 @@
  *    network, so `http://tollgate-authz:5001` resolves as cluster DNS would); every container joins it;
  *  - image (unpullable names mapped to the images built here), command → entrypoint + args, args → cmd,
  *    `$(VAR)` expansion, env from value / ConfigMap / Secret keys, workingDir;
- *  - volumes: Secret and ConfigMap keys as read-only files (defaultMode/items, group fsGroup), emptyDir
+ *  - volumes: Secret and ConfigMap keys as read-only files (defaultMode/items, group fsGroup), projected
+ *    volumes (a service-account token source gets an unsigned stand-in JWT), emptyDir
  *    (0777, or tmpfs for medium Memory), a PVC as a host directory owned by fsGroup with setgid (the
  *    kubelet's fsGroup ownership change), mountPath/subPath/readOnly;
  *  - securityContext (container over pod): runAsUser/runAsGroup, fsGroup as a supplementary group,
@@ -105,21 +106,30 @@ export class Kubelet {
       const src = v.secret ? { kind: 'Secret' as const, name: v.secret.secretName ?? '', items: v.secret.items, mode: v.secret.defaultMode }
         : v.configMap ? { kind: 'ConfigMap' as const, name: v.configMap.name ?? '', items: v.configMap.items, mode: v.configMap.defaultMode }
         : undefined;
-      if (src) {
+      // A projected volume: its Secret/ConfigMap sources into one directory; a service-account token
+      // source gets an unsigned stand-in JWT (no API server here to sign one).
+      const sources = src ? [src] : (v.projected?.sources ?? []).map((p) => (p.secret ? { kind: 'Secret' as const, name: p.secret.name ?? '', items: p.secret.items, mode: v.projected?.defaultMode }
+        : p.configMap ? { kind: 'ConfigMap' as const, name: p.configMap.name ?? '', items: p.configMap.items, mode: v.projected?.defaultMode }
+        : p.serviceAccountToken ? { kind: 'Token' as const, name: '', items: [{ key: 'token', path: p.serviceAccountToken.path, mode: undefined }], mode: v.projected?.defaultMode }
+        : undefined));
+      if (sources.length && sources.every((x) => x !== undefined)) {
         mkdirSync(dir, { recursive: true });
-        const all = keyValues(this.obj(src.kind, src.name), src.kind === 'Secret');
-        const items = src.items ?? Object.keys(all).map((key) => ({ key, path: key, mode: undefined }));
-        for (const it of items) {
-          const data = all[it.key];
-          if (data === undefined) throw new Error(`${src.kind}/${src.name} has no key ${it.key}`);
-          const file = join(dir, it.path);
-          let mode = it.mode ?? src.mode ?? 0o644;
-          writeFileSync(file, data);
-          if (fsGroup !== undefined) {
-            chownSync(file, 0, fsGroup);
-            if (mode & 0o400) mode |= 0o040;
+        for (const x of sources) {
+          if (!x) continue;
+          const all = x.kind === 'Token' ? { token: Buffer.from(`${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: `system:serviceaccount:${pod.name}` })).toString('base64url')}.`) } : keyValues(this.obj(x.kind, x.name), x.kind === 'Secret');
+          const items = x.items ?? Object.keys(all).map((key) => ({ key, path: key, mode: undefined }));
+          for (const it of items) {
+            const data = all[it.key];
+            if (data === undefined) throw new Error(`${x.kind}/${x.name} has no key ${it.key}`);
+            const file = join(dir, it.path);
+            let mode = it.mode ?? x.mode ?? 0o644;
+            writeFileSync(file, data);
+            if (fsGroup !== undefined) {
+              chownSync(file, 0, fsGroup);
+              if (mode & 0o400) mode |= 0o040;
+            }
+            chmodSync(file, mode);
           }
-          chmodSync(file, mode);
         }
         out.set(v.name, { path: dir });
       } else if (v.emptyDir) {
@@ -138,7 +148,7 @@ export class Kubelet {
           chmodSync(pv, 0o2775);
         }
         out.set(v.name, { path: pv });
-      } else throw new Error(`volume ${v.name}: only secret, configMap, emptyDir and persistentVolumeClaim are simulated`);
+      } else throw new Error(`volume ${v.name}: only secret, configMap, projected, emptyDir and persistentVolumeClaim are simulated`);
     }
     return out;
   }

@@ -6,7 +6,7 @@
  * are real, the scheduler is not: SIMULATED-KUBELET.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
@@ -38,7 +38,9 @@ describe('deploy: SIMULATED-KUBELET pods of k8s/ run as real containers', functi
     writeFileSync(join(certs, 'users.yaml'), `users:\n${Object.entries(users).map(([u, pw]) => `  ${u}:\n    password: "${bcrypt.hashSync(pw, 4)}"\n`).join('')}`);
     const r = await run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--render-secrets', '--certs', certs]);
     assert.equal(r.code, 0, r.out);
-    secrets = parseObjects(r.stdout);
+    // What the cluster itself puts in every namespace: the kube-root-ca.crt ConfigMap (stand-in: the dev CA).
+    const rootCa = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt', namespace: 'tollgate' }, data: { 'ca.crt': readFileSync(join(certs, 'ca.crt'), 'utf8') } };
+    secrets = [...parseObjects(r.stdout), rootCa];
     const tokens = secrets.find((o) => o.metadata.name === 'tollgate-authz-tokens') as { data: Record<string, string> } | undefined;
     adminToken = Buffer.from(tokens?.data['admin.token'] ?? '', 'base64').toString().trim();
   });
