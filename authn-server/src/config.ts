@@ -41,6 +41,9 @@ export interface ServeFlags {
   k8sTokenFile?: string;
   k8sCaFile?: string;
   k8sStaleAfter?: string;
+  bcryptWorkers?: string;
+  bcryptQueue?: string;
+  uncachedPerIp?: string;
 }
 
 export const DEFAULTS = {
@@ -58,6 +61,8 @@ export const DEFAULTS = {
   k8sAccountPrefix: 'namespace:',
   k8sSecretsMode: 'watch',
   k8sStaleAfter: '30s',
+  /** Per client IP and minute; a burst of 10 is always allowed. */
+  uncachedPerIp: '60',
 } as const;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -119,6 +124,9 @@ const ConfigSchema = z.object({
   k8sTokenFile: z.string().min(1).optional(),
   k8sCaFile: z.string().min(1).optional(),
   k8sStaleAfterSec: seconds(5, 600),
+  bcryptWorkers: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
+  bcryptQueue: z.coerce.number().int('must be a whole number').min(0).max(100_000).optional(),
+  uncachedPerIp: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'trustProxy'> & { trustProxy?: BlockList | undefined };
@@ -149,6 +157,9 @@ const FLAG_NAMES: Record<string, string> = {
   k8sTokenFile: '--k8s-token-file / TOLLGATE_AUTHN_K8S_TOKEN_FILE',
   k8sCaFile: '--k8s-ca-file / TOLLGATE_AUTHN_K8S_CA_FILE',
   k8sStaleAfterSec: '--k8s-stale-after / TOLLGATE_AUTHN_K8S_STALE_AFTER',
+  bcryptWorkers: '--bcrypt-workers / TOLLGATE_AUTHN_BCRYPT_WORKERS',
+  bcryptQueue: '--bcrypt-queue / TOLLGATE_AUTHN_BCRYPT_QUEUE',
+  uncachedPerIp: '--uncached-per-ip / TOLLGATE_AUTHN_UNCACHED_PER_IP',
 };
 
 const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -199,6 +210,9 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     k8sTokenFile: flags.k8sTokenFile ?? e('K8S_TOKEN_FILE'),
     k8sCaFile: flags.k8sCaFile ?? e('K8S_CA_FILE'),
     k8sStaleAfterSec: flags.k8sStaleAfter ?? e('K8S_STALE_AFTER') ?? DEFAULTS.k8sStaleAfter,
+    bcryptWorkers: flags.bcryptWorkers ?? e('BCRYPT_WORKERS'),
+    bcryptQueue: flags.bcryptQueue ?? e('BCRYPT_QUEUE'),
+    uncachedPerIp: flags.uncachedPerIp ?? e('UNCACHED_PER_IP') ?? DEFAULTS.uncachedPerIp,
   };
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {

@@ -81,7 +81,8 @@ describe('authn serve configuration', () => {
       '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--oidc-issuers', 'i.yaml', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
       '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug',
       '--k8s-secrets', '--k8s-secret-name', 'devbox-registry', '--k8s-secret-registry-host', 'reg.example.com', '--k8s-account-prefix', 'ns:',
-      '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m'], { from: 'user' });
+      '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m',
+      '--bcrypt-workers', '3', '--bcrypt-queue', '40', '--uncached-per-ip', '30'], { from: 'user' });
     const c = loadConfig(flags!, {});
     tmp.cleanup();
     assert.deepEqual(
@@ -92,6 +93,7 @@ describe('authn serve configuration', () => {
         tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
         k8sSecrets: true, k8sSecretName: 'devbox-registry', k8sSecretRegistryHost: 'reg.example.com', k8sAccountPrefix: 'ns:', k8sSecretsMode: 'get',
         k8sApiUrl: 'https://k8s.example.com:6443', k8sTokenFile: 'sa.token', k8sCaFile: 'ca.crt', k8sStaleAfterSec: 60,
+        bcryptWorkers: 3, bcryptQueue: 40, uncachedPerIp: 30,
       },
     );
   });

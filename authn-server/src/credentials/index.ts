@@ -10,9 +10,12 @@ import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
 import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './oidc/backend.js';
 import { createUsersFileBackend } from './users-file-backend.js';
+import { createHashBudget, type HashBudgetOptions } from '../throttle/hash-budget.js';
+import { createHashPool, type HashPoolOptions } from './hash-pool.js';
 import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
 
 export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
+export { HashBusyError } from './hash-pool.js';
 
 export interface CredentialOptions {
   usersFile?: string;
@@ -28,8 +31,12 @@ export interface CredentialOptions {
   watch?: WatchOptions;
   /** Key of the credential fingerprint; default is a fixed constant so ids survive restarts and match across replicas. */
   credentialIdKey?: string | Buffer;
-  /** bcrypt compare, injectable so tests can count calls. Default bcryptjs async compare. */
+  /** bcrypt compare, injectable so tests can count calls. Default: the worker-thread pool. */
   compare?: CompareFn;
+  /** Worker threads and queue bound of the bcrypt pool. */
+  hashPool?: HashPoolOptions;
+  /** Per-client-IP budget of uncached checks; `false` turns it off. */
+  hashBudget?: HashBudgetOptions | false;
   /** Clock for the cache TTL. */
   now?: () => number;
   /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
@@ -41,8 +48,11 @@ export interface CredentialOptions {
 
 export interface Credentials {
   readonly backends: readonly CredentialBackend[];
-  /** First backend that is not `no-match` decides; all `no-match` → `no-match`. */
-  authenticate(user: string, password: string): Promise<AuthnResult>;
+  /**
+   * First backend that is not `no-match` decides; all `no-match` → `no-match`. `client` (an IP) pays for
+   * uncached checks; rejects with `HashBusyError` when the pool's queue is full or the client's budget spent.
+   */
+  authenticate(user: string, password: string, client?: string): Promise<AuthnResult>;
   lookup(user: string): Promise<CredentialInfo | null>;
   /**
    * True when this user name's password is a signed token (an issuer's user name such as `k8s`): not a
@@ -67,7 +77,17 @@ function dummyCost(backends: readonly FileBackend[]): number {
 
 /** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
-  const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare, now: opts.now, onCache: opts.onCache });
+  // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
+  const pool = createHashPool(opts.hashPool);
+  const verifier = new PasswordVerifier({
+    ttlMs: opts.cacheTtlMs,
+    maxEntries: opts.cacheMaxEntries,
+    compare: opts.compare ?? pool.compare,
+    hash: pool.hash,
+    ...(opts.hashBudget === false ? {} : { budget: createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) }) }),
+    now: opts.now,
+    onCache: opts.onCache,
+  });
   const backends: FileBackend[] = [];
   let oidc: OidcBackend | undefined;
   let ready = false;
@@ -93,6 +113,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   } catch (e) {
     for (const b of backends) b.close();
     oidc?.close();
+    void pool.close();
     throw e;
   }
   // The issuers decide first (their user names are theirs alone); for refresh lookups the files answer first,
@@ -104,12 +125,12 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   return {
     backends: chain,
     passwordIsToken: (user) => oidc?.handles(user) === true,
-    async authenticate(user, password) {
+    async authenticate(user, password, client) {
       for (const backend of chain) {
-        const result = await backend.authenticate(user, password);
+        const result = await backend.authenticate(user, password, client);
         if (result.kind !== 'no-match') return result;
       }
-      await verifier.dummy(user, password, dummyCost(backends));
+      await verifier.dummy(user, password, dummyCost(backends), client);
       return { kind: 'no-match' };
     },
     async lookup(user) {
@@ -121,6 +142,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     },
     close() {
       for (const b of chain) void b.close?.();
+      void pool.close();
     },
   };
 }

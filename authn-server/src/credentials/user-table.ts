@@ -69,10 +69,10 @@ export class UserTable implements CredentialBackend {
     this.verifier.clear();
   }
 
-  async authenticate(user: string, password: string): Promise<AuthnResult> {
+  async authenticate(user: string, password: string, client?: string): Promise<AuthnResult> {
     const entry = this.users.get(user);
     if (!entry) return { kind: 'no-match' };
-    const ok = await this.verifier.verify(user, password, entry.hash);
+    const ok = await this.verifier.verify(user, password, entry.hash, client);
     return ok ? { kind: 'ok', labels: entry.labels, credentialId: entry.credentialId } : { kind: 'wrong-password' };
   }
 

@@ -6,13 +6,15 @@
  *   user's current credential (password change or removal → 401).
  * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
  * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
- * Login errors carry the attempted account so the audit line names it.
+ * Login errors carry the attempted account so the audit line names it. An uncached check the server will
+ * not run now (bcrypt queue full → 503, this client's budget of uncached checks spent → 429, both with
+ * Retry-After) is neither a failure nor a success for the throttle.
  * A user name whose password is a signed token (an issuer's, e.g. `k8s`) skips the throttle and the per-pair
  * queue: a token cannot be guessed, and every node shares that name, so locking it would stop image pulls.
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Credentials } from '../credentials/index.js';
+import { HashBusyError, type Credentials } from '../credentials/index.js';
 import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
@@ -76,8 +78,13 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
     if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
     let r;
     try {
-      r = await deps.credentials.authenticate(user, password);
+      r = await deps.credentials.authenticate(user, password, ip);
     } catch (err) {
+      if (err instanceof HashBusyError) {
+        const clientLimit = err.reason === 'client-limit';
+        const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
+        throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
+      }
       deps.logger.error({ err, account: user }, 'credential backend failed');
       throw unavailable(user);
     }
