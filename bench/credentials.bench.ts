@@ -79,8 +79,8 @@ async function main(): Promise<void> {
     '',
     'Unknown users and wrong passwords cost about the same as an uncached success: every one is a full bcrypt',
     'compare (unknown users against a dummy hash of the same cost), so response times do not reveal which',
-    'user names exist. bcryptjs runs on the event loop, so the uncached rate is also the most password',
-    'checks per second one authn-server process can do.',
+    'user names exist. Each compare runs on one of the worker threads (`--bcrypt-workers`), so the uncached',
+    'rate here is what one thread does; the event loop stays free meanwhile (see bench/results/hash-flood.md).',
     '',
   ].join('\n');
   const outDir = resolve(import.meta.dirname, 'results');
