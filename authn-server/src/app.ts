@@ -104,7 +104,7 @@ export function createApp(deps: AppDeps): AuthnApp {
     metrics,
   });
   app.use(tokens);
-  app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, backends: deps.credentials.backends }));
+  app.use(healthRoutes({ authz: deps.authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, logger: deps.logger, now, backends: deps.credentials.backends }));
   app.use(notFound);
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);

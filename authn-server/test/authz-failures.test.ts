@@ -173,7 +173,7 @@ describe('authz failures and the decision cache, against a stand-in /authorized'
     try {
       await request(t.app).get('/healthz').expect(200);
       const ready = await request(t.app).get('/readyz').expect(200);
-      assert.deepEqual(ready.body.checks, { keys: true, authz: true });
+      assert.deepEqual(ready.body.checks, { keys: true, authz: true, authz_token: true });
       await request(t.app).get(scopeUrl).set('Authorization', alice).expect(200);
       await request(t.app).get(`/auth?service=${S}`).set('Authorization', basic('alice', 'bad')).expect(401);
       const text = (await request(t.app).get('/metrics').expect(200)).text;

@@ -120,6 +120,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       if (e.opts.account !== undefined) audit.account = e.opts.account;
       if (e.opts.audit) Object.assign(audit, e.opts.audit);
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
+      if (e.cause instanceof Error) audit.cause = e.cause.message;
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
       deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');
       sendError(res, e, deps.realm);
