@@ -12,7 +12,7 @@ import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
 import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
-import { bodyText, parseForm, single, withQuery, type Fields } from '../request/form.js';
+import { bodyText, parseForm, queryForPost, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
 import { decide } from '../token/grant.js';
 import type { TokenIssuer } from '../token/issuer.js';
@@ -50,7 +50,7 @@ function readFields(req: TokenRequest): Fields {
     if (type && (req.headers['content-length'] ?? '0') !== '0') {
       throw new AuthnError(415, 'unsupported_media_type', 'POST body must be application/x-www-form-urlencoded', { field: 'body' });
     }
-    return query;
+    return queryForPost(query);
   }
   return withQuery(parseForm(bodyText(req.body), 'body'), query);
 }
