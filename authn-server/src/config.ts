@@ -86,6 +86,8 @@ function custom<T>(parse: (v: string) => T) {
 const seconds = (min: number, max: number) =>
   custom((v) => {
     const s = parseDurationSeconds(v);
+    // exp/iat/nbf are NumericDate integers to the registry: a fractional ttl made every token invalid.
+    if (!Number.isInteger(s)) throw new Error(`"${v}" must be a whole number of seconds`);
     if (s < min || s > max) throw new Error(`"${v}" must be between ${min}s and ${max}s`);
     return s;
   });

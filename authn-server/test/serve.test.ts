@@ -138,6 +138,11 @@ describe('authn serve configuration', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ tokenTtl: '30s' }, /--token-ttl \/ TOLLGATE_AUTHN_TOKEN_TTL: "30s" must be between 60s/],
       [{ tokenTtl: 'soon' }, /--token-ttl.*invalid duration/],
+      // A fractional exp (1795915780.5) makes the registry refuse every token.
+      [{ tokenTtl: '90500ms' }, /--token-ttl \/ TOLLGATE_AUTHN_TOKEN_TTL: "90500ms" must be a whole number of seconds/],
+      [{ refreshTtl: '1d500ms' }, /--refresh-ttl \/ TOLLGATE_AUTHN_REFRESH_TTL: "1d500ms" must be a whole number of seconds/],
+      [{ bcryptWorkers: '0' }, /--bcrypt-workers/],
+      [{ uncachedPerIp: '1.5' }, /--uncached-per-ip.*whole number/],
       [{ decisionCacheTtl: '10s' }, /--decision-cache-ttl.*above the 5s maximum/],
       [{ listen: 'nope' }, /--listen.*invalid listen address/],
       [{ authzUrl: 'ftp://x' }, /--authz-url/],
