@@ -211,7 +211,8 @@ describe('authn serve configuration', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       assert.match(metrics, /tollgate_authn_credential_cache_total\{result="hit"\} [1-9]/, 'a re-login is served by the bcrypt cache');
       assert.match(metrics, /tollgate_authn_tokens_issued_total\{grant="basic"\} 2/);
-      assert.match(metrics, /tollgate_authn_authz_call_duration_seconds_count\{outcome="ok"\} 1/, 'authz call latency is measured');
+      // One token request's call plus /readyz's (it asks /authorized with our client token).
+      assert.match(metrics, /tollgate_authn_authz_call_duration_seconds_count\{outcome="ok"\} 2/, 'authz call latency is measured');
       assert.match(metrics, /tollgate_authn_token_requests_denied_total\{reason="unauthorized"\} 1/);
       // The audit line names the account and the granted scopes, never the password or token.
       await new Promise((r) => setTimeout(r, 100));
