@@ -1,7 +1,8 @@
 /**
  * Credential backends chained in order (issuers file, users file, then htpasswd), docker_auth style: the first backend
  * that knows the user decides (`ok` or `wrong-password`); when none does, one dummy bcrypt compare runs so
- * an unknown user costs what a known one does, and the answer is `no-match`.
+ * an unknown user costs what a known one does (at a cost drawn from the users' own mix, dummy-cost.ts),
+ * and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
@@ -12,7 +13,8 @@ import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './
 import { createUsersFileBackend } from './users-file-backend.js';
 import { createHashBudget, type HashBudgetOptions } from '../throttle/hash-budget.js';
 import { createHashPool, type HashPoolOptions } from './hash-pool.js';
-import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
+import { DummyCosts } from './dummy-cost.js';
+import { PasswordVerifier, type CompareFn } from './verifier.js';
 
 export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
 export { HashBusyError } from './hash-pool.js';
@@ -63,17 +65,6 @@ export interface Credentials {
   close(): void;
 }
 
-/** The most common bcrypt cost among loaded users (ties: the higher), so the dummy compare costs the same. */
-function dummyCost(backends: readonly FileBackend[]): number {
-  const counts = new Map<number, number>();
-  for (const b of backends) for (const [cost, n] of b.table.costCounts) counts.set(cost, (counts.get(cost) ?? 0) + n);
-  let best: number = VERIFIER_DEFAULTS.dummyCost;
-  let bestCount = 0;
-  for (const [cost, n] of counts) {
-    if (n > bestCount || (n === bestCount && cost > best)) [best, bestCount] = [cost, n];
-  }
-  return best;
-}
 
 /** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
@@ -90,7 +81,19 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   });
   const backends: FileBackend[] = [];
   let oidc: OidcBackend | undefined;
+  const dummyCosts = new DummyCosts();
   let ready = false;
+  /** New mix of costs after a (re)load: warn when mixed, make each cost's dummy hash before a request needs it. */
+  const refreshDummies = (): Promise<unknown> => {
+    const mixed = dummyCosts.update(backends.map((b) => b.table));
+    if (mixed) {
+      opts.logger.warn(
+        { bcrypt_costs: Object.fromEntries(mixed) },
+        'users have mixed bcrypt costs: login times hint at which cost, and so which user names, exist — rehash every password with one cost (tollgate hash-password --cost N)',
+      );
+    }
+    return Promise.all(dummyCosts.all().map((c) => verifier.dummyHash(c)));
+  };
   const common = (name: string) => ({
     verifier,
     logger: opts.logger,
@@ -98,8 +101,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     credentialIdKey: opts.credentialIdKey,
     onReload: (ok: boolean) => {
       opts.onReload?.(name, ok);
-      // The users' usual cost may have changed: make the matching dummy hash before a request needs it.
-      if (ok && ready) void verifier.dummyHash(dummyCost(backends)).catch(() => undefined);
+      if (ok && ready) void refreshDummies().catch(() => undefined);
     },
   });
   try {
@@ -108,7 +110,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
     if (oidc) refuseSharedNames(oidc, backends);
     // Made now so the first unknown-user request is not the one paying for it.
-    await verifier.dummyHash(dummyCost(backends));
+    await refreshDummies();
     ready = true;
   } catch (e) {
     for (const b of backends) b.close();
@@ -130,7 +132,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
         const result = await backend.authenticate(user, password, client);
         if (result.kind !== 'no-match') return result;
       }
-      await verifier.dummy(user, password, dummyCost(backends), client);
+      await verifier.dummy(user, password, dummyCosts.costFor(user), client);
       return { kind: 'no-match' };
     },
     async lookup(user) {

@@ -34,7 +34,7 @@ export interface VerifierOptions {
   onCache?: (hit: boolean) => void;
 }
 
-export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000, dummyCost: 10 } as const;
+export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000 } as const;
 
 interface CacheEntry {
   hash: string;
