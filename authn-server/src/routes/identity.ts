@@ -20,6 +20,7 @@ import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
 import type { PairQueue } from '../throttle/pair-queue.js';
+import { truncateText } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -85,7 +86,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
         const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
         throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
       }
-      deps.logger.error({ err, account: user }, 'credential backend failed');
+      deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
       throw unavailable(user);
     }
     if (r.kind !== 'ok') {

@@ -15,6 +15,7 @@ import type { ClientIpResolver } from '../request/client-ip.js';
 import { bodyText, parseForm, queryForPost, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
 import { decide } from '../token/grant.js';
+import { boundAudit } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 import { identify, type IdentityDeps } from './identity.js';
 
@@ -103,7 +104,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
-      deps.logger.info({ audit }, 'token issued');
+      deps.logger.info({ audit: boundAudit(audit) }, 'token issued');
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Pragma', 'no-cache');
       sendJson(res, 200, {
@@ -122,7 +123,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       if (e.cause instanceof Error) audit.cause = e.cause.message;
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
-      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');
+      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit: boundAudit(audit) }, 'token refused');
       sendError(res, e, deps.realm);
     }
   };
