@@ -2,8 +2,8 @@
  * Who is asking, for each request shape (PROTOCOL.md §2):
  * - GET: Basic credentials; none → anonymous only with `--anonymous` and no `account`, else 401.
  * - POST grant_type=password: `username`/`password` fields, else Basic.
- * - POST grant_type=refresh_token: a refresh token of ours whose credential id still matches the
- *   user's current credential (password change or removal → 401).
+ * - POST grant_type=refresh_token: a refresh token of ours, issued for this request's service, whose
+ *   credential id still matches the user's current credential (password change or removal → 401).
  * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
  * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
  * Login errors carry the attempted account so the audit line names it. An uncached check the server will
@@ -60,7 +60,7 @@ async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, pa
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
     if (err instanceof AuthnError) throw err;
-    deps.logger.error({ err, account: user }, 'credential backend failed');
+    deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
     throw unavailable(user);
   }
   if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
@@ -98,10 +98,16 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
   });
 }
 
-async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
+/** The service the request is for; `single` when authn serves only that one. */
+export interface ForService {
+  service: string;
+  single: boolean;
+}
+
+async function refresh(deps: IdentityDeps, fields: Fields, svc: ForService): Promise<Identity> {
   const token = single(fields, 'refresh_token');
   if (!token) throw new AuthnError(400, 'invalid_request', 'refresh_token is required for grant_type=refresh_token', { field: 'refresh_token' });
-  const claims = await deps.issuer.verifyRefresh(token);
+  const claims = await deps.issuer.verifyRefresh(token, svc.service, svc.single);
   let current;
   try {
     current = await deps.credentials.lookup(claims.sub);
@@ -115,7 +121,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
   return { grant: 'refresh_token', account: claims.sub, labels: current.labels, credentialId: current.credentialId, refreshToken: token };
 }
 
-export async function identify(deps: IdentityDeps, method: string, fields: Fields, authorization: string | undefined, ip: string): Promise<Identity> {
+export async function identify(deps: IdentityDeps, method: string, fields: Fields, authorization: string | undefined, ip: string, svc: ForService): Promise<Identity> {
   if (method === 'GET') {
     const basic = parseBasic(authorization);
     if (basic) return login(deps, 'basic', basic.user, basic.password, ip);
@@ -123,7 +129,7 @@ export async function identify(deps: IdentityDeps, method: string, fields: Field
     return { grant: 'anonymous', account: '', labels: null };
   }
   const grant = single(fields, 'grant_type');
-  if (grant === 'refresh_token') return refresh(deps, fields);
+  if (grant === 'refresh_token') return refresh(deps, fields, svc);
   if (grant === 'password') {
     const user = single(fields, 'username');
     if (user !== undefined) {

@@ -84,7 +84,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const account = single(fields, 'account');
       audit.account = account;
       const offline = req.method === 'GET' ? single(fields, 'offline_token') === 'true' : single(fields, 'access_type') === 'offline';
-      const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
+      const who = await identify(deps, req.method, fields, req.headers.authorization, ip, { service, single: deps.services.length === 1 });
       audit.account = who.account;
       audit.grant = who.grant;
       if (who.audit) Object.assign(audit, who.audit);
@@ -99,7 +99,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
       let refreshToken: string | undefined;
       if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter }))?.token;
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter, service }))?.token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
