@@ -33,6 +33,8 @@ export interface AppDeps {
   realm?: string;
   trustProxy?: BlockList;
   decisionCacheTtlMs?: number;
+  /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   clock?: () => Date;
   metrics?: Metrics;
 }
@@ -104,7 +106,7 @@ export function createApp(deps: AppDeps): AuthnApp {
     metrics,
   });
   app.use(tokens);
-  app.use(healthRoutes({ authz: deps.authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, logger: deps.logger, now, backends: deps.credentials.backends }));
+  app.use(healthRoutes({ authz: deps.authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, logger: deps.logger, now, backends: deps.credentials.backends, ...(deps.metricsToken ? { metricsToken: deps.metricsToken } : {}) }));
   app.use(notFound);
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);

@@ -87,6 +87,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     realm: cfg.realm,
     ...(cfg.trustProxy ? { trustProxy: cfg.trustProxy } : {}),
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
+    ...(cfg.metricsToken ? { metricsToken: cfg.metricsToken } : {}),
   });
   const cleanup = () => {
     credentials.close();

@@ -10,8 +10,8 @@ import { Store } from '../src/store/index.js';
 import type { Permission } from '../src/policy/permission.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const ADMIN = 'test-admin-token-0123456789';
-export const CLIENT = 'test-client-token-0123456789';
+export const ADMIN = 'test-admin-token-0123456789abcdef';
+export const CLIENT = 'test-client-token-0123456789abcdef';
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-authz-'));

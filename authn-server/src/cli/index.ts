@@ -14,6 +14,7 @@ export function registerAuthnCommands(program: Command): void {
     .option('--listen <host:port>', `listen address (env TOLLGATE_AUTHN_LISTEN, default ${DEFAULTS.listen})`)
     .option('--authz-url <url>', `authz-server base URL (env TOLLGATE_AUTHN_AUTHZ_URL, default ${DEFAULTS.authzUrl})`)
     .option('--authz-token-file <file>', 'client token for /authorized (env TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE, or the token in TOLLGATE_AUTHN_AUTHZ_TOKEN)')
+    .option('--metrics-token-file <file>', 'bearer token /metrics requires (env TOLLGATE_AUTHN_METRICS_TOKEN_FILE, or the token in TOLLGATE_AUTHN_METRICS_TOKEN; default: /metrics is open)')
     .option('--issuer <name>', `token issuer = registry auth.token.issuer (env TOLLGATE_AUTHN_ISSUER, default ${DEFAULTS.issuer})`)
     .option('--service <name>', `allowed service = registry auth.token.service, repeatable (env TOLLGATE_AUTHN_SERVICE, comma-separated, default ${DEFAULTS.service})`, collect)
     .option('--key <file>', 'PEM private key that signs tokens, EC P-256 or RSA >= 2048 (env TOLLGATE_AUTHN_KEY)')

@@ -7,11 +7,13 @@
  * for no actions (authz answers 403 `{"allowed":false,"actions":[]}`) — because authz answering its
  * `/healthz` says nothing about whether it takes our token: with a wrong token every scoped request
  * would get 503 while the pod looked ready. A refused token is logged with authz's reason (at most
- * once a minute while it lasts).
+ * once a minute while it lasts). `/metrics` needs `Authorization: Bearer <token>` when a metrics token
+ * is configured (the counters tell who logs in how often and what gets refused), compared in constant time.
  */
 import { Router } from 'express';
 import type { JWK } from 'jose';
 import type { Logger } from '../../../common/logger.js';
+import { safeEqual } from '../../../common/secret.js';
 import { AuthzUnavailable, type AuthzClient } from '../authz-client/index.js';
 import type { CredentialBackend } from '../credentials/backend.js';
 import type { Metrics } from '../metrics/index.js';
@@ -26,6 +28,7 @@ export interface HealthDeps {
   now?: () => number;
   /** Backends that can be not ready (Kubernetes Secrets before the first list); each becomes a check. */
   backends?: readonly CredentialBackend[];
+  metricsToken?: string;
 }
 
 const PROBE = { Account: '', Type: 'repository', Name: '', Service: '', IP: '', Actions: [], Labels: null };
@@ -58,7 +61,15 @@ export function healthRoutes(deps: HealthDeps): Router {
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
-  r.get('/metrics', async (_req, res) => {
+  r.get('/metrics', async (req, res) => {
+    if (deps.metricsToken !== undefined) {
+      const got = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (got === undefined || !safeEqual(got, deps.metricsToken)) {
+        const message = got === undefined ? 'missing "Authorization: Bearer <metrics token>" header' : 'invalid metrics token';
+        res.status(401).set('WWW-Authenticate', 'Bearer realm="tollgate-authn-metrics"').json({ errors: [{ code: 'UNAUTHORIZED', message }], error: 'unauthorized', error_description: message });
+        return;
+      }
+    }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   r.get('/.well-known/jwks.json', (_req, res) => {
