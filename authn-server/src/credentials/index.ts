@@ -65,7 +65,6 @@ export interface Credentials {
   close(): void;
 }
 
-
 /** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
   // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
