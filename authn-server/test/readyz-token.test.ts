@@ -4,7 +4,7 @@
  * 401 and authz's reason in the audit line.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { join } from 'node:path';
@@ -29,7 +29,7 @@ describe('readiness checks our client token at authz-server (real authz-server)'
     store.putRole('all', [{ name: '**', actions: ['pull'] }]);
     store.addBinding({ account_name: 'alice', role_name: 'all' });
     const app = createAuthzApp({ store, logger: createLogger({ name: 'authz', level: 'silent' }), tokens: { admin: 'readyz-test-admin-token-0123456789abcdef', client: CLIENT_TOKEN } });
-    server = app.listen(0, '127.0.0.1');
+    server = http.createServer(app).listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
