@@ -108,12 +108,12 @@ describe('operator docs match the scripts, the CLI, docker-compose.yml and k8s/'
   });
 
   it('every flag quoted on its own (`--flag`) exists in the CLI or a script', () => {
-    // Flags of other programs the docs quote on their own: curl's (ext_authz), kompose's (kompose.md), the kubelet's (workload-identity.md).
-    const external = ['--data-binary', '--volumes', '--build', '--image-credential-provider-bin-dir', '--image-credential-provider-config'];
+    // Flags of other programs the docs quote on their own: curl's (ext_authz), kompose's (kompose.md), the kubelet's (workload-identity.md), dockerd's (deploy.md).
+    const external = ['--data-binary', '--volumes', '--build', '--image-credential-provider-bin-dir', '--image-credential-provider-config', '--iptables'];
     const known = new Set([
       ...external,
       ...['authz serve', 'authn serve', 'keys generate', 'keys bundle', 'hash-password', 'import', 'export', 'credential-provider'].flatMap((p) => flagsIn(tollgateHelp(p.split(' ')))),
-      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh', 'build-credential-provider.sh'].flatMap((sc) => flagsIn(scriptHelp(sc))),
+      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh', 'build-credential-provider.sh', 'build-images.sh', 'dockerd.sh'].flatMap((sc) => flagsIn(scriptHelp(sc))),
     ]);
     for (const { f, s } of snippets.filter((x) => x.s.startsWith('--'))) {
       for (const flag of flagsIn(s)) assert.ok(known.has(flag), `${f}: \`${s}\`: no command has ${flag}`);
@@ -145,7 +145,7 @@ describe('operator docs match the scripts, the CLI, docker-compose.yml and k8s/'
   it('every TOLLGATE_* variable the docs mention is read somewhere (compose, a script, k8s/ or the CLI)', () => {
     const sources = [
       read('docker-compose.yml'),
-      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh', 'ext_authz.sh'].map((s) => read(`scripts/${s}`)),
+      ...['gen-certs.sh', 'k8s-deploy.sh', 'backup.sh', 'restore.sh', 'ext_authz.sh', 'build-images.sh', 'dockerd.sh'].map((s) => read(`scripts/${s}`)),
       ...['authz serve', 'authn serve'].map((p) => tollgateHelp(p.split(' '))),
       read('k8s/base/authn/deployment.yaml'),
     ].join('\n');

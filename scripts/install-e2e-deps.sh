@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, what the e2e suite needs: the Distribution registry, skopeo, podman,
-# and docker.io (dockerd, containerd, ctr, docker CLI). Idempotent: does nothing when everything is present.
+# and docker.io (dockerd, containerd, ctr, docker CLI); for the deployment suite also mmdebstrap (offline
+# base images) and Compose v2 + buildx from Debian trixie (see below). Idempotent: does nothing when
+# everything is present.
 # Works as root or through sudo on Debian bookworm (apt). `npm test` then runs every e2e scenario for real.
 set -euo pipefail
 
@@ -18,6 +20,8 @@ have openssl || need+=(openssl)
 # scripts/ext_authz.sh, backup.sh and restore.sh speak HTTP with curl; the readiness tests run busybox-style wget.
 have curl || need+=(curl)
 have wget || need+=(wget)
+# scripts/build-images.sh builds Node and registry base images from Debian packages when Docker Hub is out of reach.
+have mmdebstrap || need+=(mmdebstrap)
 
 # apt-get as root, or through sudo (which drops the environment, so the frontend goes through env(1)).
 # Only needed when something is missing: a machine that has everything needs neither root nor sudo.
@@ -55,3 +59,23 @@ if ! have kubectl; then
   [ "$updated" -eq 1 ] || apt update -qq || true
   apt install -y -qq kubernetes-client || echo "install-e2e-deps: kubectl unavailable"
 fi
+
+# Compose v2 and buildx: bookworm's docker-compose is 1.29 (it rejects our file's top-level `name:`) and
+# bookworm has no buildx, which a Docker CLI >= 23 needs for BuildKit builds (the Dockerfile's build
+# secret). Trixie's packages are static Go binaries depending on libc6 only: take just those two from
+# trixie (pinned at priority 1, so nothing else is ever upgraded from it) and no recommends, because
+# trixie's docker-cli would replace bookworm's docker.io and with it dockerd.
+if ! docker compose version 2>/dev/null | grep -q 'version v\?2' || ! docker buildx version >/dev/null 2>&1; then
+  if [ -f /etc/debian_version ] && grep -q '^12' /etc/debian_version; then
+    echo "install-e2e-deps: Compose v2 + buildx from Debian trixie"
+    as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+      as_root tee /etc/apt/sources.list.d/tollgate-trixie.sources >/dev/null
+    printf 'Package: *\nPin: release n=trixie\nPin-Priority: 1\n' | as_root tee /etc/apt/preferences.d/tollgate-trixie >/dev/null
+    apt update -qq
+    apt install -y -qq --no-install-recommends docker-compose/trixie docker-buildx/trixie
+  else
+    apt install -y -qq --no-install-recommends docker-compose docker-buildx || true
+  fi
+fi
+echo "install-e2e-deps: $(docker compose version 2>&1 | head -1); buildx $(docker buildx version 2>&1 | cut -d' ' -f2); mmdebstrap $(mmdebstrap --version 2>/dev/null | cut -d' ' -f2)"
