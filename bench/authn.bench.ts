@@ -114,8 +114,8 @@ async function main(): Promise<void> {
     await store.addBinding({ account_name: 'alice', role_name: 'developer', namespace: 'team-a' });
     await store.addBinding({ account_name: 'user-*', role_name: 'developer', namespace: 'team-a' });
     await store.close();
-    writeFileSync(join(dir, 'admin.token'), 'bench-admin-token-0123456789');
-    writeFileSync(join(dir, 'client.token'), 'bench-client-token-0123456789');
+    writeFileSync(join(dir, 'admin.token'), 'bench-admin-token-0123456789abcdef');
+    writeFileSync(join(dir, 'client.token'), 'bench-client-token-0123456789abcdef');
     const authz = await start(cli('authz', 'serve', '--listen', '127.0.0.1:0', '--db', db, '--admin-token-file', join(dir, 'admin.token'), '--client-token-file', join(dir, 'client.token')), { TOLLGATE_LOG_LEVEL: 'info' });
 
     process.stderr.write(`hashing ${BCRYPT_USERS + 1} passwords at cost ${COST}…\n`);
@@ -146,7 +146,7 @@ app.get('/auth-plus-authz', async (req, res) => { await authz.authorize(ask); re
 const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + s.address().port })));
 `,
     );
-    const bare = await start([bareScript], { AUTHZ_URL: authz.url, AUTHZ_TOKEN: 'bench-client-token-0123456789' });
+    const bare = await start([bareScript], { AUTHZ_URL: authz.url, AUTHZ_TOKEN: 'bench-client-token-0123456789abcdef' });
 
     const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
     const tokenPath = '/auth?account=alice&service=bench-registry&scope=repository:team-a/app:pull,push';

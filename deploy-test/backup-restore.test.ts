@@ -26,7 +26,7 @@ describe('scripts/backup.sh + scripts/restore.sh', () => {
     assert.equal((await source.admin('POST', '/add-role', { name: 'reader', permissions: [{ name: 'public/*', actions: ['pull'] }] })).status, 201);
     for (const b of [
       { account_name: 'alice', role_name: 'dev', namespace: 'team-a' },
-      { account_name: 'bob smith', role_name: 'dev', namespace: 'team b' },
+      { account_name: 'bob smith', role_name: 'dev', namespace: 'team-b' },
       { account_name: '<anonymous>', role_name: 'reader' },
     ]) {
       assert.equal((await source.admin('POST', '/add-role-binding', b)).status, 201);
@@ -61,7 +61,7 @@ describe('scripts/backup.sh + scripts/restore.sh', () => {
     assert.deepEqual(saved.roles.map((r) => r.name).sort(), ['dev', 'reader']);
     assert.equal(saved.bindings.length, 3);
 
-    assert.equal(await decide(target, 'bob smith', 'team b/app', ['push']), 403, 'target starts empty');
+    assert.equal(await decide(target, 'bob smith', 'team-b/app', ['push']), 403, 'target starts empty');
     const restore = script('restore.sh', [file], target);
     assert.equal(restore.status, 0, restore.stderr);
     const after = (await target.admin('GET', '/export')).body as Exported;
@@ -72,9 +72,9 @@ describe('scripts/backup.sh + scripts/restore.sh', () => {
     const { exported_at: b, ...afterRest } = after as Exported & { exported_at?: string };
     assert.ok(a && b, 'exports carry exported_at (the field the documented diff ignores)');
     assert.deepEqual(afterRest, savedRest);
-    assert.equal(await decide(target, 'bob smith', 'team b/app', ['pull', 'push']), 200);
+    assert.equal(await decide(target, 'bob smith', 'team-b/app', ['pull', 'push']), 200);
     assert.equal(await decide(target, '', 'public/base', ['pull']), 200);
-    assert.equal(await decide(target, 'alice', 'team b/app', ['pull']), 403);
+    assert.equal(await decide(target, 'alice', 'team-b/app', ['pull']), 403);
   });
 
   it('--merge keeps roles that are not in the file', async () => {

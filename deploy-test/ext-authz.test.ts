@@ -34,10 +34,11 @@ describe('scripts/ext_authz.sh (docker_auth ext_authz bridge)', () => {
     requireTool('curl', 'ext_authz.sh needs curl (apt-get install curl)');
     dir = tempDir('ext-authz');
     authz = await startAuthz(dir.path);
-    // An account name with spaces, quotes, `$`, backticks, a backslash and non-ASCII, and a namespace
-    // with a space: any shell re-parsing or JSON mangling on the way would change the decision.
+    // An account name with spaces, quotes, `$`, backticks, a backslash and non-ASCII: any shell
+    // re-parsing or JSON mangling on the way would change the decision. (Repository names follow
+    // distribution's grammar: authz refuses "team a/app" with 400.)
     assert.equal((await authz.admin('POST', '/add-role', { name: 'dev', permissions: [{ name: '${namespace}/*', actions: ['pull', 'push'] }] })).status, 201);
-    assert.equal((await authz.admin('POST', '/add-role-binding', { account_name: ACCOUNT, role_name: 'dev', namespace: 'team a' })).status, 201);
+    assert.equal((await authz.admin('POST', '/add-role-binding', { account_name: ACCOUNT, role_name: 'dev', namespace: 'team-a' })).status, 201);
     assert.equal((await authz.admin('POST', '/add-role', { name: 'ops', permissions: [{ labels: { group: 'ops' }, actions: ['pull'] }] })).status, 201);
     assert.equal((await authz.admin('POST', '/add-role-binding', { account_name: '*', role_name: 'ops' })).status, 201);
   });
@@ -49,7 +50,7 @@ describe('scripts/ext_authz.sh (docker_auth ext_authz bridge)', () => {
     dir?.remove();
   });
 
-  const fields = (o: Record<string, unknown>) => ({ Account: ACCOUNT, Type: 'repository', Name: 'team a/app', Service: 'registry', IP: '10.0.0.7', Actions: ['pull', 'push'], Labels: null, ...o });
+  const fields = (o: Record<string, unknown>) => ({ Account: ACCOUNT, Type: 'repository', Name: 'team-a/app', Service: 'registry', IP: '10.0.0.7', Actions: ['pull', 'push'], Labels: null, ...o });
   const request = (o: Record<string, unknown>) => JSON.stringify(fields(o));
 
   const ext = (input: string, env: Record<string, string | undefined> = {}) =>
@@ -102,7 +103,7 @@ describe('scripts/ext_authz.sh (docker_auth ext_authz bridge)', () => {
   it('exits 1 when any requested action is denied', () => {
     assert.equal(ext(request({ Actions: ['delete', 'pull'] })).status, 1);
     assert.equal(ext(request({ Account: 'bob', Actions: ['pull'] })).status, 1);
-    assert.equal(ext(request({ Name: 'team b/app', Actions: ['pull'] })).status, 1);
+    assert.equal(ext(request({ Name: 'team-b/app', Actions: ['pull'] })).status, 1);
   });
 
   it('passes docker_auth labels through (label-matched role grants pull)', () => {

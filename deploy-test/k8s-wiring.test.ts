@@ -10,6 +10,11 @@ import { parse } from 'yaml';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { allContainers, deployment, find, parseObjects, render, validateObject, type K8sObject } from './helpers/k8s.js';
 import { run, ROOT, tempDir } from './helpers/run.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseCidrs } from '../authn-server/src/request/client-ip.js';
+import { createLoginThrottle } from '../authn-server/src/throttle/index.js';
+import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir as authnTempDir, testApp } from '../authn-server/test/helpers.js';
 
 /** Where each container reads each file: mountPath/key → [kind, object name, key]. */
 function mountedFiles(d: IDeployment): Map<string, { kind: string; name: string; key: string }> {
@@ -191,5 +196,51 @@ describe('k8s/ wiring', () => {
     const refs = JSON.stringify(prod.filter((o) => o.kind === 'Deployment')).match(/tollgate-settings[-a-z0-9]*/g) ?? [];
     assert.ok(refs.length > 0);
     for (const r of refs) assert.equal(r, settingsName);
+  });
+
+  it('production overlay: authn trusts X-Forwarded-For from the ingress, so an attacker behind it neither locks the owner out nor gets fresh guesses when the owner logs in (ingress pod address SIMULATED)', async () => {
+    const container = deployment(prod, 'tollgate-authn').spec?.template.spec?.containers[0];
+    const arg = flagValue(container?.args ?? [], '--trust-proxy');
+    assert.equal(arg, '$(TOLLGATE_AUTHN_TRUST_PROXY)', 'the overlay passes --trust-proxy');
+    const ref = container?.env?.find((e) => e.name === 'TOLLGATE_AUTHN_TRUST_PROXY')?.valueFrom?.configMapKeyRef;
+    const settings = find(prod, 'ConfigMap', 'tollgate-settings') as unknown as { metadata: { name: string }; data: Record<string, string> };
+    assert.equal(ref?.name, settings.metadata.name);
+    const cidrs = settings.data[ref?.key ?? ''] ?? '';
+    const trust = parseCidrs(cidrs);
+    // An ingress controller pod inside the trusted range, as the pod network would show it.
+    const ingressPod = '10.42.0.7';
+    assert.ok(trust.check(ingressPod), `${cidrs} covers the ingress pods`);
+
+    const tmp = authnTempDir();
+    const authz = await new StandInAuthz(() => ['pull']).start();
+    const creds = new MemCredentials();
+    creds.set('owner', 'owner-pw');
+    const t = testApp({ keys: await makeKeys(tmp.dir), authzUrl: authz.url, credentials: creds, throttle: createLoginThrottle(), trustProxy: trust });
+    const server = http.createServer((req, res) => {
+      Object.defineProperty(req.socket, 'remoteAddress', { value: ingressPod, configurable: true });
+      t.app(req, res);
+    });
+    server.listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const port = (server.address() as AddressInfo).port;
+    const login = (client: string, password: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const headers = { authorization: basic('owner', password), 'x-forwarded-for': client };
+        http.get({ host: '127.0.0.1', port, path: '/auth?service=registry.test', headers, agent: false }, (r) => resolve((r.resume(), r.statusCode ?? 0))).on('error', reject);
+      });
+    try {
+      const attacker = '203.0.113.66';
+      const owner = '198.51.100.7';
+      for (let i = 0; i < 5; i++) assert.equal(await login(attacker, `guess-${i}`), 401);
+      assert.equal(await login(owner, 'owner-pw'), 200, 'the owner, from their own address, is not locked out');
+      assert.equal(await login(attacker, 'guess-5'), 429, "the owner's login did not reset the attacker's count (five free attempts used)");
+      assert.equal(await login(owner, 'owner-pw'), 200, 'the owner still logs in while the attacker waits');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      t.authzClient.close();
+      await authz.stop();
+      tmp.cleanup();
+    }
   });
 });

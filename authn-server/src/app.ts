@@ -33,6 +33,8 @@ export interface AppDeps {
   realm?: string;
   trustProxy?: BlockList;
   decisionCacheTtlMs?: number;
+  /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   clock?: () => Date;
   metrics?: Metrics;
 }
@@ -52,7 +54,27 @@ export type AuthnApp = ((req: IncomingMessage, res: ServerResponse) => void) & {
 const TOKEN_ROUTE_LABEL = String(TOKEN_PATHS);
 const FAST_PATHS = new Set(TOKEN_PATHS);
 
+/** At most one warning per 10 minutes: the header comes with every request of a misconfigured deployment. */
+export const FORWARDED_WARNING_INTERVAL_MS = 10 * 60_000;
+
+function ignoredForwardedWarning(logger: Logger, now: () => number): (peer: string) => void {
+  let last = -Infinity;
+  let ignored = 0;
+  return (peer) => {
+    ignored++;
+    const t = now();
+    if (t - last < FORWARDED_WARNING_INTERVAL_MS) return;
+    last = t;
+    logger.warn(
+      { peer, ignored },
+      'X-Forwarded-For from a peer not in --trust-proxy is ignored: if authn runs behind a proxy, every client counts as the proxy for the failed-login throttle (one attacker locks everyone out) — set --trust-proxy to the proxy addresses',
+    );
+    ignored = 0;
+  };
+}
+
 export function createApp(deps: AppDeps): AuthnApp {
+  const now = deps.clock ? () => deps.clock!().getTime() : Date.now;
   const metrics = deps.metrics ?? createMetrics(false);
   const realm = deps.realm ?? APP_DEFAULTS.realm;
   const authz = withDecisionCache(deps.authz, { ttlMs: deps.decisionCacheTtlMs ?? 0, onHit: () => metrics.decisionCacheHits.inc() });
@@ -80,11 +102,11 @@ export function createApp(deps: AppDeps): AuthnApp {
     authz,
     services: deps.services?.length ? deps.services : [APP_DEFAULTS.service],
     realm,
-    clientIp: clientIpResolver(deps.trustProxy),
+    clientIp: clientIpResolver(deps.trustProxy, ignoredForwardedWarning(deps.logger, now)),
     metrics,
   });
   app.use(tokens);
-  app.use(healthRoutes({ authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, backends: deps.credentials.backends }));
+  app.use(healthRoutes({ authz: deps.authz, metrics, jwks: toJwks(deps.keys), keysLoaded: true, logger: deps.logger, now, backends: deps.credentials.backends, ...(deps.metricsToken ? { metricsToken: deps.metricsToken } : {}) }));
   app.use(notFound);
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);

@@ -6,7 +6,7 @@ import type { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
 import { parseListen } from '../../common/listen.js';
-import { readSecretFile } from '../../common/secret.js';
+import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
 
@@ -14,6 +14,7 @@ export interface ServeFlags {
   listen?: string;
   authzUrl?: string;
   authzTokenFile?: string;
+  metricsTokenFile?: string;
   issuer?: string;
   service?: string[];
   key?: string;
@@ -41,6 +42,9 @@ export interface ServeFlags {
   k8sTokenFile?: string;
   k8sCaFile?: string;
   k8sStaleAfter?: string;
+  bcryptWorkers?: string;
+  bcryptQueue?: string;
+  uncachedPerIp?: string;
 }
 
 export const DEFAULTS = {
@@ -58,6 +62,8 @@ export const DEFAULTS = {
   k8sAccountPrefix: 'namespace:',
   k8sSecretsMode: 'watch',
   k8sStaleAfter: '30s',
+  /** Per client IP and minute; a burst of 10 is always allowed. */
+  uncachedPerIp: '60',
 } as const;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -81,6 +87,8 @@ function custom<T>(parse: (v: string) => T) {
 const seconds = (min: number, max: number) =>
   custom((v) => {
     const s = parseDurationSeconds(v);
+    // exp/iat/nbf are NumericDate integers to the registry: a fractional ttl made every token invalid.
+    if (!Number.isInteger(s)) throw new Error(`"${v}" must be a whole number of seconds`);
     if (s < min || s > max) throw new Error(`"${v}" must be between ${min}s and ${max}s`);
     return s;
   });
@@ -89,6 +97,7 @@ const ConfigSchema = z.object({
   listen: custom(parseListen),
   authzUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   authzToken: z.string().min(1).optional(),
+  metricsToken: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")').optional(),
   issuer: z.string().min(1, 'must not be empty').max(256),
   services: z.array(z.string().min(1, 'must not be empty').max(256)).min(1),
   key: z.string({ error: 'is required: the PEM private key that signs tokens (create one with `npx tollgate keys generate --out data/keys`)' }).min(1),
@@ -119,6 +128,9 @@ const ConfigSchema = z.object({
   k8sTokenFile: z.string().min(1).optional(),
   k8sCaFile: z.string().min(1).optional(),
   k8sStaleAfterSec: seconds(5, 600),
+  bcryptWorkers: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
+  bcryptQueue: z.coerce.number().int('must be a whole number').min(0).max(100_000).optional(),
+  uncachedPerIp: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'trustProxy'> & { trustProxy?: BlockList | undefined };
@@ -149,6 +161,10 @@ const FLAG_NAMES: Record<string, string> = {
   k8sTokenFile: '--k8s-token-file / TOLLGATE_AUTHN_K8S_TOKEN_FILE',
   k8sCaFile: '--k8s-ca-file / TOLLGATE_AUTHN_K8S_CA_FILE',
   k8sStaleAfterSec: '--k8s-stale-after / TOLLGATE_AUTHN_K8S_STALE_AFTER',
+  metricsToken: '--metrics-token-file / TOLLGATE_AUTHN_METRICS_TOKEN_FILE / TOLLGATE_AUTHN_METRICS_TOKEN',
+  bcryptWorkers: '--bcrypt-workers / TOLLGATE_AUTHN_BCRYPT_WORKERS',
+  bcryptQueue: '--bcrypt-queue / TOLLGATE_AUTHN_BCRYPT_QUEUE',
+  uncachedPerIp: '--uncached-per-ip / TOLLGATE_AUTHN_UNCACHED_PER_IP',
 };
 
 const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -158,6 +174,12 @@ function envBool(env: NodeJS.ProcessEnv, name: string): boolean {
   if (['', '0', 'false', 'no', 'off'].includes(v)) return false;
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   throw new Error(`invalid ${name}: "${env[name]}" (use true or false)`);
+}
+
+function metricsToken(flags: ServeFlags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.metricsTokenFile) return readSecretFile(flags.metricsTokenFile, 'metrics token');
+  if (env.TOLLGATE_AUTHN_METRICS_TOKEN_FILE) return readSecretFile(env.TOLLGATE_AUTHN_METRICS_TOKEN_FILE, 'metrics token');
+  return env.TOLLGATE_AUTHN_METRICS_TOKEN?.trim() || undefined;
 }
 
 function authzToken(flags: ServeFlags, env: NodeJS.ProcessEnv): string | undefined {
@@ -173,6 +195,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     listen: flags.listen ?? e('LISTEN') ?? DEFAULTS.listen,
     authzUrl: flags.authzUrl ?? e('AUTHZ_URL') ?? DEFAULTS.authzUrl,
     authzToken: authzToken(flags, env),
+    metricsToken: metricsToken(flags, env),
     issuer: flags.issuer ?? e('ISSUER') ?? DEFAULTS.issuer,
     services: flags.service?.length ? flags.service : (list(e('SERVICE')) ?? [DEFAULTS.service]),
     key: flags.key ?? e('KEY'),
@@ -199,6 +222,9 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     k8sTokenFile: flags.k8sTokenFile ?? e('K8S_TOKEN_FILE'),
     k8sCaFile: flags.k8sCaFile ?? e('K8S_CA_FILE'),
     k8sStaleAfterSec: flags.k8sStaleAfter ?? e('K8S_STALE_AFTER') ?? DEFAULTS.k8sStaleAfter,
+    bcryptWorkers: flags.bcryptWorkers ?? e('BCRYPT_WORKERS'),
+    bcryptQueue: flags.bcryptQueue ?? e('BCRYPT_QUEUE'),
+    uncachedPerIp: flags.uncachedPerIp ?? e('UNCACHED_PER_IP') ?? DEFAULTS.uncachedPerIp,
   };
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
@@ -208,6 +234,8 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   }
   // Refresh tokens carry this audience: a registry configured with it would accept them as access tokens.
   if (r.data.services.includes(`${r.data.issuer}/refresh`)) throw new Error(`invalid ${FLAG_NAMES.services}: "${r.data.issuer}/refresh" is the audience of refresh tokens; pick another service name`);
+  requireLongToken(r.data.authzToken, 'authz client token (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE / TOLLGATE_AUTHN_AUTHZ_TOKEN)');
+  requireLongToken(r.data.metricsToken, 'metrics token (--metrics-token-file / TOLLGATE_AUTHN_METRICS_TOKEN_FILE / TOLLGATE_AUTHN_METRICS_TOKEN)');
   if (!r.data.users && !r.data.htpasswd && !r.data.oidcIssuers && !r.data.k8sSecrets && !r.data.anonymous) {
     throw new Error('no credential source: pass --users FILE, --htpasswd FILE and/or --oidc-issuers FILE (or TOLLGATE_AUTHN_USERS / TOLLGATE_AUTHN_HTPASSWD / TOLLGATE_AUTHN_OIDC_ISSUERS), --k8s-secrets, or --anonymous for anonymous access only');
   }

@@ -59,6 +59,8 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
         }
       : {}),
     logger,
+    hashPool: { ...(cfg.bcryptWorkers ? { workers: cfg.bcryptWorkers } : {}), ...(cfg.bcryptQueue !== undefined ? { maxQueue: cfg.bcryptQueue } : {}) },
+    hashBudget: { perMinute: cfg.uncachedPerIp },
     onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
     onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
   });
@@ -85,6 +87,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     realm: cfg.realm,
     ...(cfg.trustProxy ? { trustProxy: cfg.trustProxy } : {}),
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
+    ...(cfg.metricsToken ? { metricsToken: cfg.metricsToken } : {}),
   });
   const cleanup = () => {
     credentials.close();

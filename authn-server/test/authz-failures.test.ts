@@ -167,13 +167,31 @@ describe('authz failures and the decision cache, against a stand-in /authorized'
     }
   });
 
+  it('/metrics with a metrics token: 401 without it or with another one (no data), 200 with it', async () => {
+    const token = 'metrics-token-0123456789abcdef0123456789';
+    const t = testApp({ keys, authzUrl: authz.url, credentials: creds, metrics: createMetrics(false), metricsToken: token });
+    try {
+      const none = await request(t.app).get('/metrics');
+      assert.equal(none.status, 401);
+      assert.match(none.headers['www-authenticate'] ?? '', /^Bearer /);
+      assert.doesNotMatch(none.text, /tollgate_authn_/);
+      assert.equal((await request(t.app).get('/metrics').set('Authorization', 'Bearer metrics-token-0123456789abcdef012345678X')).status, 401);
+      const ok = await request(t.app).get('/metrics').set('Authorization', `Bearer ${token}`);
+      assert.equal(ok.status, 200);
+      assert.match(ok.text, /tollgate_authn_tokens_issued_total/);
+      await request(t.app).get('/healthz').expect(200);
+    } finally {
+      t.authzClient.close();
+    }
+  });
+
   it('healthz, readyz, metrics and JWKS', async () => {
     const metrics = createMetrics(false);
     const t = testApp({ keys, authzUrl: authz.url, credentials: creds, metrics });
     try {
       await request(t.app).get('/healthz').expect(200);
       const ready = await request(t.app).get('/readyz').expect(200);
-      assert.deepEqual(ready.body.checks, { keys: true, authz: true });
+      assert.deepEqual(ready.body.checks, { keys: true, authz: true, authz_token: true });
       await request(t.app).get(scopeUrl).set('Authorization', alice).expect(200);
       await request(t.app).get(`/auth?service=${S}`).set('Authorization', basic('alice', 'bad')).expect(401);
       const text = (await request(t.app).get('/metrics').expect(200)).text;

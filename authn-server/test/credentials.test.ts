@@ -242,7 +242,7 @@ describe('credentials', () => {
       assert.deepEqual(await c.authenticate('nobody', 'a'), { kind: 'no-match' });
       assert.equal(compares.length, 1);
       const dummy = compares[0]!;
-      assert.equal(bcrypt.getRounds(dummy), 5, 'most common cost among users');
+      assert.ok([4, 5].includes(bcrypt.getRounds(dummy)), 'a cost drawn from the users own mix (see unknown-user-cost.test.ts)');
       assert.ok(!yaml.includes(dummy));
       assert.equal(await bcrypt.compare('a', dummy), false);
       await c.authenticate('nobody', 'a');

@@ -82,7 +82,7 @@ export class CountingThrottle implements LoginThrottle {
 }
 
 export type Rule = (r: AuthorizedRequest) => string[];
-export const CLIENT_TOKEN = 'authn-test-client-token';
+export const CLIENT_TOKEN = 'authn-test-client-token-0123456789abcdef';
 
 /**
  * A stand-in authz-server speaking the documented `/authorized` contract (common/authorized.ts):

@@ -34,13 +34,13 @@ describe('authn serve configuration', () => {
     const tmp = tempDir();
     try {
       const tokenFile = join(tmp.dir, 'authz.token');
-      writeFileSync(tokenFile, 'from-file\n');
+      writeFileSync(tokenFile, 'from-file-0123456789abcdef0123456789\n');
       const env = {
         TOLLGATE_AUTHN_LISTEN: '127.0.0.1:7000',
         TOLLGATE_AUTHN_SERVICE: 'a, b',
         TOLLGATE_AUTHN_KEY: 'env.key',
         TOLLGATE_AUTHN_HTPASSWD: 'h',
-        TOLLGATE_AUTHN_AUTHZ_TOKEN: 'from-env',
+        TOLLGATE_AUTHN_AUTHZ_TOKEN: 'from-env-0123456789abcdef0123456789',
         TOLLGATE_AUTHN_NO_X5C: 'true',
         TOLLGATE_AUTHN_ANONYMOUS: '1',
         TOLLGATE_AUTHN_TOKEN_TTL: '10m',
@@ -52,14 +52,14 @@ describe('authn serve configuration', () => {
       assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7001 });
       assert.deepEqual(c.services, ['a', 'b']);
       assert.equal(c.key, 'env.key');
-      assert.equal(c.authzToken, 'from-env');
+      assert.equal(c.authzToken, 'from-env-0123456789abcdef0123456789');
       assert.equal(c.x5c, false);
       assert.equal(c.anonymous, true);
       assert.equal(c.tokenTtlSec, 600);
       assert.equal(c.decisionCacheTtlMs, 2000);
       assert.ok(c.trustProxy?.check('10.1.2.3'));
       assert.deepEqual(c.extraCerts, ['x.crt', 'y.crt']);
-      assert.equal(loadConfig({ authzTokenFile: tokenFile, service: ['s1', 's2'] }, env).authzToken, 'from-file');
+      assert.equal(loadConfig({ authzTokenFile: tokenFile, service: ['s1', 's2'] }, env).authzToken, 'from-file-0123456789abcdef0123456789');
       assert.deepEqual(loadConfig({ service: ['s1', 's2'] }, env).services, ['s1', 's2']);
     } finally {
       tmp.cleanup();
@@ -72,7 +72,9 @@ describe('authn serve configuration', () => {
     let flags: ServeFlags | undefined;
     const tmp = tempDir();
     const tokenFile = join(tmp.dir, 'client.token');
-    writeFileSync(tokenFile, 'flag-token\n');
+    writeFileSync(tokenFile, 'flag-token-0123456789abcdef0123456789\n');
+    const metricsFile = join(tmp.dir, 'metrics.token');
+    writeFileSync(metricsFile, 'metrics-flag-token-0123456789abcdef0123\n');
     program.commands.find((c) => c.name() === 'authn')!.commands.find((c) => c.name() === 'serve')!.action((o: ServeFlags) => void (flags = o));
     // prettier-ignore
     await program.parseAsync(['authn', 'serve',
@@ -81,17 +83,19 @@ describe('authn serve configuration', () => {
       '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--oidc-issuers', 'i.yaml', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
       '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug',
       '--k8s-secrets', '--k8s-secret-name', 'devbox-registry', '--k8s-secret-registry-host', 'reg.example.com', '--k8s-account-prefix', 'ns:',
-      '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m'], { from: 'user' });
+      '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m',
+      '--bcrypt-workers', '3', '--bcrypt-queue', '40', '--uncached-per-ip', '30', '--metrics-token-file', metricsFile], { from: 'user' });
     const c = loadConfig(flags!, {});
     tmp.cleanup();
     assert.deepEqual(
       { ...c, trustProxy: c.trustProxy?.check('10.2.3.4') },
       {
-        listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
+        listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token-0123456789abcdef0123456789', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
         key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd', oidcIssuers: 'i.yaml',
         tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
         k8sSecrets: true, k8sSecretName: 'devbox-registry', k8sSecretRegistryHost: 'reg.example.com', k8sAccountPrefix: 'ns:', k8sSecretsMode: 'get',
         k8sApiUrl: 'https://k8s.example.com:6443', k8sTokenFile: 'sa.token', k8sCaFile: 'ca.crt', k8sStaleAfterSec: 60,
+        bcryptWorkers: 3, bcryptQueue: 40, uncachedPerIp: 30, metricsToken: 'metrics-flag-token-0123456789abcdef0123',
       },
     );
   });
@@ -100,7 +104,7 @@ describe('authn serve configuration', () => {
     const tmp = tempDir();
     try {
       const tokenFile = join(tmp.dir, 'client.token');
-      writeFileSync(tokenFile, 'token-from-env-file\n');
+      writeFileSync(tokenFile, 'token-from-env-file-0123456789abcdef0123\n');
       const c = loadConfig(
         {},
         {
@@ -117,7 +121,7 @@ describe('authn serve configuration', () => {
         },
       );
       assert.equal(c.authzUrl, 'https://authz.internal:8443');
-      assert.equal(c.authzToken, 'token-from-env-file');
+      assert.equal(c.authzToken, 'token-from-env-file-0123456789abcdef0123');
       assert.equal(c.issuer, 'env-issuer');
       assert.equal(c.cert, 'c.pem');
       assert.equal(c.kidFormat, 'thumbprint');
@@ -136,6 +140,11 @@ describe('authn serve configuration', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ tokenTtl: '30s' }, /--token-ttl \/ TOLLGATE_AUTHN_TOKEN_TTL: "30s" must be between 60s/],
       [{ tokenTtl: 'soon' }, /--token-ttl.*invalid duration/],
+      // A fractional exp (1795915780.5) makes the registry refuse every token.
+      [{ tokenTtl: '90500ms' }, /--token-ttl \/ TOLLGATE_AUTHN_TOKEN_TTL: "90500ms" must be a whole number of seconds/],
+      [{ refreshTtl: '1d500ms' }, /--refresh-ttl \/ TOLLGATE_AUTHN_REFRESH_TTL: "1d500ms" must be a whole number of seconds/],
+      [{ bcryptWorkers: '0' }, /--bcrypt-workers/],
+      [{ uncachedPerIp: '1.5' }, /--uncached-per-ip.*whole number/],
       [{ decisionCacheTtl: '10s' }, /--decision-cache-ttl.*above the 5s maximum/],
       [{ listen: 'nope' }, /--listen.*invalid listen address/],
       [{ authzUrl: 'ftp://x' }, /--authz-url/],
@@ -148,6 +157,10 @@ describe('authn serve configuration', () => {
     ];
     for (const [flags, re] of cases) assert.throws(() => loadConfig({ ...base, ...flags }, {}), re, JSON.stringify(flags));
     assert.throws(() => loadConfig(base, { TOLLGATE_AUTHN_ANONYMOUS: 'maybe' }), /TOLLGATE_AUTHN_ANONYMOUS/);
+    // Tokens shorter than 32 characters are refused at start.
+    assert.throws(() => loadConfig(base, { TOLLGATE_AUTHN_AUTHZ_TOKEN: 'short-client-token' }), /authz client token .* is 18 characters long; tokens must be at least 32/);
+    assert.throws(() => loadConfig(base, { TOLLGATE_AUTHN_METRICS_TOKEN: 'm'.repeat(31) }), /metrics token .* is 31 characters long/);
+    assert.equal(loadConfig(base, { TOLLGATE_AUTHN_METRICS_TOKEN: 'm'.repeat(32) }).metricsToken, 'm'.repeat(32));
     // Anonymous-only needs no credential source.
     assert.equal(loadConfig({ key: 'k', anonymous: true }, {}).anonymous, true);
   });
@@ -204,7 +217,8 @@ describe('authn serve configuration', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       assert.match(metrics, /tollgate_authn_credential_cache_total\{result="hit"\} [1-9]/, 'a re-login is served by the bcrypt cache');
       assert.match(metrics, /tollgate_authn_tokens_issued_total\{grant="basic"\} 2/);
-      assert.match(metrics, /tollgate_authn_authz_call_duration_seconds_count\{outcome="ok"\} 1/, 'authz call latency is measured');
+      // One token request's call plus /readyz's (it asks /authorized with our client token).
+      assert.match(metrics, /tollgate_authn_authz_call_duration_seconds_count\{outcome="ok"\} 2/, 'authz call latency is measured');
       assert.match(metrics, /tollgate_authn_token_requests_denied_total\{reason="unauthorized"\} 1/);
       // The audit line names the account and the granted scopes, never the password or token.
       await new Promise((r) => setTimeout(r, 100));

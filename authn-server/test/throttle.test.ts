@@ -18,9 +18,9 @@ function throttle(opts: ThrottleOptions = {}) {
 }
 
 describe('login throttle', () => {
-  it('allows five free failures, then blocks with a growing Retry-After', () => {
+  it('allows exactly five free failures (the fifth starts the delay), then blocks with a growing Retry-After', () => {
     const { t, clock, fail } = throttle();
-    fail(5);
+    fail(4);
     assert.deepEqual(t.check('alice', '10.0.0.1'), { allowed: true });
     const waits: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -58,7 +58,7 @@ describe('login throttle', () => {
     assert.equal(t.check('alice', '10.0.0.1').allowed, false);
     t.recordSuccess('alice', '10.0.0.1');
     assert.deepEqual(t.check('alice', '10.0.0.1'), { allowed: true });
-    fail(5);
+    fail(4);
     assert.deepEqual(t.check('alice', '10.0.0.1'), { allowed: true }, 'free attempts start over');
   });
 
@@ -171,10 +171,10 @@ describe('login throttle through the token endpoint (real HTTP, parallel request
     const before = creds.authCalls;
     const burst = await Promise.all(Array.from({ length: 40 }, (_, i) => get('alice', `guess-${i}`, '203.0.113.66')));
     const checked = creds.authCalls - before;
-    assert.equal(checked, 6, 'five free failures plus the one that starts the delay reach the password check');
-    assert.equal(burst.filter((r) => r.status === 401).length, 6);
+    assert.equal(checked, 5, 'exactly the documented five free attempts reach the password check');
+    assert.equal(burst.filter((r) => r.status === 401).length, 5);
     const limited = burst.filter((r) => r.status === 429);
-    assert.equal(limited.length, 34);
+    assert.equal(limited.length, 35);
     assert.ok(limited.every((r) => Number(r.retryAfter) >= 1), 'Retry-After on every 429');
     assert.equal((await get('alice', 'alice-pw', '203.0.113.66')).status, 429, 'even the right password waits on the attacking address');
     const owner = await Promise.all(Array.from({ length: 10 }, () => get('alice', 'alice-pw', '198.51.100.7')));

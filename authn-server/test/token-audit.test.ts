@@ -113,4 +113,20 @@ describe('token request audit log', () => {
     assert.equal(line!.level, 50);
     assert.deepEqual([line!.audit.account, line!.audit.status, line!.audit.outcome], ['alice', 503, 'unavailable']);
   });
+
+  it('attacker-controlled fields are cut to 256 characters and 16 list entries: ten oversized refused requests stay small', async () => {
+    const longClient = 'c'.repeat(45_000);
+    const scopes = Array.from({ length: 64 }, (_, i) => `repository:${'n'.repeat(200)}${i}:pull`).join(' ');
+    for (let i = 0; i < 10; i++) {
+      await request(t.app).post('/auth').type('form').send({ grant_type: 'password', service: S, client_id: longClient, scope: scopes }).set('Authorization', basic('mallory', 'x')).expect(i === 0 ? 401 : 429); // CountingThrottle(1)
+    }
+    const [line] = audits();
+    assert.equal(line!.audit.client_id, `${'c'.repeat(256)}…[+${45_000 - 256}]`);
+    const requested = line!.audit.requested as string[];
+    assert.equal(requested.length, 17);
+    assert.equal(requested[16], '…[+48 more]');
+    assert.ok(requested.slice(0, 16).every((r) => r.length <= 256 + 12));
+    const bytes = lines.join('').length;
+    assert.ok(bytes < 10 * 8 * 1024, `ten refused requests logged ${bytes} bytes`);
+  });
 });

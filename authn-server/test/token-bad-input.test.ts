@@ -215,4 +215,24 @@ describe('token endpoint bad input, against a stand-in /authorized', () => {
       creds.failWith = undefined;
     }
   });
+
+  it('POST without a form body never reads username, password or refresh_token from the URL (secrets only from the form)', async () => {
+    const before = creds.authCalls;
+    const inUrl = `/auth?service=${S}&grant_type=password&username=alice&password=pw`;
+    // No Content-Type and no body; another Content-Type with an empty body; the form type with an empty body.
+    for (const res of [
+      await request(t.app).post(inUrl),
+      await request(t.app).post(inUrl).set('Content-Type', 'text/plain'),
+      await request(t.app).post(inUrl).set('Content-Type', 'application/x-www-form-urlencoded'),
+    ]) {
+      assertClientError(res, 401);
+      assert.equal(res.body.token, undefined);
+    }
+    assert.equal(creds.authCalls, before, 'no password check ran with credentials from the URL');
+    const refresh = await request(t.app).post(`/auth?service=${S}&grant_type=refresh_token&refresh_token=x.y.z`);
+    assertClientError(refresh, 400, 'refresh_token');
+    // With Basic credentials, a user name in the URL is ignored too (not paired with the header's password).
+    const basicLogin = await request(t.app).post(`/auth?service=${S}&grant_type=password&username=carol`).set('Authorization', alice);
+    assert.equal(basicLogin.status, 200, JSON.stringify(basicLogin.body));
+  });
 });

@@ -57,6 +57,29 @@ describe('refresh tokens, against a stand-in /authorized', () => {
     assert.equal(claims.exp, Math.floor(now.getTime() / 1000) + 3600);
   });
 
+  it('is bound to the service it was issued for: refused for another service of the same authn', async () => {
+    t.authzClient.close();
+    t = testApp({ keys, authzUrl: authz.url, credentials: creds, clock: () => now, refreshTtlSec: 3600, services: ['reg-a', 'reg-b'] });
+    const res = await request(t.app).get('/auth?offline_token=true&service=reg-a').set('Authorization', basic('alice', 'alice-pw')).expect(200);
+    const rt = res.body.refresh_token as string;
+    assert.equal(verifyRefreshIndependently(rt, keys.signing.publicKey, 'test-issuer').claims.svc, 'reg-a');
+    const use = (service: string) => request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: rt, service, scope: 'repository:team-a/app:pull' });
+    const other = await use('reg-b');
+    assert.equal(other.status, 401);
+    assert.equal(other.body.error, 'invalid_grant');
+    assert.match(other.body.error_description, /issued for another service than "reg-b"/);
+    const same = await use('reg-a');
+    assert.equal(same.status, 200);
+    assert.equal(verifyIndependently(same.body.token, keys.signing.publicKey).claims.aud, 'reg-a');
+    // A token from before `svc` existed names no service: only a single-service authn may accept it.
+    const { svc: _svc, ...legacy } = JSON.parse(Buffer.from(rt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const header = JSON.parse(Buffer.from(rt.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+    const old = await new SignJWT(legacy).setProtectedHeader(header as never).sign(keys.signing.privateKey);
+    assert.equal((await use('reg-a')).status, 200);
+    const oldUse = await request(t.app).post('/auth').type('form').send({ grant_type: 'refresh_token', refresh_token: old, service: 'reg-a' });
+    assert.equal(oldUse.status, 401, 'two services: a token without svc is refused');
+  });
+
   it('a registry access token is refused as a refresh token', async () => {
     const res = await request(t.app).get(`/auth?scope=repository:team-a/app:pull&service=${S}`).set('Authorization', basic('alice', 'alice-pw')).expect(200);
     const r = await refresh(res.body.token).expect(401);

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseListen } from '../../common/listen.js';
-import { readSecretFile } from '../../common/secret.js';
+import { readSecretFile, requireLongToken } from '../../common/secret.js';
 
 export interface ServeFlags {
   listen?: string;
@@ -105,5 +105,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
   if (cfg.adminToken && cfg.adminToken === cfg.clientToken) {
     throw new Error('the admin token and the client token must differ (the client token must not grant admin access)');
   }
+  requireLongToken(cfg.adminToken, FLAG_NAMES.adminToken!);
+  requireLongToken(cfg.clientToken, FLAG_NAMES.clientToken!);
   return cfg;
 }

@@ -198,9 +198,10 @@ for (const engine of ENGINES) describe(`odd but valid input is stored literally 
 
   it('unicode role, account and namespace names round-trip', async () => {
     const name = 'rôle-日本-🚀';
-    assert.equal((await request(h.app).put(`/roles/${encodeURIComponent(name)}`).set(admin).send({ permissions: { name: '${namespace}/**', actions: ['pull'] } })).status, 201);
+    assert.equal((await request(h.app).put(`/roles/${encodeURIComponent(name)}`).set(admin).send({ permissions: { name: 'equipe/**', actions: ['pull'] } })).status, 201);
     assert.equal((await request(h.app).post('/add-role-binding').set(admin).send({ account_name: 'Željko', role_name: name, namespace: 'équipe' })).status, 201);
-    const res = await request(h.app).post('/authorized').set(client).send(req({ Account: 'Željko', Name: 'équipe/app' }));
+    // Repository names are ASCII (distribution's grammar); accounts, roles and namespaces may be any NFC text.
+    const res = await request(h.app).post('/authorized').set(client).send(req({ Account: 'Željko', Name: 'equipe/app' }));
     assert.equal(res.status, 200);
     const got = await request(h.app).get(`/roles/${encodeURIComponent(name)}`).set(admin);
     assert.equal(got.body.name, name);

@@ -11,12 +11,12 @@ describe('serve configuration', () => {
   beforeEach(() => {
     t = tempDir();
     files = { a: join(t.dir, 'a.token'), c: join(t.dir, 'c.token') };
-    writeFileSync(files.a, 'admin-from-file\n');
-    writeFileSync(files.c, 'client-from-file\n');
+    writeFileSync(files.a, 'admin-from-file-0123456789abcdef0123\n');
+    writeFileSync(files.c, 'client-from-file-0123456789abcdef0123\n');
   });
   afterEach(() => t.cleanup());
 
-  const TOKENS = { TOLLGATE_AUTHZ_ADMIN_TOKEN: 'admin-env', TOLLGATE_AUTHZ_CLIENT_TOKEN: 'client-env' };
+  const TOKENS = { TOLLGATE_AUTHZ_ADMIN_TOKEN: 'admin-env-0123456789abcdef0123456789', TOLLGATE_AUTHZ_CLIENT_TOKEN: 'client-env-0123456789abcdef0123456789' };
 
   it('defaults: 127.0.0.1:5001, ./data/authz.db, info', () => {
     const cfg = loadConfig({}, TOKENS);
@@ -37,10 +37,10 @@ describe('serve configuration', () => {
     assert.deepEqual(cfg.listen, { host: '::1', port: 6001 });
     assert.equal(cfg.db, '/tmp/x.db');
     assert.equal(cfg.logLevel, 'warn');
-    assert.equal(cfg.adminToken, 'admin-from-file');
-    assert.equal(cfg.clientToken, 'client-from-file');
+    assert.equal(cfg.adminToken, 'admin-from-file-0123456789abcdef0123');
+    assert.equal(cfg.clientToken, 'client-from-file-0123456789abcdef0123');
     const direct = loadConfig({}, TOKENS);
-    assert.deepEqual([direct.adminToken, direct.clientToken], ['admin-env', 'client-env']);
+    assert.deepEqual([direct.adminToken, direct.clientToken], ['admin-env-0123456789abcdef0123456789', 'client-env-0123456789abcdef0123456789']);
   });
 
   it('flags win over env; a token file wins over the token value', () => {
@@ -49,9 +49,9 @@ describe('serve configuration', () => {
     assert.deepEqual(cfg.listen, { host: '127.0.0.1', port: 7001 });
     assert.equal(cfg.db, 'flag.db');
     assert.equal(cfg.logLevel, 'error');
-    assert.equal(cfg.adminToken, 'admin-from-file');
+    assert.equal(cfg.adminToken, 'admin-from-file-0123456789abcdef0123');
     const fileEnv = loadConfig({}, { ...TOKENS, TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: files.a });
-    assert.equal(fileEnv.adminToken, 'admin-from-file');
+    assert.equal(fileEnv.adminToken, 'admin-from-file-0123456789abcdef0123');
   });
 
   it('without both tokens it refuses, saying how to set them; --insecure-dev relaxes that', () => {
@@ -85,5 +85,12 @@ describe('serve configuration', () => {
     assert.throws(() => loadConfig({}, { ...TOKENS, TOLLGATE_AUTHZ_LISTEN: 'nope' }), /--listen \/ TOLLGATE_AUTHZ_LISTEN/);
     assert.throws(() => loadConfig({ logLevel: 'loud' }, TOKENS), /--log-level \/ TOLLGATE_LOG_LEVEL/);
     assert.throws(() => loadConfig({ db: '' }, TOKENS), /--db \/ TOLLGATE_AUTHZ_DB/);
+  });
+
+  it('admin and client tokens shorter than 32 characters are refused at start, naming which', () => {
+    const long = 'x'.repeat(32);
+    assert.throws(() => loadConfig({}, { TOLLGATE_AUTHZ_ADMIN_TOKEN: 'short-admin-token', TOLLGATE_AUTHZ_CLIENT_TOKEN: long }), /admin token .* is 17 characters long; tokens must be at least 32/);
+    assert.throws(() => loadConfig({}, { TOLLGATE_AUTHZ_ADMIN_TOKEN: long, TOLLGATE_AUTHZ_CLIENT_TOKEN: 'y'.repeat(31) }), /client token .* is 31 characters long/);
+    assert.equal(loadConfig({}, { TOLLGATE_AUTHZ_ADMIN_TOKEN: long, TOLLGATE_AUTHZ_CLIENT_TOKEN: 'y'.repeat(32) }).clientToken, 'y'.repeat(32));
   });
 });

@@ -14,8 +14,8 @@ import type { Store } from '../src/store/store.js';
 import type { Permission } from '../src/policy/permission.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const ADMIN = 'test-admin-token-0123456789';
-export const CLIENT = 'test-client-token-0123456789';
+export const ADMIN = 'test-admin-token-0123456789abcdef';
+export const CLIENT = 'test-client-token-0123456789abcdef';
 
 export function tempDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-authz-'));

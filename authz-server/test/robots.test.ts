@@ -98,7 +98,10 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     assert.deepEqual((await decide({ Account: 'robot:team-a+pusher', Actions: ['delete'] })).body, { allowed: false, actions: [] });
     assert.deepEqual((await decide({ Account: 'robot:team-a+pusher', Name: 'team-b/app' })).body, { allowed: false, actions: [] });
     assert.deepEqual((await decide({ Account: 'robot:team-a+pusher', Name: 'team-a' })).body, { allowed: false, actions: [] });
-    assert.deepEqual((await decide({ Account: 'robot:team-a+pusher', Name: 'team-a/../team-b/app' })).body, { allowed: false, actions: [] });
+    // Not a repository name at all (common/names.ts): refused with 400 before any decision.
+    const dotdot = await decide({ Account: 'robot:team-a+pusher', Name: 'team-a/../team-b/app' });
+    assert.equal(dotdot.status, 400);
+    assert.equal(dotdot.body.error.field, 'Name');
     assert.deepEqual((await decide({ Account: 'robot:team-a+pusher', Type: 'registry', Name: 'catalog', Actions: ['*'] })).body, { allowed: false, actions: [] });
     assert.deepEqual((await decide({ Account: 'robot:team-a+ghost' })).body, { allowed: false, actions: [] });
     assert.deepEqual((await decide({ Account: 'alice' })).body, { allowed: true, actions: ['pull'] }, 'others still use bindings');

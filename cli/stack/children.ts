@@ -1,6 +1,13 @@
 /**
  * Child processes of `tollgate start`: each writes to its own log file, is awaited until its
  * readiness URL answers, and is stopped by PID (SIGTERM, then SIGKILL after a grace period).
+ *
+ * Each runs under a small guard process (GUARD below) whose stdin is a pipe from `start`. When
+ * `start` dies in a way it cannot handle — SIGKILL, the OOM killer — the kernel closes that pipe, the
+ * guard sees end-of-file and stops its child (SIGTERM, SIGKILL after 10 s). Without it the servers
+ * and the registry (in their own process groups, see spawnChild) kept running, holding the ports.
+ * The PID `start` tracks and prints is the guard's; signals to it are passed on to the child, and it
+ * exits with the child's status.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -14,12 +21,28 @@ export interface Child {
   running(): boolean;
 }
 
+const GUARD = `
+const { spawn } = require('node:child_process');
+const { constants } = require('node:os');
+const [cmd, ...args] = process.argv.slice(1);
+const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+const stop = (sig) => { if (child.exitCode === null && child.signalCode === null) try { child.kill(sig); } catch {} };
+for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(s, () => stop(s === 'SIGHUP' ? 'SIGTERM' : s));
+const orphaned = () => { stop('SIGTERM'); setTimeout(() => stop('SIGKILL'), 10000).unref(); };
+process.stdin.on('end', orphaned);
+process.stdin.on('error', orphaned);
+process.stdin.resume();
+child.on('error', (e) => { process.stderr.write('spawn error: ' + e.message + '\\n'); process.exit(127); });
+child.on('exit', (code, sig) => process.exit(code ?? 128 + (constants.signals[sig] ?? 0)));
+`;
+
 export function spawnChild(name: string, cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): Child {
-  const log = createWriteStream(logFile, { flags: 'a' });
+  // 0600: logs name accounts, addresses and refused requests.
+  const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
   // Each child gets its own process group (detached): Ctrl-C in a terminal signals the whole
   // foreground group, and if the children got it too they could exit before `start` has even seen
   // the signal — which looks like a crash. So only `start` hears Ctrl-C, and it stops each child by PID.
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const proc = spawn(process.execPath, ['-e', GUARD, '--', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   proc.stdout?.pipe(log, { end: false });
   proc.stderr?.pipe(log, { end: false });
   let alive = true;
@@ -74,23 +97,35 @@ export function signalAllSync(children: Child[]): void {
   }
 }
 
-/** Stops children in reverse start order, each by PID; SIGKILL after `graceMs`. */
+/** Signals the child's whole process group (its guard and what the guard started); false when none is left. */
+function signalGroup(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops children in reverse start order, each by its guard's PID; SIGKILL to the group after
+ * `graceMs`. Afterwards each group gets a SIGTERM, for a process left behind by a guard that was
+ * itself killed (it cannot pass anything on then).
+ */
 export async function stopAll(children: Child[], graceMs = 10000): Promise<void> {
   for (const c of [...children].reverse()) {
-    if (!c.running() || !c.proc.pid) continue;
-    try {
-      process.kill(c.proc.pid, 'SIGTERM');
-    } catch {
-      continue;
-    }
-    const timer = setTimeout(() => {
+    const pid = c.proc.pid;
+    if (!pid) continue;
+    if (c.running()) {
       try {
-        if (c.proc.pid) process.kill(c.proc.pid, 'SIGKILL');
+        process.kill(pid, 'SIGTERM');
       } catch {
-        /* gone */
+        /* exited meanwhile */
       }
-    }, graceMs);
-    await c.exited;
-    clearTimeout(timer);
+      const timer = setTimeout(() => signalGroup(pid, 'SIGKILL'), graceMs);
+      await c.exited;
+      clearTimeout(timer);
+    }
+    signalGroup(pid, 'SIGTERM');
   }
 }

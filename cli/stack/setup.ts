@@ -66,7 +66,7 @@ function runSelf(args: string[]): void {
 export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds } {
   const created: string[] = [];
   mkdirSync(p.dir, { recursive: true, mode: 0o700 });
-  mkdirSync(p.logs, { recursive: true });
+  mkdirSync(p.logs, { recursive: true, mode: 0o700 });
   // skopeo's oci: destination needs its parent to exist (the banner's pull example writes here).
   mkdirSync(join(p.dir, 'pulled'), { recursive: true });
   for (const file of [p.adminToken, p.clientToken]) {
@@ -74,8 +74,12 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     created.push(file);
   }
-  if (!existsSync(p.key) || !existsSync(p.cert)) {
-    runSelf(['keys', 'generate', '--out', p.keyDir]);
+  // Either half alone is useless (a certificate without its key, or a key without the certificate
+  // authn sends as x5c): make a new pair. The bundle is not rewritten (it may hold other certificates);
+  // start warns when it lacks the new one.
+  const keyPair = [existsSync(p.key), existsSync(p.cert)];
+  if (!keyPair[0] || !keyPair[1]) {
+    runSelf(['keys', 'generate', '--out', p.keyDir, ...(keyPair[0] || keyPair[1] ? ['--force'] : [])]);
     created.push(p.key, p.cert);
   }
   if (!existsSync(p.bundle)) {

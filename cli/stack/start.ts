@@ -78,7 +78,15 @@ async function seedDemo(authzUrl: string, adminToken: string): Promise<boolean> 
 /** Quotes for a POSIX shell, so the printed command pastes as is whatever the data path holds. */
 const shq = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
 
-function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; creds: DemoCreds; data: string; demoImage: string; seeded: boolean; children: Child[]; registryHint?: string }): string {
+/**
+ * A shell command that logs skopeo in as `user` with the password read from demo-credentials.json and
+ * handed over on stdin: no password in the banner, the shell history or any process's argv.
+ */
+function skopeoLogin(user: string, credsFile: string, registryHost: string): string {
+  return `node -p ${shq(`require(process.argv[1]).${user}`)} ${shq(credsFile)} | skopeo login --tls-verify=false --username ${user} --password-stdin ${registryHost}`;
+}
+
+function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; creds: DemoCreds; credsFile: string; data: string; demoImage: string; seeded: boolean; children: Child[]; registryHint?: string }): string {
   const lines = [
     '',
     'tollgate stack ready',
@@ -89,14 +97,16 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
     `  logs          ${o.data}/logs/`,
     '',
     `Demo accounts${o.seeded ? ' (just seeded)' : ''}: alice → team-a/*, bob → team-b/*, admin → everything + catalog`,
-    `  alice:${o.creds.alice}  bob:${o.creds.bob}  admin:${o.creds.admin}`,
+    o.creds.alice.startsWith('(') ? '  passwords: see users.yml (not written by tollgate start)' : `  passwords in ${o.credsFile} (mode 0600; not printed)`,
   ];
   if (o.registryHost) {
     lines.push(
       '',
-      'Try it:',
-      `  skopeo copy --dest-tls-verify=false --dest-creds ${shq(`alice:${o.creds.alice}`)} ${shq(`oci:${o.demoImage}:v1`)} docker://${o.registryHost}/team-a/hello:v1`,
-      `  skopeo copy --src-tls-verify=false --src-creds ${shq(`bob:${o.creds.bob}`)} docker://${o.registryHost}/team-a/hello:v1 ${shq(`oci:${o.data}/pulled/hello:v1`)}   # denied: bob is team-b`,
+      'Try it (each login reads the password from the file):',
+      `  ${skopeoLogin('alice', o.credsFile, o.registryHost)}`,
+      `  skopeo copy --dest-tls-verify=false ${shq(`oci:${o.demoImage}:v1`)} docker://${o.registryHost}/team-a/hello:v1`,
+      `  ${skopeoLogin('bob', o.credsFile, o.registryHost)}`,
+      `  skopeo copy --src-tls-verify=false docker://${o.registryHost}/team-a/hello:v1 ${shq(`oci:${o.data}/pulled/hello:v1`)}   # denied: bob is team-b`,
     );
   }
   lines.push('', 'Ctrl-C stops everything.', '');
@@ -176,7 +186,7 @@ export async function start(opts: StartOptions): Promise<void> {
       await waitReady(reg, `http://${host}:${ports.registry}/v2/`, [401]);
       registryHost = `${host}:${ports.registry}`;
     }
-    process.stdout.write(banner({ authzUrl, authnUrl, ...(registryHost ? { registryHost } : {}), ...(registryHint ? { registryHint } : {}), creds, data: p.dir, demoImage: p.demoImage, seeded, children }));
+    process.stdout.write(banner({ authzUrl, authnUrl, ...(registryHost ? { registryHost } : {}), ...(registryHint ? { registryHint } : {}), creds, credsFile: p.demoCreds, data: p.dir, demoImage: p.demoImage, seeded, children }));
   } catch (e) {
     if (stopping) return;
     process.stderr.write(`tollgate start: ${(e as Error).message}\n`);

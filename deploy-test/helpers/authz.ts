@@ -1,4 +1,5 @@
 /** Runs a real authz-server (`tollgate authz serve`) on a free loopback port with its own SQLite file. */
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProcess, type Proc } from './run.js';
@@ -15,8 +16,8 @@ export interface AuthzServer {
 }
 
 export async function startAuthz(dir: string, tag = 'a'): Promise<AuthzServer> {
-  const adminToken = `admin-${tag}-${Math.random().toString(36).slice(2)}`;
-  const clientToken = `client-${tag}-${Math.random().toString(36).slice(2)}`;
+  const adminToken = `admin-${tag}-${randomBytes(16).toString('hex')}`;
+  const clientToken = `client-${tag}-${randomBytes(16).toString('hex')}`;
   const adminTokenFile = join(dir, `${tag}-admin.token`);
   const clientTokenFile = join(dir, `${tag}-client.token`);
   writeFileSync(adminTokenFile, `${adminToken}\n`, { mode: 0o600 });

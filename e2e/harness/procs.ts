@@ -203,6 +203,8 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    // A client that exits before reading its stdin (most of them) must not turn into an uncaught EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
     const timer = setTimeout(() => {
       stderr += `\n[e2e] killed after ${opts.timeoutMs ?? 120000} ms`;

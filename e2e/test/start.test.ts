@@ -5,7 +5,7 @@
  * everything; a missing registry binary still gives authz + authn; a child that dies takes the stack down.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBins } from '../harness/fixture.js';
 import { createServer, type Server } from 'node:net';
@@ -78,7 +78,12 @@ describe('e2e: tollgate start', function () {
     assert.match(out, /^created admin\.token, client\.token, keys\/token\.key, keys\/token\.crt, keys\/bundle\.pem, users\.yml, demo-credentials\.json, demo-image in /m);
     assert.match(out, /just seeded/);
     const creds = JSON.parse(readFileSync(join(data, 'demo-credentials.json'), 'utf8')) as Record<string, string>;
-    for (const u of ['alice', 'bob', 'admin']) assert.ok(out.includes(`${u}:${creds[u]}`), `banner shows ${u}'s password`);
+    for (const u of ['alice', 'bob', 'admin']) assert.ok(!out.includes(creds[u]!), `the banner does not show ${u}'s password`);
+    assert.match(out, /passwords in .*demo-credentials\.json \(mode 0600; not printed\)/);
+    // The files start creates are private: SQLite (and its WAL), every log.
+    for (const f of ['authz.db', 'authz.db-wal', 'logs/authz.log', 'logs/authn.log', 'logs/registry.log']) {
+      assert.equal(statSync(join(data, f)).mode & 0o777, 0o600, f);
+    }
     assert.equal(readFileSync(join(data, 'admin.token'), 'utf8').trim().length, 64);
 
     const q = new URLSearchParams({ service: 'tollgate-registry', account: 'alice', scope: 'repository:team-a/hello:pull,push' });
@@ -89,14 +94,20 @@ describe('e2e: tollgate start', function () {
     assert.deepEqual(claims.access.map((a) => [a.name, [...a.actions].sort()]), [['team-a/hello', ['pull', 'push']]]);
 
     // The banner's copy-paste commands, run as printed: alice's push works, bob's pull is denied.
+    // The logins read the password from the file: no command line holds one.
     const env = { REGISTRY_AUTH_FILE: join(t.dir, 'auth.json') };
+    const logins = [...out.matchAll(/^\s+(node -p .* \| skopeo login .*)$/gm)].map((m) => m[1]!);
+    assert.equal(logins.length, 2, out);
+    for (const l of logins) for (const u of ['alice', 'bob']) assert.ok(!l.includes(creds[u]!));
     const pushCmd = /^\s+(skopeo copy --dest-tls-verify.*)$/m.exec(out)?.[1];
     assert.ok(pushCmd, out);
+    assert.equal((await run('sh', ['-c', logins[0]!], { env, input: '' })).code, 0);
     const push = await run('sh', ['-c', pushCmd], { env, input: '' });
     assert.equal(push.code, 0, push.out);
     assert.match(push.out, /Writing manifest to image destination/);
     const denyCmd = /^\s+(skopeo copy --src-tls-verify.*)$/m.exec(out)?.[1];
     assert.ok(denyCmd, out);
+    assert.equal((await run('sh', ['-c', logins[1]!], { env, input: '' })).code, 0);
     const deny = await run('sh', ['-c', denyCmd], { env, input: '' });
     assert.notEqual(deny.code, 0, deny.out);
     assert.match(deny.out, /denied: requested access to the resource is denied/);
@@ -151,6 +162,17 @@ describe('e2e: tollgate start', function () {
     assert.deepEqual(await gone(pids), []);
   });
 
+  it('start killed with SIGKILL: its children notice and exit, freeing the ports', async () => {
+    const { pids, out } = await launch();
+    assert.equal(pids.length, 3, out);
+    process.kill(proc?.pid ?? 0, 'SIGKILL');
+    await proc?.wait();
+    assert.deepEqual(await gone(pids), [], 'every child is gone');
+    for (const port of [ports.authz, ports.authn, ports.registry]) {
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }), `nothing listens on ${port} any more`);
+    }
+  });
+
   it('a child that dies takes the stack down: its log tail is printed, the others are stopped, exit 1', async () => {
     const { pids, out } = await launch();
     assert.equal(pids.length, 3, out);
@@ -188,14 +210,16 @@ describe('e2e: tollgate start', function () {
     }
   });
 
-  it('a deleted signing key is regenerated (nothing else is touched) and start warns that the old bundle no longer matches', async () => {
+  it('a deleted signing key (either half) regenerates the pair (nothing else is touched) and start warns that the old bundle no longer matches', async () => {
     const bundle = readFileSync(join(data, 'keys', 'bundle.pem'), 'utf8');
+    const cert = readFileSync(join(data, 'keys', 'token.crt'), 'utf8');
+    // Only the key: its certificate alone is useless, so both are made anew.
     rmSync(join(data, 'keys', 'token.key'));
-    rmSync(join(data, 'keys', 'token.crt'));
     const { pids, out } = await launch();
     assert.match(out, /^created keys\/token\.key, keys\/token\.crt in /m);
     assert.match(out, /warning: .*keys\/bundle\.pem does not hold .*keys\/token\.crt, so the registry will reject every token; delete the bundle to have it rebuilt/);
     assert.equal(readFileSync(join(data, 'keys', 'bundle.pem'), 'utf8'), bundle, 'the bundle was not overwritten');
+    assert.notEqual(readFileSync(join(data, 'keys', 'token.crt'), 'utf8'), cert, 'a new certificate for the new key');
     ctrlC();
     assert.equal(await proc?.wait(), 0);
     assert.deepEqual(await gone(pids), []);

@@ -17,9 +17,23 @@ import type net from 'node:net';
 import { AUTHORIZED_PATH, type AuthorizedRequest, type AuthorizedResponse } from '../../../common/authorized.js';
 
 export class AuthzUnavailable extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** authz-server's HTTP status when it answered (401: our client token was refused). */
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'AuthzUnavailable';
+  }
+}
+
+/** authz-server's own reason from an error body (`{"error":{"message":…}}`), at most 200 characters. */
+function errorReason(text: string): string {
+  try {
+    const m = (JSON.parse(text) as { error?: { message?: unknown } }).error?.message;
+    return typeof m === 'string' ? m.slice(0, 200) : '';
+  } catch {
+    return '';
   }
 }
 
@@ -150,7 +164,11 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
 
   async function once(body: AuthorizedRequest, retry = false): Promise<AuthorizedResponse> {
     const { status, text } = await exchange('POST', AUTHORIZED_PATH, JSON.stringify(body), timeoutMs, retry ? fresh : agent);
-    if (status !== 200 && status !== 403) throw new AuthzUnavailable(`authz-server answered ${status} on ${AUTHORIZED_PATH}`);
+    if (status === 401) {
+      const why = errorReason(text);
+      throw new AuthzUnavailable(`authz-server refused our client token (401 on ${AUTHORIZED_PATH}${why ? `: ${why}` : ''}); check --authz-token-file against authz's --client-token-file`, 401);
+    }
+    if (status !== 200 && status !== 403) throw new AuthzUnavailable(`authz-server answered ${status} on ${AUTHORIZED_PATH}`, status);
     return readReply(status, text);
   }
 

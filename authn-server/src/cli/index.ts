@@ -14,6 +14,7 @@ export function registerAuthnCommands(program: Command): void {
     .option('--listen <host:port>', `listen address (env TOLLGATE_AUTHN_LISTEN, default ${DEFAULTS.listen})`)
     .option('--authz-url <url>', `authz-server base URL (env TOLLGATE_AUTHN_AUTHZ_URL, default ${DEFAULTS.authzUrl})`)
     .option('--authz-token-file <file>', 'client token for /authorized (env TOLLGATE_AUTHN_AUTHZ_TOKEN_FILE, or the token in TOLLGATE_AUTHN_AUTHZ_TOKEN)')
+    .option('--metrics-token-file <file>', 'bearer token /metrics requires (env TOLLGATE_AUTHN_METRICS_TOKEN_FILE, or the token in TOLLGATE_AUTHN_METRICS_TOKEN; default: /metrics is open)')
     .option('--issuer <name>', `token issuer = registry auth.token.issuer (env TOLLGATE_AUTHN_ISSUER, default ${DEFAULTS.issuer})`)
     .option('--service <name>', `allowed service = registry auth.token.service, repeatable (env TOLLGATE_AUTHN_SERVICE, comma-separated, default ${DEFAULTS.service})`, collect)
     .option('--key <file>', 'PEM private key that signs tokens, EC P-256 or RSA >= 2048 (env TOLLGATE_AUTHN_KEY)')
@@ -39,6 +40,9 @@ export function registerAuthnCommands(program: Command): void {
     .option('--k8s-token-file <file>', 'bearer token file for the API, re-read per request (env TOLLGATE_AUTHN_K8S_TOKEN_FILE; in-cluster default the service-account token)')
     .option('--k8s-ca-file <file>', 'CA bundle of the API (env TOLLGATE_AUTHN_K8S_CA_FILE; in-cluster default the service-account ca.crt)')
     .option('--k8s-stale-after <duration>', `fail closed (503) after the watch has been broken this long, 5s..10m (env TOLLGATE_AUTHN_K8S_STALE_AFTER, default ${DEFAULTS.k8sStaleAfter})`)
+    .option('--bcrypt-workers <n>', 'threads that check passwords off the event loop (env TOLLGATE_AUTHN_BCRYPT_WORKERS, default cores - 1, at least 1)')
+    .option('--bcrypt-queue <n>', 'uncached password checks allowed to wait; more get 503 + Retry-After (env TOLLGATE_AUTHN_BCRYPT_QUEUE, default 16 per thread)')
+    .option('--uncached-per-ip <n>', `uncached password checks per client IP per minute, after a burst of 10; more get 429 (env TOLLGATE_AUTHN_UNCACHED_PER_IP, default ${DEFAULTS.uncachedPerIp})`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_AUTHN_LOG_LEVEL or TOLLGATE_LOG_LEVEL, default info)')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded lazily so the admin commands do not pull in express.

@@ -35,7 +35,11 @@ export interface CredentialInfo {
 export interface CredentialBackend {
   /** Short name for logs and metrics (`users-file`, `htpasswd`, `k8s-secrets`). */
   readonly name: string;
-  authenticate(user: string, password: string): Promise<AuthnResult>;
+  /**
+   * `client` (the caller's IP) is charged for an uncached password check; a refusal rejects with
+   * `HashBusyError` (too many checks waiting, or this client's budget spent) — "not now", not "denied".
+   */
+  authenticate(user: string, password: string, client?: string): Promise<AuthnResult>;
   /**
    * The user's current credential fingerprint and labels without checking a password (used on refresh),
    * or `null` when this backend does not know the user. `user` is the account (a refresh token's `sub`).

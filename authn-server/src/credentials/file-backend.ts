@@ -58,7 +58,7 @@ export function createFileBackend(
   return {
     name,
     table,
-    authenticate: (user, password) => table.authenticate(user, password),
+    authenticate: (user, password, client) => table.authenticate(user, password, client),
     lookup: (user) => table.lookup(user),
     reload: () => watched.check(true),
     close: () => watched.close(),

@@ -1,7 +1,8 @@
 /**
  * Credential backends chained in order (issuers file, users file, then htpasswd), docker_auth style: the first backend
  * that knows the user decides (`ok` or `wrong-password`); when none does, one dummy bcrypt compare runs so
- * an unknown user costs what a known one does, and the answer is `no-match`.
+ * an unknown user costs what a known one does (at a cost drawn from the users' own mix, dummy-cost.ts),
+ * and the answer is `no-match`.
  */
 import type { Logger } from '../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
@@ -10,9 +11,13 @@ import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
 import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './oidc/backend.js';
 import { createUsersFileBackend } from './users-file-backend.js';
-import { PasswordVerifier, VERIFIER_DEFAULTS, type CompareFn } from './verifier.js';
+import { createHashBudget, type HashBudgetOptions } from '../throttle/hash-budget.js';
+import { createHashPool, type HashPoolOptions } from './hash-pool.js';
+import { DummyCosts } from './dummy-cost.js';
+import { PasswordVerifier, type CompareFn } from './verifier.js';
 
 export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
+export { HashBusyError } from './hash-pool.js';
 
 export interface CredentialOptions {
   usersFile?: string;
@@ -28,8 +33,12 @@ export interface CredentialOptions {
   watch?: WatchOptions;
   /** Key of the credential fingerprint; default is a fixed constant so ids survive restarts and match across replicas. */
   credentialIdKey?: string | Buffer;
-  /** bcrypt compare, injectable so tests can count calls. Default bcryptjs async compare. */
+  /** bcrypt compare, injectable so tests can count calls. Default: the worker-thread pool. */
   compare?: CompareFn;
+  /** Worker threads and queue bound of the bcrypt pool. */
+  hashPool?: HashPoolOptions;
+  /** Per-client-IP budget of uncached checks; `false` turns it off. */
+  hashBudget?: HashBudgetOptions | false;
   /** Clock for the cache TTL. */
   now?: () => number;
   /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
@@ -41,8 +50,11 @@ export interface CredentialOptions {
 
 export interface Credentials {
   readonly backends: readonly CredentialBackend[];
-  /** First backend that is not `no-match` decides; all `no-match` → `no-match`. */
-  authenticate(user: string, password: string): Promise<AuthnResult>;
+  /**
+   * First backend that is not `no-match` decides; all `no-match` → `no-match`. `client` (an IP) pays for
+   * uncached checks; rejects with `HashBusyError` when the pool's queue is full or the client's budget spent.
+   */
+  authenticate(user: string, password: string, client?: string): Promise<AuthnResult>;
   lookup(user: string): Promise<CredentialInfo | null>;
   /**
    * True when this user name's password is a signed token (an issuer's user name such as `k8s`): not a
@@ -53,24 +65,34 @@ export interface Credentials {
   close(): void;
 }
 
-/** The most common bcrypt cost among loaded users (ties: the higher), so the dummy compare costs the same. */
-function dummyCost(backends: readonly FileBackend[]): number {
-  const counts = new Map<number, number>();
-  for (const b of backends) for (const [cost, n] of b.table.costCounts) counts.set(cost, (counts.get(cost) ?? 0) + n);
-  let best: number = VERIFIER_DEFAULTS.dummyCost;
-  let bestCount = 0;
-  for (const [cost, n] of counts) {
-    if (n > bestCount || (n === bestCount && cost > best)) [best, bestCount] = [cost, n];
-  }
-  return best;
-}
-
 /** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
-  const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare, now: opts.now, onCache: opts.onCache });
+  // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
+  const pool = createHashPool(opts.hashPool);
+  const verifier = new PasswordVerifier({
+    ttlMs: opts.cacheTtlMs,
+    maxEntries: opts.cacheMaxEntries,
+    compare: opts.compare ?? pool.compare,
+    hash: pool.hash,
+    ...(opts.hashBudget === false ? {} : { budget: createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) }) }),
+    now: opts.now,
+    onCache: opts.onCache,
+  });
   const backends: FileBackend[] = [];
   let oidc: OidcBackend | undefined;
+  const dummyCosts = new DummyCosts();
   let ready = false;
+  /** New mix of costs after a (re)load: warn when mixed, make each cost's dummy hash before a request needs it. */
+  const refreshDummies = (): Promise<unknown> => {
+    const mixed = dummyCosts.update(backends.map((b) => b.table));
+    if (mixed) {
+      opts.logger.warn(
+        { bcrypt_costs: Object.fromEntries(mixed) },
+        'users have mixed bcrypt costs: login times hint at which cost, and so which user names, exist — rehash every password with one cost (tollgate hash-password --cost N)',
+      );
+    }
+    return Promise.all(dummyCosts.all().map((c) => verifier.dummyHash(c)));
+  };
   const common = (name: string) => ({
     verifier,
     logger: opts.logger,
@@ -78,8 +100,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     credentialIdKey: opts.credentialIdKey,
     onReload: (ok: boolean) => {
       opts.onReload?.(name, ok);
-      // The users' usual cost may have changed: make the matching dummy hash before a request needs it.
-      if (ok && ready) void verifier.dummyHash(dummyCost(backends)).catch(() => undefined);
+      if (ok && ready) void refreshDummies().catch(() => undefined);
     },
   });
   try {
@@ -88,11 +109,12 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
     if (oidc) refuseSharedNames(oidc, backends);
     // Made now so the first unknown-user request is not the one paying for it.
-    await verifier.dummyHash(dummyCost(backends));
+    await refreshDummies();
     ready = true;
   } catch (e) {
     for (const b of backends) b.close();
     oidc?.close();
+    void pool.close();
     throw e;
   }
   // The issuers decide first (their user names are theirs alone); for refresh lookups the files answer first,
@@ -104,12 +126,12 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   return {
     backends: chain,
     passwordIsToken: (user) => oidc?.handles(user) === true,
-    async authenticate(user, password) {
+    async authenticate(user, password, client) {
       for (const backend of chain) {
-        const result = await backend.authenticate(user, password);
+        const result = await backend.authenticate(user, password, client);
         if (result.kind !== 'no-match') return result;
       }
-      await verifier.dummy(user, password, dummyCost(backends));
+      await verifier.dummy(user, password, dummyCosts.costFor(user), client);
       return { kind: 'no-match' };
     },
     async lookup(user) {
@@ -121,6 +143,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     },
     close() {
       for (const b of chain) void b.close?.();
+      void pool.close();
     },
   };
 }

@@ -3,7 +3,7 @@
  * backends parse their file into a table and swap it in on reload; verification goes through the shared
  * `PasswordVerifier` (cache of successes).
  */
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
 import type { PasswordVerifier } from './verifier.js';
@@ -40,6 +40,7 @@ export class UserTable implements CredentialBackend {
   private users = new Map<string, UserEntry>();
   /** How many users have each bcrypt cost: the chain's dummy compare uses the most common one. */
   private costs = new Map<number, number>();
+  private digest = Buffer.alloc(32);
 
   constructor(
     readonly name: string,
@@ -51,6 +52,11 @@ export class UserTable implements CredentialBackend {
     return this.users.size;
   }
 
+  /** SHA-256 over every (user, stored hash): keys the unknown-user cost draw (dummy-cost.ts). */
+  get hashDigest(): Buffer {
+    return this.digest;
+  }
+
   get costCounts(): ReadonlyMap<number, number> {
     return this.costs;
   }
@@ -59,20 +65,23 @@ export class UserTable implements CredentialBackend {
   replace(records: ReadonlyMap<string, UserRecord>): void {
     const users = new Map<string, UserEntry>();
     const costs = new Map<number, number>();
+    const digest = createHash('sha256');
     for (const [user, rec] of records) {
+      digest.update(user).update('\0').update(rec.hash).update('\n');
       users.set(user, { hash: rec.hash, labels: freezeLabels(rec.labels), credentialId: credentialIdOf(user, rec.hash, this.credentialIdKey) });
       const cost = bcrypt.getRounds(rec.hash);
       costs.set(cost, (costs.get(cost) ?? 0) + 1);
     }
     this.users = users;
     this.costs = costs;
+    this.digest = digest.digest();
     this.verifier.clear();
   }
 
-  async authenticate(user: string, password: string): Promise<AuthnResult> {
+  async authenticate(user: string, password: string, client?: string): Promise<AuthnResult> {
     const entry = this.users.get(user);
     if (!entry) return { kind: 'no-match' };
-    const ok = await this.verifier.verify(user, password, entry.hash);
+    const ok = await this.verifier.verify(user, password, entry.hash, client);
     return ok ? { kind: 'ok', labels: entry.labels, credentialId: entry.credentialId } : { kind: 'wrong-password' };
   }
 

@@ -7,25 +7,34 @@
  *   entries, insertion order is expiry order). A hit also requires the stored hash to be unchanged.
  * - Concurrent verifications of the same (user, password, hash) share one bcrypt run.
  * - `dummy` burns one compare against a fixed hash of the given cost so unknown users cost the same.
+ * - Every bcrypt run that is not shared with one in flight first spends from the client's budget
+ *   (`HashBusyError` `client-limit` when it is empty); cache hits spend nothing.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
+import type { HashBudget } from '../throttle/hash-budget.js';
+import { HashBusyError } from './hash-pool.js';
 
 export type CompareFn = (password: string, hash: string) => Promise<boolean>;
+export type HashFn = (password: string, cost: number) => Promise<string>;
 
 export interface VerifierOptions {
   /** Lifetime of a cached success (ms); 0 disables the cache. Default 60 000. */
   ttlMs?: number;
   /** Most cached successes kept. Default 10 000. */
   maxEntries?: number;
-  /** bcrypt compare (injectable so tests can count calls). Default: bcryptjs async compare. */
+  /** bcrypt compare (the worker pool; injectable so tests can count calls). Default: bcryptjs async compare. */
   compare?: CompareFn;
+  /** bcrypt hash for the dummy hashes (the worker pool). Default: bcryptjs async hash. */
+  hash?: HashFn;
+  /** Per-client budget of uncached checks; none → unlimited. */
+  budget?: HashBudget;
   now?: () => number;
   /** Called on every verification of a known user: `true` on a cache hit. */
   onCache?: (hit: boolean) => void;
 }
 
-export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000, dummyCost: 10 } as const;
+export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000 } as const;
 
 interface CacheEntry {
   hash: string;
@@ -40,6 +49,8 @@ export class PasswordVerifier {
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly compareFn: CompareFn;
+  private readonly hashFn: HashFn;
+  private readonly budget: HashBudget | undefined;
   private readonly now: () => number;
   private readonly onCache: ((hit: boolean) => void) | undefined;
 
@@ -47,6 +58,8 @@ export class PasswordVerifier {
     this.ttlMs = opts.ttlMs ?? VERIFIER_DEFAULTS.ttlMs;
     this.maxEntries = Math.max(1, opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries);
     this.compareFn = opts.compare ?? ((password, hash) => bcrypt.compare(password, hash));
+    this.hashFn = opts.hash ?? ((password, cost) => bcrypt.hash(password, cost));
+    this.budget = opts.budget;
     this.now = opts.now ?? Date.now;
     this.onCache = opts.onCache;
   }
@@ -56,7 +69,8 @@ export class PasswordVerifier {
     return this.cache.size;
   }
 
-  async verify(user: string, password: string, hash: string): Promise<boolean> {
+  /** `client` (an IP) is charged for an uncached check when a budget is set. */
+  async verify(user: string, password: string, hash: string, client?: string): Promise<boolean> {
     const key = this.cacheKey(user, password);
     const hit = this.cache.get(key);
     if (hit && hit.hash === hash && hit.expiresAt > this.now()) {
@@ -65,7 +79,7 @@ export class PasswordVerifier {
     }
     if (hit) this.cache.delete(key);
     this.onCache?.(false);
-    const ok = await this.compareOnce(key, password, hash);
+    const ok = await this.compareOnce(key, password, hash, client);
     if (ok && this.ttlMs > 0) this.remember(key, hash);
     return ok;
   }
@@ -74,8 +88,8 @@ export class PasswordVerifier {
    * One compare whose result is ignored, against a random-password hash of `cost`. Goes through the same
    * in-flight sharing as `verify`, so concurrent identical requests cost the same for unknown users too.
    */
-  async dummy(user: string, password: string, cost: number): Promise<void> {
-    await this.compareOnce(this.cacheKey(user, password), password, await this.dummyHash(cost));
+  async dummy(user: string, password: string, cost: number, client?: string): Promise<void> {
+    await this.compareOnce(this.cacheKey(user, password), password, await this.dummyHash(cost), client);
   }
 
   private cacheKey(user: string, password: string): string {
@@ -83,11 +97,13 @@ export class PasswordVerifier {
   }
 
   /** Concurrent compares of the same (user, password, hash) share one bcrypt run. */
-  private compareOnce(key: string, password: string, hash: string): Promise<boolean> {
+  private compareOnce(key: string, password: string, hash: string, client: string | undefined): Promise<boolean> {
     // The hash is part of the key so a reload mid-compare never answers for the new hash.
     const flightKey = `${key}\0${hash}`;
     let pending = this.inflight.get(flightKey);
     if (!pending) {
+      const spent = client !== undefined && this.budget ? this.budget.take(client) : { ok: true as const };
+      if (!spent.ok) return Promise.reject(new HashBusyError('client-limit', spent.retryAfterSec));
       pending = this.compareFn(password, hash).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, pending);
     }
@@ -98,7 +114,7 @@ export class PasswordVerifier {
   dummyHash(cost: number): Promise<string> {
     let hash = this.dummyHashes.get(cost);
     if (!hash) {
-      hash = bcrypt.hash(randomBytes(18).toString('base64'), cost);
+      hash = this.hashFn(randomBytes(18).toString('base64'), cost);
       this.dummyHashes.set(cost, hash);
     }
     return hash;

@@ -1,7 +1,9 @@
 /**
  * The client address: the socket peer, unless the peer is a trusted proxy (`--trust-proxy`), in
  * which case X-Forwarded-For is walked from the right, skipping trusted hops. A forged header
- * from an untrusted peer is ignored.
+ * from an untrusted peer is ignored, and reported through `onIgnored` (app.ts turns that into one
+ * rate-limited warning: behind a proxy nobody told us about, every client shares the proxy's address,
+ * so one attacker's failed logins would lock everyone out).
  */
 import { BlockList, isIP } from 'node:net';
 
@@ -35,10 +37,14 @@ function trusted(list: BlockList, ip: string): boolean {
   return family !== 0 && list.check(ip, family === 4 ? 'ipv4' : 'ipv6');
 }
 
-export function clientIpResolver(trustProxy: BlockList | undefined): ClientIpResolver {
+export function clientIpResolver(trustProxy: BlockList | undefined, onIgnored?: (peer: string) => void): ClientIpResolver {
   return (remote, xff) => {
     const peer = unmap(remote ?? '');
-    if (!trustProxy || !trusted(trustProxy, peer) || !xff) return peer;
+    if (!xff) return peer;
+    if (!trustProxy || !trusted(trustProxy, peer)) {
+      onIgnored?.(peer);
+      return peer;
+    }
     const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map(hopAddress).filter(Boolean);
     for (let i = hops.length - 1; i >= 0; i--) {
       const hop = hops[i]!;

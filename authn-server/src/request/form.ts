@@ -50,13 +50,22 @@ export function parseForm(text: string, source: string): Fields {
   return out;
 }
 
-/** Secrets are only read from the body (RFC 6749 keeps them out of URLs, which proxies log). */
-const BODY_ONLY = new Set(['password', 'refresh_token']);
+/**
+ * Credentials are only read from the body (RFC 6749 keeps them out of URLs, which proxies log). The
+ * user name goes with its password: a URL naming the user must not pair with a body or Basic header.
+ */
+const BODY_ONLY = new Set(['username', 'password', 'refresh_token']);
+
+/** A POST's URL query without the body-only fields (a POST without a form body has only its URL). */
+export function queryForPost(query: Fields): Fields {
+  for (const key of BODY_ONLY) query.delete(key);
+  return query;
+}
 
 /**
  * POST fields plus the URL's query (as Go's ParseForm, which docker_auth uses): a realm configured with a
  * query string keeps working for OAuth POSTs. `scope` values from both count; for any other field the
- * body wins; `password` and `refresh_token` in the query are ignored.
+ * body wins; `username`, `password` and `refresh_token` in the query are ignored.
  */
 export function withQuery(body: Fields, query: Fields): Fields {
   for (const [key, values] of query) {

@@ -2,22 +2,25 @@
  * Who is asking, for each request shape (PROTOCOL.md §2):
  * - GET: Basic credentials; none → anonymous only with `--anonymous` and no `account`, else 401.
  * - POST grant_type=password: `username`/`password` fields, else Basic.
- * - POST grant_type=refresh_token: a refresh token of ours whose credential id still matches the
- *   user's current credential (password change or removal → 401).
+ * - POST grant_type=refresh_token: a refresh token of ours, issued for this request's service, whose
+ *   credential id still matches the user's current credential (password change or removal → 401).
  * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
  * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
- * Login errors carry the attempted account so the audit line names it.
+ * Login errors carry the attempted account so the audit line names it. An uncached check the server will
+ * not run now (bcrypt queue full → 503, this client's budget of uncached checks spent → 429, both with
+ * Retry-After) is neither a failure nor a success for the throttle.
  * A user name whose password is a signed token (an issuer's, e.g. `k8s`) skips the throttle and the per-pair
  * queue: a token cannot be guessed, and every node shares that name, so locking it would stop image pulls.
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
-import type { Credentials } from '../credentials/index.js';
+import { HashBusyError, type Credentials } from '../credentials/index.js';
 import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
 import type { PairQueue } from '../throttle/pair-queue.js';
+import { truncateText } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -57,7 +60,7 @@ async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, pa
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
     if (err instanceof AuthnError) throw err;
-    deps.logger.error({ err, account: user }, 'credential backend failed');
+    deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
     throw unavailable(user);
   }
   if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
@@ -76,9 +79,14 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
     if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
     let r;
     try {
-      r = await deps.credentials.authenticate(user, password);
+      r = await deps.credentials.authenticate(user, password, ip);
     } catch (err) {
-      deps.logger.error({ err, account: user }, 'credential backend failed');
+      if (err instanceof HashBusyError) {
+        const clientLimit = err.reason === 'client-limit';
+        const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
+        throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
+      }
+      deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
       throw unavailable(user);
     }
     if (r.kind !== 'ok') {
@@ -90,10 +98,16 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
   });
 }
 
-async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
+/** The service the request is for; `single` when authn serves only that one. */
+export interface ForService {
+  service: string;
+  single: boolean;
+}
+
+async function refresh(deps: IdentityDeps, fields: Fields, svc: ForService): Promise<Identity> {
   const token = single(fields, 'refresh_token');
   if (!token) throw new AuthnError(400, 'invalid_request', 'refresh_token is required for grant_type=refresh_token', { field: 'refresh_token' });
-  const claims = await deps.issuer.verifyRefresh(token);
+  const claims = await deps.issuer.verifyRefresh(token, svc.service, svc.single);
   let current;
   try {
     current = await deps.credentials.lookup(claims.sub);
@@ -107,7 +121,7 @@ async function refresh(deps: IdentityDeps, fields: Fields): Promise<Identity> {
   return { grant: 'refresh_token', account: claims.sub, labels: current.labels, credentialId: current.credentialId, refreshToken: token };
 }
 
-export async function identify(deps: IdentityDeps, method: string, fields: Fields, authorization: string | undefined, ip: string): Promise<Identity> {
+export async function identify(deps: IdentityDeps, method: string, fields: Fields, authorization: string | undefined, ip: string, svc: ForService): Promise<Identity> {
   if (method === 'GET') {
     const basic = parseBasic(authorization);
     if (basic) return login(deps, 'basic', basic.user, basic.password, ip);
@@ -115,7 +129,7 @@ export async function identify(deps: IdentityDeps, method: string, fields: Field
     return { grant: 'anonymous', account: '', labels: null };
   }
   const grant = single(fields, 'grant_type');
-  if (grant === 'refresh_token') return refresh(deps, fields);
+  if (grant === 'refresh_token') return refresh(deps, fields, svc);
   if (grant === 'password') {
     const user = single(fields, 'username');
     if (user !== undefined) {

@@ -12,9 +12,10 @@ import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
 import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
-import { bodyText, parseForm, single, withQuery, type Fields } from '../request/form.js';
+import { bodyText, parseForm, queryForPost, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
 import { decide } from '../token/grant.js';
+import { boundAudit } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 import { identify, type IdentityDeps } from './identity.js';
 
@@ -50,7 +51,7 @@ function readFields(req: TokenRequest): Fields {
     if (type && (req.headers['content-length'] ?? '0') !== '0') {
       throw new AuthnError(415, 'unsupported_media_type', 'POST body must be application/x-www-form-urlencoded', { field: 'body' });
     }
-    return query;
+    return queryForPost(query);
   }
   return withQuery(parseForm(bodyText(req.body), 'body'), query);
 }
@@ -83,7 +84,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const account = single(fields, 'account');
       audit.account = account;
       const offline = req.method === 'GET' ? single(fields, 'offline_token') === 'true' : single(fields, 'access_type') === 'offline';
-      const who = await identify(deps, req.method, fields, req.headers.authorization, ip);
+      const who = await identify(deps, req.method, fields, req.headers.authorization, ip, { service, single: deps.services.length === 1 });
       audit.account = who.account;
       audit.grant = who.grant;
       if (who.audit) Object.assign(audit, who.audit);
@@ -98,12 +99,12 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
       let refreshToken: string | undefined;
       if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter }))?.token;
+        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter, service }))?.token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       deps.metrics.tokensIssued.inc({ grant: who.grant });
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
-      deps.logger.info({ audit }, 'token issued');
+      deps.logger.info({ audit: boundAudit(audit) }, 'token issued');
       res.setHeader('Cache-Control', 'no-store');
       res.setHeader('Pragma', 'no-cache');
       sendJson(res, 200, {
@@ -120,8 +121,9 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       if (e.opts.account !== undefined) audit.account = e.opts.account;
       if (e.opts.audit) Object.assign(audit, e.opts.audit);
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
+      if (e.cause instanceof Error) audit.cause = e.cause.message;
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
-      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit }, 'token refused');
+      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit: boundAudit(audit) }, 'token refused');
       sendError(res, e, deps.realm);
     }
   };

@@ -7,6 +7,7 @@
  * wildcards are refused); ≥ 1 action; at most MAX_SCOPES resource scopes per request. Duplicate
  * resources are merged (union of actions) so authz is asked once.
  */
+import { REPOSITORY_NAME, REPOSITORY_NAME_HINT } from '../../../common/names.js';
 import { AuthnError } from '../errors.js';
 
 export const MAX_SCOPES = 64;
@@ -20,12 +21,8 @@ export interface Scope {
 }
 
 const TYPE = /^([a-z0-9]+)(?:\(([a-z0-9]+)\))?$/;
-// distribution's token scope grammar (docs/spec/auth/scope.md), IPv6 hosts as in distribution/reference.
-// Linear enough to run on any input: separators are mandatory between repeats, and names are ≤ 255 chars.
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const HOST_PART = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
-const HOST = `(?:${HOST_PART}(?:\\.${HOST_PART})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?`;
-const NAME = new RegExp(`^(?:(?:${HOST}/)?${COMPONENT}(?:/${COMPONENT})*)?$`);
+// distribution's name grammar, shared with authz-server's /authorized (common/names.ts).
+const NAME = REPOSITORY_NAME;
 const ACTION = /^(?:\*|[a-z][a-z0-9_-]*)$/;
 
 function bad(raw: string, why: string): AuthnError {
@@ -43,7 +40,7 @@ export function parseScope(raw: string): Scope {
   const t = TYPE.exec(typeText);
   if (!t) throw bad(raw, `resource type "${typeText}" must be lowercase letters/digits, optionally with a (class)`);
   if (name.length > 255) throw bad(raw, 'resource name is longer than 255 characters');
-  if (!NAME.test(name)) throw bad(raw, `resource name "${name.slice(0, 80)}" is not a repository name (lowercase components joined by "/", optionally after "host[:port]/")`);
+  if (!NAME.test(name)) throw bad(raw, `resource name "${name.slice(0, 80)}" is not a repository name (${REPOSITORY_NAME_HINT})`);
   const actions = actionText.split(',');
   if (actions.length > 16) throw bad(raw, 'more than 16 actions');
   for (const a of actions) if (!ACTION.test(a) || a.length > 64) throw bad(raw, a ? `invalid action "${a}"` : 'empty action');

@@ -1,8 +1,9 @@
 /**
  * Failed-login throttle per (account, client IP).
  *
- * - The first `freeAttempts` failures of a pair cost nothing; each further one blocks the pair for
- *   `baseDelayMs * 2^(n-1)` (n = failures beyond the free ones), capped at `maxDelayMs`.
+ * - A pair gets exactly `freeAttempts` failures for free: the failure that uses up the last free one
+ *   blocks the pair for `baseDelayMs`, and each further one for `baseDelayMs * 2^n` (n = failures beyond
+ *   the free ones), capped at `maxDelayMs`. So a burst sees `freeAttempts` verdicts, then 429.
  * - A success resets the pair. Other pairs are never touched, so an attacker hammering an account from one
  *   address cannot lock its owner out from another. IPv6 clients count per /64 (one host usually owns a
  *   whole /64, so per-address counting would give it 2^64 × the free attempts).
@@ -80,8 +81,9 @@ export function createLoginThrottle(opts: ThrottleOptions = {}): Throttle {
       const failures = prev && !stale(prev, t) ? prev.failures + 1 : 1;
       entries.delete(k);
       sweep(t);
-      const over = failures - free;
-      const delay = over > 0 ? Math.min(max, base * 2 ** Math.min(over - 1, 40)) : 0;
+      // With 0 free attempts the first failure still needs to happen before anything can be blocked.
+      const over = failures - Math.max(1, free);
+      const delay = over >= 0 ? Math.min(max, base * 2 ** Math.min(over, 40)) : 0;
       entries.set(k, { failures, lastFailureAt: t, blockedUntil: t + delay });
     },
     recordSuccess(account, ip) {

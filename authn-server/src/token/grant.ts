@@ -35,7 +35,8 @@ export async function decide(authz: AuthzClient, input: GrantInput): Promise<Dec
     );
   } catch (e) {
     if (!(e instanceof AuthzUnavailable)) throw e;
-    throw new AuthnError(503, 'unavailable', 'authorization service unavailable, try again shortly', { retryAfterSec: AUTHZ_RETRY_AFTER_SEC });
+    // The cause goes to the audit line (routes/token.ts), never to the client.
+    throw Object.assign(new AuthnError(503, 'unavailable', 'authorization service unavailable, try again shortly', { retryAfterSec: AUTHZ_RETRY_AFTER_SEC }), { cause: e });
   }
   const out: Decision = { access: [], granted: [], denied: [] };
   input.scopes.forEach((s, i) => {

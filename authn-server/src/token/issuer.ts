@@ -5,7 +5,8 @@
  * disabled); claims `iss`, `sub`, `aud` (a string), integer `exp`/`nbf`/`iat`, `jti` (128 random
  * bits), `access`.
  * Refresh token: same key, but `typ: tollgate-refresh+jwt`, `aud` = `<issuer>/refresh`, `tgt:
- * "refresh"`, no `access`, and `cid` (the credential fingerprint). A registry rejects it (wrong
+ * "refresh"`, no `access`, `cid` (the credential fingerprint) and `svc` (the service it was issued for:
+ * it is refused for any other). A registry rejects it (wrong
  * aud); an access token is rejected here (wrong typ/aud/tgt).
  *
  * Signing uses node:crypto directly (JWS compact serialization by hand, header encoded once per key):
@@ -35,11 +36,16 @@ export interface TokenIssuer {
   issueAccess(p: { sub: string; aud: string; access: AccessEntry[] }): Promise<IssuedToken>;
   /**
    * A refresh token expiring after --refresh-ttl, or at `notAfter` (epoch seconds) when that is sooner: it
-   * never outlives the identity it was issued for. `null` when `notAfter` leaves less than a second.
+   * never outlives the identity it was issued for. `null` when `notAfter` leaves less than a second. It
+   * carries the `service` it was issued for.
    */
-  issueRefresh(p: { sub: string; credentialId: string; notAfter?: number | undefined }): Promise<IssuedToken | null>;
-  /** The refresh token's subject and credential id, or a 4xx AuthnError saying why it is refused. */
-  verifyRefresh(token: string): Promise<{ sub: string; credentialId: string }>;
+  issueRefresh(p: { sub: string; credentialId: string; notAfter?: number | undefined; service: string }): Promise<IssuedToken | null>;
+  /**
+   * The refresh token's subject and credential id, or a 4xx AuthnError saying why it is refused — also
+   * when it was issued for another service than `service`. A token from before `svc` existed is accepted
+   * only when `singleService` (it can then only have been issued for that one).
+   */
+  verifyRefresh(token: string, service: string, singleService: boolean): Promise<{ sub: string; credentialId: string }>;
 }
 
 export interface IssuerOptions {
@@ -90,12 +96,12 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
 
   return {
     issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
-    async issueRefresh({ sub, credentialId, notAfter }) {
+    async issueRefresh({ sub, credentialId, notAfter, service }) {
       const ttl = notAfter === undefined ? opts.refreshTtlSec : Math.min(opts.refreshTtlSec, Math.floor(notAfter) - Math.floor(clock().getTime() / 1000));
       if (ttl < 1) return null;
-      return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId }, ttl);
+      return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId, svc: service }, ttl);
     },
-    async verifyRefresh(token) {
+    async verifyRefresh(token, service, singleService) {
       if (token.length > 16384) throw refused('too long', 400);
       let kid: unknown;
       try {
@@ -120,6 +126,7 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
         if ((payload.exp as number) <= Math.floor(clock().getTime() / 1000)) throw refused('expired');
         if (protectedHeader.typ !== REFRESH_TYP || payload.tgt !== 'refresh') throw refused('not a refresh token');
         if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || payload.sub === '') throw refused('missing subject');
+        if (payload.svc === undefined ? !singleService : payload.svc !== service) throw refused(`issued for another service than "${service.slice(0, 128)}"`);
         return { sub: payload.sub, credentialId: payload.cid };
       } catch (e) {
         if (e instanceof AuthnError) throw e;

@@ -7,6 +7,12 @@
  *   backtracking engine. Globs that are not a plain literal/prefix are also compiled to RE2.
  * - `${namespace}`, `${account}`, `${labels:KEY}`: replaced by the value at decision time, always
  *   literally (a `*` in an account name is not a wildcard).
+ * - Cost: a pattern's RE2 program is limited when written (MAX_PROGRAM_SIZE, variables counted as one
+ *   character) and again at decision time with the variables' real values (MAX_DECISION_PROGRAM):
+ *   `/(?:${labels:team}){300}/` repeats the value 300 times, so a 512-character label would compile to
+ *   150 000 instructions. The size is predicted without compiling (each inserted character is one
+ *   instruction per copy; the copies are counted when the pattern is written), and a permission over
+ *   the budget does not match — fail closed, and the event loop never pays for it.
  */
 import { RE2JS } from 're2js';
 
@@ -26,6 +32,11 @@ export interface Template {
    * `*` or `**`" (e.g. `${namespace}/**`): matched by string comparison, no per-request compiling.
    */
   readonly simple?: { parts: ReadonlyArray<string | { v: 'namespace' | 'account' }>; tail: '' | '*' | '**' };
+  /**
+   * For patterns with variables: RE2 instructions with every variable one character long (`base`), and
+   * per variable how many instructions each further character of its value adds (`perChar`).
+   */
+  readonly cost?: { base: number; perChar: ReadonlyMap<string, number> };
 }
 
 export type Matcher = (value: string) => boolean;
@@ -50,6 +61,12 @@ export const MAX_PROGRAM_SIZE = 500;
 const MAX_COMBINATIONS = 64;
 /** A pattern whose substituted form (label values inserted) grows beyond this never matches. */
 const MAX_RESOLVED_SOURCE = 64 * 1024;
+/**
+ * Most RE2 instructions one permission may compile for one decision, with the real variable values
+ * (all label-value combinations together). Compiling and matching 2 048 instructions costs about a
+ * millisecond; 512-character values in an ordinary pattern stay well inside.
+ */
+export const MAX_DECISION_PROGRAM = 2048;
 
 function parseVar(body: string, allowVars: boolean): { v: VarName; key?: string } {
   if (!allowVars) throw new PatternError(`variables like \${${body}} are not allowed here`);
@@ -113,7 +130,23 @@ export function parseTemplate(source: string, allowVars = true): Template {
   const tpl: Template = { source, kind, vars, tokens };
   if (vars.size === 0) return { ...tpl, fixed: resolve(tpl, {}) };
   const simple = isRegex ? undefined : simpleShape(tokens as GlobToken[]);
-  return simple ? { ...tpl, simple } : tpl;
+  return simple ? { ...tpl, simple } : { ...tpl, cost: programCost(tokens, isRegex) };
+}
+
+const varKey = (t: { v: VarName; key?: string }): string => (t.v === 'labels' ? `labels:${t.key ?? ''}` : t.v);
+
+/** Program size with each variable one character long, and what each further character of each variable adds. */
+function programCost(tokens: ReadonlyArray<GlobToken | RegexToken>, isRegex: boolean): NonNullable<Template['cost']> {
+  const size = (longer: string | undefined): number => {
+    const src = isRegex
+      ? tokens.map((t) => ('src' in t ? t.src : varKey(t as { v: VarName; key?: string }) === longer ? 'xx' : 'x')).join('')
+      : globRegexSource(mergeLiterals(tokens.map((t): Resolved => ('v' in t ? { lit: varKey(t as { v: VarName; key?: string }) === longer ? 'xx' : 'x' } : (t as Resolved)))));
+    return RE2JS.compile(src).programSize();
+  };
+  const base = size(undefined);
+  const perChar = new Map<string, number>();
+  for (const t of tokens) if ('v' in t && !perChar.has(varKey(t))) perChar.set(varKey(t), Math.max(0, size(varKey(t)) - base));
+  return { base, perChar };
 }
 
 function checkProgram(src: string, isRegex: boolean): void {
@@ -173,10 +206,22 @@ function resolve(tpl: Template, values: VarValues): Matcher {
   const options: string[][] = [];
   let combos = 1;
   let size = 0;
+  // Predicted instructions: one combination with the longest values, and the alternation of all values.
+  let longest = tpl.cost?.base ?? 0;
+  let alternated = tpl.cost?.base ?? 0;
   for (const t of tpl.tokens) {
     if ('v' in t) {
       const vals = varValues(t, values);
       if (vals.length === 0) return never;
+      const per = tpl.cost?.perChar.get(varKey(t)) ?? 0;
+      let max = 0;
+      let sum = 0;
+      for (const v of vals) {
+        max = Math.max(max, v.length);
+        sum += v.length + 2;
+      }
+      longest += per * Math.max(0, max - 1);
+      alternated += per * sum;
       combos *= vals.length;
       options.push(vals.map((v) => (tpl.kind === 'regex' ? quote(v) : '\u0000L' + v)));
     } else options.push(['src' in t ? t.src : 'lit' in t ? '\u0000L' + t.lit : '\u0000W' + t.wild]);
@@ -184,14 +229,24 @@ function resolve(tpl: Template, values: VarValues): Matcher {
     if (size > MAX_RESOLVED_SOURCE) return never;
   }
   const build = (parts: string[]): Matcher => (tpl.kind === 'regex' ? cachedRegex(parts.join('')) : globMatcher(parts));
-  if (combos === 1) return build(options.map((o) => o[0] as string));
-  if (combos <= MAX_COMBINATIONS) {
+  // Globs whose every combination is a string comparison compile nothing: no budget needed.
+  const free = tpl.kind === 'glob' && combos <= MAX_COMBINATIONS && everyComboFast(options);
+  const oneByOne = combos <= MAX_COMBINATIONS && (free || !tpl.cost || combos * longest <= MAX_DECISION_PROGRAM);
+  if (!oneByOne && tpl.cost && alternated > MAX_DECISION_PROGRAM) return never;
+  if (combos === 1 && oneByOne) return build(options.map((o) => o[0] as string));
+  if (oneByOne) {
     let all: string[][] = [[]];
     for (const o of options) all = all.flatMap((c) => o.map((x) => [...c, x]));
     const matchers = all.map(build);
     return (v) => matchers.some((m) => m(v));
   }
   return build(options.map((o) => (o.length === 1 ? (o[0] as string) : alternation(o, tpl.kind))));
+}
+
+/** Whether a glob with these substituted parts is matched by string comparison whatever the values (values are literals). */
+function everyComboFast(options: string[][]): boolean {
+  const shape = options.map((o) => (o[0]?.[1] === 'L' ? '\u0000Lx' : (o[0] as string)));
+  return globFast(mergeLiterals(shape.map((p) => (p[1] === 'L' ? { lit: p.slice(2) } : { wild: p.slice(2) as '*' | '**' | '?' })))) !== undefined;
 }
 
 function alternation(options: string[], kind: Template['kind']): string {

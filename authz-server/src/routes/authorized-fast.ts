@@ -23,7 +23,7 @@ import type { Logger } from '../../../common/logger.js';
 import { tokenCheck, type Tokens } from '../auth/bearer.js';
 import { AuthzError, sendError, sendJson } from '../errors.js';
 import { decideRequest, type DecideDeps } from './authorized.js';
-import { BODY_LIMIT } from './context.js';
+import { BODY_LIMIT, requireUtf8 } from './context.js';
 
 export interface FastDeps extends DecideDeps {
   logger: Logger;
@@ -89,7 +89,10 @@ export function withFastAuthorized(deps: FastDeps, fallback: RequestListener): R
       done = true;
       let body: unknown;
       try {
-        body = hasBody ? parseJson(chunks.length === 1 ? chunks[0]!.toString() : Buffer.concat(chunks).toString()) : undefined;
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        // As express's JSON parser here: invalid UTF-8 is refused, never decoded to U+FFFD.
+        requireUtf8(raw);
+        body = hasBody ? parseJson(raw.toString()) : undefined;
       } catch (e) {
         return fail(req, res, e);
       }

@@ -171,7 +171,7 @@ describe('deploy: SIMULATED-KUBELET pods of k8s/ run as real containers', functi
       stop = true;
       await loop;
       process.stdout.write(`      [deploy] authn rolling update (${old.length} pods replaced, maxSurge ${surge}, maxUnavailable ${unavailable}, PDB minAvailable ${pdb.spec.minAvailable}) in ${seconds} s: ${pulls} pulls, ${failures.length} failed, never fewer than ${minReady} authn pods ready\n`);
-      assert.deepEqual(failures, []);
+      assert.deepEqual(failures.slice(0, 5), [], `${failures.length} of ${pulls} pulls failed`);
       assert.ok(pulls >= 3, `only ${pulls} pulls ran during the upgrade`);
     } finally {
       await proxy?.stop();

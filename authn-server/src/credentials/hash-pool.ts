@@ -1,0 +1,143 @@
+/**
+ * bcrypt on worker threads. bcryptjs is pure JS: on the event loop one cost-10 compare holds it for
+ * ≈ 70 ms, so a handful of strangers sending random user names made every cached login, refresh grant
+ * and health check wait behind their hashing. Here each compare runs on one of `workers` threads and
+ * the event loop only posts a message.
+ *
+ * - At most `maxQueue` checks wait for a thread; one more is refused at once with `HashBusyError`
+ *   (`queue-full`, Retry-After from the measured time per check) instead of making everyone slower.
+ * - Threads start on first use and are `unref`ed, so an idle pool keeps no process alive; a thread that
+ *   dies fails its check (could not decide → 503) and is replaced on the next one.
+ * - Hashes made for internal use (the unknown-user dummy) skip the queue bound: they are not requests.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** Refusal of an uncached password check: too many waiting (`queue-full`) or this client used its budget (`client-limit`). */
+export class HashBusyError extends Error {
+  constructor(
+    readonly reason: 'queue-full' | 'client-limit',
+    readonly retryAfterSec: number,
+  ) {
+    super(reason === 'queue-full' ? 'password check queue is full' : 'too many uncached password checks from this client');
+    this.name = 'HashBusyError';
+  }
+}
+
+export interface HashPoolOptions {
+  /** Worker threads. Default: cores − 1 (at least 1, at most 8), leaving a core for the event loop. */
+  workers?: number;
+  /** Checks allowed to wait for a thread. Default 16 per thread. */
+  maxQueue?: number;
+}
+
+export interface HashPool {
+  compare(password: string, hash: string): Promise<boolean>;
+  /** Internal hashes (not bounded by the queue). */
+  hash(password: string, cost: number): Promise<string>;
+  /** Checks waiting for a thread (tests, metrics). */
+  readonly waiting: number;
+  close(): Promise<void>;
+}
+
+export const defaultHashWorkers = (): number => Math.min(8, Math.max(1, availableParallelism() - 1));
+
+// CommonJS, evaluated in each thread; bcryptjs is resolved here so it works from src/ (tsx) and dist/ alike.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const bcrypt = require(workerData.bcrypt);
+parentPort.on('message', (m) => {
+  try {
+    const result = m.op === 'compare' ? bcrypt.compareSync(m.password, m.hash) : bcrypt.hashSync(m.password, m.cost);
+    parentPort.postMessage({ result });
+  } catch (e) {
+    parentPort.postMessage({ error: String((e && e.message) || e) });
+  }
+});`;
+
+type Job = { msg: { op: 'compare'; password: string; hash: string } | { op: 'hash'; password: string; cost: number }; resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+interface Slot {
+  worker: Worker;
+  job: Job | undefined;
+  startedAt: number;
+}
+
+export function createHashPool(opts: HashPoolOptions = {}): HashPool {
+  const size = Math.max(1, opts.workers ?? defaultHashWorkers());
+  const maxQueue = Math.max(0, opts.maxQueue ?? 16 * size);
+  const bcryptPath = createRequire(import.meta.url).resolve('bcryptjs');
+  const slots: Slot[] = [];
+  const queue: Job[] = [];
+  let avgMs = 100;
+  let closed = false;
+
+  function spawn(): Slot {
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: bcryptPath } });
+    worker.unref();
+    const slot: Slot = { worker, job: undefined, startedAt: 0 };
+    const finish = (fn: (job: Job) => void): void => {
+      const job = slot.job;
+      slot.job = undefined;
+      if (job) fn(job);
+      next();
+    };
+    worker.on('message', (m: { result?: unknown; error?: string }) => {
+      avgMs = avgMs * 0.8 + (performance.now() - slot.startedAt) * 0.2;
+      worker.unref();
+      finish((job) => (m.error === undefined ? job.resolve(m.result) : job.reject(new Error(m.error))));
+    });
+    const died = (err: Error): void => {
+      slots.splice(slots.indexOf(slot), 1);
+      finish((job) => job.reject(err));
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => {
+      if (slots.includes(slot)) died(new Error(`password-check thread exited (${code})`));
+    });
+    slots.push(slot);
+    return slot;
+  }
+
+  function next(): void {
+    while (queue.length && !closed) {
+      const slot = slots.find((s) => !s.job) ?? (slots.length < size ? spawn() : undefined);
+      if (!slot) return;
+      const job = queue.shift()!;
+      slot.job = job;
+      slot.startedAt = performance.now();
+      // ref'd while busy so a pending check keeps the process alive, as an async bcrypt would.
+      slot.worker.ref();
+      slot.worker.postMessage(job.msg);
+    }
+  }
+
+  function run<T>(msg: Job['msg'], bounded: boolean): Promise<T> {
+    if (closed) return Promise.reject(new Error('password-check pool is closed'));
+    const busy = slots.length >= size && slots.every((s) => s.job);
+    if (bounded && busy && queue.length >= maxQueue) {
+      const waitSec = ((queue.length + size) * avgMs) / size / 1000;
+      return Promise.reject(new HashBusyError('queue-full', Math.max(1, Math.ceil(waitSec))));
+    }
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ msg, resolve: resolve as (v: unknown) => void, reject });
+      next();
+    });
+  }
+
+  return {
+    compare: (password, hash) => run<boolean>({ op: 'compare', password, hash }, true),
+    hash: (password, cost) => run<string>({ op: 'hash', password, cost }, false),
+    get waiting() {
+      return queue.length;
+    },
+    async close() {
+      closed = true;
+      for (const job of queue.splice(0)) job.reject(new Error('password-check pool is closed'));
+      const all = slots.splice(0);
+      await Promise.all(all.map((s) => s.worker.terminate()));
+      for (const s of all) s.job?.reject(new Error('password-check pool is closed'));
+    },
+  };
+}

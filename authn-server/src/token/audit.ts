@@ -1,0 +1,31 @@
+/**
+ * Bounds on what a token request's audit line may hold. Most of it is chosen by the client —
+ * `client_id` (up to the 64 KiB body), the user name (up to a 16 KiB Basic header), 64 scopes — and a
+ * log line per request must not let ten refused requests add 650 KB to the log. Strings are cut to
+ * AUDIT_MAX_CHARS characters (marked `…[+N]`), lists to AUDIT_MAX_ITEMS entries (then one
+ * `…[+N more]` entry); numbers and booleans pass as they are.
+ */
+export const AUDIT_MAX_CHARS = 256;
+export const AUDIT_MAX_ITEMS = 16;
+
+export function truncateText(text: string): string {
+  if (text.length <= AUDIT_MAX_CHARS) return text;
+  return `${text.slice(0, AUDIT_MAX_CHARS)}…[+${text.length - AUDIT_MAX_CHARS}]`;
+}
+
+function bound(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return truncateText(value);
+  if (Array.isArray(value)) {
+    const kept = value.slice(0, AUDIT_MAX_ITEMS).map((v) => bound(v, depth + 1));
+    return value.length > AUDIT_MAX_ITEMS ? [...kept, `…[+${value.length - AUDIT_MAX_ITEMS} more]`] : kept;
+  }
+  if (value !== null && typeof value === 'object' && depth < 3) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, bound(v, depth + 1)]));
+  }
+  return value;
+}
+
+/** The audit record with every attacker-controlled string and list bounded. */
+export function boundAudit(audit: Record<string, unknown>): Record<string, unknown> {
+  return bound(audit, 0) as Record<string, unknown>;
+}
