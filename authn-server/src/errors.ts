@@ -21,7 +21,19 @@ export type ErrorCode =
   | 'unavailable'
   | 'internal';
 
+const AUTHN_ERROR = Symbol.for('tollgate.authn-error');
+
 export class AuthnError extends Error {
+  /**
+   * Recognised by a global brand, not by class identity: backends loaded with `import()` (credentials/index.ts)
+   * can get a second copy of this module where tests load the server through tsx's CommonJS hook, and their
+   * refusals (401/400) must still be told apart from a failed backend (503).
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [AUTHN_ERROR]?: unknown })[AUTHN_ERROR] === true;
+  }
+  readonly [AUTHN_ERROR] = true;
+
   constructor(
     readonly status: number,
     readonly code: ErrorCode,

@@ -9,9 +9,8 @@ import { createApp } from './app.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
 import { createCredentials, type CredentialBackend } from './credentials/index.js';
-import { resolveConnection } from './credentials/k8s-secrets/connection.js';
-import { createK8sSecretsBackend } from './credentials/k8s-secrets/index.js';
-import { createRobotsBackend } from './credentials/robots-backend.js';
+import { lazyBackend } from './credentials/lazy-backend.js';
+import { ROBOT_PREFIX } from './credentials/robot-prefix.js';
 import { loadKeys } from './keys/load.js';
 import { createMetrics } from './metrics/index.js';
 import { createLoginThrottle } from './throttle/index.js';
@@ -29,9 +28,15 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const keys = await loadKeys({ keyFile: cfg.key, certFile: cfg.cert, extraCertFiles: cfg.extraCerts, kidFormat: cfg.kidFormat, x5c: cfg.x5c });
   if (!cfg.authzToken) logger.warn('no authz client token set (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN): /authorized calls carry no Authorization header');
   const metrics = createMetrics();
-  // Robots are always on: only `robot:` user names reach authz, which keeps them.
-  const extra: CredentialBackend[] = [createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken })];
+  // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
+  // Kubernetes Secrets and issuers backends, credentials/index.ts) loads only when used: idle RSS (docs/authn.md "Memory").
+  const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
+    const { createRobotsBackend } = await import('./credentials/robots-backend.js');
+    return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
+  });
+  const extra: CredentialBackend[] = [robots];
   if (cfg.k8sSecrets) {
+    const [{ resolveConnection }, { createK8sSecretsBackend }] = await Promise.all([import('./credentials/k8s-secrets/connection.js'), import('./credentials/k8s-secrets/index.js')]);
     extra.push(
       createK8sSecretsBackend({
         conn: resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile }),

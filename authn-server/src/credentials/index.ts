@@ -9,7 +9,7 @@ import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.j
 import type { FileBackend } from './file-backend.js';
 import type { WatchOptions } from './file-watch.js';
 import { createHtpasswdBackend } from './htpasswd-backend.js';
-import { createOidcBackend, type OidcBackend, type OidcBackendOptions } from './oidc/backend.js';
+import type { OidcBackend, OidcBackendOptions } from './oidc/backend.js';
 import { createUsersFileBackend } from './users-file-backend.js';
 import { createHashBudget, type HashBudgetOptions } from '../throttle/hash-budget.js';
 import { createHashPool, type HashPoolOptions } from './hash-pool.js';
@@ -104,7 +104,8 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     },
   });
   try {
-    if (opts.oidc) oidc = createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, onReload: (ok) => opts.onReload?.('oidc', ok) });
+    // Loaded only when an issuers file is configured: a files-only server never loads the JWT verification code.
+    if (opts.oidc) oidc = (await import('./oidc/backend.js')).createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, onReload: (ok) => opts.onReload?.('oidc', ok) });
     if (opts.usersFile) backends.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
     if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
     if (oidc) refuseSharedNames(oidc, backends);

@@ -8,8 +8,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AuthnResult, CredentialBackend, CredentialInfo, Labels } from './backend.js';
+import { ROBOT_PREFIX } from './robot-prefix.js';
 
-export const ROBOT_PREFIX = 'robot:';
+export { ROBOT_PREFIX };
 export const ROBOT_CACHE_MAX_MS = 60_000;
 
 export interface RobotsBackendOptions {

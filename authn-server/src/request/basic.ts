@@ -1,5 +1,5 @@
 /** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes. */
-import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
+import { ROBOT_PREFIX } from '../credentials/robot-prefix.js';
 import { AuthnError } from '../errors.js';
 
 export interface BasicCredentials {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
-import { ROBOT_PREFIX } from '../credentials/robots-backend.js';
+import { ROBOT_PREFIX } from '../credentials/robot-prefix.js';
 import { AuthnError, bodyParserError, sendError, sendJson } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
