@@ -33,6 +33,8 @@ export class AuthzStore {
   private roleLoading: Promise<void> | null = null;
   /** Why decisions are refused right now (null: caches are current). */
   private outOfSync: string | null = null;
+  /** The rebuild in progress: decisions wait for it (a roles reload) rather than answer 503 or from stale caches. */
+  private rebuilding: Promise<void> | null = null;
   private closed = false;
 
   private constructor(
@@ -93,20 +95,30 @@ export class AuthzStore {
     }
   }
 
-  /** Drops every cache and reloads the roles; decisions wait (503) until done. Retries while the engine is in sync. */
-  private async rebuild(): Promise<void> {
+  /**
+   * Drops every cache and reloads the roles. Decisions arriving meanwhile wait for it (it is one query);
+   * if the reload fails they get 503 until a retry succeeds. Retries while the engine is in sync.
+   */
+  private rebuild(): Promise<void> {
     this.outOfSync = 'rebuilding caches';
     this.dropBindingCaches();
-    try {
-      await this.reloadRoles();
-      this.outOfSync = null;
-    } catch {
-      if (this.closed) return;
-      this.outOfSync = 'cannot reload roles';
-      setTimeout(() => {
-        if (this.engine.inSync && !this.closed) void this.rebuild();
-      }, REBUILD_RETRY_MS).unref();
-    }
+    let run: Promise<void> | undefined;
+    run = (async () => {
+      try {
+        await this.reloadRoles();
+        this.outOfSync = null;
+      } catch {
+        if (this.closed) return;
+        this.outOfSync = 'cannot reload roles';
+        setTimeout(() => {
+          if (this.engine.inSync && !this.closed) void this.rebuild();
+        }, REBUILD_RETRY_MS).unref();
+      } finally {
+        if (this.rebuilding === run) this.rebuilding = null;
+      }
+    })();
+    this.rebuilding = run;
+    return run;
   }
 
   // ---- roles -------------------------------------------------------------------------------
@@ -242,15 +254,18 @@ export class AuthzStore {
    * matches it; a request claiming to be literally `<anonymous>` gets neither.
    */
   async bindingsFor(account: string): Promise<BindingRef[]> {
-    this.assertCurrent();
-    if (account === ANONYMOUS) return [];
-    const exact = await this.exactBindings(account === '' ? ANONYMOUS : account);
-    if (account === '') return [...exact];
-    const out = [...exact];
-    for (const p of await this.patternBindings()) if (p.match(account)) out.push(p.ref);
-    // Checked again: the caches may have been declared stale while the lookups ran.
-    this.assertCurrent();
-    return out;
+    for (let attempt = 0; ; attempt++) {
+      if (this.rebuilding) await this.rebuilding;
+      this.assertCurrent();
+      if (account === ANONYMOUS) return [];
+      const exact = await this.exactBindings(account === '' ? ANONYMOUS : account);
+      const out = [...exact];
+      if (account !== '') for (const p of await this.patternBindings()) if (p.match(account)) out.push(p.ref);
+      // A rebuild that started while the lookups ran may have made them stale: once, wait for it and look again.
+      if (this.rebuilding && attempt === 0) continue;
+      this.assertCurrent();
+      return out;
+    }
   }
 
   async decide(req: AuthorizedRequest): Promise<AuthorizedResponse> {
