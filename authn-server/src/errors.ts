@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { sendJson } from '../../common/json-reply.js';
 import type { Logger } from '../../common/logger.js';
 
 export type ErrorCode =
@@ -44,18 +45,6 @@ export class AuthnError extends Error {
     super(message);
     this.name = 'AuthnError';
   }
-}
-
-/**
- * JSON reply with node's own ServerResponse API (the same bytes and headers express's `res.json`
- * writes), so the token endpoint's fast path (app.ts) and express routes share one writer.
- */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
 }
 
 /** Writes an AuthnError; 401s carry the Basic challenge so clients know to send credentials. */

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { z } from 'zod';
+import { sendJson } from '../../common/json-reply.js';
 import type { Logger } from '../../common/logger.js';
 
 export type ErrorCode =
@@ -95,15 +96,6 @@ export function errorMiddleware(log: Logger): ErrorRequestHandler {
     }
     sendError(res, e);
   };
-}
-
-/** JSON reply with node's own ServerResponse API: the bytes and headers express's `res.json` writes. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
 }
 
 /** Renders an AuthzError as `{"error":{code,message,field?}}`; 401s carry the Bearer challenge. */

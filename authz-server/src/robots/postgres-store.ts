@@ -8,20 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { AuthzError } from '../errors.js';
-import type { RobotRecord, RobotStore } from './store.js';
-
-interface Row {
-  account: string;
-  namespace: string;
-  name: string;
-  actions: string;
-  created_at: string;
-  expires_at: string | null;
-  rotated_at: string | null;
-  secret_hash: string;
-  previous_hash: string | null;
-  previous_until: string | null;
-}
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
 
 /** What this store needs of the engine: its query helpers, which turn database failures into 503. */
 export interface PgRunner {
@@ -29,9 +16,7 @@ export interface PgRunner {
   tx<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T>;
 }
 
-const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until';
 const PARAMS = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10';
-const toRecord = (r: Row): RobotRecord => ({ ...r, actions: JSON.parse(r.actions) as RobotRecord['actions'] });
 const values = (r: RobotRecord): unknown[] => [
   r.account,
   r.namespace,

@@ -1,23 +1,8 @@
 /** RobotStore on the authz SQLite database (table from migration 2). Sync underneath, async seam. */
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import type { RobotRecord, RobotStore } from './store.js';
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
 
-interface Row {
-  account: string;
-  namespace: string;
-  name: string;
-  actions: string;
-  created_at: string;
-  expires_at: string | null;
-  rotated_at: string | null;
-  secret_hash: string;
-  previous_hash: string | null;
-  previous_until: string | null;
-}
-
-const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until';
-const toRecord = (r: Row): RobotRecord => ({ ...r, actions: JSON.parse(r.actions) as RobotRecord['actions'] });
 const toRow = (r: RobotRecord): Row => ({ ...r, actions: JSON.stringify(r.actions) });
 
 export class SqliteRobotStore implements RobotStore {

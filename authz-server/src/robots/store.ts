@@ -19,6 +19,12 @@ export interface RobotRecord {
   previous_until: string | null;
 }
 
+/** A robot as both engines store it: `actions` is a JSON array in a TEXT column. */
+export type Row = Omit<RobotRecord, 'actions'> & { actions: string };
+/** The robots table's columns, in the order both engines read and write them. */
+export const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until';
+export const toRecord = (r: Row): RobotRecord => ({ ...r, actions: JSON.parse(r.actions) as RobotRecord['actions'] });
+
 export interface RobotStore {
   /** Creates a robot; resolves false when the account exists. */
   create(r: RobotRecord): Promise<boolean>;

@@ -21,7 +21,8 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import { AUTHORIZED_PATH } from '../../../common/authorized.js';
 import type { Logger } from '../../../common/logger.js';
 import { tokenCheck, type Tokens } from '../auth/bearer.js';
-import { AuthzError, sendError, sendJson } from '../errors.js';
+import { sendJson } from '../../../common/json-reply.js';
+import { AuthzError, sendError } from '../errors.js';
 import { decideRequest, type DecideDeps } from './authorized.js';
 import { BODY_LIMIT, requireUtf8 } from './context.js';
 
