@@ -5,27 +5,16 @@
  * `${labels:namespace}/**` and one pattern binding `system:serviceaccount:*`.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { outDir, seedTeams, uniqueImage, useStack, REGISTRY_DENIED } from '../harness/fixture.js';
-import { ROOT } from '../harness/procs.js';
+import { ROOT, run } from '../harness/procs.js';
 import { SimulatedIssuer } from '../harness/simulated-issuer.js';
 import { Skopeo } from '../harness/skopeo.js';
 import { SERVICE, tollgate, type Stack } from '../harness/stack.js';
 
 /** Runs `tollgate credential-provider` as the kubelet would: request on stdin, response on stdout. */
-function credentialProvider(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'credential-provider', ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const credentialProvider = (args: string[], input: string) =>
+  run(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'credential-provider', ...args], { input });
 
 describe('e2e: workload identity — SIMULATED Kubernetes issuer, real authn/authz/registry/skopeo', function () {
   this.timeout(180000);
