@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../../common/duration.js';
 
-export const ROBOT_PREFIX = 'robot:';
+export { ROBOT_PREFIX } from '../../../common/robots.js';
+import { ROBOT_PREFIX } from '../../../common/robots.js';
 export const ROBOT_ACTIONS = ['pull', 'push'] as const;
 export const TTL_RANGE = { min: 3600, max: 2 * 366 * 86400 } as const;
 export const OVERLAP_RANGE = { min: 0, max: 30 * 86400, default: 86400 } as const;
