@@ -8,6 +8,7 @@ import type { RequestListener } from 'node:http';
 import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../../common/logger.js';
+import { adminAuth } from './auth/admin-auth.js';
 import { requireToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
@@ -22,6 +23,8 @@ import { openApiRoutes } from './routes/openapi.js';
 import { robotRoutes } from './robots/routes.js';
 import type { RobotStore } from './robots/store.js';
 import { stateRoutes } from './routes/state.js';
+import { tokenResolver } from './tokens/resolve.js';
+import { tokenRoutes } from './tokens/routes.js';
 
 export interface AppDeps {
   store: AuthzStore;
@@ -36,16 +39,20 @@ export interface AppDeps {
 // Busy, routine routes log at debug so the decision path does not flood the log.
 const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
 
+const pathOnly = (url: string | undefined): string | undefined => (url === undefined ? undefined : url.split('?')[0]);
+
 export type AuthzApp = RequestListener & { express: express.Express };
 
 export function createApp(deps: AppDeps): AuthzApp {
   const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.countBindings() }, false);
+  const clock = deps.clock ?? (() => new Date());
   const ctx: RouteContext = {
     store: deps.store,
     logger: deps.logger,
     metrics,
-    clock: deps.clock ?? (() => new Date()),
-    admin: requireToken(deps.tokens, 'admin'),
+    clock,
+    // Admin routes: the admin token or a scoped API token → res.locals.principal (auth/principal.ts).
+    admin: adminAuth(deps.tokens, tokenResolver(deps.store.engine, clock)),
     client: requireToken(deps.tokens, 'client'),
   };
   const app = express();
@@ -54,6 +61,8 @@ export function createApp(deps: AppDeps): AuthzApp {
   app.use(metrics.middleware);
   const httpLog = pinoHttp({
     logger: deps.logger,
+    // Path only: a query string may carry a secret (`?access_token=…`), and logs outlive it.
+    serializers: { req: (req: { id?: unknown; method?: string; url?: string }) => ({ id: req.id, method: req.method, url: pathOnly(req.url) }) },
     customLogLevel: (req, res, err) =>
       err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 && res.statusCode !== 403 ? 'warn' : QUIET.has(req.url ?? '') ? 'debug' : 'info',
   });
@@ -67,7 +76,7 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
+  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

@@ -15,12 +15,12 @@ export interface Tokens {
 
 export type Audience = 'admin' | 'client';
 
-function bearer(header: string | undefined): string | undefined {
+export function bearer(header: string | undefined): string | undefined {
   const m = /^Bearer +(\S+) *$/i.exec(header ?? '');
   return m?.[1];
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+export const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
  * The check itself, for express (`requireToken`) and for the `/authorized` fast path: undefined when

@@ -1,14 +1,21 @@
 /**
- * Binding routes (admin token): `/add-role-binding`, `/delete-role-binding` (seed contract),
+ * Binding routes: `/add-role-binding`, `/delete-role-binding` (seed contract),
  * `GET /bindings?account=&role=&namespace=&limit=&after=` (paged by id) and
  * `GET /accounts/{account}/permissions` (effective permissions, variables filled in).
+ * Admin token: everything. API token: `read` lists the bindings of its namespaces; `bindings:manage`
+ * adds and removes bindings in its namespaces, and binds only roles contained in the binding's
+ * namespace (policy/containment.ts).
  */
-import { Router } from 'express';
+import { Router, type Response } from 'express';
+import { principalOf, requireAbility } from '../auth/guard.js';
+import { inNamespaces } from '../auth/principal.js';
 import { AuthzError, parseBody } from '../errors.js';
+import { roleContainedIn } from '../policy/containment.js';
 import { parseTemplate, substitute } from '../policy/pattern.js';
 import type { Permission } from '../policy/permission.js';
+import { NamespaceSchema as K8sNamespaceSchema } from '../robots/schema.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
-import { ANONYMOUS, BindingQuerySchema, BindingSchema } from './schema.js';
+import { ANONYMOUS, BindingQuerySchema, BindingSchema, NewBindingSchema, type BindingInput } from './schema.js';
 
 const DEFAULT_PAGE = 1000;
 
@@ -28,34 +35,54 @@ function fill(p: Permission, account: string, namespace: string | null): Permiss
   return out;
 }
 
+/** An API token binds only in its namespaces (Kubernetes names), and only roles that stay inside them. */
+async function checkScopedBind(ctx: RouteContext, res: Response, b: BindingInput): Promise<void> {
+  const ns = b.namespace ?? null;
+  requireAbility(res, 'bindings:manage', ns);
+  if (principalOf(res).kind === 'admin') return;
+  if (!K8sNamespaceSchema.safeParse(ns).success) throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
+  const role = await ctx.store.getRole(b.role_name);
+  if (!role) return; // the store answers 404 role_not_found
+  const c = roleContainedIn(role.permissions, ns!);
+  if (!c.contained) {
+    throw new AuthzError(403, 'forbidden', `role "${b.role_name}" can reach outside namespace "${ns}" (permission #${c.index}: ${c.reason}); only the admin token may bind it`, 'role_name');
+  }
+}
+
 export function bindingRoutes(ctx: RouteContext): Router {
   const r = Router();
   r.post('/add-role-binding', ctx.admin, jsonBody, async (req, res) => {
-    const b = parseBody(BindingSchema, req.body);
+    const b = parseBody(NewBindingSchema, req.body);
+    await checkScopedBind(ctx, res, b);
     const { created, binding } = await ctx.store.addBinding(b);
-    ctx.logger.info({ binding }, created ? 'binding added' : 'binding already present');
+    ctx.logger.info({ binding, by: principalOf(res).name }, created ? 'binding added' : 'binding already present');
     res.status(created ? 201 : 200).json({ ok: true, created, binding, message: created ? 'binding added' : 'binding already exists' });
   });
   r.post('/delete-role-binding', ctx.admin, jsonBody, async (req, res) => {
     const b = parseBody(BindingSchema, req.body);
+    requireAbility(res, 'bindings:manage', b.namespace ?? null);
     const binding = await ctx.store.deleteBinding(b);
-    ctx.logger.info({ binding }, 'binding deleted');
+    ctx.logger.info({ binding, by: principalOf(res).name }, 'binding deleted');
     res.json({ ok: true, binding, message: 'binding deleted' });
   });
   r.get('/bindings', ctx.admin, async (req, res) => {
     const q = parseBody(BindingQuerySchema, req.query);
-    res.json(await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
+    const p = requireAbility(res, 'read', q.namespace);
+    const page = await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE });
+    // An API token sees its namespaces' bindings only; a page may come back shorter, `next` still continues.
+    res.json(p.kind === 'admin' ? page : { ...page, bindings: page.bindings.filter((b) => inNamespaces(p, b.namespace)) });
   });
   r.get('/accounts/:account/permissions', ctx.admin, async (req, res) => {
+    const p = requireAbility(res, 'read');
     const raw = typeof req.params.account === 'string' ? req.params.account : '';
     if (!raw) throw new AuthzError(400, 'invalid_request', 'account must not be empty', 'account');
     // `<anonymous>` in the path shows what requests without credentials get.
     const account = raw === ANONYMOUS ? '' : raw;
-    const refs = await ctx.store.bindingsFor(account);
+    const refs = (await ctx.store.bindingsFor(account)).filter((b) => inNamespaces(p, b.namespace));
     const bindings = await Promise.all(
       refs.map(async (b) => {
         const role = await ctx.store.getRole(b.role_name);
-        return { binding: b, role: b.role_name, permissions: (role?.permissions ?? []).map((p) => fill(p, account, b.namespace)) };
+        return { binding: b, role: b.role_name, permissions: (role?.permissions ?? []).map((x) => fill(x, account, b.namespace)) };
       }),
     );
     res.json({ account: raw, bindings });

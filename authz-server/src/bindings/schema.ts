@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { parseTemplate, PatternError } from '../policy/pattern.js';
 import { RoleNameSchema, storedName } from '../roles/schema.js';
+import { ROBOT_PREFIX } from '../../../common/robots.js';
 
 /** Reserved account name that binds requests made without credentials (`Account: ""`). */
 export const ANONYMOUS = '<anonymous>';
@@ -38,6 +39,21 @@ export const BindingSchema = z
   .strict();
 
 export type BindingInput = z.infer<typeof BindingSchema>;
+
+/**
+ * A binding to create (REST, import): never for a `robot:` account — robots get exactly their grants
+ * from the robot table, and `/authorized` ignores role bindings for them, so such a binding would only
+ * make `/explain` disagree with `/authorized`. (Deleting one left from older versions stays possible.)
+ */
+export const NewBindingSchema = BindingSchema.superRefine((b, ctx) => {
+  if (b.account_name.startsWith(ROBOT_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['account_name'],
+      message: `"${ROBOT_PREFIX}" accounts cannot be bound to roles: a robot's grants come from the robot table (POST /robots)`,
+    });
+  }
+});
 
 export const BindingQuerySchema = z
   .object({

@@ -4,6 +4,9 @@
  * check authn asks for: current secret, or the previous one until its overlap ends.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
+import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE } from '../../../common/robots.js';
+import type { ExplainResult } from '../policy/decide.js';
+import { labelValues } from '../policy/pattern.js';
 import { credentialIdOf, hashEquals, hashSecret } from './secret.js';
 import type { RobotRecord, RobotStore } from './store.js';
 
@@ -17,6 +20,35 @@ export async function decideRobot(store: RobotStore, req: AuthorizedRequest, now
   const granted = robot && inNamespace && isActive(robot, now) ? req.Actions.filter((a) => (robot.actions as string[]).includes(a)) : [];
   const actions = [...new Set(granted)].sort();
   return { allowed: actions.length === new Set(req.Actions).size && actions.length > 0, actions };
+}
+
+/**
+ * Whether authn vouched for this request as a verified robot secret (common/robots.ts): only then is a
+ * `robot:` account decided from the robot table. Any other source of a `robot:` name (an issuer's
+ * `sub`, a users file) gets nothing — the name alone proves nothing.
+ */
+export const carriesRobotLabel = (req: AuthorizedRequest): boolean => labelValues(req.Labels, ROBOT_CREDENTIAL_LABEL).includes(ROBOT_CREDENTIAL_VALUE);
+
+/** A `robot:` account's decision: the robot table when the label is there, else nothing. */
+export async function decideRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<AuthorizedResponse> {
+  return carriesRobotLabel(req) ? decideRobot(store, req, now) : { allowed: false, actions: [] };
+}
+
+/** `/explain` for a `robot:` account: the same answer as `/authorized`, with why. */
+export async function explainRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
+  const out = await decideRobotAccount(store, req, now);
+  const requested = [...new Set(req.Actions)].sort();
+  const why = carriesRobotLabel(req)
+    ? `robot account: decided from the robot table only (its own actions on "<namespace>/…"); role bindings never apply`
+    : `robot account without the label ${ROBOT_CREDENTIAL_LABEL}=${ROBOT_CREDENTIAL_VALUE} (set by authn on a verified robot secret): nothing is granted`;
+  return {
+    allowed: out.allowed,
+    actions: out.actions,
+    requested,
+    bindings_considered: 0,
+    per_action: requested.map((action) => ({ action, granted: out.actions.includes(action), granted_by: [] })),
+    misses: out.allowed ? [] : [why],
+  };
 }
 
 export type VerifyResult =

@@ -1,10 +1,13 @@
 /**
- * Robot accounts over REST. Admin token: `POST /robots`, `GET /robots[?namespace=]`,
- * `POST /robots/{account}/rotate`, `DELETE /robots/{account}`. Client token (authn): `POST /robots/verify`
- * `{account, secret}` and `POST /robots/lookup` `{account}`. A secret is in exactly one response: the
- * one that made it.
+ * Robot accounts over REST. Admin token or API token: `POST /robots` and `DELETE /robots/{account}`
+ * (`robots:manage`), `POST /robots/{account}/rotate` (`robots:rotate`), `GET /robots[?namespace=]`
+ * (`read`, listing only the token's namespaces) — an API token only in its namespaces. Client token
+ * (authn): `POST /robots/verify` `{account, secret}` and `POST /robots/lookup` `{account}`. A secret is
+ * in exactly one response: the one that made it.
  */
 import { Router, type Request } from 'express';
+import { principalOf, requireAbility } from '../auth/guard.js';
+import { inNamespaces } from '../auth/principal.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
@@ -28,10 +31,11 @@ export function publicView(r: RobotRecord, now: Date) {
   };
 }
 
-function accountParam(req: Request): string {
+function accountParam(req: Request): { account: string; namespace: string } {
   const account = String(req.params.account ?? '');
-  if (!parseRobotAccount(account)) throw new AuthzError(400, 'invalid_request', `"${account.slice(0, 128)}" is not a robot account (robot:<namespace>+<name>)`, 'account');
-  return account;
+  const parts = parseRobotAccount(account);
+  if (!parts) throw new AuthzError(400, 'invalid_request', `"${account.slice(0, 128)}" is not a robot account (robot:<namespace>+<name>)`, 'account');
+  return { account, namespace: parts.namespace };
 }
 
 export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
@@ -40,6 +44,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
 
   r.post('/robots', ctx.admin, jsonBody, async (req, res) => {
     const body = parseBody(CreateRobotSchema, req.body);
+    requireAbility(res, 'robots:manage', body.namespace);
     const now = ctx.clock();
     const secret = newSecret();
     const record: RobotRecord = {
@@ -55,7 +60,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
       previous_until: null,
     };
     if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
-    ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at }, 'robot created');
+    ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at, by: principalOf(res).name }, 'robot created');
     res.status(201).json({ account: record.account, secret, expires_at: record.expires_at, actions: record.actions });
   });
 
@@ -64,8 +69,9 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     if (ns !== undefined && (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns))) {
       throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
     }
+    const p = requireAbility(res, 'read', ns);
     const now = ctx.clock();
-    res.json({ robots: (await store.list(ns)).map((x) => publicView(x, now)) });
+    res.json({ robots: (await store.list(ns)).filter((x) => inNamespaces(p, x.namespace)).map((x) => publicView(x, now)) });
   });
 
   r.post('/robots/verify', ctx.client, jsonBody, async (req, res) => {
@@ -81,7 +87,8 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
   });
 
   r.post('/robots/:account/rotate', ctx.admin, jsonBody, async (req, res) => {
-    const account = accountParam(req);
+    const { account, namespace } = accountParam(req);
+    requireAbility(res, 'robots:rotate', namespace, 'account');
     const body = parseBody(RotateRobotSchema, req.body ?? {});
     const now = ctx.clock();
     const overlap = body.overlap ?? OVERLAP_RANGE.default;
@@ -91,14 +98,15 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
       throw new AuthzError(404, 'not_found', `robot "${account}" does not exist`, 'account');
     }
     const robot = await store.get(account);
-    ctx.logger.info({ account, previous_valid_until: until }, 'robot rotated');
+    ctx.logger.info({ account, previous_valid_until: until, by: principalOf(res).name }, 'robot rotated');
     res.json({ account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until });
   });
 
   r.delete('/robots/:account', ctx.admin, async (req, res) => {
-    const account = accountParam(req);
+    const { account, namespace } = accountParam(req);
+    requireAbility(res, 'robots:manage', namespace, 'account');
     if (!(await store.delete(account))) throw new AuthzError(404, 'not_found', `robot "${account}" does not exist`, 'account');
-    ctx.logger.info({ account }, 'robot deleted');
+    ctx.logger.info({ account, by: principalOf(res).name }, 'robot deleted');
     res.json({ deleted: true, account });
   });
   return r;

@@ -25,7 +25,7 @@ export const ActionsSchema = z
   .transform((a) => [...a].sort() as Array<(typeof ROBOT_ACTIONS)[number]>);
 
 /** A duration (`90d`, `12h`, or seconds as a number) within [min, max] seconds. */
-const durationIn = (min: number, max: number, what: string) =>
+export const durationIn = (min: number, max: number, what: string) =>
   z.union([z.string().max(32), z.number().int()]).transform((v, ctx) => {
     let s: number;
     try {

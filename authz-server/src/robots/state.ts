@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { AuthzError } from '../errors.js';
-import { ActionsSchema, NamespaceSchema, RobotNameSchema, robotAccount } from './schema.js';
+import { ActionsSchema, NamespaceSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
 import type { RobotRecord, RobotStore } from './store.js';
 
 const iso = z.iso.datetime({ offset: true });
@@ -46,8 +46,24 @@ function toRecords(state: RobotsState): RobotRecord[] {
     const account = robotAccount(a.namespace, a.name);
     if (seen.has(account)) throw new AuthzError(400, 'invalid_request', `robot "${account}" appears twice`, `robots.accounts[${i}]`);
     seen.add(account);
+    overlapProblem(a, `robots.accounts[${i}]`);
     return { account, ...a };
   });
+}
+
+/**
+ * A previous secret keeps working no longer than the API allows a rotation to keep it (30 days after
+ * that rotation): a file cannot give a leaked old secret years of life.
+ */
+function overlapProblem(a: RobotsState['accounts'][number], path: string): void {
+  if (a.previous_until === null) return;
+  const field = `${path}.previous_until`;
+  if (a.previous_hash === null) throw new AuthzError(400, 'invalid_request', `${field} is set but previous_hash is not`, field);
+  if (a.rotated_at === null) throw new AuthzError(400, 'invalid_request', `${field} needs rotated_at (the overlap is counted from the rotation)`, field);
+  const cap = Date.parse(a.rotated_at) + OVERLAP_RANGE.max * 1000;
+  if (Date.parse(a.previous_until) > cap) {
+    throw new AuthzError(400, 'invalid_request', `${field} is more than ${OVERLAP_RANGE.max / 86400} days after rotated_at (the longest overlap a rotation may give)`, field);
+  }
 }
 
 /**

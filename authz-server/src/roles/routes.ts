@@ -1,8 +1,11 @@
 /**
- * Role routes (admin token): the seed contract `/add-role`, `/delete-role`, and resource style
+ * Role routes: the seed contract `/add-role`, `/delete-role`, and resource style
  * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions.
+ * Roles are global: writes need the admin token; an API token with `read` sees every role (roles
+ * hold no secrets, and a namespace admin must see what it may bind).
  */
 import { Router } from 'express';
+import { adminOnly, needAbility } from '../auth/guard.js';
 import { AuthzError, parseBody } from '../errors.js';
 import type { Permission } from '../policy/permission.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
@@ -16,6 +19,8 @@ function nameParam(raw: unknown): string {
 
 export function roleRoutes(ctx: RouteContext): Router {
   const r = Router();
+  const writes = adminOnly('changing roles');
+  const read = needAbility('read');
   const put = async (name: string, permissions: Permission[]) => {
     const { created } = await ctx.store.putRole(name, permissions);
     ctx.logger.info({ role: name, created, permissions: permissions.length }, created ? 'role created' : 'role replaced');
@@ -37,25 +42,25 @@ export function roleRoutes(ctx: RouteContext): Router {
     return { ok: true, name, deleted_bindings, message: `role "${name}" deleted` + (deleted_bindings ? ` with ${deleted_bindings} binding(s)` : '') };
   };
 
-  r.post('/add-role', ctx.admin, jsonBody, async (req, res) => {
+  r.post('/add-role', ctx.admin, writes, jsonBody, async (req, res) => {
     const body = parseBody(AddRoleSchema, req.body);
     const out = await put(body.name, body.permissions);
     res.status(out.status).json(out.body);
   });
-  r.post('/delete-role', ctx.admin, jsonBody, async (req, res) => {
+  r.post('/delete-role', ctx.admin, writes, jsonBody, async (req, res) => {
     const body = parseBody(DeleteRoleSchema, req.body);
     res.json(await remove(body.name, body.force === true));
   });
-  r.get('/roles', ctx.admin, async (_req, res) => {
+  r.get('/roles', ctx.admin, read, async (_req, res) => {
     res.json({ roles: await ctx.store.listRoles() });
   });
-  r.get('/roles/:name', ctx.admin, async (req, res) => {
+  r.get('/roles/:name', ctx.admin, read, async (req, res) => {
     const name = nameParam(req.params.name);
     const role = await ctx.store.getRole(name);
     if (!role) throw new AuthzError(404, 'role_not_found', `role "${name}" does not exist`, 'name');
     res.json({ ...role, binding_count: await ctx.store.countBindingsForRole(name) });
   });
-  r.put('/roles/:name', ctx.admin, jsonBody, async (req, res) => {
+  r.put('/roles/:name', ctx.admin, writes, jsonBody, async (req, res) => {
     const name = nameParam(req.params.name);
     const body = parseBody(PutRoleSchema, req.body);
     if (body.name !== undefined && body.name !== name) {
@@ -64,7 +69,7 @@ export function roleRoutes(ctx: RouteContext): Router {
     const out = await put(name, body.permissions);
     res.status(out.status).json(out.body);
   });
-  r.delete('/roles/:name', ctx.admin, async (req, res) => {
+  r.delete('/roles/:name', ctx.admin, writes, async (req, res) => {
     const name = nameParam(req.params.name);
     const extra = Object.keys(req.query).find((k) => k !== 'force');
     if (extra !== undefined) throw new AuthzError(400, 'invalid_request', `unknown query parameter "${extra}"`, extra);

@@ -1,14 +1,19 @@
 /**
- * POST /authorized — the decision (client or admin token): 200 when every requested action is
- * granted, 403 with the granted subset otherwise. `robot:` accounts are decided by robots/decide.ts.
- * POST /explain — same input, with the trace (admin).
+ * POST /authorized — the decision (client or admin token; API tokens are for admin routes only): 200
+ * when every requested action is granted, 403 with the granted subset otherwise. `robot:` accounts are
+ * decided by robots/decide.ts, and only when authn labelled the request as a verified robot login.
+ * POST /explain — same input, same answer, with the trace (admin token, or an API token with `read`
+ * for a repository in its namespaces; bindings outside its namespaces are counted, not shown).
  * Production traffic to /authorized takes the express-free path in authorized-fast.ts, which runs
  * the same `decideRequest`; this route serves what that path hands over (see there).
  */
 import { Router } from 'express';
-import { AuthorizedRequestSchema, AUTHORIZED_PATH, type AuthorizedResponse } from '../../../common/authorized.js';
+import { AuthorizedRequestSchema, AUTHORIZED_PATH, type AuthorizedRequest, type AuthorizedResponse } from '../../../common/authorized.js';
+import { requireAbility } from '../auth/guard.js';
+import { inNamespaces, type Principal } from '../auth/principal.js';
 import { parseBody } from '../errors.js';
-import { decideRobot } from '../robots/decide.js';
+import { explain, type ExplainResult } from '../policy/decide.js';
+import { decideRobotAccount, explainRobotAccount } from '../robots/decide.js';
 import { ROBOT_PREFIX } from '../robots/schema.js';
 import type { RobotStore } from '../robots/store.js';
 import { jsonBody, type RouteContext } from './context.js';
@@ -21,9 +26,27 @@ export type DecideDeps = Pick<RouteContext, 'store' | 'metrics' | 'clock'> & { r
  */
 export async function decideRequest(ctx: DecideDeps, body: unknown): Promise<{ status: 200 | 403; out: AuthorizedResponse }> {
   const input = parseBody(AuthorizedRequestSchema, body);
-  const out: AuthorizedResponse = input.Account.startsWith(ROBOT_PREFIX) ? await decideRobot(ctx.robots, input, ctx.clock()) : await ctx.store.decide(input);
+  const out: AuthorizedResponse = input.Account.startsWith(ROBOT_PREFIX) ? await decideRobotAccount(ctx.robots, input, ctx.clock()) : await ctx.store.decide(input);
   ctx.metrics.decisions.inc({ result: out.allowed ? 'allowed' : 'denied' });
   return { status: out.allowed ? 200 : 403, out };
+}
+
+/** The explain answer; for an API token, the trace keeps only bindings of its namespaces (the decision is whole). */
+async function explainFor(ctx: DecideDeps, input: AuthorizedRequest, p: Principal): Promise<ExplainResult & { hidden_bindings?: number }> {
+  if (input.Account.startsWith(ROBOT_PREFIX)) return explainRobotAccount(ctx.robots, input, ctx.clock());
+  const all = await ctx.store.bindingsFor(input.Account);
+  const full = explain(input, all, ctx.store.role);
+  if (p.kind === 'admin') return full;
+  const shown = all.filter((b) => inNamespaces(p, b.namespace));
+  const trace = explain(input, shown, ctx.store.role);
+  return {
+    ...trace,
+    allowed: full.allowed,
+    actions: full.actions,
+    per_action: trace.per_action.map((x) => ({ ...x, granted: full.actions.includes(x.action) })),
+    misses: full.allowed ? [] : trace.misses,
+    hidden_bindings: all.length - shown.length,
+  };
 }
 
 export function decisionRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
@@ -33,8 +56,11 @@ export function decisionRoutes(ctx: RouteContext & { robots: RobotStore }): Rout
     res.status(status).json(out);
   });
   r.post('/explain', ctx.admin, jsonBody, async (req, res) => {
+    requireAbility(res, 'read');
     const input = parseBody(AuthorizedRequestSchema, req.body);
-    res.json({ request: input, ...(await ctx.store.explain(input)) });
+    // An API token explains requests for repositories of its namespaces only.
+    const p = requireAbility(res, 'read', input.Type === 'repository' ? (input.Name.split('/')[0] ?? '') : null, 'Name');
+    res.json({ request: input, ...(await explainFor(ctx, input, p)) });
   });
   return r;
 }

@@ -12,6 +12,7 @@ export interface RouteContext {
   logger: Logger;
   metrics: Metrics;
   clock: () => Date;
+  /** Authenticates an admin-route caller into `res.locals.principal` (auth/admin-auth.ts, or the console's own). */
   admin: RequestHandler;
   client: RequestHandler;
 }

@@ -1,5 +1,9 @@
-/** GET /export and POST /import[?mode=replace|merge] (admin token). Import is all or nothing. */
+/**
+ * GET /export and POST /import[?mode=replace|merge]: admin token only (the export holds the robot
+ * HMAC key, an import rewrites everything). Import is all or nothing.
+ */
 import { Router } from 'express';
+import { adminOnly } from '../auth/guard.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { exportState, importState, StateSchema } from '../store/state.js';
 import { checkRobotsImport, exportRobots, importRobots } from '../robots/state.js';
@@ -8,10 +12,10 @@ import { importBody, type RouteContext } from './context.js';
 
 export function stateRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
   const r = Router();
-  r.get('/export', ctx.admin, async (_req, res) => {
+  r.get('/export', ctx.admin, adminOnly('export'), async (_req, res) => {
     res.json({ ...(await exportState(ctx.store, ctx.clock())), robots: await exportRobots(ctx.robots) });
   });
-  r.post('/import', ctx.admin, importBody, async (req, res) => {
+  r.post('/import', ctx.admin, adminOnly('import'), importBody, async (req, res) => {
     const mode = req.query.mode ?? 'replace';
     if (mode !== 'replace' && mode !== 'merge') throw new AuthzError(400, 'invalid_request', 'mode must be replace or merge', 'mode');
     const state = parseBody(StateSchema, req.body);

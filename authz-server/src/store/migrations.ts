@@ -95,6 +95,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: 'scoped API tokens (tokens/): SHA-256 of the token only, never the token',
+    sqlite: `
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY NOT NULL,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        namespaces TEXT NOT NULL,
+        abilities TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT
+      );
+    `,
+    postgres: `
+      CREATE TABLE api_tokens (
+        id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+        name TEXT COLLATE "C" NOT NULL UNIQUE,
+        token_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+        namespaces TEXT NOT NULL,
+        abilities TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT,
+        last_used_at TEXT
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

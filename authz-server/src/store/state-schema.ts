@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AuthzError } from '../errors.js';
 import { PermissionsInputSchema, type Permission } from '../policy/permission.js';
 import { RoleNameSchema } from '../roles/schema.js';
-import { BindingSchema } from '../bindings/schema.js';
+import { NewBindingSchema } from '../bindings/schema.js';
 import { RobotsStateSchema } from '../robots/state.js';
 
 export const STATE_VERSION = 1;
@@ -13,7 +13,7 @@ export const StateSchema = z
     version: z.literal(STATE_VERSION),
     exported_at: z.string().optional(),
     roles: z.array(z.object({ name: RoleNameSchema, permissions: PermissionsInputSchema }).strict()),
-    bindings: z.array(BindingSchema),
+    bindings: z.array(NewBindingSchema),
     robots: RobotsStateSchema.optional(),
   })
   .strict();

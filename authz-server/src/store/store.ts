@@ -9,6 +9,7 @@
 import type { BindingRef } from '../policy/decide.js';
 import type { Permission } from '../policy/permission.js';
 import type { RobotStore } from '../robots/store.js';
+import type { ApiTokenStore } from '../tokens/store.js';
 import type { State } from './state-schema.js';
 
 export interface RoleRecord {
@@ -58,7 +59,8 @@ export type StoreEvent =
   | { kind: 'all' }
   | { kind: 'unavailable'; reason: string };
 
-export interface Store {
+/** Scoped API tokens (`ApiTokenStore`, tokens/store.ts) live on the same seam: both engines implement them. */
+export interface Store extends ApiTokenStore {
   readonly engine: 'sqlite' | 'postgres';
   /** Robot accounts in the same database (robots/sqlite-store.ts, robots/postgres-store.ts). */
   readonly robots: RobotStore;

@@ -15,6 +15,8 @@ import { clientConfig, describeConnectError, type PgOptions } from './connect.js
 import { CHANNEL, ChangeListener, DEFAULT_LISTENER, type Change, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
 import { PostgresRobotStore } from '../../robots/postgres-store.js';
+import type { ApiTokenRecord } from '../../tokens/store.js';
+import { PostgresTokenTable } from './tokens.js';
 
 type Q = pg.PoolClient | pg.Pool;
 interface RoleRow {
@@ -59,6 +61,7 @@ export class PostgresStore implements Store {
   private readonly listeners: Array<(e: StoreEvent) => void> = [];
   private readonly feed: ChangeListener;
   readonly robots: PostgresRobotStore;
+  private readonly tokens: PostgresTokenTable;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -71,6 +74,7 @@ export class PostgresStore implements Store {
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
     this.robots = new PostgresRobotStore(this);
+    this.tokens = new PostgresTokenTable(this);
   }
 
   /** Connects, migrates under the advisory lock, starts LISTENing. Errors are one line, password-free. */
@@ -158,6 +162,26 @@ export class PostgresStore implements Store {
     } catch {
       return false;
     }
+  }
+
+  createApiToken(t: ApiTokenRecord): Promise<boolean> {
+    return this.tokens.createApiToken(t);
+  }
+
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.tokens.listApiTokens();
+  }
+
+  deleteApiToken(name: string): Promise<boolean> {
+    return this.tokens.deleteApiToken(name);
+  }
+
+  apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
+    return this.tokens.apiTokenByHash(hash);
+  }
+
+  touchApiToken(id: string, at: string): Promise<void> {
+    return this.tokens.touchApiToken(id, at);
   }
 
   getRole(name: string): Promise<RoleRecord | undefined> {

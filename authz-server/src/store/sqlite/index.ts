@@ -11,6 +11,8 @@ import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Stor
 import { SqliteRobotStore } from '../../robots/sqlite-store.js';
 import { BindingTable } from './bindings.js';
 import { openDatabase, type Db } from './db.js';
+import { TokenTable } from './tokens.js';
+import type { ApiTokenRecord } from '../../tokens/store.js';
 
 interface RoleRow {
   name: string;
@@ -26,11 +28,13 @@ export class SqliteStore implements Store {
   readonly inSync = true;
   readonly bindings: BindingTable;
   readonly robots: SqliteRobotStore;
+  private readonly tokens: TokenTable;
   private readonly q;
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
     this.robots = new SqliteRobotStore(db);
+    this.tokens = new TokenTable(db);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
@@ -60,6 +64,26 @@ export class SqliteStore implements Store {
 
   async ping(): Promise<boolean> {
     return this.q.ping.get()?.ok === 1;
+  }
+
+  createApiToken(t: ApiTokenRecord): Promise<boolean> {
+    return this.tokens.createApiToken(t);
+  }
+
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.tokens.listApiTokens();
+  }
+
+  deleteApiToken(name: string): Promise<boolean> {
+    return this.tokens.deleteApiToken(name);
+  }
+
+  apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
+    return this.tokens.apiTokenByHash(hash);
+  }
+
+  touchApiToken(id: string, at: string): Promise<void> {
+    return this.tokens.touchApiToken(id, at);
   }
 
   async getRole(name: string): Promise<RoleRecord | undefined> {

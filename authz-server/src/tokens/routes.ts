@@ -1,0 +1,64 @@
+/**
+ * Scoped API tokens, admin token only: `POST /tokens` `{name, namespaces, abilities, ttl?}` (201 with the
+ * token — the only time it is shown), `GET /tokens` (no token, no hash), `DELETE /tokens/{name}`
+ * (revoke: the next request with it is a 401, on every replica).
+ */
+import { Router } from 'express';
+import { adminOnly } from '../auth/guard.js';
+import { AuthzError, parseBody } from '../errors.js';
+import { jsonBody, type RouteContext } from '../routes/context.js';
+import { CreateTokenSchema, TokenNameSchema } from './schema.js';
+import { hashApiToken, newApiToken, newTokenId } from './secret.js';
+import type { ApiTokenRecord } from './store.js';
+
+export function publicTokenView(t: ApiTokenRecord, now: Date) {
+  return {
+    id: t.id,
+    name: t.name,
+    namespaces: t.namespaces,
+    abilities: t.abilities,
+    created_at: t.created_at,
+    expires_at: t.expires_at,
+    last_used_at: t.last_used_at,
+    expired: t.expires_at !== null && Date.parse(t.expires_at) <= now.getTime(),
+  };
+}
+
+export function tokenRoutes(ctx: RouteContext): Router {
+  const r = Router();
+  const admin = adminOnly('managing API tokens');
+  const store = ctx.store.engine;
+
+  r.post('/tokens', ctx.admin, admin, jsonBody, async (req, res) => {
+    const body = parseBody(CreateTokenSchema, req.body);
+    const now = ctx.clock();
+    const token = newApiToken();
+    const record: ApiTokenRecord = {
+      id: newTokenId(),
+      name: body.name,
+      token_hash: hashApiToken(token),
+      namespaces: body.namespaces,
+      abilities: body.abilities,
+      created_at: now.toISOString(),
+      expires_at: body.ttl === undefined ? null : new Date(now.getTime() + body.ttl * 1000).toISOString(),
+      last_used_at: null,
+    };
+    if (!(await store.createApiToken(record))) throw new AuthzError(409, 'conflict', `API token "${body.name}" already exists; revoke it first or pick another name`, 'name');
+    ctx.logger.info({ token: record.name, id: record.id, namespaces: record.namespaces, abilities: record.abilities, expires_at: record.expires_at }, 'API token created');
+    res.status(201).json({ ...publicTokenView(record, now), token });
+  });
+
+  r.get('/tokens', ctx.admin, admin, async (_req, res) => {
+    const now = ctx.clock();
+    res.json({ tokens: (await store.listApiTokens()).map((t) => publicTokenView(t, now)) });
+  });
+
+  r.delete('/tokens/:name', ctx.admin, admin, async (req, res) => {
+    const parsed = TokenNameSchema.safeParse(req.params.name);
+    if (!parsed.success) throw new AuthzError(400, 'invalid_request', `name: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'name');
+    if (!(await store.deleteApiToken(parsed.data))) throw new AuthzError(404, 'not_found', `API token "${parsed.data}" does not exist`, 'name');
+    ctx.logger.info({ token: parsed.data }, 'API token revoked');
+    res.json({ revoked: true, name: parsed.data });
+  });
+  return r;
+}
