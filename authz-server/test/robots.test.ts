@@ -11,13 +11,15 @@ import { createLogger } from '../../common/logger.js';
 import { createApp } from '../src/app.js';
 import pg from 'pg';
 import { AuthzStore } from '../src/store/index.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 import { migrate as migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrate as migratePostgres } from '../src/store/postgres/migrate.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { sharedPg } from './pg-server.js';
 import { ADMIN, admin, CLIENT, client, ENGINES, harness, req, type Harness } from './helpers.js';
+
+const robotLabel = { credential: ['robot'] };
 
 for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () => {
   let h: Harness;
@@ -33,7 +35,8 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
 
   const create = (body: object) => request(app).post('/robots').set(admin).send(body);
   const verify = (account: string, secret: string) => request(app).post('/robots/verify').set(client).send({ account, secret }).expect(200);
-  const decide = (over: Parameters<typeof req>[0]) => request(app).post('/authorized').set(client).send(req(over));
+  // authn labels a login it verified with a robot secret (common/robots.ts); robots are decided only with it.
+  const decide = (over: Parameters<typeof req>[0]) => request(app).post('/authorized').set(client).send(req({ Labels: robotLabel, ...over }));
   const later = (secs: number) => (now = new Date(now.getTime() + secs * 1000));
 
   it('create shows the secret once; the database holds only a keyed hash', async () => {
@@ -214,7 +217,7 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
     const old = await AuthzStore.create(engineStore);
     try {
-      assert.equal(await version(), 2);
+      assert.equal(await version(), SCHEMA_VERSION, 'migrated to the latest version (robots from v2 included)');
       assert.equal((await old.getRole('r'))?.name, 'r');
       const a = createApp({ store: old, logger: createLogger({ name: 't', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
       await request(a).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
@@ -243,7 +246,7 @@ describe('robot accounts across two PostgreSQL replicas', () => {
     const verify = (app: typeof a, secret: string) => request(app).post('/robots/verify').set(client).send({ account: 'robot:team-a+ci', secret }).expect(200);
     const { secret } = (await request(a).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body;
     assert.equal((await verify(b, secret)).body.valid, true, 'created on A, valid on B');
-    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci' }))).body, { allowed: true, actions: ['pull'] });
+    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci', Labels: robotLabel }))).body, { allowed: true, actions: ['pull'] });
     const rot = (await request(a).post('/robots/robot:team-a+ci/rotate').set(admin).send({ overlap: 0 }).expect(200)).body;
     assert.equal((await verify(b, secret)).body.valid, false, 'rotated on A: old secret refused on B');
     assert.equal((await verify(b, rot.secret)).body.valid, true);
@@ -259,7 +262,7 @@ describe('robot accounts across two PostgreSQL replicas', () => {
       await other.close();
     }
     await request(a).delete('/robots/robot:team-a+ci').set(admin).expect(200);
-    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci' }))).body, { allowed: false, actions: [] }, 'deleted on A: nothing on B');
+    assert.deepEqual((await request(b).post('/authorized').set(client).send(req({ Account: 'robot:team-a+ci', Labels: robotLabel }))).body, { allowed: false, actions: [] }, 'deleted on A: nothing on B');
   });
 
   it('two replicas asking for the hash key at once agree on one key', async () => {

@@ -1,6 +1,6 @@
 /**
- * The admin CLI's HTTP client: axios against `--url` with the admin token from `--token-file` or
- * env, and one place that turns every failure into a clear message and a non-zero exit. axios is
+ * The admin CLI's HTTP client: axios against `--url` with the admin token (or a scoped API token)
+ * from `--token-file` or env, and one place that turns every failure into a clear message and a non-zero exit. axios is
  * loaded when a command first needs it: `tollgate authn serve` / `authz serve` register these commands
  * too and must not carry axios (≈ 25 MB of RSS) for nothing.
  */
@@ -19,7 +19,7 @@ export interface ClientOptions {
 export function withClientOptions(cmd: Command): Command {
   return cmd
     .option('--url <url>', `authz-server base URL (env TOLLGATE_AUTHZ_URL, default ${DEFAULT_URL})`)
-    .option('--token-file <file>', 'file holding the admin token (env TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE, or the token itself in TOLLGATE_AUTHZ_ADMIN_TOKEN)');
+    .option('--token-file <file>', 'file holding the admin token or a scoped API token (env TOLLGATE_AUTHZ_TOKEN_FILE or TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE, or the token itself in TOLLGATE_AUTHZ_ADMIN_TOKEN)');
 }
 
 export class CliError extends Error {
@@ -40,8 +40,8 @@ export async function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv =
   const url = (opts.url ?? env.TOLLGATE_AUTHZ_URL ?? DEFAULT_URL).replace(/\/+$/, '');
   let token: string | undefined;
   try {
-    const file = opts.tokenFile ?? env.TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE;
-    token = file ? readSecretFile(file, 'admin token') : env.TOLLGATE_AUTHZ_ADMIN_TOKEN?.trim() || undefined;
+    const file = opts.tokenFile ?? env.TOLLGATE_AUTHZ_TOKEN_FILE ?? env.TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE;
+    token = file ? readSecretFile(file, 'authz token') : env.TOLLGATE_AUTHZ_ADMIN_TOKEN?.trim() || undefined;
   } catch (e) {
     throw new CliError((e as Error).message);
   }
@@ -72,7 +72,7 @@ export function describeError(e: unknown, url: string): string {
   if (res) {
     const body = res.data as ServerError | undefined;
     const msg = body?.error?.message ?? `HTTP ${res.status}`;
-    const hint = res.status === 401 ? ' (pass --token-file FILE or set TOLLGATE_AUTHZ_ADMIN_TOKEN / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE)' : '';
+    const hint = res.status === 401 ? ' (pass --token-file FILE or set TOLLGATE_AUTHZ_TOKEN_FILE / TOLLGATE_AUTHZ_ADMIN_TOKEN / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE)' : '';
     return `authz-server refused (${res.status}${body?.error?.code ? ` ${body.error.code}` : ''}): ${msg}${hint}`;
   }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ECONNRESET') {

@@ -5,8 +5,9 @@ import { registerCheckCommand } from './check.js';
 import { registerRobotCommands } from './robots.js';
 import { registerRoleCommands } from './roles.js';
 import { registerStateCommands } from './state.js';
+import { registerTokenCommands } from './tokens.js';
 
-/** Registers `authz serve`, `role …`, `binding …`, `check`, `export`, `import`, `robot …`. */
+/** Registers `authz serve`, `role …`, `binding …`, `check`, `export`, `import`, `robot …`, `token …`. */
 export function registerAuthzCommands(program: Command): void {
   const authz = program.command('authz').description('authz-server: roles, namespace bindings and decisions');
   authz
@@ -29,4 +30,5 @@ export function registerAuthzCommands(program: Command): void {
   registerCheckCommand(program);
   registerStateCommands(program);
   registerRobotCommands(program);
+  registerTokenCommands(program);
 }
