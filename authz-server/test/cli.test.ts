@@ -84,6 +84,35 @@ for (const engine of ENGINES) describe(`admin CLI against a running server (${en
     assert.match(gone.stderr, /404/);
   });
 
+  it('token create (printed once), list, use with --token-file for a scoped rotation, rm; robot bindings refused', async () => {
+    await cli(['robot', 'create', 'team-c', 'puller']);
+    const made = await cli(['token', 'create', 'team-c-rotate', '--namespace', 'team-c', '--ability', 'robots:rotate', '--ttl', '30d']);
+    assert.equal(made.code, 0, made.stderr);
+    const token = made.stdout.trim();
+    assert.match(token, /^tgt_[A-Za-z0-9_-]{43}$/);
+    assert.match(made.stderr, /shown only this once/);
+    const list = await cli(['token', 'list']);
+    assert.match(list.stdout, /^team-c-rotate {2}robots:rotate {2}namespaces team-c {2}expires 20\S+ {2}last used never$/m);
+    assert.ok(!list.stdout.includes(token), 'list never shows a token');
+    const file = join(t.dir, 'scoped.token');
+    writeFileSync(file, `${token}\n`);
+    const noAdmin = { TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: '' };
+    const rot = await cli(['robot', 'rotate', 'robot:team-c+puller', '--token-file', file, '-o', 'json'], noAdmin);
+    assert.equal(rot.code, 0, rot.stderr);
+    const other = await cli(['robot', 'create', 'team-d', 'x'], { ...noAdmin, TOLLGATE_AUTHZ_TOKEN_FILE: file });
+    assert.notEqual(other.code, 0);
+    assert.match(other.stderr, /403 forbidden.*robots:manage/);
+    const bad = await cli(['token', 'create', 'x', '--namespace', 'team-c', '--ability', 'root']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /400 invalid_request.*unknown ability/);
+    const robotBinding = await cli(['binding', 'add', 'robot:team-c+puller', 'ns-puller', '--namespace', 'team-c']);
+    assert.notEqual(robotBinding.code, 0);
+    assert.match(robotBinding.stderr, /400 invalid_request.*robot table/);
+    assert.equal((await cli(['token', 'rm', 'team-c-rotate'])).code, 0);
+    const revoked = await cli(['robot', 'rotate', 'robot:team-c+puller', '--token-file', file], noAdmin);
+    assert.match(revoked.stderr, /401/);
+  });
+
   it('binding add, check (allowed exit 0 / denied exit 3 with the reason), binding list, binding rm', async () => {
     const add = await cli(['binding', 'add', 'team-a-bot', 'ns-puller', '--namespace', 'team-a']);
     assert.equal(add.code, 0, add.stderr);
@@ -172,7 +201,7 @@ describe('admin CLI --help', () => {
       }
     };
     walk(root, []);
-    for (const want of ['role add', 'role get', 'role list', 'role rm', 'binding add', 'binding list', 'binding rm', 'check', 'export', 'import', 'authz serve']) {
+    for (const want of ['role add', 'role get', 'role list', 'role rm', 'binding add', 'binding list', 'binding rm', 'check', 'export', 'import', 'authz serve', 'token create', 'token list', 'token rm']) {
       assert.ok(paths.some((p) => p.join(' ') === want), `missing command ${want}`);
     }
     for (const path of paths) {

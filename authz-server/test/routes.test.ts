@@ -193,13 +193,14 @@ for (const engine of ENGINES) describe(`REST routes (${engine})`, () => {
       'get /roles', 'get /roles/{name}', 'put /roles/{name}', 'delete /roles/{name}', 'get /bindings', 'get /accounts/{account}/permissions',
       'get /export', 'post /import', 'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json',
       'post /robots', 'get /robots', 'post /robots/{account}/rotate', 'delete /robots/{account}', 'post /robots/verify', 'post /robots/lookup',
+      'post /tokens', 'get /tokens', 'delete /tokens/{name}',
     ];
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
     assert.deepEqual(documented.sort(), expected.sort());
     for (const op of expected) {
       const [method, path] = op.split(' ') as [string, string];
       const live = await request(h.app)[method as 'get'](path.replace(/\{[^}]+\}/g, 'x')).set(admin);
-      assert.notEqual(live.body?.error?.code, 'not_found', `${op} is documented but not routed`);
+      assert.doesNotMatch(live.body?.error?.message ?? '', /^no route/, `${op} is documented but not routed`);
     }
     type Ops = Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: { $ref: string } } } }> }>>;
     const paths = doc.paths as unknown as Ops;
@@ -208,6 +209,8 @@ for (const engine of ENGINES) describe(`REST routes (${engine})`, () => {
     assert.ok(replies('/delete-role', 'post')['409'] && replies('/roles/{name}', 'delete')['409'], '409 role_in_use documented');
     assert.ok(replies('/add-role-binding', 'post')['404'] && replies('/roles/{name}', 'get')['404'], '404 role_not_found documented');
     assert.ok(replies('/roles', 'get')['401'] && !replies('/healthz', 'get')['401'], '401 only where a token is needed');
+    assert.equal(replies('/robots', 'post')['403']?.content?.['application/json'].schema.$ref, '#/components/schemas/Error', 'the 403 of a scoped route is documented');
+    assert.ok(replies('/export', 'get')['403'] && replies('/tokens', 'post')['403'] && !replies('/robots/verify', 'post')['403'], '403 where an API token can be refused');
   });
 
   it('unknown route → 404 JSON', async () => {
