@@ -165,7 +165,7 @@ for (const engine of ENGINES) describe(`admin CLI against a running server (${en
     assert.match(badPattern.stderr, /permissions\[0\]\.name/);
     const wrongTok = await cli(['role', 'list'], { TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE: '', TOLLGATE_AUTHZ_ADMIN_TOKEN: 'wrong' });
     assert.equal(wrongTok.code, 1);
-    assert.match(wrongTok.stderr, /401 unauthorized.*invalid admin token/);
+    assert.match(wrongTok.stderr, /401 unauthorized.*invalid, expired or revoked token/);
     const down = await cli(['role', 'list', '--url', 'http://127.0.0.1:9']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /cannot reach authz-server at http:\/\/127\.0\.0\.1:9/);

@@ -52,7 +52,8 @@ export async function createClient(opts: ClientOptions, env: NodeJS.ProcessEnv =
     maxBodyLength: Infinity,
     maxContentLength: Infinity,
     headers: token ? { Authorization: `Bearer ${token}` } : {},
-    validateStatus: (s) => s < 400 || s === 403,
+    // A 403 is a refusal too (an API token outside its scope): reported, non-zero exit.
+    validateStatus: (s) => s < 400,
   });
   return { http, url };
 }
