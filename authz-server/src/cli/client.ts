@@ -73,7 +73,7 @@ export function describeError(e: unknown, url: string): string {
   if (res) {
     const body = res.data as ServerError | undefined;
     const msg = body?.error?.message ?? `HTTP ${res.status}`;
-    const hint = res.status === 401 ? ' (pass --token-file FILE or set TOLLGATE_AUTHZ_TOKEN_FILE / TOLLGATE_AUTHZ_ADMIN_TOKEN / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE)' : '';
+    const hint = res.status === 401 ? ' (pass --token-file FILE or set TOLLGATE_AUTHZ_ADMIN_TOKEN / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE / TOLLGATE_AUTHZ_TOKEN_FILE)' : '';
     return `authz-server refused (${res.status}${body?.error?.code ? ` ${body.error.code}` : ''}): ${msg}${hint}`;
   }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND' || e.code === 'EHOSTUNREACH' || e.code === 'ECONNRESET') {
