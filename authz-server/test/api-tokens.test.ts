@@ -7,6 +7,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
+import express from 'express';
+import { createLogger } from '../../common/logger.js';
+import type { Principal } from '../src/auth/principal.js';
+import { errorMiddleware } from '../src/errors.js';
+import { createMetrics } from '../src/metrics/index.js';
+import { robotRoutes } from '../src/robots/routes.js';
 import { admin, client, ENGINES, harness, req, type Harness } from './helpers.js';
 
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` });
@@ -158,6 +164,34 @@ for (const engine of ENGINES) describe(`scoped API tokens (${engine})`, () => {
     assert.equal((await request(h.app).delete('/tokens/keep').set(admin)).status, 404);
     assert.equal((await request(h.app).get('/roles').set(bearer(`tgt_${'A'.repeat(43)}`))).status, 401, 'unknown token');
     assert.equal((await request(h.app).post('/authorized').set(keep).send(req({}))).status, 401, 'API tokens are not client tokens');
+  });
+
+  it('last use is written at most once a minute per token', async () => {
+    const t = bearer(await mint({ name: 'poller', namespaces: ['team-a'], abilities: ['read'] }));
+    const lastUsed = async () => (await request(h.app).get('/tokens').set(admin)).body.tokens[0].last_used_at as string | null;
+    assert.equal(await lastUsed(), null);
+    await request(h.app).get('/roles').set(t).expect(200);
+    now = new Date(now.getTime() + 30_000);
+    await request(h.app).get('/roles').set(t).expect(200);
+    assert.equal(await lastUsed(), '2026-03-01T00:00:00.000Z', 'not rewritten within the minute');
+    now = new Date(now.getTime() + 31_000);
+    await request(h.app).get('/roles').set(t).expect(200);
+    assert.equal(await lastUsed(), '2026-03-01T00:01:01.000Z');
+  });
+
+  it('routes decide from res.locals.principal, so another authentication can mount them (contracts §1)', async () => {
+    await robot(admin, 'team-a').expect(201);
+    await robot(admin, 'team-b').expect(201);
+    const principal: Principal = { kind: 'scoped', id: 'x', name: 'console-session', namespaces: ['team-b'], abilities: ['read'] };
+    const app = express();
+    const setPrincipal: express.RequestHandler = (_req, res, next) => ((res.locals.principal = principal), next());
+    const ctx = { store: h.store, logger: createLogger({ name: 't', level: 'silent' }), metrics: createMetrics({ roles: async () => 0, bindings: async () => 0 }, false), clock: () => now, admin: setPrincipal, client: setPrincipal };
+    app.use(robotRoutes({ ...ctx, robots: h.store.engine.robots }), errorMiddleware(ctx.logger));
+    assert.deepEqual((await request(app).get('/robots').expect(200)).body.robots.map((r: { account: string }) => r.account), ['robot:team-b+ci']);
+    forbidden(await request(app).post('/robots').send({ namespace: 'team-b', name: 'new', actions: ['pull'] }), /robots:manage/);
+    const bare = express();
+    bare.use(robotRoutes({ ...ctx, admin: (_req, _res, next) => next(), robots: h.store.engine.robots }), errorMiddleware(ctx.logger));
+    assert.equal((await request(bare).get('/robots')).status, 401, 'no principal: fail closed');
   });
 
   it('bad input: 400 naming the field, nothing written', async () => {
