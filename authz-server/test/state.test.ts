@@ -15,9 +15,10 @@ for (const engine of ENGINES) describe(`export and import (${engine})`, () => {
     await h.store.addBinding({ account_name: 'sa:*', role_name: 'pub' });
     await h.store.addBinding({ account_name: '<anonymous>', role_name: 'pub' });
   });
-  afterEach(() => {
-    h.close();
-    h2.close();
+  // Awaited: a PostgreSQL database released while still open could be handed to the next test half-reset.
+  afterEach(async () => {
+    await h.close();
+    await h2.close();
   });
 
   it('export → import into an empty server reproduces roles, bindings and decisions', async () => {
