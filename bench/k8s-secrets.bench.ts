@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
-import { createCredentials } from '../authn-server/src/credentials/index.js';
+import { createCredentials } from '../authn-server/src/credentials/chain.js';
 import { createK8sSecretsBackend } from '../authn-server/src/credentials/k8s-secrets/index.js';
 
 const arg = (name: string, def: number, max: number): number => {

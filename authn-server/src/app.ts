@@ -8,7 +8,7 @@ import type { Logger } from '../../common/logger.js';
 import { withDecisionCache } from './authz-client/cache.js';
 import type { AuthzClient } from './authz-client/index.js';
 import type { LoginThrottle } from './credentials/backend.js';
-import type { Credentials } from './credentials/index.js';
+import type { Credentials } from './credentials/chain.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { toJwks, type KeySet } from './keys/load.js';
 import { createMetrics, type Metrics } from './metrics/index.js';

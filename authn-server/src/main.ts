@@ -8,7 +8,7 @@ import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
-import { createCredentials, type CredentialBackend } from './credentials/index.js';
+import { createCredentials, type CredentialBackend } from './credentials/chain.js';
 import { lazyBackend } from './credentials/lazy-backend.js';
 import { ROBOT_PREFIX } from './credentials/robot-prefix.js';
 import { loadKeys } from './keys/load.js';
@@ -31,7 +31,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
   // Kubernetes Secrets and issuers backends, credentials/index.ts) loads only when used: idle RSS (docs/authn.md "Memory").
   const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
-    const { createRobotsBackend } = await import('./credentials/robots-backend.js');
+    const { createRobotsBackend } = await import('./credentials/robots.js');
     return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
   });
   const extra: CredentialBackend[] = [robots];

@@ -13,7 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
 import { createLoginThrottle } from '../src/throttle/index.js';
 import { basic, logger, makeKeys, StandInAuthz, tempDir, testApp } from './helpers.js';
 
@@ -106,7 +106,7 @@ describe('bcrypt isolation (worker threads, bounded queue, per-IP limit)', funct
 
 describe('bcrypt pool and per-client budget', () => {
   it('a full queue refuses new checks at once with queue-full and a Retry-After, and runs the admitted ones', async () => {
-    const { createHashPool, HashBusyError } = await import('../src/credentials/hash-pool.js');
+    const { createHashPool, HashBusyError } = await import('../src/credentials/bcrypt/hash-pool.js');
     const pool = createHashPool({ workers: 1, maxQueue: 2 });
     try {
       const hash = await pool.hash('pw', 8);
@@ -126,7 +126,7 @@ describe('bcrypt pool and per-client budget', () => {
   });
 
   it('one client gets `burst` uncached checks, then regains one per minute/perMinute; other clients are unaffected', async () => {
-    const { createHashBudget } = await import('../src/throttle/hash-budget.js');
+    const { createHashBudget } = await import('../src/credentials/bcrypt/hash-budget.js');
     const clock = { now: 1_000_000 };
     const b = createHashBudget({ burst: 3, perMinute: 60, now: () => clock.now });
     assert.deepEqual([1, 2, 3].map(() => b.take('10.0.0.1').ok), [true, true, true]);

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { Registry } from 'prom-client';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '../src/config.js';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
 import { resolveConnection } from '../src/credentials/k8s-secrets/connection.js';
 import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions } from '../src/credentials/k8s-secrets/index.js';
 import type { KeySet } from '../src/keys/load.js';

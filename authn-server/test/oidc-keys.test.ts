@@ -12,7 +12,7 @@ import request from 'supertest';
 import { stringify } from 'yaml';
 import { createLogger } from '../../common/logger.js';
 import { createOidcBackend, type OidcBackend } from '../src/credentials/oidc/backend.js';
-import { createCredentials } from '../src/credentials/index.js';
+import { createCredentials } from '../src/credentials/chain.js';
 import { AuthnError } from '../src/errors.js';
 import { newSigningKey, SimulatedIssuer } from '../../e2e/harness/simulated-issuer.js';
 import { basic, makeKeys, StandInAuthz, tempDir, testApp } from './helpers.js';

@@ -14,7 +14,7 @@
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
-import { HashBusyError, type Credentials } from '../credentials/index.js';
+import { HashBusyError, type Credentials } from '../credentials/chain.js';
 import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';

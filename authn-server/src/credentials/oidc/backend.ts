@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../../../common/logger.js';
 import { AuthnError } from '../../errors.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
-import { loadAndWatch, type WatchOptions } from '../file-watch.js';
+import { loadAndWatch, type WatchOptions } from '../files/file-watch.js';
 import { parseIssuersFile, type IssuerConfig } from './config.js';
 import { createIssuerKeys, type IssuerKeys, type KeyCacheOptions } from './issuer-keys.js';
 import { TokenRefused, verifyToken, type VerifiedToken } from './verify.js';

@@ -6,18 +6,18 @@
  */
 import type { Logger } from '../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
-import type { FileBackend } from './file-backend.js';
-import type { WatchOptions } from './file-watch.js';
-import { createHtpasswdBackend } from './htpasswd-backend.js';
+import type { FileBackend } from './files/file-backend.js';
+import type { WatchOptions } from './files/file-watch.js';
+import { createHtpasswdBackend } from './files/htpasswd.js';
 import type { OidcBackend, OidcBackendOptions } from './oidc/backend.js';
-import { createUsersFileBackend } from './users-file-backend.js';
-import { createHashBudget, type HashBudgetOptions } from '../throttle/hash-budget.js';
-import { createHashPool, type HashPoolOptions } from './hash-pool.js';
-import { DummyCosts } from './dummy-cost.js';
-import { PasswordVerifier, type CompareFn } from './verifier.js';
+import { createUsersFileBackend } from './files/users-file.js';
+import { createHashBudget, type HashBudgetOptions } from './bcrypt/hash-budget.js';
+import { createHashPool, type HashPoolOptions } from './bcrypt/hash-pool.js';
+import { DummyCosts } from './bcrypt/dummy-cost.js';
+import { PasswordVerifier, type CompareFn } from './bcrypt/verifier.js';
 
 export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
-export { HashBusyError } from './hash-pool.js';
+export { HashBusyError } from './bcrypt/hash-pool.js';
 
 export interface CredentialOptions {
   usersFile?: string;

@@ -5,8 +5,8 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
-import type { PasswordVerifier } from './verifier.js';
+import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
+import type { PasswordVerifier } from '../bcrypt/verifier.js';
 
 /** What a file yields per user. */
 export interface UserRecord {

@@ -12,7 +12,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { HashBudget } from '../throttle/hash-budget.js';
+import type { HashBudget } from './hash-budget.js';
 import { HashBusyError } from './hash-pool.js';
 
 export type CompareFn = (password: string, hash: string) => Promise<boolean>;
