@@ -81,7 +81,7 @@ async function main(): Promise<void> {
 
     const usersFile = join(dir, 'users.yaml');
     writeFileSync(usersFile, `users:\n  alice:\n    password: "${await bcrypt.hash('alice-pw', 10)}"\n`);
-    const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, extra: [backend] });
+    const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, k8sSecrets: backend });
     await creds.authenticate('alice', 'alice-pw');
     const logins = Array.from({ length: SECRETS }, (_, n) => [`ns-${n}`, `pw-${n}-${'x'.repeat(24)}`] as const);
     const [file, k8s, one] = (await interleaved([

@@ -361,7 +361,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       registry = metrics.registry;
       const b = createK8sSecretsBackend({ conn: { baseUrl: new URL(sim.url), tokenFile }, logger, registry, informer: FAST });
       backend = b;
-      creds = await createCredentials({ logger, usersFile: users, watch: { watch: false, pollMs: 0 }, extra: [b] });
+      creds = await createCredentials({ logger, usersFile: users, watch: { watch: false, pollMs: 0 }, k8sSecrets: b });
       t = testApp({ keys, authzUrl: authz.url, credentials: creds, metrics });
     }
     afterEach(async () => {

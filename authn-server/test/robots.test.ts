@@ -44,7 +44,7 @@ describe('robot accounts through authn (real authz-server app)', () => {
     await new Promise((r) => authzServer.once('listening', r));
     authzUrl = `http://127.0.0.1:${(authzServer.address() as AddressInfo).port}`;
     now = Date.now();
-    creds = await createCredentials({ logger, extra: [createRobotsBackend({ authzUrl, token: CLIENT_TOKEN, now: () => now })] });
+    creds = await createCredentials({ logger, robots: createRobotsBackend({ authzUrl, token: CLIENT_TOKEN, now: () => now }) });
     t = testApp({ keys, authzUrl, credentials: creds });
   });
   afterEach(async () => {

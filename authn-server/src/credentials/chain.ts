@@ -1,29 +1,55 @@
 /**
- * Credential backends chained in order (issuers file, users file, then htpasswd), docker_auth style: the first backend
- * that knows the user decides (`ok` or `wrong-password`); when none does, one dummy bcrypt compare runs so
- * an unknown user costs what a known one does (at a cost drawn from the users' own mix, dummy-cost.ts),
- * and the answer is `no-match`.
+ * The credential chain, assembled here and nowhere else. Each backend owns a space of account names
+ * (account-spaces.ts) and a login is routed by the name presented:
+ * - `robot:…` → robots only (authz keeps them); an unknown robot is `no-match` at the cost of a known one.
+ * - an issuer's user name (`k8s`) → that issuer only (the password is a JWT).
+ * - anything else → the users file, then htpasswd, then the Kubernetes Secrets (the name is a namespace).
+ *   When none knows the name, or a Secret's password is wrong, one dummy bcrypt compare runs at the cost
+ *   drawn from the users' own mix (dummy-cost.ts), so a wrong guess costs the same whether the name is a
+ *   file user, a namespace with a Secret, or nothing.
+ * The per-client budget (bcrypt/hash-budget.ts) is charged before any remote lookup (a robot verify, a
+ * Secret GET) unless this exact credential logged in during the last minute (recent-logins.ts).
+ * An account a backend returns outside its own space is refused (a result, audited); a refresh lookup
+ * asks only the owner of the account's space.
  */
 import type { Logger } from '../../../common/logger.js';
+import { ROBOT_PREFIX } from '../../../common/robots.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics/index.js';
+import { issuerSpace, nameConflicts, ownerOf, ROBOT_SPACE, secretsSpace, spaceConflicts, type Space } from './account-spaces.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo } from './backend.js';
-import type { FileBackend } from './files/file-backend.js';
-import type { WatchOptions } from './files/file-watch.js';
-import { createHtpasswdBackend } from './files/htpasswd.js';
-import type { OidcBackend, OidcBackendOptions } from './oidc/backend.js';
-import { createUsersFileBackend } from './files/users-file.js';
-import { createHashBudget, type HashBudgetOptions } from './bcrypt/hash-budget.js';
-import { createHashPool, type HashPoolOptions } from './bcrypt/hash-pool.js';
+import { createHashBudget, type HashBudget, type HashBudgetOptions } from './bcrypt/hash-budget.js';
+import { createHashPool, HashBusyError, type HashPoolOptions } from './bcrypt/hash-pool.js';
 import { DummyCosts } from './bcrypt/dummy-cost.js';
 import { PasswordVerifier, type CompareFn } from './bcrypt/verifier.js';
+import type { FileBackend } from './files/file-backend.js';
+import { lazyBackend } from './lazy-backend.js';
+import type { WatchOptions } from './files/file-watch.js';
+import { createHtpasswdBackend } from './files/htpasswd.js';
+import { createUsersFileBackend } from './files/users-file.js';
+import type { OidcBackend, OidcBackendOptions } from './oidc/backend.js';
+import type { IssuerConfig } from './oidc/config.js';
+import { RecentLogins } from './recent-logins.js';
 
 export type { AuthnResult, CredentialBackend, CredentialInfo, Labels, LoginThrottle } from './backend.js';
 export { HashBusyError } from './bcrypt/hash-pool.js';
+
+/** The Kubernetes Secrets backend as the chain sees it: its account prefix, and whether a login may call the API server. */
+export interface SecretsSlot extends CredentialBackend {
+  readonly accountPrefix: string;
+  /** Get mode: an unknown namespace costs an API GET, so the client's budget is charged first. */
+  readonly remote: boolean;
+}
 
 export interface CredentialOptions {
   usersFile?: string;
   htpasswdFile?: string;
   /** Issuers file (workload identity: JWTs as passwords) and the options of its backend. */
-  oidc?: Omit<OidcBackendOptions, 'logger' | 'watch' | 'onReload'>;
+  oidc?: Omit<OidcBackendOptions, 'logger' | 'watch' | 'onReload' | 'vet'>;
+  /** Robots (`robot:` accounts, kept by authz). */
+  robots?: CredentialBackend;
+  /** Kubernetes Secrets (namespace logins). */
+  k8sSecrets?: SecretsSlot;
   /** TTL of the in-memory cache of successful bcrypt verifications (ms). Default 60 000; 0 disables it. */
   cacheTtlMs?: number;
   logger: Logger;
@@ -37,12 +63,10 @@ export interface CredentialOptions {
   compare?: CompareFn;
   /** Worker threads and queue bound of the bcrypt pool. */
   hashPool?: HashPoolOptions;
-  /** Per-client-IP budget of uncached checks; `false` turns it off. */
+  /** Per-client-IP budget of uncached checks and remote lookups; `false` turns it off. */
   hashBudget?: HashBudgetOptions | false;
   /** Clock for the cache TTL. */
   now?: () => number;
-  /** Backends asked after the files, in order (Kubernetes Secrets). Closed with the rest. */
-  extra?: CredentialBackend[];
   /** Metrics hooks. */
   onCache?: (hit: boolean) => void;
   onReload?: (backend: string, ok: boolean) => void;
@@ -51,10 +75,11 @@ export interface CredentialOptions {
 export interface Credentials {
   readonly backends: readonly CredentialBackend[];
   /**
-   * First backend that is not `no-match` decides; all `no-match` → `no-match`. `client` (an IP) pays for
-   * uncached checks; rejects with `HashBusyError` when the pool's queue is full or the client's budget spent.
+   * The backend owning the presented name decides; none → `no-match`. `client` (an IP) pays for uncached
+   * checks and remote lookups; rejects with `HashBusyError` when the pool's queue is full or the budget spent.
    */
   authenticate(user: string, password: string, client?: string): Promise<AuthnResult>;
+  /** Asks only the owner of the account's space. */
   lookup(user: string): Promise<CredentialInfo | null>;
   /**
    * True when this user name's password is a signed token (an issuer's user name such as `k8s`): not a
@@ -65,26 +90,33 @@ export interface Credentials {
   close(): void;
 }
 
-/** Loads the configured files (rejects with a clear message if one is unreadable or invalid) and watches them. */
+type Ok = Extract<AuthnResult, { kind: 'ok' }>;
+
+/** Loads the configured files (rejects with a clear message if one is unreadable, invalid, or overlaps another owner) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
   // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
   const pool = createHashPool(opts.hashPool);
-  const verifier = new PasswordVerifier({
-    ttlMs: opts.cacheTtlMs,
-    maxEntries: opts.cacheMaxEntries,
-    compare: opts.compare ?? pool.compare,
-    hash: pool.hash,
-    ...(opts.hashBudget === false ? {} : { budget: createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) }) }),
-    now: opts.now,
-    onCache: opts.onCache,
-  });
-  const backends: FileBackend[] = [];
+  const budget = opts.hashBudget === false ? undefined : createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) });
+  const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare ?? pool.compare, hash: pool.hash, ...(budget ? { budget } : {}), now: opts.now, onCache: opts.onCache });
+  const files: FileBackend[] = [];
   let oidc: OidcBackend | undefined;
   const dummyCosts = new DummyCosts();
+  const fixedSpaces: Space[] = [...(opts.robots ? [ROBOT_SPACE] : []), ...(opts.k8sSecrets ? [secretsSpace(opts.k8sSecrets.accountPrefix)] : [])];
+  const issuerSpaces = (list: readonly IssuerConfig[]): Space[] => list.map((i) => issuerSpace(i.name, i.accountPrefix, i.kubernetes));
+  const spaces = (): Space[] => [...issuerSpaces(oidc?.issuers ?? []), ...fixedSpaces];
+  const refuse = (problems: string[]): void => {
+    if (problems.length) throw new Error(problems.slice(0, 5).join('; '));
+  };
+  // Checked at start and on every reload: a file or issuers list that would overlap another owner is refused (the last good one keeps serving).
+  const vetIssuers = (list: readonly IssuerConfig[]): void => {
+    const all = [...issuerSpaces(list), ...fixedSpaces];
+    refuse([...spaceConflicts(all), ...files.flatMap((f) => nameConflicts(f.name, f.table.names(), all))]);
+  };
+  const vetNames = (source: string) => (names: Iterable<string>) => refuse(nameConflicts(source, names, spaces()));
   let ready = false;
   /** New mix of costs after a (re)load: warn when mixed, make each cost's dummy hash before a request needs it. */
   const refreshDummies = (): Promise<unknown> => {
-    const mixed = dummyCosts.update(backends.map((b) => b.table));
+    const mixed = dummyCosts.update(files.map((b) => b.table));
     if (mixed) {
       opts.logger.warn(
         { bcrypt_costs: Object.fromEntries(mixed) },
@@ -98,52 +130,96 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
     logger: opts.logger,
     watch: opts.watch,
     credentialIdKey: opts.credentialIdKey,
+    vet: vetNames(name),
     onReload: (ok: boolean) => {
       opts.onReload?.(name, ok);
       if (ok && ready) void refreshDummies().catch(() => undefined);
     },
   });
   try {
+    refuse(spaceConflicts(fixedSpaces));
     // Loaded only when an issuers file is configured: a files-only server never loads the JWT verification code.
-    if (opts.oidc) oidc = (await import('./oidc/backend.js')).createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, onReload: (ok) => opts.onReload?.('oidc', ok) });
-    if (opts.usersFile) backends.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
-    if (opts.htpasswdFile) backends.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
-    if (oidc) refuseSharedNames(oidc, backends);
+    if (opts.oidc) oidc = (await import('./oidc/backend.js')).createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, vet: vetIssuers, onReload: (ok) => opts.onReload?.('oidc', ok) });
+    if (opts.usersFile) files.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
+    if (opts.htpasswdFile) files.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
+    if (oidc) refuseSharedNames(oidc, files);
     // Made now so the first unknown-user request is not the one paying for it.
     await refreshDummies();
     ready = true;
   } catch (e) {
-    for (const b of backends) b.close();
+    for (const b of files) b.close();
     oidc?.close();
     void pool.close();
     throw e;
   }
-  // The issuers decide first (their user names are theirs alone); for refresh lookups the files answer first,
-  // so an issuer without an account prefix never shadows a file user.
-  // Backends asked after the files (Kubernetes Secrets, robots) come last in both orders.
-  const extra = opts.extra ?? [];
-  const chain: CredentialBackend[] = [...(oidc ? [oidc] : []), ...backends, ...extra];
-  const lookupChain: CredentialBackend[] = [...backends, ...(oidc ? [oidc] : []), ...extra];
+  const recent = new RecentLogins(60_000, 10_000, opts.now);
+  const secrets = opts.k8sSecrets;
+  /** Charges the client before a remote lookup, unless this credential logged in a moment ago. True when charged. */
+  const chargeRemote = (user: string, password: string, client: string | undefined): boolean => {
+    if (client === undefined || !budget || recent.has(user, password)) return false;
+    const spent = budget.take(client);
+    if (!spent.ok) throw new HashBusyError('client-limit', spent.retryAfterSec);
+    return true;
+  };
+  const dummy = (user: string, password: string, client: string | undefined) => verifier.dummy(user, password, dummyCosts.costFor(user), client);
+  /** The owner id a result must come from: the issuer that verified it, or the backend. */
+  const owned = (r: Ok, user: string, owner: string): AuthnResult => {
+    const account = r.account ?? user;
+    const space = ownerOf(spaces(), account);
+    if (owner === 'files' ? space === undefined : space?.owner === owner) return r;
+    const holder = space ? space.what : 'no configured owner';
+    return { kind: 'refused', reason: `account "${account.slice(0, 128)}" is not in the accounts of the credential that verified it (it belongs to ${holder})`, audit: { account_space: space?.owner ?? 'none', verified_by: owner } };
+  };
+  async function decide(user: string, password: string, client: string | undefined): Promise<AuthnResult> {
+    if (user.startsWith(ROBOT_PREFIX)) {
+      if (!opts.robots) return { kind: 'no-match' };
+      chargeRemote(user, password, client);
+      const r = await opts.robots.authenticate(user, password, client);
+      return r.kind === 'ok' ? owned(r, user, 'robots') : r;
+    }
+    if (oidc?.handles(user)) {
+      const r = await oidc.authenticate(user, password, client);
+      return r.kind === 'ok' ? owned(r, user, `issuer:${r.audit?.issuer ?? ''}`) : r;
+    }
+    for (const f of files) {
+      const r = await f.authenticate(user, password, client);
+      if (r.kind === 'ok') return owned(r, user, 'files');
+      if (r.kind !== 'no-match') return r;
+    }
+    let charged = false;
+    if (secrets) {
+      charged = secrets.remote && chargeRemote(user, password, client);
+      const r = await secrets.authenticate(user, password, client);
+      if (r.kind === 'ok') return owned(r, user, 'k8s-secrets');
+      // A wrong Secret password pays the dummy compare too: existing and missing namespaces cost the same.
+      await dummy(user, password, charged ? undefined : client);
+      return r;
+    }
+    await dummy(user, password, client);
+    return { kind: 'no-match' };
+  }
+  const all: CredentialBackend[] = [...(oidc ? [oidc] : []), ...files, ...(secrets ? [secrets] : []), ...(opts.robots ? [opts.robots] : [])];
   return {
-    backends: chain,
+    backends: all,
     passwordIsToken: (user) => oidc?.handles(user) === true,
     async authenticate(user, password, client) {
-      for (const backend of chain) {
-        const result = await backend.authenticate(user, password, client);
-        if (result.kind !== 'no-match') return result;
-      }
-      await verifier.dummy(user, password, dummyCosts.costFor(user), client);
-      return { kind: 'no-match' };
+      const r = await decide(user, password, client);
+      if (r.kind === 'ok') recent.add(user, password);
+      return r;
     },
-    async lookup(user) {
-      for (const backend of lookupChain) {
-        const found = await backend.lookup(user);
+    async lookup(account) {
+      const owner = ownerOf(spaces(), account)?.owner;
+      if (owner === 'robots') return (await opts.robots?.lookup(account)) ?? null;
+      if (owner === 'k8s-secrets') return (await secrets?.lookup(account)) ?? null;
+      if (owner !== undefined) return (await oidc?.lookup(account)) ?? null;
+      for (const f of files) {
+        const found = await f.lookup(account);
         if (found) return found;
       }
       return null;
     },
     close() {
-      for (const b of chain) void b.close?.();
+      for (const b of all) void b.close?.();
       void pool.close();
     },
   };
@@ -157,5 +233,53 @@ function refuseSharedNames(oidc: OidcBackend, files: readonly FileBackend[]): vo
         if (b.lookup(u)) throw new Error(`${b.name}: user "${u}" is also a user name of issuer ${i.name} in the issuers file; rename one of them`);
       }
     }
+  }
+}
+
+/** The server's chain from its configuration (main.ts): robots always, the Secrets and issuers when configured. */
+export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics: Metrics): Promise<Credentials> {
+  // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
+  // Kubernetes Secrets and issuers backends) loads only when used: idle RSS (docs/authn.md "Memory").
+  const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
+    const { createRobotsBackend } = await import('./robots.js');
+    return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
+  });
+  let k8sSecrets: SecretsSlot | undefined;
+  if (cfg.k8sSecrets) {
+    const [{ resolveConnection }, { createK8sSecretsBackend }] = await Promise.all([import('./k8s-secrets/connection.js'), import('./k8s-secrets/index.js')]);
+    k8sSecrets = createK8sSecretsBackend({
+      conn: resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile }),
+      secretName: cfg.k8sSecretName,
+      registryHost: cfg.k8sSecretRegistryHost,
+      accountPrefix: cfg.k8sAccountPrefix,
+      mode: cfg.k8sSecretsMode,
+      logger,
+      registry: metrics.registry,
+      informer: { staleAfterMs: cfg.k8sStaleAfterSec * 1000 },
+    });
+  }
+  const oidc = cfg.oidcIssuers
+    ? {
+        path: cfg.oidcIssuers,
+        onLogin: (issuer: string, result: string) => metrics.oidcLogins.inc({ issuer, result }),
+        onKeyFetch: (issuer: string, ok: boolean) => metrics.oidcKeyFetches.inc({ issuer, outcome: ok ? 'ok' : 'error' }),
+      }
+    : undefined;
+  try {
+    return await createCredentials({
+      robots,
+      ...(k8sSecrets ? { k8sSecrets } : {}),
+      ...(cfg.users ? { usersFile: cfg.users } : {}),
+      ...(cfg.htpasswd ? { htpasswdFile: cfg.htpasswd } : {}),
+      ...(oidc ? { oidc } : {}),
+      logger,
+      hashPool: { ...(cfg.bcryptWorkers ? { workers: cfg.bcryptWorkers } : {}), ...(cfg.bcryptQueue !== undefined ? { maxQueue: cfg.bcryptQueue } : {}) },
+      hashBudget: { perMinute: cfg.uncachedPerIp },
+      onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
+      onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
+    });
+  } catch (e) {
+    void k8sSecrets?.close?.();
+    throw e;
   }
 }

@@ -54,16 +54,22 @@ const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication r
 
 const unavailable = (account: string) => new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account });
 
+/** A backend's "no" as the client sees it: a `refused` result keeps its reason (a JWT's audience, an account outside its owner's space). */
+function denied(r: Exclude<AuthnResult, { kind: 'ok' }>, user: string): AuthnError {
+  if (r.kind !== 'refused') return new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+  const opts = { account: user, field: 'password', ...(r.audit ? { audit: r.audit } : {}) };
+  return r.malformed ? new AuthnError(400, 'invalid_request', r.reason, opts) : new AuthnError(401, 'unauthorized', r.reason, opts);
+}
+
 async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, password: string): Promise<Identity> {
   let r;
   try {
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
-    if (err instanceof AuthnError) throw err;
     deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
     throw unavailable(user);
   }
-  if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+  if (r.kind !== 'ok') throw denied(r, user);
   return identityOf(grant, user, r);
 }
 
@@ -91,7 +97,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
     }
     if (r.kind !== 'ok') {
       deps.throttle.recordFailure(user, ip);
-      throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+      throw denied(r, user);
     }
     deps.throttle.recordSuccess(user, ip);
     return identityOf(grant, user, r);

@@ -25,6 +25,8 @@ export interface FileBackendOptions {
   credentialIdKey?: string | Buffer;
   /** Called after every reload attempt (metrics). */
   onReload?: (ok: boolean) => void;
+  /** Throws (naming the problem) when the loaded user names may not serve: the chain's account-space check. */
+  vet?: (names: Iterable<string>) => void;
 }
 
 export interface FileBackend extends CredentialBackend {
@@ -46,6 +48,7 @@ export function createFileBackend(
     let records: Map<string, UserRecord>;
     try {
       records = parse(text);
+      opts.vet?.(records.keys());
     } catch (e) {
       opts.onReload?.(false);
       throw e;

@@ -38,6 +38,11 @@ function freezeLabels(labels: Labels): Labels {
 
 export class UserTable implements CredentialBackend {
   private users = new Map<string, UserEntry>();
+
+  /** The user names now loaded (the chain's account-space check on an issuers reload). */
+  names(): IterableIterator<string> {
+    return this.users.keys();
+  }
   /** How many users have each bcrypt cost: the chain's dummy compare uses the most common one. */
   private costs = new Map<number, number>();
   private digest = Buffer.alloc(32);
