@@ -11,6 +11,7 @@ import { loadConfig, type ServeFlags } from './config.js';
 import { credentialsFromConfig } from './credentials/chain.js';
 import { loadKeys } from './keys/load.js';
 import { createMetrics } from './metrics/index.js';
+import { createAccountGuard } from './throttle/account-guard.js';
 import { createLoginThrottle } from './throttle/index.js';
 
 export interface Running {
@@ -38,6 +39,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const app = createApp({
     credentials,
     throttle: createLoginThrottle(),
+    accountGuard: createAccountGuard({ perHour: cfg.accountFailuresPerHour }),
     keys,
     authz,
     logger,

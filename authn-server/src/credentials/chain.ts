@@ -92,6 +92,12 @@ export interface Credentials {
 
 type Ok = Extract<AuthnResult, { kind: 'ok' }>;
 
+/** authz refuses longer robot secrets (robots/schema.ts VerifySchema); a longer one is not a robot secret. */
+export const ROBOT_SECRET_MAX_CHARS = 512;
+/** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs (issuers) may be longer. */
+export const PASSWORD_MAX_CHARS = 4096;
+const tooLong = (max: number): AuthnResult => ({ kind: 'refused', malformed: true, reason: `password longer than ${max} characters`, audit: { password_chars: `>${max}` } });
+
 /** Loads the configured files (rejects with a clear message if one is unreadable, invalid, or overlaps another owner) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
   // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
@@ -173,6 +179,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   async function decide(user: string, password: string, client: string | undefined): Promise<AuthnResult> {
     if (user.startsWith(ROBOT_PREFIX)) {
       if (!opts.robots) return { kind: 'no-match' };
+      if (password.length > ROBOT_SECRET_MAX_CHARS) return tooLong(ROBOT_SECRET_MAX_CHARS);
       chargeRemote(user, password, client);
       const r = await opts.robots.authenticate(user, password, client);
       return r.kind === 'ok' ? owned(r, user, 'robots') : r;
@@ -181,6 +188,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
       const r = await oidc.authenticate(user, password, client);
       return r.kind === 'ok' ? owned(r, user, `issuer:${r.audit?.issuer ?? ''}`) : r;
     }
+    if (password.length > PASSWORD_MAX_CHARS) return tooLong(PASSWORD_MAX_CHARS);
     for (const f of files) {
       const r = await f.authenticate(user, password, client);
       if (r.kind === 'ok') return owned(r, user, 'files');
