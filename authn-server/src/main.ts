@@ -9,6 +9,7 @@ import { createApp } from './app.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
 import { credentialsFromConfig } from './credentials/chain.js';
+import { MAX_HEADER_BYTES } from './credentials/limits.js';
 import { loadKeys } from './keys/load.js';
 import { createMetrics } from './metrics/index.js';
 import { createAccountGuard } from './throttle/account-guard.js';
@@ -59,7 +60,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     authz.close();
   };
   const fields = { issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous };
-  const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup });
+  const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup, maxHeaderSize: MAX_HEADER_BYTES });
   return { server, url, close };
 }
 

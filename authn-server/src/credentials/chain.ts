@@ -24,6 +24,7 @@ import { DummyCosts } from './bcrypt/dummy-cost.js';
 import { PasswordVerifier, type CompareFn } from './bcrypt/verifier.js';
 import type { FileBackend } from './files/file-backend.js';
 import { lazyBackend } from './lazy-backend.js';
+import { PASSWORD_MAX_CHARS, ROBOT_SECRET_MAX_CHARS } from './limits.js';
 import type { WatchOptions } from './files/file-watch.js';
 import { createHtpasswdBackend } from './files/htpasswd.js';
 import { createUsersFileBackend } from './files/users-file.js';
@@ -92,10 +93,6 @@ export interface Credentials {
 
 type Ok = Extract<AuthnResult, { kind: 'ok' }>;
 
-/** authz refuses longer robot secrets (robots/schema.ts VerifySchema); a longer one is not a robot secret. */
-export const ROBOT_SECRET_MAX_CHARS = 512;
-/** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs (issuers) may be longer. */
-export const PASSWORD_MAX_CHARS = 4096;
 const tooLong = (max: number): AuthnResult => ({ kind: 'refused', malformed: true, reason: `password longer than ${max} characters`, audit: { password_chars: `>${max}` } });
 
 /** Loads the configured files (rejects with a clear message if one is unreadable, invalid, or overlaps another owner) and watches them. */

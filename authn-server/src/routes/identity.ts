@@ -23,7 +23,7 @@ import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
 import type { AccountGuard } from '../throttle/account-guard.js';
 import type { PairQueue } from '../throttle/pair-queue.js';
-import { truncateText } from '../token/audit.js';
+import { redactSecretLike, truncateText } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -71,7 +71,7 @@ async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, pa
   try {
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
-    deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
+    deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
     throw unavailable(user);
   }
   if (r.kind !== 'ok') throw denied(r, user);
@@ -103,7 +103,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
         const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
         throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
       }
-      deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
+      deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
       throw unavailable(user);
     }
     if (r.kind !== 'ok') {
