@@ -143,23 +143,25 @@ describe('remote lookups: budget first, 429s retried, equal cost (SIMULATED Kube
       assert.equal((await creds.authenticate(robot.account, robot.secret, ip)).kind, 'ok');
     });
 
-    it('an unknown robot name costs what a known robot with a wrong secret costs (medians printed, within 50 %)', async () => {
+    it('an unknown robot name costs what a known robot with a wrong secret costs: one authz call, no bcrypt (medians printed)', async () => {
       const robot = (await request(url).post('/robots').set('Authorization', 'Bearer remote-lookups-admin-token-0123456789').send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body as { account: string };
       creds = await createCredentials({ logger, hashBudget: false, robots: createRobotsBackend({ authzUrl: url, token: CLIENT_TOKEN }) });
       const known: number[] = [];
       const unknown: number[] = [];
       for (let i = 0; i < 50; i++) {
-        let t0 = performance.now();
-        await creds.authenticate(robot.account, `tgr_wrong-${i}`);
-        known.push(performance.now() - t0);
-        t0 = performance.now();
-        await creds.authenticate(`robot:team-a+nobody-${i}`, `tgr_wrong-${i}`);
-        unknown.push(performance.now() - t0);
+        // Alternating which goes first: the first call of a pair is measurably slower here, whatever it is.
+        const pair: Array<[string, number[]]> = [[robot.account, known], [`robot:team-a+nobody-${i}`, unknown]];
+        for (const [user, into] of i % 2 ? pair.reverse() : pair) {
+          const t0 = performance.now();
+          await creds.authenticate(user, `tgr_wrong-${i}`);
+          into.push(performance.now() - t0);
+        }
       }
       const [k, u] = [median(known), median(unknown)];
       process.stdout.write(`      [timing] robot names: known ${k.toFixed(2)} ms, unknown ${u.toFixed(2)} ms (median of 50)\n`);
-      // Before: 5.2 vs 90.5 ms (an unknown robot paid a bcrypt dummy compare). Loose: shared CI machine.
-      assert.ok(Math.abs(k - u) / Math.max(k, u) < 0.5, `within 50 %: ${k.toFixed(2)} vs ${u.toFixed(2)}`);
+      // Before: 5.2 vs 90.5 ms (an unknown robot paid a cost-10 bcrypt dummy compare, ≈ 70 ms here). What is
+      // left is authz's own lookup (a few ms, authz-server's side); loose, for a shared CI machine.
+      assert.ok(Math.abs(k - u) <= Math.max(0.2 * Math.max(k, u), 2), `within 20 % (or 2 ms of noise): ${k.toFixed(2)} vs ${u.toFixed(2)} ms`);
     });
   });
 });
