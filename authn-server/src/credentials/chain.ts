@@ -95,139 +95,153 @@ type Ok = Extract<AuthnResult, { kind: 'ok' }>;
 
 const tooLong = (max: number): AuthnResult => ({ kind: 'refused', malformed: true, reason: `password longer than ${max} characters`, audit: { password_chars: `>${max}` } });
 
+/** Everything a login is routed through, once loaded. */
+interface Parts {
+  files: FileBackend[];
+  oidc: OidcBackend | undefined;
+  robots: CredentialBackend | undefined;
+  secrets: SecretsSlot | undefined;
+  spaces(): Space[];
+  verifier: PasswordVerifier;
+  dummyCosts: DummyCosts;
+  budget: HashBudget | undefined;
+  recent: RecentLogins;
+}
+
+const refuse = (problems: string[]): void => {
+  if (problems.length) throw new Error(problems.slice(0, 5).join('; '));
+};
+const issuerSpaces = (list: readonly IssuerConfig[]): Space[] => list.map((i) => issuerSpace(i.name, i.accountPrefix, i.kubernetes));
+
 /** Loads the configured files (rejects with a clear message if one is unreadable, invalid, or overlaps another owner) and watches them. */
 export async function createCredentials(opts: CredentialOptions): Promise<Credentials> {
   // bcrypt runs on worker threads so uncached checks never hold the event loop (hash-pool.ts).
   const pool = createHashPool(opts.hashPool);
   const budget = opts.hashBudget === false ? undefined : createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) });
   const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare ?? pool.compare, hash: pool.hash, ...(budget ? { budget } : {}), now: opts.now, onCache: opts.onCache });
-  const files: FileBackend[] = [];
-  let oidc: OidcBackend | undefined;
-  const dummyCosts = new DummyCosts();
   const fixedSpaces: Space[] = [...(opts.robots ? [ROBOT_SPACE] : []), ...(opts.k8sSecrets ? [secretsSpace(opts.k8sSecrets.accountPrefix)] : [])];
-  const issuerSpaces = (list: readonly IssuerConfig[]): Space[] => list.map((i) => issuerSpace(i.name, i.accountPrefix, i.kubernetes));
-  const spaces = (): Space[] => [...issuerSpaces(oidc?.issuers ?? []), ...fixedSpaces];
-  const refuse = (problems: string[]): void => {
-    if (problems.length) throw new Error(problems.slice(0, 5).join('; '));
+  const p: Parts = { files: [], oidc: undefined, robots: opts.robots, secrets: opts.k8sSecrets, spaces: () => [...issuerSpaces(p.oidc?.issuers ?? []), ...fixedSpaces], verifier, dummyCosts: new DummyCosts(), budget, recent: new RecentLogins(60_000, 10_000, opts.now) };
+  try {
+    await load(opts, p, fixedSpaces);
+  } catch (e) {
+    for (const b of p.files) b.close();
+    p.oidc?.close();
+    void pool.close();
+    throw e;
+  }
+  const all: CredentialBackend[] = [...(p.oidc ? [p.oidc] : []), ...p.files, ...(p.secrets ? [p.secrets] : []), ...(p.robots ? [p.robots] : [])];
+  return {
+    backends: all,
+    passwordIsToken: (user) => p.oidc?.handles(user) === true,
+    async authenticate(user, password, client) {
+      const r = await route(p, user, password, client);
+      if (r.kind === 'ok') p.recent.add(user, password);
+      return r;
+    },
+    lookup: (account) => lookupOwner(p, account),
+    close() {
+      for (const b of all) void b.close?.();
+      void pool.close();
+    },
   };
-  // Checked at start and on every reload: a file or issuers list that would overlap another owner is refused (the last good one keeps serving).
+}
+
+/** Loads the issuers file and the user files into `p`, each vetted against the account spaces now and on every reload. */
+async function load(opts: CredentialOptions, p: Parts, fixedSpaces: Space[]): Promise<void> {
+  // A file or issuers list that would overlap another owner is refused (on a reload the last good one keeps serving).
   const vetIssuers = (list: readonly IssuerConfig[]): void => {
     const all = [...issuerSpaces(list), ...fixedSpaces];
-    refuse([...spaceConflicts(all), ...files.flatMap((f) => nameConflicts(f.name, f.table.names(), all))]);
+    refuse([...spaceConflicts(all), ...p.files.flatMap((f) => nameConflicts(f.name, f.table.names(), all))]);
   };
-  const vetNames = (source: string) => (names: Iterable<string>) => refuse(nameConflicts(source, names, spaces()));
   let ready = false;
   /** New mix of costs after a (re)load: warn when mixed, make each cost's dummy hash before a request needs it. */
   const refreshDummies = (): Promise<unknown> => {
-    const mixed = dummyCosts.update(files.map((b) => b.table));
+    const mixed = p.dummyCosts.update(p.files.map((b) => b.table));
     if (mixed) {
       opts.logger.warn(
         { bcrypt_costs: Object.fromEntries(mixed) },
         'users have mixed bcrypt costs: login times hint at which cost, and so which user names, exist — rehash every password with one cost (tollgate hash-password --cost N)',
       );
     }
-    return Promise.all(dummyCosts.all().map((c) => verifier.dummyHash(c)));
+    return Promise.all(p.dummyCosts.all().map((c) => p.verifier.dummyHash(c)));
   };
   const common = (name: string) => ({
-    verifier,
+    verifier: p.verifier,
     logger: opts.logger,
     watch: opts.watch,
     credentialIdKey: opts.credentialIdKey,
-    vet: vetNames(name),
+    vet: (names: Iterable<string>) => refuse(nameConflicts(name, names, p.spaces())),
     onReload: (ok: boolean) => {
       opts.onReload?.(name, ok);
       if (ok && ready) void refreshDummies().catch(() => undefined);
     },
   });
-  try {
-    refuse(spaceConflicts(fixedSpaces));
-    // Loaded only when an issuers file is configured: a files-only server never loads the JWT verification code.
-    if (opts.oidc) oidc = (await import('./oidc/backend.js')).createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, vet: vetIssuers, onReload: (ok) => opts.onReload?.('oidc', ok) });
-    if (opts.usersFile) files.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
-    if (opts.htpasswdFile) files.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
-    if (oidc) refuseSharedNames(oidc, files);
-    // Made now so the first unknown-user request is not the one paying for it.
-    await refreshDummies();
-    ready = true;
-  } catch (e) {
-    for (const b of files) b.close();
-    oidc?.close();
-    void pool.close();
-    throw e;
+  refuse(spaceConflicts(fixedSpaces));
+  // Loaded only when an issuers file is configured: a files-only server never loads the JWT verification code.
+  if (opts.oidc) p.oidc = (await import('./oidc/backend.js')).createOidcBackend({ ...opts.oidc, logger: opts.logger, watch: opts.watch, vet: vetIssuers, onReload: (ok) => opts.onReload?.('oidc', ok) });
+  if (opts.usersFile) p.files.push(createUsersFileBackend({ path: opts.usersFile, ...common('users-file') }));
+  if (opts.htpasswdFile) p.files.push(createHtpasswdBackend({ path: opts.htpasswdFile, ...common('htpasswd') }));
+  if (p.oidc) refuseSharedNames(p.oidc, p.files);
+  // Made now so the first unknown-user request is not the one paying for it.
+  await refreshDummies();
+  ready = true;
+}
+
+/** Charges the client before a remote lookup, unless this credential logged in a moment ago. True when charged. */
+function chargeRemote(p: Parts, user: string, password: string, client: string | undefined): boolean {
+  if (client === undefined || !p.budget || p.recent.has(user, password)) return false;
+  const spent = p.budget.take(client);
+  if (!spent.ok) throw new HashBusyError('client-limit', spent.retryAfterSec);
+  return true;
+}
+
+/** `r` when its account is in the space of `owner` (the issuer that verified it, or the backend), else a refusal. */
+function owned(p: Parts, r: Ok, user: string, owner: string): AuthnResult {
+  const account = r.account ?? user;
+  const space = ownerOf(p.spaces(), account);
+  if (owner === 'files' ? space === undefined : space?.owner === owner) return r;
+  const holder = space ? space.what : 'no configured owner';
+  return { kind: 'refused', reason: `account "${account.slice(0, 128)}" is not in the accounts of the credential that verified it (it belongs to ${holder})`, audit: { account_space: space?.owner ?? 'none', verified_by: owner } };
+}
+
+/** The login, routed by the presented name (see the top of this file). */
+async function route(p: Parts, user: string, password: string, client: string | undefined): Promise<AuthnResult> {
+  if (user.startsWith(ROBOT_PREFIX)) {
+    if (!p.robots) return { kind: 'no-match' };
+    if (password.length > ROBOT_SECRET_MAX_CHARS) return tooLong(ROBOT_SECRET_MAX_CHARS);
+    chargeRemote(p, user, password, client);
+    const r = await p.robots.authenticate(user, password, client);
+    return r.kind === 'ok' ? owned(p, r, user, 'robots') : r;
   }
-  const recent = new RecentLogins(60_000, 10_000, opts.now);
-  const secrets = opts.k8sSecrets;
-  /** Charges the client before a remote lookup, unless this credential logged in a moment ago. True when charged. */
-  const chargeRemote = (user: string, password: string, client: string | undefined): boolean => {
-    if (client === undefined || !budget || recent.has(user, password)) return false;
-    const spent = budget.take(client);
-    if (!spent.ok) throw new HashBusyError('client-limit', spent.retryAfterSec);
-    return true;
-  };
-  const dummy = (user: string, password: string, client: string | undefined) => verifier.dummy(user, password, dummyCosts.costFor(user), client);
-  /** The owner id a result must come from: the issuer that verified it, or the backend. */
-  const owned = (r: Ok, user: string, owner: string): AuthnResult => {
-    const account = r.account ?? user;
-    const space = ownerOf(spaces(), account);
-    if (owner === 'files' ? space === undefined : space?.owner === owner) return r;
-    const holder = space ? space.what : 'no configured owner';
-    return { kind: 'refused', reason: `account "${account.slice(0, 128)}" is not in the accounts of the credential that verified it (it belongs to ${holder})`, audit: { account_space: space?.owner ?? 'none', verified_by: owner } };
-  };
-  async function decide(user: string, password: string, client: string | undefined): Promise<AuthnResult> {
-    if (user.startsWith(ROBOT_PREFIX)) {
-      if (!opts.robots) return { kind: 'no-match' };
-      if (password.length > ROBOT_SECRET_MAX_CHARS) return tooLong(ROBOT_SECRET_MAX_CHARS);
-      chargeRemote(user, password, client);
-      const r = await opts.robots.authenticate(user, password, client);
-      return r.kind === 'ok' ? owned(r, user, 'robots') : r;
-    }
-    if (oidc?.handles(user)) {
-      const r = await oidc.authenticate(user, password, client);
-      return r.kind === 'ok' ? owned(r, user, `issuer:${r.audit?.issuer ?? ''}`) : r;
-    }
-    if (password.length > PASSWORD_MAX_CHARS) return tooLong(PASSWORD_MAX_CHARS);
-    for (const f of files) {
-      const r = await f.authenticate(user, password, client);
-      if (r.kind === 'ok') return owned(r, user, 'files');
-      if (r.kind !== 'no-match') return r;
-    }
-    let charged = false;
-    if (secrets) {
-      charged = secrets.remote && chargeRemote(user, password, client);
-      const r = await secrets.authenticate(user, password, client);
-      if (r.kind === 'ok') return owned(r, user, 'k8s-secrets');
-      // A wrong Secret password pays the dummy compare too: existing and missing namespaces cost the same.
-      await dummy(user, password, charged ? undefined : client);
-      return r;
-    }
-    await dummy(user, password, client);
-    return { kind: 'no-match' };
+  if (p.oidc?.handles(user)) {
+    const r = await p.oidc.authenticate(user, password, client);
+    return r.kind === 'ok' ? owned(p, r, user, `issuer:${r.audit?.issuer ?? ''}`) : r;
   }
-  const all: CredentialBackend[] = [...(oidc ? [oidc] : []), ...files, ...(secrets ? [secrets] : []), ...(opts.robots ? [opts.robots] : [])];
-  return {
-    backends: all,
-    passwordIsToken: (user) => oidc?.handles(user) === true,
-    async authenticate(user, password, client) {
-      const r = await decide(user, password, client);
-      if (r.kind === 'ok') recent.add(user, password);
-      return r;
-    },
-    async lookup(account) {
-      const owner = ownerOf(spaces(), account)?.owner;
-      if (owner === 'robots') return (await opts.robots?.lookup(account)) ?? null;
-      if (owner === 'k8s-secrets') return (await secrets?.lookup(account)) ?? null;
-      if (owner !== undefined) return (await oidc?.lookup(account)) ?? null;
-      for (const f of files) {
-        const found = await f.lookup(account);
-        if (found) return found;
-      }
-      return null;
-    },
-    close() {
-      for (const b of all) void b.close?.();
-      void pool.close();
-    },
-  };
+  if (password.length > PASSWORD_MAX_CHARS) return tooLong(PASSWORD_MAX_CHARS);
+  for (const f of p.files) {
+    const r = await f.authenticate(user, password, client);
+    if (r.kind === 'ok') return owned(p, r, user, 'files');
+    if (r.kind !== 'no-match') return r;
+  }
+  const charged = p.secrets?.remote === true && chargeRemote(p, user, password, client);
+  const r: AuthnResult = p.secrets ? await p.secrets.authenticate(user, password, client) : { kind: 'no-match' };
+  if (r.kind === 'ok') return owned(p, r, user, 'k8s-secrets');
+  // Nobody knows the name, or a Secret's password is wrong: one dummy compare, so both cost what a file user's wrong password does.
+  await p.verifier.dummy(user, password, p.dummyCosts.costFor(user), charged ? undefined : client);
+  return r;
+}
+
+/** A refresh lookup: only the owner of the account's space is asked. */
+async function lookupOwner(p: Parts, account: string): Promise<CredentialInfo | null> {
+  const owner = ownerOf(p.spaces(), account)?.owner;
+  if (owner === 'robots') return (await p.robots?.lookup(account)) ?? null;
+  if (owner === 'k8s-secrets') return (await p.secrets?.lookup(account)) ?? null;
+  if (owner !== undefined) return (await p.oidc?.lookup(account)) ?? null;
+  for (const f of p.files) {
+    const found = await f.lookup(account);
+    if (found) return found;
+  }
+  return null;
 }
 
 /** A file user named like an issuer's user name would be unreachable (the issuer decides first): refuse to start. */
