@@ -100,6 +100,17 @@ describe('account spaces: one owner per account name', () => {
     await refused({ oidc: { path: issuersFile([{ name: 'ci', prefix: 'ci:', labels: { credential: '/cred' } }]) } }, /issuers\.0\.labels\.credential: "credential" is reserved \(it marks a verified robot secret\)/);
   });
 
+  it('an issuers-file reload that would overlap is rejected and the last good issuers keep serving', async () => {
+    const path = issuersFile([{ name: 'ci', prefix: 'ci:' }]);
+    const reloads: Array<[string, boolean]> = [];
+    open = await createCredentials(base({ oidc: { path }, onReload: (b, ok) => reloads.push([b, ok]) }));
+    writeFileSync(path, `issuers:\n  - name: ci\n    issuer: https://ci.example\n    audiences: [tollgate]\n    jwks: {file: ${join(tmp.dir, 'jwks.json')}}\n    kubernetes: false\n    accountPrefix: "robot:"\n`);
+    const oidc = open.backends.find((b) => b.name === 'oidc') as unknown as { reload(): Promise<void>; issuers: Array<{ accountPrefix: string }> };
+    await oidc.reload();
+    assert.deepEqual(reloads.at(-1), ['oidc', false]);
+    assert.equal(oidc.issuers[0]?.accountPrefix, 'ci:', 'the last good file keeps serving');
+  });
+
   it('a refresh lookup asks only the owner of the account\'s space (an issuer no longer answers for a file user or a robot)', async () => {
     const asked: string[] = [];
     const robotsSeen = { ...robots, lookup: (a: string) => (asked.push(a), a === 'robot:team-a+ci' ? { credentialId: 'rid', labels: {} } : null) };
