@@ -97,3 +97,23 @@ describe('per-account failure limit across addresses', () => {
     assert.equal(authz.requests.at(-1)!.IP, '127.0.0.1', 'authz saw the peer, not the forged address');
   });
 });
+
+describe('per-account failure limit: memory', () => {
+  it('spraying made-up names cannot evict (and so reset) a real account\'s spent bucket', () => {
+    let t = 0;
+    const g = createAccountGuard({ maxAccounts: 50, now: () => t });
+    for (let i = 0; i < 10; i++) {
+      const gate = g.check('alice', `10.0.0.${i}`);
+      assert.ok(gate.allowed);
+      g.recordFailure('alice', `10.0.0.${i}`, true, gate.reserved);
+    }
+    assert.equal(g.check('alice', '10.0.1.1').allowed, false);
+    for (let i = 0; i < 1000; i++) {
+      const gate = g.check(`made-up-${i}`, '10.0.2.1');
+      if (gate.allowed) g.recordFailure(`made-up-${i}`, '10.0.2.1', false, gate.reserved);
+    }
+    assert.equal(g.check('alice', '10.0.1.2').allowed, false, 'alice is still spent');
+    t += 300_000;
+    assert.equal(g.check('alice', '10.0.1.3').allowed, true, 'one failure regained after 5 minutes (12 per hour)');
+  });
+});
