@@ -9,7 +9,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
-import { createCredentials, type Credentials } from '../authn-server/src/credentials/index.js';
+import { createCredentials, type Credentials } from '../authn-server/src/credentials/chain.js';
 
 const COST = 10;
 const secondsArg = process.argv.indexOf('--seconds');

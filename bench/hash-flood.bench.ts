@@ -19,7 +19,7 @@ import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authn-server/src/app.js';
 import { createAuthzClient } from '../authn-server/src/authz-client/index.js';
-import { createCredentials, type CredentialOptions } from '../authn-server/src/credentials/index.js';
+import { createCredentials, type CredentialOptions } from '../authn-server/src/credentials/chain.js';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
 import { loadKeys } from '../authn-server/src/keys/load.js';
 import { createLoginThrottle } from '../authn-server/src/throttle/index.js';

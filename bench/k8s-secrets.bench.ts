@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
-import { createCredentials } from '../authn-server/src/credentials/index.js';
+import { createCredentials } from '../authn-server/src/credentials/chain.js';
 import { createK8sSecretsBackend } from '../authn-server/src/credentials/k8s-secrets/index.js';
 
 const arg = (name: string, def: number, max: number): number => {
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
 
     const usersFile = join(dir, 'users.yaml');
     writeFileSync(usersFile, `users:\n  alice:\n    password: "${await bcrypt.hash('alice-pw', 10)}"\n`);
-    const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, extra: [backend] });
+    const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, k8sSecrets: backend });
     await creds.authenticate('alice', 'alice-pw');
     const logins = Array.from({ length: SECRETS }, (_, n) => [`ns-${n}`, `pw-${n}-${'x'.repeat(24)}`] as const);
     const [file, k8s, one] = (await interleaved([

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { createLogger } from '../common/logger.js';
-import { createCredentials, type Credentials } from '../authn-server/src/credentials/index.js';
+import { createCredentials, type Credentials } from '../authn-server/src/credentials/chain.js';
 import { SimulatedIssuer } from '../e2e/harness/simulated-issuer.js';
 
 const secondsArg = process.argv.indexOf('--seconds');

@@ -29,9 +29,9 @@ export function urlOf(server: Server): string {
 export async function listen(
   app: RequestListener,
   at: { host: string; port: number },
-  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void; requestTimeoutMs?: number },
+  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void; requestTimeoutMs?: number; maxHeaderSize?: number },
 ): Promise<Listening> {
-  const server = createServer({ maxHeaderSize: 16384 }, app);
+  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16384 }, app);
   server.headersTimeout = 10_000;
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   await new Promise<void>((resolve, reject) => {

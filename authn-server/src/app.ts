@@ -8,13 +8,14 @@ import type { Logger } from '../../common/logger.js';
 import { withDecisionCache } from './authz-client/cache.js';
 import type { AuthzClient } from './authz-client/index.js';
 import type { LoginThrottle } from './credentials/backend.js';
-import type { Credentials } from './credentials/index.js';
+import type { Credentials } from './credentials/chain.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { toJwks, type KeySet } from './keys/load.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
 import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
+import type { AccountGuard } from './throttle/account-guard.js';
 import { PairQueue } from './throttle/pair-queue.js';
 import { createTokenIssuer } from './token/issuer.js';
 import type { BlockList } from 'node:net';
@@ -22,6 +23,8 @@ import type { BlockList } from 'node:net';
 export interface AppDeps {
   credentials: Credentials;
   throttle: LoginThrottle;
+  /** Per-account failure limit across addresses (throttle/account-guard.ts); none → only the per-pair throttle. */
+  accountGuard?: AccountGuard;
   keys: KeySet;
   authz: AuthzClient;
   logger: Logger;
@@ -95,6 +98,7 @@ export function createApp(deps: AppDeps): AuthnApp {
   const tokens = tokenRoutes({
     credentials: deps.credentials,
     throttle: deps.throttle,
+    ...(deps.accountGuard ? { accountGuard: deps.accountGuard } : {}),
     loginQueue: new PairQueue(),
     issuer,
     anonymous: deps.anonymous === true,

@@ -45,6 +45,7 @@ export interface ServeFlags {
   bcryptWorkers?: string;
   bcryptQueue?: string;
   uncachedPerIp?: string;
+  accountFailuresPerHour?: string;
 }
 
 export const DEFAULTS = {
@@ -64,6 +65,8 @@ export const DEFAULTS = {
   k8sStaleAfter: '30s',
   /** Per client IP and minute; a burst of 10 is always allowed. */
   uncachedPerIp: '60',
+  /** Per account, from addresses that never logged in as it, after a burst of 10 (throttle/account-guard.ts). */
+  accountFailuresPerHour: '12',
 } as const;
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -131,6 +134,7 @@ const ConfigSchema = z.object({
   bcryptWorkers: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
   bcryptQueue: z.coerce.number().int('must be a whole number').min(0).max(100_000).optional(),
   uncachedPerIp: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),
+  accountFailuresPerHour: z.coerce.number().int('must be a whole number').min(1).max(100_000),
 });
 
 export type Config = Omit<z.infer<typeof ConfigSchema>, 'trustProxy'> & { trustProxy?: BlockList | undefined };
@@ -165,6 +169,7 @@ const FLAG_NAMES: Record<string, string> = {
   bcryptWorkers: '--bcrypt-workers / TOLLGATE_AUTHN_BCRYPT_WORKERS',
   bcryptQueue: '--bcrypt-queue / TOLLGATE_AUTHN_BCRYPT_QUEUE',
   uncachedPerIp: '--uncached-per-ip / TOLLGATE_AUTHN_UNCACHED_PER_IP',
+  accountFailuresPerHour: '--account-failures-per-hour / TOLLGATE_AUTHN_ACCOUNT_FAILURES_PER_HOUR',
 };
 
 const list = (v: string | undefined): string[] | undefined => (v === undefined ? undefined : v.split(',').map((s) => s.trim()).filter(Boolean));
@@ -225,6 +230,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     bcryptWorkers: flags.bcryptWorkers ?? e('BCRYPT_WORKERS'),
     bcryptQueue: flags.bcryptQueue ?? e('BCRYPT_QUEUE'),
     uncachedPerIp: flags.uncachedPerIp ?? e('UNCACHED_PER_IP') ?? DEFAULTS.uncachedPerIp,
+    accountFailuresPerHour: flags.accountFailuresPerHour ?? e('ACCOUNT_FAILURES_PER_HOUR') ?? DEFAULTS.accountFailuresPerHour,
   };
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {

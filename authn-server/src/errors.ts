@@ -26,7 +26,7 @@ const AUTHN_ERROR = Symbol.for('tollgate.authn-error');
 
 export class AuthnError extends Error {
   /**
-   * Recognised by a global brand, not by class identity: backends loaded with `import()` (credentials/index.ts)
+   * Recognised by a global brand, not by class identity: backends loaded with `import()` (credentials/chain.ts)
    * can get a second copy of this module where tests load the server through tsx's CommonJS hook, and their
    * refusals (401/400) must still be told apart from a failed backend (503).
    */

@@ -8,11 +8,11 @@ import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
-import { createCredentials, type CredentialBackend } from './credentials/index.js';
-import { lazyBackend } from './credentials/lazy-backend.js';
-import { ROBOT_PREFIX } from './credentials/robot-prefix.js';
+import { credentialsFromConfig } from './credentials/chain.js';
+import { MAX_HEADER_BYTES } from './credentials/limits.js';
 import { loadKeys } from './keys/load.js';
 import { createMetrics } from './metrics/index.js';
+import { createAccountGuard } from './throttle/account-guard.js';
 import { createLoginThrottle } from './throttle/index.js';
 
 export interface Running {
@@ -28,47 +28,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const keys = await loadKeys({ keyFile: cfg.key, certFile: cfg.cert, extraCertFiles: cfg.extraCerts, kidFormat: cfg.kidFormat, x5c: cfg.x5c });
   if (!cfg.authzToken) logger.warn('no authz client token set (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN): /authorized calls carry no Authorization header');
   const metrics = createMetrics();
-  // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
-  // Kubernetes Secrets and issuers backends, credentials/index.ts) loads only when used: idle RSS (docs/authn.md "Memory").
-  const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
-    const { createRobotsBackend } = await import('./credentials/robots-backend.js');
-    return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
-  });
-  const extra: CredentialBackend[] = [robots];
-  if (cfg.k8sSecrets) {
-    const [{ resolveConnection }, { createK8sSecretsBackend }] = await Promise.all([import('./credentials/k8s-secrets/connection.js'), import('./credentials/k8s-secrets/index.js')]);
-    extra.push(
-      createK8sSecretsBackend({
-        conn: resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile }),
-        secretName: cfg.k8sSecretName,
-        registryHost: cfg.k8sSecretRegistryHost,
-        accountPrefix: cfg.k8sAccountPrefix,
-        mode: cfg.k8sSecretsMode,
-        logger,
-        registry: metrics.registry,
-        informer: { staleAfterMs: cfg.k8sStaleAfterSec * 1000 },
-      }),
-    );
-  }
-  const credentials = await createCredentials({
-    extra,
-    ...(cfg.users ? { usersFile: cfg.users } : {}),
-    ...(cfg.htpasswd ? { htpasswdFile: cfg.htpasswd } : {}),
-    ...(cfg.oidcIssuers
-      ? {
-          oidc: {
-            path: cfg.oidcIssuers,
-            onLogin: (issuer: string, result: string) => metrics.oidcLogins.inc({ issuer, result }),
-            onKeyFetch: (issuer: string, ok: boolean) => metrics.oidcKeyFetches.inc({ issuer, outcome: ok ? 'ok' : 'error' }),
-          },
-        }
-      : {}),
-    logger,
-    hashPool: { ...(cfg.bcryptWorkers ? { workers: cfg.bcryptWorkers } : {}), ...(cfg.bcryptQueue !== undefined ? { maxQueue: cfg.bcryptQueue } : {}) },
-    hashBudget: { perMinute: cfg.uncachedPerIp },
-    onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
-    onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
-  });
+  const credentials = await credentialsFromConfig(cfg, logger, metrics);
   const authz = createAuthzClient({
     url: cfg.authzUrl,
     token: cfg.authzToken,
@@ -80,6 +40,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const app = createApp({
     credentials,
     throttle: createLoginThrottle(),
+    accountGuard: createAccountGuard({ perHour: cfg.accountFailuresPerHour }),
     keys,
     authz,
     logger,
@@ -99,7 +60,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     authz.close();
   };
   const fields = { issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous };
-  const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup });
+  const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup, maxHeaderSize: MAX_HEADER_BYTES });
   return { server, url, close };
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../../common/logger.js';
-import { createCredentials, type CredentialOptions, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type CredentialOptions, type Credentials } from '../src/credentials/chain.js';
 
 const hash = (pw: string): string => bcrypt.hashSync(pw, 4);
 const yamlUsers = (users: Record<string, { pw: string; labels?: string }>): string =>

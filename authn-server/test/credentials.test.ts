@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../../common/logger.js';
-import { createCredentials, type CredentialOptions, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type CredentialOptions, type Credentials } from '../src/credentials/chain.js';
 
 const logger = createLogger({ name: 'credentials-test', level: 'silent' });
 const hash = (pw: string, cost = 4): string => bcrypt.hashSync(pw, cost);

@@ -85,8 +85,8 @@ describe('what `authn serve` loads', () => {
       const token = (user: string, password: string) => fetch(`${url}/auth?service=tollgate-registry`, { headers: { Authorization: basic(user, password) } });
       assert.equal((await token('alice', 'alice-pass')).status, 200);
       const loaded = sourcesIn(out);
-      assert.ok(loaded.includes('credentials/users-file-backend'), `the users-file backend is loaded (${loaded.join(', ')})`);
-      for (const unused of ['credentials/oidc/', 'credentials/k8s-secrets/', 'credentials/robots-backend']) {
+      assert.ok(loaded.includes('credentials/files/users-file'), `the users-file backend is loaded (${loaded.join(', ')})`);
+      for (const unused of ['credentials/oidc/', 'credentials/k8s-secrets/', 'credentials/robots']) {
         assert.deepEqual(
           loaded.filter((f) => f.startsWith(unused)),
           [],
@@ -95,7 +95,7 @@ describe('what `authn serve` loads', () => {
       }
       // The robots backend still answers its user names: loaded on the first one (authz down → 503, not a 401).
       assert.equal((await token('robot:team-a+ci', 'secret')).status, 503);
-      assert.ok(sourcesIn(out).includes('credentials/robots-backend'), 'a robot login loads the robots backend');
+      assert.ok(sourcesIn(out).includes('credentials/robots'), 'a robot login loads the robots backend');
     } finally {
       proc.kill();
     }

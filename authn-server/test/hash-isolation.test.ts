@@ -13,7 +13,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
+import { parseCidrs } from '../src/request/client-ip.js';
 import { createLoginThrottle } from '../src/throttle/index.js';
 import { basic, logger, makeKeys, StandInAuthz, tempDir, testApp } from './helpers.js';
 
@@ -106,7 +107,7 @@ describe('bcrypt isolation (worker threads, bounded queue, per-IP limit)', funct
 
 describe('bcrypt pool and per-client budget', () => {
   it('a full queue refuses new checks at once with queue-full and a Retry-After, and runs the admitted ones', async () => {
-    const { createHashPool, HashBusyError } = await import('../src/credentials/hash-pool.js');
+    const { createHashPool, HashBusyError } = await import('../src/credentials/bcrypt/hash-pool.js');
     const pool = createHashPool({ workers: 1, maxQueue: 2 });
     try {
       const hash = await pool.hash('pw', 8);
@@ -126,7 +127,7 @@ describe('bcrypt pool and per-client budget', () => {
   });
 
   it('one client gets `burst` uncached checks, then regains one per minute/perMinute; other clients are unaffected', async () => {
-    const { createHashBudget } = await import('../src/throttle/hash-budget.js');
+    const { createHashBudget } = await import('../src/credentials/bcrypt/hash-budget.js');
     const clock = { now: 1_000_000 };
     const b = createHashBudget({ burst: 3, perMinute: 60, now: () => clock.now });
     assert.deepEqual([1, 2, 3].map(() => b.take('10.0.0.1').ok), [true, true, true]);
@@ -161,6 +162,59 @@ describe('bcrypt pool and per-client budget', () => {
       creds.close();
       await authz.stop();
       tmp.cleanup();
+    }
+  });
+});
+
+describe('known users keep a share of the bcrypt pool under a flood from many addresses', function () {
+  this.timeout(60_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  it('32 addresses flooding made-up names; 20 real users logging in for the first time: none gets 503', async () => {
+    const authz = await new StandInAuthz(() => ['pull']).start();
+    const usersFile = join(tmp.dir, 'users.yaml');
+    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+    writeFileSync(usersFile, `users:\n${users.map((u) => `  ${u}:\n    password: "${bcrypt.hashSync(`${u}-pw`, 8)}"`).join('\n')}\n`);
+    // One thread and a short queue: what a small node has, and what a flood fills first.
+    const creds = await createCredentials({ logger, usersFile, watch: { watch: false, pollMs: 0 }, hashPool: { workers: 1, maxQueue: 4 } });
+    const { app, authzClient } = testApp({ keys: await makeKeys(tmp.dir), authzUrl: authz.url, credentials: creds, throttle: createLoginThrottle(), trustProxy: parseCidrs('127.0.0.1') });
+    const server = http.createServer(app).listen(0, '127.0.0.1');
+    await new Promise((r) => server.once('listening', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/auth?service=registry.test&scope=repository:app:pull`;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+    const from = (ip: string, auth: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.get(url, { agent, headers: { authorization: auth, 'x-forwarded-for': ip } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+      });
+    try {
+      let stop = false;
+      const flood: number[] = [];
+      const floodLoop = async (a: number): Promise<void> => {
+        for (let n = 0; !stop; n++) flood.push(await from(`10.9.0.${a}`, basic(`made-up-${a}-${n}`, 'guess')));
+      };
+      const loops = Array.from({ length: 32 }, (_, a) => floodLoop(a + 1));
+      await new Promise((r) => setTimeout(r, 200));
+      const real: number[] = [];
+      for (let i = 0; i < users.length; i += 2) {
+        real.push(...(await Promise.all(users.slice(i, i + 2).map((u, j) => from(`192.0.2.${i + j + 1}`, basic(u, `${u}-pw`))))));
+      }
+      stop = true;
+      await Promise.all(loops);
+      assert.deepEqual(real, users.map(() => 200), 'every real user logged in');
+      assert.ok(flood.some((s) => s === 503 || s === 429), `the flood was refused in part (${[...new Set(flood)].join(',')})`);
+      process.stdout.write(`      [flood] ${flood.length} flood requests: ${flood.filter((s) => s === 503).length}×503, ${flood.filter((s) => s === 429).length}×429\n`);
+    } finally {
+      agent.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      authzClient.close();
+      creds.close();
+      await authz.stop();
     }
   });
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../../common/logger.js';
-import { createCredentials } from '../src/credentials/index.js';
+import { createCredentials } from '../src/credentials/chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 

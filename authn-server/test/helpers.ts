@@ -17,7 +17,7 @@ import { createLogger } from '../../common/logger.js';
 import { createApp, type AppDeps } from '../src/app.js';
 import { createAuthzClient, type AuthzClient } from '../src/authz-client/index.js';
 import type { Labels, LoginThrottle } from '../src/credentials/backend.js';
-import type { Credentials } from '../src/credentials/index.js';
+import type { Credentials } from '../src/credentials/chain.js';
 import { generateKeyFiles } from '../src/keys/generate.js';
 import { loadKeys, type KeySet } from '../src/keys/load.js';
 import type { KidFormat } from '../src/keys/kid.js';

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { Registry } from 'prom-client';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '../src/config.js';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
 import { resolveConnection } from '../src/credentials/k8s-secrets/connection.js';
 import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions } from '../src/credentials/k8s-secrets/index.js';
 import type { KeySet } from '../src/keys/load.js';
@@ -361,7 +361,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       registry = metrics.registry;
       const b = createK8sSecretsBackend({ conn: { baseUrl: new URL(sim.url), tokenFile }, logger, registry, informer: FAST });
       backend = b;
-      creds = await createCredentials({ logger, usersFile: users, watch: { watch: false, pollMs: 0 }, extra: [b] });
+      creds = await createCredentials({ logger, usersFile: users, watch: { watch: false, pollMs: 0 }, k8sSecrets: b });
       t = testApp({ keys, authzUrl: authz.url, credentials: creds, metrics });
     }
     afterEach(async () => {

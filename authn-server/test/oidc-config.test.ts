@@ -6,7 +6,7 @@ import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
 import { createLogger } from '../../common/logger.js';
 import { loadConfig } from '../src/config.js';
-import { createCredentials } from '../src/credentials/index.js';
+import { createCredentials } from '../src/credentials/chain.js';
 import { parseIssuersFile } from '../src/credentials/oidc/config.js';
 import { tempDir } from './helpers.js';
 

@@ -12,8 +12,8 @@ import request from 'supertest';
 import { stringify } from 'yaml';
 import { createLogger } from '../../common/logger.js';
 import { createOidcBackend, type OidcBackend } from '../src/credentials/oidc/backend.js';
-import { createCredentials } from '../src/credentials/index.js';
-import { AuthnError } from '../src/errors.js';
+import { createCredentials } from '../src/credentials/chain.js';
+import type { AuthnResult } from '../src/credentials/backend.js';
 import { newSigningKey, SimulatedIssuer } from '../../e2e/harness/simulated-issuer.js';
 import { basic, makeKeys, StandInAuthz, tempDir, testApp } from './helpers.js';
 
@@ -34,12 +34,15 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     return backend;
   };
   const mint = (o: Parameters<SimulatedIssuer['mint']>[0] = {}) => cluster.mint({ iat: Math.floor(clock / 1000), ...o });
-  async function refusal(p: Promise<unknown>): Promise<AuthnError> {
+  /** A refusal: the backend's `refused` result (status, reason), or what it threw (could not decide → 503). */
+  async function refusal(p: Promise<AuthnResult>): Promise<{ status?: number; message: string; thrown?: true }> {
+    let r: AuthnResult;
     try {
-      await p;
+      r = await p;
     } catch (e) {
-      return e as AuthnError;
+      return { message: (e as Error).message, thrown: true };
     }
+    if (r.kind === 'refused') return { status: r.malformed ? 400 : 401, message: r.reason };
     assert.fail('expected a refusal');
   }
 
@@ -114,8 +117,8 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     clock += 11 * 60_000; // past the 10 min freshness: a refetch is tried, fails, the old keys still serve
     assert.equal((await b.authenticate('k8s', await mint())).kind, 'ok');
     clock += 60 * 60_000;
-    const e: Error = await refusal(b.authenticate('k8s', await mint()));
-    assert.ok(!(e instanceof AuthnError), 'not a 4xx refusal: the chain turns it into 503');
+    const e = await refusal(b.authenticate('k8s', await mint()));
+    assert.ok(e.thrown, 'not a refused result: could not decide, the chain turns it into 503');
     assert.match(e.message, /keys of issuer cluster-a unavailable: GET .* answered 503/);
     assert.equal(logins.at(-1), 'unavailable');
     cluster.down = false;
@@ -130,6 +133,7 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     // Discovery at <issuer>/.well-known answers 404 here, and the real discovery document names another issuer.
     writeIssuers({ issuer: `${cluster.url}/other` });
     const e = await refusal(open().authenticate('k8s', await mint({ claims: { iss: `${cluster.url}/other` } })));
+    assert.ok(e.thrown);
     assert.match(e.message, /unavailable/);
   });
 

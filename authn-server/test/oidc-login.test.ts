@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import request from 'supertest';
 import { stringify } from 'yaml';
 import { createLogger } from '../../common/logger.js';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
 import type { KeySet } from '../src/keys/load.js';
 import { newSigningKey, signRaw, SimulatedIssuer } from '../../e2e/harness/simulated-issuer.js';
 import { basic, CountingThrottle, makeKeys, StandInAuthz, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';

@@ -12,8 +12,8 @@ import { createLogger } from '../../common/logger.js';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
 import { AuthzStore } from '../../authz-server/src/store/index.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
-import { createCredentials, type Credentials } from '../src/credentials/index.js';
-import { createRobotsBackend } from '../src/credentials/robots-backend.js';
+import { createCredentials, type Credentials } from '../src/credentials/chain.js';
+import { createRobotsBackend } from '../src/credentials/robots.js';
 import type { KeySet } from '../src/keys/load.js';
 import { parseBasic } from '../src/request/basic.js';
 import { basic, CLIENT_TOKEN, decodeJwt, logger, makeKeys, tempDir, testApp, type TestApp } from './helpers.js';
@@ -44,7 +44,7 @@ describe('robot accounts through authn (real authz-server app)', () => {
     await new Promise((r) => authzServer.once('listening', r));
     authzUrl = `http://127.0.0.1:${(authzServer.address() as AddressInfo).port}`;
     now = Date.now();
-    creds = await createCredentials({ logger, extra: [createRobotsBackend({ authzUrl, token: CLIENT_TOKEN, now: () => now })] });
+    creds = await createCredentials({ logger, robots: createRobotsBackend({ authzUrl, token: CLIENT_TOKEN, now: () => now }) });
     t = testApp({ keys, authzUrl, credentials: creds });
   });
   afterEach(async () => {

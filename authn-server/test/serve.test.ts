@@ -84,7 +84,7 @@ describe('authn serve configuration', () => {
       '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug',
       '--k8s-secrets', '--k8s-secret-name', 'devbox-registry', '--k8s-secret-registry-host', 'reg.example.com', '--k8s-account-prefix', 'ns:',
       '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m',
-      '--bcrypt-workers', '3', '--bcrypt-queue', '40', '--uncached-per-ip', '30', '--metrics-token-file', metricsFile], { from: 'user' });
+      '--bcrypt-workers', '3', '--bcrypt-queue', '40', '--uncached-per-ip', '30', '--account-failures-per-hour', '20', '--metrics-token-file', metricsFile], { from: 'user' });
     const c = loadConfig(flags!, {});
     tmp.cleanup();
     assert.deepEqual(
@@ -95,7 +95,7 @@ describe('authn serve configuration', () => {
         tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
         k8sSecrets: true, k8sSecretName: 'devbox-registry', k8sSecretRegistryHost: 'reg.example.com', k8sAccountPrefix: 'ns:', k8sSecretsMode: 'get',
         k8sApiUrl: 'https://k8s.example.com:6443', k8sTokenFile: 'sa.token', k8sCaFile: 'ca.crt', k8sStaleAfterSec: 60,
-        bcryptWorkers: 3, bcryptQueue: 40, uncachedPerIp: 30, metricsToken: 'metrics-flag-token-0123456789abcdef0123',
+        bcryptWorkers: 3, bcryptQueue: 40, uncachedPerIp: 30, accountFailuresPerHour: 20, metricsToken: 'metrics-flag-token-0123456789abcdef0123',
       },
     );
   });

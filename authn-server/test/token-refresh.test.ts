@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { SignJWT } from 'jose';
 import request from 'supertest';
-import { createCredentials } from '../src/credentials/index.js';
-import type { FileBackend } from '../src/credentials/file-backend.js';
+import { createCredentials } from '../src/credentials/chain.js';
+import type { FileBackend } from '../src/credentials/files/file-backend.js';
 import type { KeySet } from '../src/keys/load.js';
 import { basic, logger, makeKeys, MemCredentials, StandInAuthz, tableRule, tempDir, testApp, verifyIndependently, verifyRefreshIndependently, type TestApp } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../../common/logger.js';
-import { createCredentials } from '../src/credentials/index.js';
+import { createCredentials } from '../src/credentials/chain.js';
 import { tempDir } from './helpers.js';
 
 describe('unknown users and mixed bcrypt costs', () => {

@@ -43,6 +43,7 @@ export function registerAuthnCommands(program: Command): void {
     .option('--bcrypt-workers <n>', 'threads that check passwords off the event loop (env TOLLGATE_AUTHN_BCRYPT_WORKERS, default cores - 1, at least 1)')
     .option('--bcrypt-queue <n>', 'uncached password checks allowed to wait; more get 503 + Retry-After (env TOLLGATE_AUTHN_BCRYPT_QUEUE, default 16 per thread)')
     .option('--uncached-per-ip <n>', `uncached password checks per client IP per minute, after a burst of 10; more get 429 (env TOLLGATE_AUTHN_UNCACHED_PER_IP, default ${DEFAULTS.uncachedPerIp})`)
+    .option('--account-failures-per-hour <n>', `failed logins per account per hour from addresses that never logged in as it, after a burst of 10; more get 429 (env TOLLGATE_AUTHN_ACCOUNT_FAILURES_PER_HOUR, default ${DEFAULTS.accountFailuresPerHour})`)
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_AUTHN_LOG_LEVEL or TOLLGATE_LOG_LEVEL, default info)')
     .action(async (opts: Record<string, unknown>) => {
       // Loaded lazily so the admin commands do not pull in express.

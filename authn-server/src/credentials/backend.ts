@@ -4,7 +4,8 @@
  * Contract: `authenticate` rejects (throws) only when the request could not be served (I/O failure,
  * backend down) — never to say "denied". `no-match` means "this backend does not know the user; try the
  * next one". `wrong-password` is decisive: the chain stops and the login fails. A backend that can say why a
- * credential is refused (a JWT's audience, expiry) throws that as a 4xx `AuthnError` instead: decisive too.
+ * credential is refused (a JWT's audience, expiry) answers `refused` with that reason: decisive too. No
+ * backend knows HTTP: the token route maps results to statuses.
  */
 export type Labels = Record<string, string[]>;
 
@@ -25,7 +26,15 @@ export type AuthnResult =
       audit?: Record<string, string>;
     }
   | { kind: 'no-match' }
-  | { kind: 'wrong-password' };
+  | { kind: 'wrong-password' }
+  | {
+      kind: 'refused';
+      /** `malformed`: the credential cannot be one (a password that is not a JWT, too long) → 400; else 401. */
+      malformed?: boolean;
+      /** Said to the client and written in the audit line; never holds the secret. */
+      reason: string;
+      audit?: Record<string, string>;
+    };
 
 export interface CredentialInfo {
   credentialId: string;

@@ -1,4 +1,5 @@
-/** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes. */
+/** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes (a 16 KiB token fits: credentials/limits.ts). */
+import { MAX_BASIC_BYTES, MAX_USERNAME_CHARS } from '../credentials/limits.js';
 import { ROBOT_PREFIX } from '../credentials/robot-prefix.js';
 import { AuthnError } from '../errors.js';
 
@@ -8,6 +9,8 @@ export interface BasicCredentials {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Base64 of the largest credentials allowed (a 16 KiB token and a user name). */
+const MAX_BASIC_B64 = 4 * Math.ceil(MAX_BASIC_BYTES / 3);
 const broken = (why: string) => new AuthnError(400, 'invalid_request', `malformed Authorization header: ${why}`, { field: 'Authorization' });
 
 /** `undefined` when no header; `null` for another scheme (not ours to read); throws on a broken Basic header. */
@@ -19,7 +22,8 @@ export function parseBasic(header: string | undefined): BasicCredentials | null 
     return null;
   }
   const b64 = m[1]!;
-  if (!b64 || b64.length > 4096 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) throw broken('credentials are not valid base64');
+  if (b64.length > MAX_BASIC_B64) throw broken(`credentials too long (at most ${MAX_BASIC_BYTES} bytes before base64)`);
+  if (!b64 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || b64.length % 4 !== 0) throw broken('credentials are not valid base64');
   let text: string;
   try {
     text = utf8.decode(Buffer.from(b64, 'base64'));
@@ -32,7 +36,7 @@ export function parseBasic(header: string | undefined): BasicCredentials | null 
   const user = text.slice(0, colon);
   const password = text.slice(colon + 1);
   if (!user) throw broken('empty user name');
-  if (user.length > 256) throw broken('user name longer than 256 characters');
+  if (user.length > MAX_USERNAME_CHARS) throw broken(`user name longer than ${MAX_USERNAME_CHARS} characters`);
   if (/[\u0000-\u001f\u007f]/.test(user)) throw broken('control characters in the user name');
   return { user, password };
 }

@@ -4,8 +4,10 @@
  * - POST grant_type=password: `username`/`password` fields, else Basic.
  * - POST grant_type=refresh_token: a refresh token of ours, issued for this request's service, whose
  *   credential id still matches the user's current credential (password change or removal → 401).
- * Logins go through the per-(account, IP) throttle: checked first, failures and successes recorded, one
- * check at a time per pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle.
+ * Logins go through the per-(account, IP) throttle and then the per-account guard across addresses
+ * (throttle/account-guard.ts): checked first, failures and successes recorded, one check at a time per
+ * pair (PairQueue) so a burst of parallel guesses cannot outrun the throttle. A password too long to be
+ * one (a `refused` malformed result) is a 400, charged to the throttle like any failure.
  * Login errors carry the attempted account so the audit line names it. An uncached check the server will
  * not run now (bcrypt queue full → 503, this client's budget of uncached checks spent → 429, both with
  * Retry-After) is neither a failure nor a success for the throttle.
@@ -14,13 +16,14 @@
  */
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
-import { HashBusyError, type Credentials } from '../credentials/index.js';
+import { HashBusyError, type Credentials } from '../credentials/chain.js';
 import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
 import { single, type Fields } from '../request/form.js';
+import type { AccountGuard } from '../throttle/account-guard.js';
 import type { PairQueue } from '../throttle/pair-queue.js';
-import { truncateText } from '../token/audit.js';
+import { redactSecretLike, truncateText } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 
 export type GrantKind = 'basic' | 'anonymous' | 'password' | 'refresh_token';
@@ -43,6 +46,8 @@ export interface Identity {
 export interface IdentityDeps {
   credentials: Credentials;
   throttle: LoginThrottle;
+  /** Per-account failure limit across all addresses, checked after the pair throttle. */
+  accountGuard?: AccountGuard;
   /** Serialises the throttle check + password check per (account, client): one per throttle. */
   loginQueue: PairQueue;
   issuer: TokenIssuer;
@@ -54,16 +59,22 @@ const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication r
 
 const unavailable = (account: string) => new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account });
 
+/** A backend's "no" as the client sees it: a `refused` result keeps its reason (a JWT's audience, an account outside its owner's space). */
+function denied(r: Exclude<AuthnResult, { kind: 'ok' }>, user: string): AuthnError {
+  if (r.kind !== 'refused') return new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+  const opts = { account: user, field: 'password', ...(r.audit ? { audit: r.audit } : {}) };
+  return r.malformed ? new AuthnError(400, 'invalid_request', r.reason, opts) : new AuthnError(401, 'unauthorized', r.reason, opts);
+}
+
 async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, password: string): Promise<Identity> {
   let r;
   try {
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
-    if (err instanceof AuthnError) throw err;
-    deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
+    deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
     throw unavailable(user);
   }
-  if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+  if (r.kind !== 'ok') throw denied(r, user);
   return identityOf(grant, user, r);
 }
 
@@ -77,23 +88,31 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
   return deps.loginQueue.run(user, ip, async () => {
     const gate = deps.throttle.check(user, ip);
     if (!gate.allowed) throw new AuthnError(429, 'too_many_requests', 'too many failed logins, try again later', { retryAfterSec: gate.retryAfterSec, account: user });
+    const guard = deps.accountGuard?.check(user, ip) ?? { allowed: true, reserved: false };
+    if (!guard.allowed) {
+      const audit = { throttle: 'account' };
+      throw new AuthnError(429, 'too_many_requests', 'too many failed logins for this account, try again later', { retryAfterSec: guard.retryAfterSec, account: user, audit });
+    }
     let r;
     try {
       r = await deps.credentials.authenticate(user, password, ip);
     } catch (err) {
+      deps.accountGuard?.release(user, guard.reserved);
       if (err instanceof HashBusyError) {
         const clientLimit = err.reason === 'client-limit';
         const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
         throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
       }
-      deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
+      deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
       throw unavailable(user);
     }
     if (r.kind !== 'ok') {
       deps.throttle.recordFailure(user, ip);
-      throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
+      deps.accountGuard?.recordFailure(user, ip, r.kind !== 'no-match', guard.reserved);
+      throw denied(r, user);
     }
     deps.throttle.recordSuccess(user, ip);
+    deps.accountGuard?.recordSuccess(user, ip, guard.reserved);
     return identityOf(grant, user, r);
   });
 }

@@ -16,7 +16,7 @@ import type { ClientIpResolver } from '../request/client-ip.js';
 import { bodyText, parseForm, queryForPost, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
 import { decide } from '../token/grant.js';
-import { boundAudit } from '../token/audit.js';
+import { boundAudit, redactSecretLike } from '../token/audit.js';
 import type { TokenIssuer } from '../token/issuer.js';
 import { identify, type IdentityDeps } from './identity.js';
 
@@ -83,7 +83,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       audit.service = service;
       audit.requested = scopes.map(formatScope);
       const account = single(fields, 'account');
-      audit.account = account;
+      audit.account = account === undefined ? undefined : redactSecretLike(account);
       const offline = req.method === 'GET' ? single(fields, 'offline_token') === 'true' : single(fields, 'access_type') === 'offline';
       const who = await identify(deps, req.method, fields, req.headers.authorization, ip, { service, single: deps.services.length === 1 });
       audit.account = who.account;
@@ -119,7 +119,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       });
     } catch (e) {
       if (!(e instanceof AuthnError)) throw e;
-      if (e.opts.account !== undefined) audit.account = e.opts.account;
+      if (e.opts.account !== undefined) audit.account = redactSecretLike(e.opts.account);
       if (e.opts.audit) Object.assign(audit, e.opts.audit);
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       if (e.cause instanceof Error) audit.cause = e.cause.message;

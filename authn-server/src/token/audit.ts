@@ -5,7 +5,24 @@
  * AUDIT_MAX_CHARS characters (marked `…[+N]`), lists to AUDIT_MAX_ITEMS entries (then one
  * `…[+N more]` entry); numbers and booleans pass as they are.
  */
+import { createHash } from 'node:crypto';
+
 export const AUDIT_MAX_CHARS = 256;
+
+/**
+ * A user name that looks like a secret — someone typed the robot secret or a token into the user-name
+ * field — is not logged as typed: a robot secret (`tgr_…`), a JWT (`eyJ…`), or 20+ characters of
+ * base64 alphabet mixing upper case, lower case and digits (no account name tollgate makes looks like
+ * that: namespaces are lower case, robots and issuer accounts carry a `:`). It is logged as
+ * `[redacted secret-like name sha256:<8 hex>]`, enough to tell repeats apart. Names that logged in are
+ * never redacted (they are accounts).
+ */
+export function redactSecretLike(name: string): string {
+  const looksSecret =
+    /^(tgr_|eyJ)/.test(name) || (name.length >= 20 && /^[A-Za-z0-9_\-+/=.]+$/.test(name) && /[A-Z]/.test(name) && /[a-z]/.test(name) && /[0-9]/.test(name));
+  if (!looksSecret) return name;
+  return `[redacted secret-like name sha256:${createHash('sha256').update(name).digest('hex').slice(0, 8)}]`;
+}
 export const AUDIT_MAX_ITEMS = 16;
 
 export function truncateText(text: string): string {

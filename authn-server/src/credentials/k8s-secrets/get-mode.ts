@@ -2,7 +2,10 @@
  * `--k8s-secrets-mode get`: for API servers where a cluster-wide watch is not allowed. One GET of the
  * namespace's Secret per login miss, a found credential cached ≤ 30 s and a missing one ≤ 10 s (so a
  * deleted Secret stops working within 30 s and a created one starts within 10 s). Concurrent misses for
- * one namespace share one request. Any other answer (403, 500, garbage, timeout) throws: could not decide.
+ * one namespace share one request. An API server that answers 429 (priority and fairness shedding load) is
+ * asked again up to `retries429` times after a short jittered pause (100, 200 ms…), so a busy API server
+ * does not turn namespace logins into 503; only one still answering 429 after that, or any other answer
+ * (403, 500, garbage, timeout), throws: could not decide (503 + Retry-After).
  */
 import type { Logger } from '../../../../common/logger.js';
 import { ApiError, getJson, type ApiConnection } from './api-client.js';
@@ -19,10 +22,14 @@ export interface GetterOptions {
   missTtlMs?: number;
   timeoutMs?: number;
   maxEntries?: number;
+  /** Extra attempts after a 429. Default 2. */
+  retries429?: number;
   now?: () => number;
 }
 
-export const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000 } as const;
+export const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000, retries429: 2 } as const;
+
+const pause = (attempt: number): Promise<void> => new Promise((r) => setTimeout(r, 100 * 2 ** attempt * (0.5 + Math.random())));
 
 export class SecretGetter {
   private readonly cache = new Map<string, { cred: SecretCredential | null; expiresAt: number }>();
@@ -47,11 +54,16 @@ export class SecretGetter {
   private async fetch(namespace: string): Promise<SecretCredential | null> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(this.o.secretName)}`;
     let r;
-    try {
-      r = await getJson(this.o.conn, path, this.o.timeoutMs);
-    } catch (e) {
-      this.o.metrics.errors.inc({ kind: 'get' });
-      throw e;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        r = await getJson(this.o.conn, path, this.o.timeoutMs);
+      } catch (e) {
+        this.o.metrics.errors.inc({ kind: 'get' });
+        throw e;
+      }
+      if (r.status !== 429 || attempt >= this.o.retries429) break;
+      this.o.metrics.errors.inc({ kind: 'get_throttled' });
+      await pause(attempt);
     }
     let cred: SecretCredential | null = null;
     if (r.status === 200) {

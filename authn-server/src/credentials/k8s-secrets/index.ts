@@ -40,6 +40,10 @@ export interface K8sSecretsOptions {
 }
 
 export interface K8sSecretsBackend extends CredentialBackend {
+  /** Accounts are this prefix + the namespace (the chain's account space). */
+  readonly accountPrefix: string;
+  /** Get mode: a login may cost an API GET. */
+  readonly remote: boolean;
   ready(): boolean;
   /** Resolves after the first list (watch mode) — tests and benchmarks. */
   synced(): Promise<void>;
@@ -79,6 +83,8 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
 
   return {
     name: 'k8s-secrets',
+    accountPrefix: prefix,
+    remote: getter !== undefined,
     async authenticate(user: string, password: string): Promise<AuthnResult> {
       if (!RFC1123_LABEL.test(user)) return { kind: 'no-match' };
       const cred = getter ? await getter.get(user) : fromTable(user);

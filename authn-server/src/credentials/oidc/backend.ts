@@ -2,8 +2,8 @@
  * Workload-identity backend: for the user names of a configured issuer (e.g. `k8s`), the password is a JWT
  * from that issuer (a Kubernetes projected service-account token, a CI job's OIDC token).
  *
- * - Decides only for its issuers' user names (`no-match` for everyone else); a refused token is an
- *   AuthnError 400/401 carrying the reason for the audit line; keys that cannot be had throw (→ 503).
+ * - Decides only for its issuers' user names (`no-match` for everyone else); a refused token is a
+ *   `refused` result carrying the reason for the audit line; keys that cannot be had throw (→ 503).
  * - A successful verification is cached by the token's SHA-256 for at most min(60 s, exp): a kubelet
  *   pulling many layers does not pay a signature check per token request; concurrent logins with one
  *   token share one verification.
@@ -15,9 +15,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../../../../common/logger.js';
-import { AuthnError } from '../../errors.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
-import { loadAndWatch, type WatchOptions } from '../file-watch.js';
+import { loadAndWatch, type WatchOptions } from '../files/file-watch.js';
 import { parseIssuersFile, type IssuerConfig } from './config.js';
 import { createIssuerKeys, type IssuerKeys, type KeyCacheOptions } from './issuer-keys.js';
 import { TokenRefused, verifyToken, type VerifiedToken } from './verify.js';
@@ -36,6 +35,8 @@ export interface OidcBackendOptions {
   /** Every verification: `ok`, `cached` or the refusal reason. */
   onLogin?: (issuer: string, result: string) => void;
   onKeyFetch?: (issuer: string, ok: boolean) => void;
+  /** Throws (naming the problem) when a loaded issuers list may not serve: the chain's account-space check. */
+  vet?: (issuers: readonly IssuerConfig[]) => void;
 }
 
 export interface OidcBackend extends CredentialBackend {
@@ -74,6 +75,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     let configs: IssuerConfig[];
     try {
       configs = parseIssuersFile(text);
+      opts.vet?.(configs);
     } catch (e) {
       opts.onReload?.(false);
       throw e;
@@ -137,7 +139,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
       }
       opts.onLogin?.(name, e.reason);
       const audit = { issuer: name, token_refused: e.reason, ...(e.jti ? { token_jti: e.jti } : {}) };
-      throw new AuthnError(e.status, e.status === 400 ? 'invalid_request' : 'unauthorized', `${user}: ${e.message}`, { account: user, audit, field: 'password' });
+      return { kind: 'refused', malformed: e.status === 400, reason: `${user}: ${e.message}`, audit };
     }
   }
 

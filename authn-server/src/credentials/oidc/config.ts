@@ -13,6 +13,7 @@
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../../../common/duration.js';
+import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
 
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
@@ -66,8 +67,11 @@ export type IssuerConfig = z.infer<typeof IssuerSchema> & { usernames: string[] 
 
 const FileSchema = z.object({ issuers: z.array(IssuerSchema).max(64) }).strict();
 
-/** Labels the Kubernetes verification sets itself; a configured claim label may not override them. */
-const RESERVED_LABELS = new Set(['issuer', 'namespace', 'serviceaccount', 'pod']);
+/**
+ * Labels the Kubernetes verification sets itself, and the robot credential label (authz trusts a `robot:`
+ * account only with it, and only authn's robot check sets it): a configured claim label may not set them.
+ */
+const RESERVED_LABELS = new Set(['issuer', 'namespace', 'serviceaccount', 'pod', ROBOT_CREDENTIAL_LABEL]);
 
 function cross(issuers: IssuerConfig[]): string[] {
   const problems: string[] = [];
@@ -88,7 +92,10 @@ function cross(issuers: IssuerConfig[]): string[] {
     for (const [path, u] of urls) {
       if (u.startsWith('http:') && !iss.insecure) problems.push(`${path}: http:// is only allowed with insecure: true on this issuer`);
     }
-    for (const l of Object.keys(iss.labels)) if (RESERVED_LABELS.has(l)) problems.push(`${at}.labels.${l}: "${l}" is set by the verification itself`);
+    for (const l of Object.keys(iss.labels)) {
+      if (l === ROBOT_CREDENTIAL_LABEL) problems.push(`${at}.labels.${l}: "${l}" is reserved (it marks a verified robot secret)`);
+      else if (RESERVED_LABELS.has(l)) problems.push(`${at}.labels.${l}: "${l}" is set by the verification itself`);
+    }
   });
   return problems;
 }

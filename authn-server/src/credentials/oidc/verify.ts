@@ -14,10 +14,11 @@
  */
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Labels } from '../backend.js';
+import { MAX_TOKEN_BYTES } from '../limits.js';
 import type { IssuerConfig } from './config.js';
 import type { IssuerKeys } from './issuer-keys.js';
 
-export const MAX_TOKEN_BYTES = 16 * 1024;
+export { MAX_TOKEN_BYTES };
 
 export class TokenRefused extends Error {
   override name = 'TokenRefused';

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import type { Logger } from '../../../common/logger.js';
+import type { Logger } from '../../../../common/logger.js';
 
 export interface WatchOptions {
   /** Periodic stat check (ms); 0 disables it. Default 5000. */

@@ -12,10 +12,11 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { HashBudget } from '../throttle/hash-budget.js';
-import { HashBusyError } from './hash-pool.js';
+import type { HashBudget } from './hash-budget.js';
+import { HashBusyError, type Lane } from './hash-pool.js';
 
-export type CompareFn = (password: string, hash: string) => Promise<boolean>;
+/** `lane`: a user's real hash (`known`) or an unknown name's dummy compare (`unknown`), hash-pool.ts. */
+export type CompareFn = (password: string, hash: string, lane?: Lane) => Promise<boolean>;
 export type HashFn = (password: string, cost: number) => Promise<string>;
 
 export interface VerifierOptions {
@@ -79,7 +80,7 @@ export class PasswordVerifier {
     }
     if (hit) this.cache.delete(key);
     this.onCache?.(false);
-    const ok = await this.compareOnce(key, password, hash, client);
+    const ok = await this.compareOnce(key, password, hash, client, 'known');
     if (ok && this.ttlMs > 0) this.remember(key, hash);
     return ok;
   }
@@ -89,7 +90,7 @@ export class PasswordVerifier {
    * in-flight sharing as `verify`, so concurrent identical requests cost the same for unknown users too.
    */
   async dummy(user: string, password: string, cost: number, client?: string): Promise<void> {
-    await this.compareOnce(this.cacheKey(user, password), password, await this.dummyHash(cost), client);
+    await this.compareOnce(this.cacheKey(user, password), password, await this.dummyHash(cost), client, 'unknown');
   }
 
   private cacheKey(user: string, password: string): string {
@@ -97,14 +98,14 @@ export class PasswordVerifier {
   }
 
   /** Concurrent compares of the same (user, password, hash) share one bcrypt run. */
-  private compareOnce(key: string, password: string, hash: string, client: string | undefined): Promise<boolean> {
+  private compareOnce(key: string, password: string, hash: string, client: string | undefined, lane: Lane): Promise<boolean> {
     // The hash is part of the key so a reload mid-compare never answers for the new hash.
     const flightKey = `${key}\0${hash}`;
     let pending = this.inflight.get(flightKey);
     if (!pending) {
       const spent = client !== undefined && this.budget ? this.budget.take(client) : { ok: true as const };
       if (!spent.ok) return Promise.reject(new HashBusyError('client-limit', spent.retryAfterSec));
-      pending = this.compareFn(password, hash).finally(() => this.inflight.delete(flightKey));
+      pending = this.compareFn(password, hash, lane).finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, pending);
     }
     return pending;

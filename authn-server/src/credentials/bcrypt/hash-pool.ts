@@ -9,6 +9,9 @@
  * - Threads start on first use and are `unref`ed, so an idle pool keeps no process alive; a thread that
  *   dies fails its check (could not decide → 503) and is replaced on the next one.
  * - Hashes made for internal use (the unknown-user dummy) skip the queue bound: they are not requests.
+ * - Two lanes: checks against a user's real hash (`known`) go before the dummy compares of names nobody
+ *   knows (`unknown`), and each lane has its own `maxQueue`. A flood of made-up names from many addresses
+ *   fills only the unknown lane, so a real user's first (uncached) login still gets a thread instead of a 503.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -32,8 +35,11 @@ export interface HashPoolOptions {
   maxQueue?: number;
 }
 
+/** Whose check it is: a user's real hash, or the dummy compare of a name nobody knows. */
+export type Lane = 'known' | 'unknown';
+
 export interface HashPool {
-  compare(password: string, hash: string): Promise<boolean>;
+  compare(password: string, hash: string, lane?: Lane): Promise<boolean>;
   /** Internal hashes (not bounded by the queue). */
   hash(password: string, cost: number): Promise<string>;
   /** Checks waiting for a thread (tests, metrics). */
@@ -69,7 +75,8 @@ export function createHashPool(opts: HashPoolOptions = {}): HashPool {
   const maxQueue = Math.max(0, opts.maxQueue ?? 16 * size);
   const bcryptPath = createRequire(import.meta.url).resolve('bcryptjs');
   const slots: Slot[] = [];
-  const queue: Job[] = [];
+  const lanes: Record<Lane, Job[]> = { known: [], unknown: [] };
+  const waiting = (): number => lanes.known.length + lanes.unknown.length;
   let avgMs = 100;
   let closed = false;
 
@@ -101,10 +108,10 @@ export function createHashPool(opts: HashPoolOptions = {}): HashPool {
   }
 
   function next(): void {
-    while (queue.length && !closed) {
+    while (waiting() && !closed) {
       const slot = slots.find((s) => !s.job) ?? (slots.length < size ? spawn() : undefined);
       if (!slot) return;
-      const job = queue.shift()!;
+      const job = (lanes.known.length ? lanes.known : lanes.unknown).shift()!;
       slot.job = job;
       slot.startedAt = performance.now();
       // ref'd while busy so a pending check keeps the process alive, as an async bcrypt would.
@@ -113,11 +120,13 @@ export function createHashPool(opts: HashPoolOptions = {}): HashPool {
     }
   }
 
-  function run<T>(msg: Job['msg'], bounded: boolean): Promise<T> {
+  function run<T>(msg: Job['msg'], bounded: boolean, lane: Lane): Promise<T> {
     if (closed) return Promise.reject(new Error('password-check pool is closed'));
     const busy = slots.length >= size && slots.every((s) => s.job);
+    const queue = lanes[lane];
     if (bounded && busy && queue.length >= maxQueue) {
-      const waitSec = ((queue.length + size) * avgMs) / size / 1000;
+      const ahead = lane === 'known' ? queue.length : waiting();
+      const waitSec = ((ahead + size) * avgMs) / size / 1000;
       return Promise.reject(new HashBusyError('queue-full', Math.max(1, Math.ceil(waitSec))));
     }
     return new Promise<T>((resolve, reject) => {
@@ -127,14 +136,14 @@ export function createHashPool(opts: HashPoolOptions = {}): HashPool {
   }
 
   return {
-    compare: (password, hash) => run<boolean>({ op: 'compare', password, hash }, true),
-    hash: (password, cost) => run<string>({ op: 'hash', password, cost }, false),
+    compare: (password, hash, lane = 'known') => run<boolean>({ op: 'compare', password, hash }, true, lane),
+    hash: (password, cost) => run<string>({ op: 'hash', password, cost }, false, 'known'),
     get waiting() {
-      return queue.length;
+      return waiting();
     },
     async close() {
       closed = true;
-      for (const job of queue.splice(0)) job.reject(new Error('password-check pool is closed'));
+      for (const job of [...lanes.known.splice(0), ...lanes.unknown.splice(0)]) job.reject(new Error('password-check pool is closed'));
       const all = slots.splice(0);
       await Promise.all(all.map((s) => s.worker.terminate()));
       for (const s of all) s.job?.reject(new Error('password-check pool is closed'));

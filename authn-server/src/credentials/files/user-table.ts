@@ -5,8 +5,8 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { AuthnResult, CredentialBackend, Labels } from './backend.js';
-import type { PasswordVerifier } from './verifier.js';
+import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
+import type { PasswordVerifier } from '../bcrypt/verifier.js';
 
 /** What a file yields per user. */
 export interface UserRecord {
@@ -38,6 +38,11 @@ function freezeLabels(labels: Labels): Labels {
 
 export class UserTable implements CredentialBackend {
   private users = new Map<string, UserEntry>();
+
+  /** The user names now loaded (the chain's account-space check on an issuers reload). */
+  names(): IterableIterator<string> {
+    return this.users.keys();
+  }
   /** How many users have each bcrypt cost: the chain's dummy compare uses the most common one. */
   private costs = new Map<number, number>();
   private digest = Buffer.alloc(32);

@@ -2,11 +2,11 @@
  * What the file backends share: the hash and user-name formats, and a `UserTable` fed by `loadAndWatch`
  * (reloaded on change; a rejected file leaves the previous table serving).
  */
-import type { Logger } from '../../../common/logger.js';
-import type { CredentialBackend } from './backend.js';
+import type { Logger } from '../../../../common/logger.js';
+import type { CredentialBackend } from '../backend.js';
 import { loadAndWatch, type WatchOptions } from './file-watch.js';
 import { UserTable, type UserRecord } from './user-table.js';
-import type { PasswordVerifier } from './verifier.js';
+import type { PasswordVerifier } from '../bcrypt/verifier.js';
 
 /** `$2a$`/`$2b$`/`$2y$`, cost 04–31, 22 salt + 31 hash characters. */
 export const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
@@ -25,6 +25,8 @@ export interface FileBackendOptions {
   credentialIdKey?: string | Buffer;
   /** Called after every reload attempt (metrics). */
   onReload?: (ok: boolean) => void;
+  /** Throws (naming the problem) when the loaded user names may not serve: the chain's account-space check. */
+  vet?: (names: Iterable<string>) => void;
 }
 
 export interface FileBackend extends CredentialBackend {
@@ -46,6 +48,7 @@ export function createFileBackend(
     let records: Map<string, UserRecord>;
     try {
       records = parse(text);
+      opts.vet?.(records.keys());
     } catch (e) {
       opts.onReload?.(false);
       throw e;

@@ -1,0 +1,17 @@
+/**
+ * Sizes of what a client may present as a password, in one place: the request parsers (Basic header,
+ * form fields) and the backends must agree, or a credential the docs allow is refused as "malformed".
+ */
+
+/** A JWT presented as a password (workload identity): at most 16 KiB (docs/workload-identity.md). */
+export const MAX_TOKEN_BYTES = 16 * 1024;
+/** A user name: at most 256 characters. */
+export const MAX_USERNAME_CHARS = 256;
+/** Decoded Basic credentials: user name, colon, and a token of the largest size. */
+export const MAX_BASIC_BYTES = MAX_TOKEN_BYTES + MAX_USERNAME_CHARS * 4 + 1;
+/** authz refuses longer robot secrets (authz-server/src/robots/schema.ts VerifySchema); a longer one is not a robot secret. */
+export const ROBOT_SECRET_MAX_CHARS = 512;
+/** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs may be longer. */
+export const PASSWORD_MAX_CHARS = 4096;
+/** Request headers authn accepts (Node's default is 16 KiB, too small for a 16 KiB token in base64). */
+export const MAX_HEADER_BYTES = 32 * 1024;
