@@ -19,7 +19,7 @@ import { SimulatedKubeApi } from './k8s/api-sim.js';
 import { basic, logger, makeKeys, StandInAuthz, tableRule, tempDir, testApp, type TestApp } from './helpers.js';
 
 const NAME = 'tollgate-registry';
-const FAST = { backoffBaseMs: 10, backoffMaxMs: 50, listTimeoutMs: 1000, idleMs: 3000 };
+const FAST = { backoffBaseMs: 10, backoffMaxMs: 50, listTimeoutMs: 1000, watchTimeoutSec: 3 };
 
 async function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -237,10 +237,14 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       await until(async () => (await b.authenticate('team-a', 'pw')).kind === 'ok', 2000, 'works after');
     });
 
-    it('a silent watch counts as broken after the idle bound and reconnects', async () => {
-      open({ informer: { idleMs: 200 } });
+    it('a watch held open past its timeoutSeconds is aborted and reconnects', async () => {
+      sim.brokenWatch = 'proxy-hold';
+      open({ informer: { watchTimeoutSec: 1 } });
       await backend!.synced();
-      await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length >= 2, 3000, 'reconnect after silence');
+      const t0 = Date.now();
+      await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length >= 2, 4000, 'reconnect after the deadline');
+      assert.ok(Date.now() - t0 >= 1000, 'not before the timeoutSeconds asked for');
+      assert.equal(await metric('tollgate_authn_k8s_errors_total', 'kind="watch"'), 1);
     });
   });
 
