@@ -52,7 +52,11 @@ export interface IdentityDeps {
 
 const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
 
-const unavailable = (account: string) => new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account });
+/** A backend that knows when it can decide again says so (`retryAfterSec` on its error, e.g. a JWKS cooldown). */
+const unavailable = (account: string, err?: unknown) => {
+  const after = (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
+  return new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: typeof after === 'number' && after > 0 ? after : 5, account });
+};
 
 async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, password: string): Promise<Identity> {
   let r;
@@ -61,7 +65,7 @@ async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, pa
   } catch (err) {
     if (err instanceof AuthnError) throw err;
     deps.logger.error({ err, account: truncateText(user) }, 'credential backend failed');
-    throw unavailable(user);
+    throw unavailable(user, err);
   }
   if (r.kind !== 'ok') throw new AuthnError(401, 'unauthorized', 'invalid username or password', { account: user });
   return identityOf(grant, user, r);
