@@ -226,6 +226,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       sim.sendError(500);
       await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length === 2, 2000, 'reconnect');
       assert.equal(await metric('tollgate_authn_k8s_errors_total', 'kind="watch"'), 1);
+      assert.equal(await metric('tollgate_authn_k8s_watch_events_total', 'type="ERROR"'), 1);
       assert.equal((await b.authenticate('team-a', 'pw')).kind, 'ok');
     });
 

@@ -117,6 +117,7 @@ export class SecretInformer {
         const delay = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.min(failures - 1, 16));
         const relist = failures % this.o.relistAfter === 0;
         const kind = e instanceof WatchFailed ? e.kind : undefined;
+        if (kind === 'error-event') this.o.metrics.events.inc({ type: 'ERROR' });
         this.o.logger.warn({ err: (e as Error).message, kind, status: (e as ApiError).status, retryInMs: delay, failures, relist }, 'k8s secrets: list/watch failed, retrying');
         if (!this.ready() && this.synced && !this.staleLogged) {
           this.staleLogged = true;
@@ -191,7 +192,7 @@ export class SecretInformer {
   /** One watch from `from`; every event and bookmark that moves the resourceVersion on confirms the table. */
   private watch(from: string): ReturnType<typeof watchOnce> {
     const onEvent = (type: string, obj: Record<string, unknown>): boolean => {
-      this.o.metrics.events.inc({ type: ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'].includes(type) ? type : 'other' });
+      this.o.metrics.events.inc({ type: ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'].includes(type) ? type : 'other' }); // ERROR: counted where it fails the watch
       if (type === 'ADDED' || type === 'MODIFIED') this.apply(this.table, obj);
       else if (type === 'DELETED') {
         const ns = isObject(obj.metadata) && obj.metadata.name === this.o.secretName ? obj.metadata.namespace : undefined;
