@@ -83,13 +83,13 @@ quiet "$postject" "$work/bin" NODE_SEA_BLOB "$work/sea.blob" --sentinel-fuse NOD
 chmod 0755 "$work/bin"
 
 # 5. Proof on the result: a preload in NODE_OPTIONS and a broken OPENSSL_CONF change nothing.
-echo 'require("fs").writeFileSync(process.argv0 + ".injected", "")' > "$work/inject.cjs"
+echo "require('fs').writeFileSync('$work/injected', '')" > "$work/inject.cjs"
 printf 'nodejs_conf = c\n[c]\nproviders = p\n[p]\nx = s\n[s]\nmodule = %s/missing.so\nactivate = 1\n' "$work" > "$work/openssl.cnf"
 set +e
 probe="$(echo '{}' | env NODE_OPTIONS="--require $work/inject.cjs" OPENSSL_CONF="$work/openssl.cnf" "$work/bin" --registry registry.invalid 2>&1)"
 code=$?
 set -e
-if [ "$code" -ne 1 ] || [ -e "$work/bin.injected" ] || ! grep -q 'apiVersion undefined is not supported' <<<"$probe"; then
+if [ "$code" -ne 1 ] || [ -e "$work/injected" ] || ! grep -q 'apiVersion undefined is not supported' <<<"$probe"; then
   echo "the built executable still honours NODE_OPTIONS or OPENSSL_CONF (exit $code): $probe" >&2
   exit 1
 fi
