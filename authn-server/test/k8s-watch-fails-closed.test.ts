@@ -116,7 +116,7 @@ describe('Secret watch fails closed (SIMULATED Kubernetes API server)', function
 
   it('a quiet healthy cluster (bookmarks rarely, unchanged resourceVersion) never looks stale', async () => {
     sim.bookmarkEveryMs = 4000;
-    await start({ staleAfterMs: 2500 }); // timeoutSeconds 1, so a watch ends every second
+    await start({ staleAfterMs: 3000 }); // timeoutSeconds 1, so a watch ends every second
     const until6s = Date.now() + 6000;
     let samples = 0;
     let loginsOk = 0;
