@@ -16,18 +16,12 @@ import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions
 import type { KeySet } from '../src/keys/load.js';
 import { createMetrics } from '../src/metrics/index.js';
 import { SimulatedKubeApi } from './k8s/api-sim.js';
+import { until } from './k8s/until.js';
 import { basic, logger, makeKeys, StandInAuthz, tableRule, tempDir, testApp, type TestApp } from './helpers.js';
 
 const NAME = 'tollgate-registry';
 const FAST = { backoffBaseMs: 10, backoffMaxMs: 50, listTimeoutMs: 1000, watchTimeoutSec: 3 };
 
-async function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
   let sim: SimulatedKubeApi;

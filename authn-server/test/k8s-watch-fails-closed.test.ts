@@ -16,19 +16,13 @@ import { createK8sSecretsBackend, type K8sSecretsBackend } from '../src/credenti
 import type { InformerOptions } from '../src/credentials/k8s-secrets/informer.js';
 import { createMetrics } from '../src/metrics/index.js';
 import { SimulatedKubeApi, type BrokenWatch } from './k8s/api-sim.js';
+import { until } from './k8s/until.js';
 import { basic, logger, makeKeys, StandInAuthz, tableRule, tempDir, testApp, type TestApp } from './helpers.js';
 
 const NAME = 'tollgate-registry';
 const STALE_MS = 3000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('Secret watch fails closed (SIMULATED Kubernetes API server)', function () {
   this.timeout(30_000);
