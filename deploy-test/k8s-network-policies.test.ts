@@ -84,7 +84,7 @@ const INGRESS_NGINX: Pod = { namespace: 'ingress-nginx', labels: { 'app.kubernet
 const PROMETHEUS: Pod = { namespace: 'monitoring', labels: { 'app.kubernetes.io/name': 'prometheus' } };
 const tollgatePod = (component: string, name = `tollgate-${component}`): Pod => ({ namespace: 'tollgate', labels: { 'app.kubernetes.io/name': name, 'app.kubernetes.io/component': component, 'app.kubernetes.io/part-of': 'tollgate' } });
 
-describe('k8s/ NetworkPolicy plan and /metrics token (rendered manifests)', () => {
+describe('k8s/ NetworkPolicy plan (decided as a CNI would: SIMULATED) and /metrics token (rendered manifests)', () => {
   const rendered = new Map<string, K8sObject[]>();
   const policies = (dir: string) => rendered.get(dir)!.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[];
   before(() => {
