@@ -140,6 +140,13 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
         assert.equal(r.auth, `Bearer ${sim.token}`);
       }
     });
+    it('asks the API server to end each watch at half of the stale bound (a quiet cluster confirms in time), with bookmarks', async () => {
+      const b = open({ informer: { staleAfterMs: 30_000, watchTimeoutSec: undefined } });
+      await b.synced();
+      await until(() => sim.watcherCount === 1, 2000, 'watch open');
+      const watch = sim.requests.find((r) => r.path.includes('watch=1'))!;
+      assert.match(watch.path, /&allowWatchBookmarks=true&timeoutSeconds=15$/);
+    });
   });
 
   describe('the watch', () => {

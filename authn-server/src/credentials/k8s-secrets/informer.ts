@@ -63,10 +63,12 @@ export class SecretInformer {
   private markSynced!: () => void;
 
   constructor(opts: InformerOptions) {
-    const staleAfterMs = opts.staleAfterMs ?? INFORMER_DEFAULTS.staleAfterMs;
-    const watchTimeoutSec = opts.watchTimeoutSec ?? watchTimeoutFor(staleAfterMs);
+    // An option given as undefined means "the default", not "no value".
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as InformerOptions;
+    const staleAfterMs = given.staleAfterMs ?? INFORMER_DEFAULTS.staleAfterMs;
+    const watchTimeoutSec = given.watchTimeoutSec ?? watchTimeoutFor(staleAfterMs);
     const watchGraceMs = Math.min(5000, Math.max(500, watchTimeoutSec * 200));
-    this.o = { ...INFORMER_DEFAULTS, now: Date.now, watchTimeoutSec, watchGraceMs, ...opts };
+    this.o = { ...INFORMER_DEFAULTS, now: Date.now, watchTimeoutSec, watchGraceMs, ...given };
     this.firstSync = new Promise((resolve) => (this.markSynced = resolve));
   }
 
