@@ -1,9 +1,11 @@
 /**
  * scripts/build-credential-provider.sh: the single executable it builds runs the kubelet plugin on a node
- * without Node.js — no `node` on PATH, an empty environment, only libc/libstdc++ as shared libraries.
+ * without Node.js — no `node` on PATH, an empty environment, only libc/libstdc++ as shared libraries; the
+ * script runs from any directory; the executable ignores NODE_OPTIONS and OPENSSL_CONF.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, ROOT, tempDir } from './helpers/run.js';
 
@@ -14,13 +16,14 @@ describe('scripts/build-credential-provider.sh (Node single executable applicati
   before(() => {
     dir = tempDir('credential-provider');
     bin = join(dir.path, 'tollgate-credential-provider');
-    const res = run('bash', [join(ROOT, 'scripts', 'build-credential-provider.sh'), '--out', bin], { timeoutMs: 150_000 });
+    // From outside the checkout, with a relative --out (issue 18: it failed there).
+    const res = run('bash', [join(ROOT, 'scripts', 'build-credential-provider.sh'), '--out', 'tollgate-credential-provider'], { cwd: dir.path, timeoutMs: 150_000 });
     assert.equal(res.status, 0, res.stderr);
     assert.equal(res.stdout.trim(), bin);
   });
   after(() => dir?.remove());
 
-  const exec = (args: string[], input: string) => spawnSync(bin, args, { input, encoding: 'utf8', env: {}, cwd: dir.path, timeout: 30_000 });
+  const exec = (args: string[], input: string, env: NodeJS.ProcessEnv = {}) => spawnSync(bin, args, { input, encoding: 'utf8', env, cwd: dir.path, timeout: 30_000 });
 
   it('runs the plugin with an empty environment (no node on PATH): request in, response out', () => {
     const exp = Math.floor(Date.now() / 1000) + 3600;
@@ -51,5 +54,21 @@ describe('scripts/build-credential-provider.sh (Node single executable applicati
     const ldd = spawnSync('ldd', [bin], { encoding: 'utf8' });
     const libs = [...ldd.stdout.matchAll(/^\s*(\S+)/gm)].map((m) => m[1]!).filter((l) => !/^(linux-vdso|\/lib64\/ld-linux)/.test(l));
     for (const l of libs) assert.match(l, /^lib(c|m|dl|pthread|rt|stdc\+\+|gcc_s)\.so/, `unexpected shared library ${l}`);
+  });
+
+  it('ignores NODE_OPTIONS (a --require preload) and OPENSSL_CONF (a config loading a provider library)', () => {
+    const marker = join(dir.path, 'injected');
+    writeFileSync(join(dir.path, 'inject.cjs'), `require('fs').writeFileSync(${JSON.stringify(marker)}, 'ran')`);
+    writeFileSync(join(dir.path, 'openssl.cnf'), `nodejs_conf = c\n[c]\nproviders = p\n[p]\nx = s\n[s]\nmodule = ${dir.path}/evil.so\nactivate = 1\n`);
+    const r = exec(['--registry', 'registry.example.com'], '{"apiVersion":"v2"}', { NODE_OPTIONS: `--require ${join(dir.path, 'inject.cjs')}`, OPENSSL_CONF: join(dir.path, 'openssl.cnf') });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /apiVersion "v2" is not supported/, 'the plugin ran as usual');
+    assert.equal(existsSync(marker), false, 'the preload did not run');
+  });
+
+  it('refuses a wildcard --registry without --allow-wildcard-registry (exit 2)', () => {
+    const r = exec(['--registry', '*.example.com'], '{}');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /wildcard/);
   });
 });

@@ -61,7 +61,7 @@ describe('scripts/gen-certs.sh', () => {
   });
 
   it('writes private keys and tokens readable by the owner only, and prints where each file goes', () => {
-    for (const f of ['token.key', 'ca.key', 'authz.key', 'authn.key', 'registry.key', 'admin.token', 'client.token']) {
+    for (const f of ['token.key', 'ca.key', 'authz.key', 'authn.key', 'registry.key', 'admin.token', 'client.token', 'metrics.token']) {
       assert.equal(statSync(file(f)).mode & 0o777, 0o600, f);
     }
     const admin = readFileSync(file('admin.token'), 'utf8').trim();

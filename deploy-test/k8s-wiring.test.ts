@@ -141,15 +141,21 @@ describe('k8s/ wiring', () => {
     assert.equal(vol?.persistentVolumeClaim?.claimName, 'tollgate-authz-data');
   });
 
-  it('NetworkPolicy: only authn pods and pods labelled as authz admins reach authz, on its port only', () => {
+  it('NetworkPolicy: only tollgate\'s own callers (authn, controller, proxy, authz-client label) and authz admins reach authz, on its port only', () => {
     const np = find(base, 'NetworkPolicy', 'tollgate-authz') as unknown as {
-      spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> };
+      spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: Array<{ from: Array<{ podSelector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] }; namespaceSelector?: unknown; ipBlock?: unknown }>; ports: Array<{ port: number }> }> };
     };
     assert.deepEqual(np.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': 'tollgate-authz' });
     assert.deepEqual(np.spec.policyTypes, ['Ingress']);
     assert.equal(np.spec.ingress.length, 1);
-    const from = np.spec.ingress[0]?.from.map((f) => f.podSelector.matchLabels);
-    assert.deepEqual(from, [{ 'app.kubernetes.io/name': 'tollgate-authn' }, { 'tollgate.io/authz-admin': 'true' }]);
+    const from = np.spec.ingress[0]!.from;
+    assert.ok(from.every((f) => f.namespaceSelector === undefined && f.ipBlock === undefined), 'tollgate\'s namespace only');
+    assert.deepEqual(from.map((f) => f.podSelector), [
+      { matchLabels: { 'app.kubernetes.io/name': 'tollgate-authn' } },
+      { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['authn', 'controller', 'proxy'] }] },
+      { matchLabels: { 'tollgate.io/authz-client': 'true' } },
+      { matchLabels: { 'tollgate.io/authz-admin': 'true' } },
+    ]);
     assert.deepEqual(np.spec.ingress[0]?.ports.map((p) => p.port), [5001]);
   });
 

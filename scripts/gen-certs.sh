@@ -125,8 +125,8 @@ for svc in authz authn registry; do
 done
 echo "gen-certs: TLS certificates authz.crt authn.crt registry.crt (signed by ca.crt) present"
 
-# --- authz tokens ---------------------------------------------------------------------------------------
-for t in admin client; do
+# --- tokens: authz admin and client, authn /metrics ---------------------------------------------------------------------------------------
+for t in admin client metrics; do
   if [ ! -s "$t.token" ]; then
     openssl rand -hex 32 > "$t.token"
     chmod 0600 "$t.token"
@@ -143,6 +143,7 @@ Files in $out:
                 (registry 3.x with jwks instead: tollgate keys bundle --jwks jwks.json --kid-format thumbprint token.crt)
   admin.token   authz admin API token         -> authz --admin-token-file, backup.sh / restore.sh
   client.token  authz /authorized token       -> authz --client-token-file AND authn --authz-token-file
+  metrics.token authn /metrics bearer token   -> authn --metrics-token-file, your Prometheus scrape config
   ca.crt        development CA                -> clients' trust store (e.g. /etc/docker/certs.d/<host>/ca.crt)
   ca.key        development CA key            -> keep offline; only gen-certs.sh uses it
   registry.crt/.key  TLS for the registry     -> registry http.tls.certificate / http.tls.key

@@ -55,6 +55,7 @@ need() {
 render_secrets() {
   need "$certs/admin.token" "run scripts/gen-certs.sh"
   need "$certs/client.token" "run scripts/gen-certs.sh"
+  need "$certs/metrics.token" "run scripts/gen-certs.sh (it adds the missing token, keeping the others)"
   need "$certs/token.key" "run scripts/gen-certs.sh"
   need "$certs/token.crt" "run scripts/gen-certs.sh"
   need "$certs/bundle.pem" "run scripts/gen-certs.sh"
@@ -66,7 +67,7 @@ render_secrets() {
     echo ---
     kubectl create secret generic tollgate-authn --namespace "$ns" --dry-run=client -o yaml \
       --from-file=token.key="$certs/token.key" --from-file=users.yaml="$users" \
-      --from-file=client.token="$certs/client.token"
+      --from-file=client.token="$certs/client.token" --from-file=metrics.token="$certs/metrics.token"
     echo ---
     kubectl create configmap tollgate-token-certs --namespace "$ns" --dry-run=client -o yaml \
       --from-file=token.crt="$certs/token.crt" --from-file=bundle.pem="$certs/bundle.pem"

@@ -99,6 +99,22 @@ describe('credential provider (kubelet exec plugin)', () => {
       assert.equal(r.stdout, '');
     });
 
+    it('a wildcard --registry is refused (exit 2) unless --allow-wildcard-registry: the token would go to every matching host', async () => {
+      const token = await issuer.mint({ namespace: 'team-a', ttl: 3600 });
+      const [plain, viaTollgate, allowed] = await Promise.all([
+        plugin(['--registry', '*.example.com'], request(token)),
+        plugin(['--registry', 'registry.example.com', '--registry', '*.example.com'], request(token), true),
+        plugin(['--registry', '*.example.com', '--allow-wildcard-registry'], request(token)),
+      ]);
+      for (const r of [plain, viaTollgate]) {
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /"\*\.example\.com" is a wildcard.*--allow-wildcard-registry/);
+        assert.equal(r.stdout, '', 'no token handed out');
+      }
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.deepEqual(JSON.parse(allowed.stdout).auth, { '*.example.com': { username: 'k8s', password: token } });
+    });
+
     it('bad flags exit 2: no --registry, a URL with a scheme, the user name <token>', async () => {
       const results = await Promise.all([[], ['--registry', 'https://registry.example.com'], ['--registry', 'r.example', '--username', '<token>']].map((a) => plugin(a, request())));
       assert.deepEqual(results.map((r) => r.code), [2, 2, 2]);

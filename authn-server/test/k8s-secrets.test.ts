@@ -16,18 +16,12 @@ import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions
 import type { KeySet } from '../src/keys/load.js';
 import { createMetrics } from '../src/metrics/index.js';
 import { SimulatedKubeApi } from './k8s/api-sim.js';
+import { until } from './k8s/until.js';
 import { basic, logger, makeKeys, StandInAuthz, tableRule, tempDir, testApp, type TestApp } from './helpers.js';
 
 const NAME = 'tollgate-registry';
-const FAST = { backoffBaseMs: 10, backoffMaxMs: 50, listTimeoutMs: 1000, idleMs: 3000 };
+const FAST = { backoffBaseMs: 10, backoffMaxMs: 50, listTimeoutMs: 1000, watchTimeoutSec: 3 };
 
-async function until(fn: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
   let sim: SimulatedKubeApi;
@@ -146,6 +140,13 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
         assert.equal(r.auth, `Bearer ${sim.token}`);
       }
     });
+    it('asks the API server to end each watch at half of the stale bound (a quiet cluster confirms in time), with bookmarks', async () => {
+      const b = open({ informer: { staleAfterMs: 30_000, watchTimeoutSec: undefined } });
+      await b.synced();
+      await until(() => sim.watcherCount === 1, 2000, 'watch open');
+      const watch = sim.requests.find((r) => r.path.includes('watch=1'))!;
+      assert.match(watch.path, /&allowWatchBookmarks=true&timeoutSeconds=15$/);
+    });
   });
 
   describe('the watch', () => {
@@ -226,6 +227,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       sim.sendError(500);
       await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length === 2, 2000, 'reconnect');
       assert.equal(await metric('tollgate_authn_k8s_errors_total', 'kind="watch"'), 1);
+      assert.equal(await metric('tollgate_authn_k8s_watch_events_total', 'type="ERROR"'), 1);
       assert.equal((await b.authenticate('team-a', 'pw')).kind, 'ok');
     });
 
@@ -237,10 +239,14 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       await until(async () => (await b.authenticate('team-a', 'pw')).kind === 'ok', 2000, 'works after');
     });
 
-    it('a silent watch counts as broken after the idle bound and reconnects', async () => {
-      open({ informer: { idleMs: 200 } });
+    it('a watch held open past its timeoutSeconds is aborted and reconnects', async () => {
+      sim.brokenWatch = 'proxy-hold';
+      open({ informer: { watchTimeoutSec: 1 } });
       await backend!.synced();
-      await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length >= 2, 3000, 'reconnect after silence');
+      const t0 = Date.now();
+      await until(() => sim.requests.filter((r) => r.path.includes('watch=1')).length >= 2, 4000, 'reconnect after the deadline');
+      assert.ok(Date.now() - t0 >= 1000, 'not before the timeoutSeconds asked for');
+      assert.equal(await metric('tollgate_authn_k8s_errors_total', 'kind="watch"'), 1);
     });
   });
 

@@ -35,12 +35,13 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
   };
   const mint = (o: Parameters<SimulatedIssuer['mint']>[0] = {}) => cluster.mint({ iat: Math.floor(clock / 1000), ...o });
   /** A refusal: the backend's `refused` result (status, reason), or what it threw (could not decide → 503). */
-  async function refusal(p: Promise<AuthnResult>): Promise<{ status?: number; message: string; thrown?: true }> {
+  async function refusal(p: Promise<AuthnResult>): Promise<{ status?: number; message: string; thrown?: true; retryAfterSec?: number }> {
     let r: AuthnResult;
     try {
       r = await p;
     } catch (e) {
-      return { message: (e as Error).message, thrown: true };
+      const after = (e as { retryAfterSec?: unknown }).retryAfterSec;
+      return { message: (e as Error).message, thrown: true, ...(typeof after === 'number' ? { retryAfterSec: after } : {}) };
     }
     if (r.kind === 'refused') return { status: r.malformed ? 400 : 401, message: r.reason };
     assert.fail('expected a refusal');
@@ -71,21 +72,85 @@ describe('oidc keys and cache: SIMULATED Kubernetes issuer', () => {
     assert.deepEqual(cluster.requests.map((r) => r.path), ['/.well-known/openid-configuration', '/openid/v1/jwks']);
   });
 
-  it('an unknown kid refetches at most once per cooldown, however many logins carry one', async () => {
+  it('an unknown kid refetches at most once per cooldown, however many logins carry one; during the cooldown it is 503 + Retry-After, not 401', async () => {
     const b = open();
     await b.authenticate('k8s', await mint());
     const before = cluster.jwksFetches();
-    await refusal(b.authenticate('k8s', await mint({ key: strangers[0] })));
+    const during = await refusal(b.authenticate('k8s', await mint({ key: strangers[0] })));
     assert.equal(cluster.jwksFetches(), before, 'the keys were fetched less than 30 s ago: no refetch');
+    assert.equal(during.thrown, true, 'not a refusal (401): thrown, which the route turns into 503');
+    assert.equal(during.retryAfterSec, 30);
     clock += 31_000;
+    const first = await refusal(b.authenticate('k8s', await mint({ key: strangers[1] })));
+    assert.equal(first.status, 401, 'a kid missing from keys fetched for this very login is refused');
+    clock += 10_000;
     for (const key of strangers) {
       const e = await refusal(b.authenticate('k8s', await mint({ key })));
-      assert.equal(e.status, 401);
+      assert.equal(e.thrown, true);
+      assert.equal(e.retryAfterSec, 20, 'Retry-After is what is left of the cooldown');
     }
     assert.equal(cluster.jwksFetches(), before + 1);
-    clock += 31_000;
+    clock += 21_000;
     await refusal(b.authenticate('k8s', await mint({ key: strangers[1] })));
     assert.equal(cluster.jwksFetches(), before + 2, 'after the 30 s cooldown one more refetch');
+  });
+
+  it('a garbage-kid token just before a rotation: real workloads get 503 + Retry-After (never 401), then log in', async () => {
+    writeFileSync(join(tmp.dir, 'users.yaml'), stringify({ users: {} }));
+    const creds = await createCredentials({ oidc: { path: file(), keys: {} }, logger: silent, watch: noWatch });
+    const authz = await new StandInAuthz(() => ['pull']).start();
+    const t = testApp({ keys: await makeKeys(tmp.dir), authzUrl: authz.url, credentials: creds });
+    const q = '/auth?service=registry.test&scope=repository:team-a/app:pull';
+    try {
+      await request(t.app).get(q).set('Authorization', basic('k8s', await cluster.mint())).expect(200);
+      // Keys were just fetched; the attacker's garbage kid now costs nothing and proves nothing.
+      await request(t.app).get(q).set('Authorization', basic('k8s', await cluster.mint({ key: strangers[0] }))).expect(503);
+      cluster.rotate();
+      const real = await request(t.app).get(q).set('Authorization', basic('k8s', await cluster.mint()));
+      assert.equal(real.status, 503);
+      assert.ok(Number(real.headers['retry-after']) >= 25 && Number(real.headers['retry-after']) <= 30, real.headers['retry-after']);
+      assert.equal(real.body.token, undefined);
+    } finally {
+      t.authzClient.close();
+      creds.close();
+      await authz.stop();
+    }
+  });
+
+  it('a JWKS endpoint that drips bytes: cached keys keep answering while it is refetched; without keys the fetch ends at its total deadline', async () => {
+    const b = open({ timeoutMs: 400 });
+    assert.equal((await b.authenticate('k8s', await mint())).kind, 'ok');
+    cluster.dripMs = 100; // one byte every 100 ms: never idle, never done within the deadline
+    clock += 11 * 60_000; // past the 10 min freshness: a refetch starts behind the login
+    const keys = b.keysOf('cluster-a')!;
+    const fetchesBefore = keys.fetches;
+    assert.equal((await b.authenticate('k8s', await mint())).kind, 'ok', 'answered with the cached keys');
+    assert.equal(keys.fetches, fetchesBefore + 1, 'the refetch is under way');
+    await assert.rejects(keys.refresh(), /no complete answer within 400 ms/, 'the refetch ends at its deadline');
+    const cold = open({ timeoutMs: 400 });
+    const e = await refusal(cold.authenticate('k8s', await mint()));
+    assert.match(e.message, /no complete answer within 400 ms/);
+  });
+
+  it('bearerTokenFile goes only to the configured origin, not to a jwks_uri elsewhere that discovery names', async () => {
+    const other = await new SimulatedIssuer().start();
+    try {
+      other.keys = cluster.keys;
+      cluster.jwksUri = `${other.url}/openid/v1/jwks`;
+      const tokenFile = join(tmp.dir, 'sa-token');
+      writeFileSync(tokenFile, 'sa-token');
+      writeIssuers({ bearerTokenFile: tokenFile });
+      assert.equal((await open().authenticate('k8s', await mint())).kind, 'ok');
+      assert.deepEqual(cluster.requests.map((r) => [r.path, r.authorization]), [['/.well-known/openid-configuration', 'Bearer sa-token']]);
+      assert.deepEqual(other.requests.map((r) => [r.path, r.authorization]), [['/openid/v1/jwks', undefined]]);
+      // Configured on purpose (jwks.url), that origin gets it.
+      backend?.close();
+      writeIssuers({ bearerTokenFile: tokenFile, jwks: { url: `${other.url}/openid/v1/jwks` } });
+      assert.equal((await open().authenticate('k8s', await mint())).kind, 'ok');
+      assert.equal(other.requests.at(-1)?.authorization, 'Bearer sa-token');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('key rotation (new kid): the first login with it refetches once, then every login works without fetching', async () => {

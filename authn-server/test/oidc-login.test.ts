@@ -52,7 +52,9 @@ describe('oidc backend: SIMULATED Kubernetes issuer, JWT logins through the toke
     writeFileSync(join(tmp.dir, 'issuers.yaml'), stringify(issuers));
     writeFileSync(join(tmp.dir, 'users.yaml'), stringify({ users: { alice: { password: bcrypt.hashSync('alice-pw', 4) } } }));
     creds = await createCredentials({
-      oidc: { path: join(tmp.dir, 'issuers.yaml'), onLogin: (issuer, result) => logins.push(`${issuer} ${result}`) },
+      // No refetch cooldown here: an unknown kid is then always checked against fresh keys and refused (401);
+      // within a cooldown it is a 503 (oidc-keys.test.ts).
+      oidc: { path: join(tmp.dir, 'issuers.yaml'), keys: { cooldownMs: 0 }, onLogin: (issuer, result) => logins.push(`${issuer} ${result}`) },
       usersFile: join(tmp.dir, 'users.yaml'),
       logger: createLogger({ name: 't', level: 'silent' }),
       watch: { watch: false, pollMs: 0 },

@@ -10,7 +10,8 @@ export function registerCredentialProviderCommand(program: Command): void {
     .description('kubelet credential provider (KEP-4412): CredentialProviderRequest on stdin → the pod\'s service-account token as the password of --username')
     .option('--registry <host[:port]>', 'registry the credentials are for, as in matchImages; repeatable', collect)
     .option('--username <name>', 'user name of the issuer in authn\'s issuers file', 'k8s')
-    .action(async (o: { registry?: string[]; username?: string }) => {
+    .option('--allow-wildcard-registry', 'accept a wildcard --registry such as *.example.com (the token goes to every matching host)')
+    .action(async (o: { registry?: string[]; username?: string; allowWildcardRegistry?: boolean }) => {
       let opts;
       try {
         opts = checkOptions(o);

@@ -7,6 +7,8 @@
  * - `apiVersion` must be `credentialprovider.kubelet.k8s.io/v1` and `kind` `CredentialProviderRequest`;
  *   malformed input → exit 1, one line on stderr, nothing on stdout (the kubelet then pulls without creds).
  * - No `serviceAccountToken` → `auth: {}`, exit 0.
+ * - A wildcard `--registry` (`*.example.com`) is refused unless `--allow-wildcard-registry` is given: the
+ *   response hands the pod's token to every host the pattern matches, so each must be one of yours.
  * - `cacheDuration` = exp − now − 2 min, at most 10 min, never negative (a token without a readable exp → 0).
  *   The token is not verified here: authn-server does that; this only reads exp for the cache.
  *
@@ -25,15 +27,26 @@ export interface ProviderOptions {
   username: string;
 }
 
+export interface ProviderFlags {
+  registry?: string[] | undefined;
+  username?: string | undefined;
+  allowWildcardRegistry?: boolean | undefined;
+}
+
 export class UsageError extends Error {}
 
 /** `registry.example.com`, `registry.example.com:5000`, `*.example.com`, with an optional path; no scheme. */
 const REGISTRY = /^[A-Za-z0-9*.-]+(:\d{1,5})?(\/[^\s]*)?$/;
 
-export function checkOptions(o: { registry?: string[] | undefined; username?: string | undefined }): ProviderOptions {
+export function checkOptions(o: ProviderFlags): ProviderOptions {
   const registries = o.registry ?? [];
   if (!registries.length) throw new UsageError('at least one --registry HOST[:PORT] is required');
-  for (const r of registries) if (!REGISTRY.test(r)) throw new UsageError(`--registry "${r}" must be HOST[:PORT][/PATH] without a scheme, as in matchImages`);
+  for (const r of registries) {
+    if (!REGISTRY.test(r)) throw new UsageError(`--registry "${r}" must be HOST[:PORT][/PATH] without a scheme, as in matchImages`);
+    if (r.includes('*') && !o.allowWildcardRegistry) {
+      throw new UsageError(`--registry "${r}" is a wildcard: the pod's token would go to every host it matches; name each registry, or pass --allow-wildcard-registry if every matching host is yours`);
+    }
+  }
   const username = o.username ?? 'k8s';
   // Docker reads the user name "<token>" as "the password is an identity token": never use it.
   if (!/^[^:\s]{1,256}$/.test(username) || username === '<token>') throw new UsageError(`--username "${username}" is not usable (no ":" or spaces, not "<token>")`);
@@ -110,10 +123,11 @@ export async function runProvider(opts: ProviderOptions, io: { stdin: NodeJS.Rea
 export async function main(argv: string[]): Promise<number> {
   let opts: ProviderOptions;
   try {
-    const { values } = parseArgs({ args: argv, options: { registry: { type: 'string', multiple: true }, username: { type: 'string' } }, strict: true, allowPositionals: false });
-    opts = checkOptions(values);
+    const options = { registry: { type: 'string', multiple: true }, username: { type: 'string' }, 'allow-wildcard-registry': { type: 'boolean' } } as const;
+    const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    opts = checkOptions({ registry: values.registry, username: values.username, allowWildcardRegistry: values['allow-wildcard-registry'] });
   } catch (e) {
-    process.stderr.write(`tollgate credential-provider: ${(e as Error).message}\nusage: tollgate-credential-provider --registry HOST[:PORT] [--registry …] [--username k8s]\n`);
+    process.stderr.write(`tollgate credential-provider: ${(e as Error).message}\nusage: tollgate-credential-provider --registry HOST[:PORT] [--registry …] [--username k8s] [--allow-wildcard-registry]\n`);
     return 2;
   }
   return runProvider(opts, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });

@@ -18,6 +18,8 @@ export interface DataPaths {
   dir: string;
   adminToken: string;
   clientToken: string;
+  /** Bearer token authn's /metrics requires (Prometheus sends it). */
+  metricsToken: string;
   keyDir: string;
   key: string;
   cert: string;
@@ -36,6 +38,7 @@ export function dataPaths(dir: string): DataPaths {
     dir,
     adminToken: join(dir, 'admin.token'),
     clientToken: join(dir, 'client.token'),
+    metricsToken: join(dir, 'metrics.token'),
     keyDir,
     key: join(keyDir, 'token.key'),
     cert: join(keyDir, 'token.crt'),
@@ -69,7 +72,7 @@ export function prepareData(p: DataPaths): { created: string[]; creds: DemoCreds
   mkdirSync(p.logs, { recursive: true, mode: 0o700 });
   // skopeo's oci: destination needs its parent to exist (the banner's pull example writes here).
   mkdirSync(join(p.dir, 'pulled'), { recursive: true });
-  for (const file of [p.adminToken, p.clientToken]) {
+  for (const file of [p.adminToken, p.clientToken, p.metricsToken]) {
     if (existsSync(file)) continue;
     writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
     created.push(file);

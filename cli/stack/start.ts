@@ -91,7 +91,7 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
     '',
     'tollgate stack ready',
     `  authz-server  ${o.authzUrl}   (admin token: ${o.data}/admin.token)`,
-    `  authn-server  ${o.authnUrl}/auth`,
+    `  authn-server  ${o.authnUrl}/auth   (/metrics token: ${o.data}/metrics.token)`,
     o.registryHost ? `  registry      http://${o.registryHost}   (token auth, service "${SERVICE}")` : `  registry      not started: ${o.registryHint}`,
     `  pids          ${o.children.map((c) => `${c.name}=${c.proc.pid}`).join(' ')}`,
     `  logs          ${o.data}/logs/`,
@@ -161,7 +161,8 @@ export async function start(opts: StartOptions): Promise<void> {
 
     const authnUrl = `http://${host}:${ports.authn}`;
     const authn = spawnChild('authn-server', self.cmd, [...self.args, 'authn', 'serve', '--listen', `${host}:${ports.authn}`, '--authz-url', authzUrl,
-      '--authz-token-file', p.clientToken, '--issuer', ISSUER, '--service', SERVICE, '--key', p.key, '--cert', p.cert, '--users', p.users], `${p.logs}/authn.log`);
+      '--authz-token-file', p.clientToken, '--issuer', ISSUER, '--service', SERVICE, '--key', p.key, '--cert', p.cert, '--users', p.users,
+      '--metrics-token-file', p.metricsToken], `${p.logs}/authn.log`);
     watch(authn);
     await waitReady(authn, `${authnUrl}/readyz`, [200]);
 

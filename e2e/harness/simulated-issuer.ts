@@ -10,7 +10,7 @@
  * Tests can rotate the key (new kid), take the issuer down (503), require a bearer token, and count fetches.
  */
 import { createHash, createHmac, generateKeyPairSync, randomUUID, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
 
@@ -54,6 +54,10 @@ export class SimulatedIssuer {
   /** When set, discovery and JWKS need `Authorization: Bearer <token>` (like the API server's default RBAC). */
   requireBearer: string | undefined;
   readonly requests: Array<{ path: string; authorization: string | undefined; at: number }> = [];
+  /** Discovery names this as `jwks_uri` instead of its own JWKS (another origin, for the bearer-token rule). */
+  jwksUri: string | undefined;
+  /** JWKS answers 200 and then one byte every `dripMs` (an endpoint that holds a fetch without going idle). */
+  dripMs: number | undefined;
 
   constructor(readonly alg: 'RS256' | 'ES256' = 'RS256') {
     this.keys = [newSigningKey(alg)];
@@ -74,6 +78,8 @@ export class SimulatedIssuer {
   reset(): void {
     this.keys = [this.keys[0]!];
     this.down = false;
+    this.jwksUri = undefined;
+    this.dripMs = undefined;
     this.requireBearer = undefined;
     this.requests.length = 0;
   }
@@ -101,12 +107,13 @@ export class SimulatedIssuer {
       if (path === '/.well-known/openid-configuration') {
         return send(200, {
           issuer: this.url,
-          jwks_uri: `${this.url}/openid/v1/jwks`,
+          jwks_uri: this.jwksUri ?? `${this.url}/openid/v1/jwks`,
           response_types_supported: ['id_token'],
           subject_types_supported: ['public'],
           id_token_signing_alg_values_supported: [this.alg],
         });
       }
+      if (path === '/openid/v1/jwks' && this.dripMs !== undefined) return this.drip(res, JSON.stringify(this.jwks()), this.dripMs);
       if (path === '/openid/v1/jwks') return send(200, this.jwks());
       send(404, { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
     });
@@ -114,6 +121,19 @@ export class SimulatedIssuer {
     await new Promise((r) => this.server.once('listening', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
+  }
+
+  private drip(res: ServerResponse, body: string, everyMs: number): void {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    let i = 0;
+    const t = setInterval(() => {
+      if (i >= body.length) {
+        clearInterval(t);
+        return void res.end();
+      }
+      res.write(body[i++]!);
+    }, everyMs);
+    res.on('close', () => clearInterval(t));
   }
 
   async stop(): Promise<void> {

@@ -75,7 +75,7 @@ describe('e2e: tollgate start', function () {
   it('first run of `npm start`: builds, creates data, seeds the demo, the printed skopeo command pushes; Ctrl-C stops every child', async () => {
     const { pids, out } = await launch({ npm: true });
     assert.equal(pids.length, 3, out);
-    assert.match(out, /^created admin\.token, client\.token, keys\/token\.key, keys\/token\.crt, keys\/bundle\.pem, users\.yml, demo-credentials\.json, demo-image in /m);
+    assert.match(out, /^created admin\.token, client\.token, metrics\.token, keys\/token\.key, keys\/token\.crt, keys\/bundle\.pem, users\.yml, demo-credentials\.json, demo-image in /m);
     assert.match(out, /just seeded/);
     const creds = JSON.parse(readFileSync(join(data, 'demo-credentials.json'), 'utf8')) as Record<string, string>;
     for (const u of ['alice', 'bob', 'admin']) assert.ok(!out.includes(creds[u]!), `the banner does not show ${u}'s password`);
@@ -85,6 +85,13 @@ describe('e2e: tollgate start', function () {
       assert.equal(statSync(join(data, f)).mode & 0o777, 0o600, f);
     }
     assert.equal(readFileSync(join(data, 'admin.token'), 'utf8').trim().length, 64);
+    // authn's /metrics is not open: only the metrics token (0600, under the data dir) reads it.
+    const metricsToken = readFileSync(join(data, 'metrics.token'), 'utf8').trim();
+    assert.equal(statSync(join(data, 'metrics.token')).mode & 0o777, 0o600);
+    assert.equal((await fetch(`http://127.0.0.1:${ports.authn}/metrics`)).status, 401);
+    const metrics = await fetch(`http://127.0.0.1:${ports.authn}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^tollgate_authn_/m);
 
     const q = new URLSearchParams({ service: 'tollgate-registry', account: 'alice', scope: 'repository:team-a/hello:pull,push' });
     const r = await fetch(`http://127.0.0.1:${ports.authn}/auth?${q}`, { headers: { authorization: `Basic ${Buffer.from(`alice:${creds.alice}`).toString('base64')}` } });
@@ -131,7 +138,7 @@ describe('e2e: tollgate start', function () {
   });
 
   it('second run: reuses keys, tokens and users, does not seed again; pressing Ctrl-C twice still stops cleanly', async () => {
-    const files = ['admin.token', 'client.token', 'keys/token.key', 'keys/token.crt', 'keys/bundle.pem', 'users.yml', 'demo-credentials.json'];
+    const files = ['admin.token', 'client.token', 'metrics.token', 'keys/token.key', 'keys/token.crt', 'keys/bundle.pem', 'users.yml', 'demo-credentials.json'];
     const before = files.map((f) => readFileSync(join(data, f), 'utf8'));
     const { pids, out } = await launch();
     assert.doesNotMatch(out, /just seeded/);

@@ -39,7 +39,7 @@ export function registerAuthnCommands(program: Command): void {
     .option('--k8s-api-url <url>', 'Kubernetes API URL; default in-cluster (env TOLLGATE_AUTHN_K8S_API_URL; http only to loopback)')
     .option('--k8s-token-file <file>', 'bearer token file for the API, re-read per request (env TOLLGATE_AUTHN_K8S_TOKEN_FILE; in-cluster default the service-account token)')
     .option('--k8s-ca-file <file>', 'CA bundle of the API (env TOLLGATE_AUTHN_K8S_CA_FILE; in-cluster default the service-account ca.crt)')
-    .option('--k8s-stale-after <duration>', `fail closed (503) after the watch has been broken this long, 5s..10m (env TOLLGATE_AUTHN_K8S_STALE_AFTER, default ${DEFAULTS.k8sStaleAfter})`)
+    .option('--k8s-stale-after <duration>', `fail closed (503) when the Secret table has not been confirmed (list, event, or a watch run to its timeoutSeconds = half of this) for this long, 5s..10m (env TOLLGATE_AUTHN_K8S_STALE_AFTER, default ${DEFAULTS.k8sStaleAfter})`)
     .option('--bcrypt-workers <n>', 'threads that check passwords off the event loop (env TOLLGATE_AUTHN_BCRYPT_WORKERS, default cores - 1, at least 1)')
     .option('--bcrypt-queue <n>', 'uncached password checks allowed to wait; more get 503 + Retry-After (env TOLLGATE_AUTHN_BCRYPT_QUEUE, default 16 per thread)')
     .option('--uncached-per-ip <n>', `uncached password checks per client IP per minute, after a burst of 10; more get 429 (env TOLLGATE_AUTHN_UNCACHED_PER_IP, default ${DEFAULTS.uncachedPerIp})`)

@@ -57,7 +57,11 @@ export interface IdentityDeps {
 
 const authRequired = () => new AuthnError(401, 'unauthorized', 'authentication required');
 
-const unavailable = (account: string) => new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: 5, account });
+/** A backend that knows when it can decide again says so (`retryAfterSec` on its error, e.g. a JWKS cooldown). */
+const unavailable = (account: string, err?: unknown) => {
+  const after = (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec;
+  return new AuthnError(503, 'unavailable', 'credential backend unavailable, try again shortly', { retryAfterSec: typeof after === 'number' && after > 0 ? after : 5, account });
+};
 
 /** A backend's "no" as the client sees it: a `refused` result keeps its reason (a JWT's audience, an account outside its owner's space). */
 function denied(r: Exclude<AuthnResult, { kind: 'ok' }>, user: string): AuthnError {
@@ -71,8 +75,10 @@ async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, pa
   try {
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
-    deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
-    throw unavailable(user);
+    // A backend that says when it can decide again (a JWKS refetch cooldown) is expected trouble: warn, not error.
+    const expected = typeof (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec === 'number';
+    deps.logger[expected ? 'warn' : 'error']({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
+    throw unavailable(user, err);
   }
   if (r.kind !== 'ok') throw denied(r, user);
   return identityOf(grant, user, r);

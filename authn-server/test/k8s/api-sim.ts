@@ -10,7 +10,15 @@
  * - `GET /api/v1/namespaces/<ns>/secrets/<name>` → the Secret or a 404 Status;
  * - bearer token checked on every request (401), and RBAC `resourceNames` emulated: a list/watch without
  *   `fieldSelector=metadata.name=<allowed>` is 403, as is a get of another name.
- * Faults for tests: `failNext` (status / garbage / hang), `sendError`, `sendRaw`, `dropWatches`, `compact`.
+ * Faults for tests: `failNext` (status / garbage / hang), `sendError`, `sendRaw`, `dropWatches`, `compact`,
+ * and `brokenWatch`, the four ways a watch failed open in issue 18's review (every watch until reset):
+ * - `error-after-200`: 200, then an ERROR event (500 Status), then the end of the stream;
+ * - `hang`: the request is accepted and never answered (no status line, no byte);
+ * - `empty`: 200 with an empty body, ended at once;
+ * - `proxy-hold`: a proxy in between answers 200, swallows every event and the server's end at
+ *   `timeoutSeconds`, and holds the stream open, writing a keep-alive newline now and then.
+ * A healthy server ends every watch at the `timeoutSeconds` asked for, and sends bookmarks every
+ * `bookmarkEveryMs` when set (kube-apiserver: about once a minute).
  */
 import { randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -19,6 +27,7 @@ import type { AddressInfo, Socket } from 'node:net';
 
 export type Obj = Record<string, unknown>;
 type Fault = { status: number; body?: string } | 'garbage' | 'hang';
+export type BrokenWatch = 'error-after-200' | 'hang' | 'empty' | 'proxy-hold';
 
 interface Watcher {
   res: ServerResponse;
@@ -32,6 +41,8 @@ export class SimulatedKubeApi {
   allowedName: string;
   /** How a too-old watch resourceVersion is answered. */
   goneAs: 'status' | 'error-event' = 'error-event';
+  /** Every watch misbehaves this way until set back to undefined. */
+  brokenWatch: BrokenWatch | undefined;
   readonly requests: { method: string; path: string; auth: string | undefined }[] = [];
   private readonly secrets = new Map<string, Obj>();
   private history: { rv: number; type: string; obj: Obj }[] = [];
@@ -61,9 +72,17 @@ export class SimulatedKubeApi {
   }
 
   async stop(): Promise<void> {
+    this.bookmarkEveryMs = undefined;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((r) => this.server?.close(() => r()) ?? r());
   }
+
+  /** Sends a BOOKMARK on every open watch every `ms` (undefined stops). */
+  set bookmarkEveryMs(ms: number | undefined) {
+    clearInterval(this.bookmarkTimer);
+    this.bookmarkTimer = ms === undefined ? undefined : setInterval(() => this.bookmark(), ms);
+  }
+  private bookmarkTimer: NodeJS.Timeout | undefined;
 
   get watcherCount(): number {
     return this.watchers.size;
@@ -180,6 +199,7 @@ export class SimulatedKubeApi {
 
   private watch(url: URL, name: string, res: ServerResponse): void {
     if (this.fault('watch', res)) return;
+    if (this.brokenWatch) return this.broken(this.brokenWatch, res);
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
     const gone = status(410, 'Expired', `too old resource version: ${from} (${this.oldestRv})`);
     if (from < this.oldestRv && this.goneAs === 'status') {
@@ -202,5 +222,15 @@ export class SimulatedKubeApi {
       clearTimeout(t);
       this.watchers.delete(w);
     });
+  }
+
+  private broken(how: BrokenWatch, res: ServerResponse): void {
+    if (how === 'hang') return;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    if (how === 'empty') return void res.end();
+    if (how === 'error-after-200') return void res.end(`${JSON.stringify({ type: 'ERROR', object: status(500, 'InternalError', 'etcd unavailable') })}\n`);
+    const keepAlive = setInterval(() => res.write('\n'), 200);
+    res.on('close', () => clearInterval(keepAlive));
   }
 }

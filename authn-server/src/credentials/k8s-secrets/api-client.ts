@@ -103,23 +103,14 @@ export interface WatchStream {
 }
 
 /**
- * Opens a watch and calls `onLine` for every complete line. `idleMs` bounds the silence between bytes
- * (the server sends bookmarks; a half-open connection must not hang the watch forever).
+ * Opens a watch and calls `onLine` for every complete line. Every time bound comes from the caller's
+ * `signal` (the informer aborts a watch that outlives the `timeoutSeconds` it asked for): a byte-idle timer
+ * cannot tell a quiet cluster from a proxy that holds the stream open, the watch's own deadline can.
  */
-export async function watchLines(conn: ApiConnection, path: string, opts: { connectTimeoutMs: number; idleMs: number; signal: AbortSignal; onLine: (line: string) => void }): Promise<WatchStream> {
-  const ctl = new AbortController();
-  const stop = () => ctl.abort(opts.signal.reason);
-  opts.signal.addEventListener('abort', stop, { once: true });
-  const connectTimer = setTimeout(() => ctl.abort(`API watch did not answer within ${opts.connectTimeoutMs} ms`), opts.connectTimeoutMs);
-  let res: http.IncomingMessage;
-  try {
-    res = await open(conn, path, ctl.signal);
-  } finally {
-    clearTimeout(connectTimer);
-  }
+export async function watchLines(conn: ApiConnection, path: string, opts: { signal: AbortSignal; onLine: (line: string) => void }): Promise<WatchStream> {
+  const res = await open(conn, path, opts.signal);
   const status = res.statusCode ?? 0;
   if (status !== 200) {
-    opts.signal.removeEventListener('abort', stop);
     const text = await readBody(res).catch(() => '');
     let json: unknown;
     try {
@@ -131,17 +122,22 @@ export async function watchLines(conn: ApiConnection, path: string, opts: { conn
   }
   const done = new Promise<void>((resolve, reject) => {
     let buf = '';
-    let idle = setTimeout(() => res.destroy(new ApiError(`API watch silent for ${opts.idleMs} ms`)), opts.idleMs);
+    let settled = false;
     const finish = (err?: Error) => {
-      clearTimeout(idle);
+      if (settled) return;
+      settled = true;
       opts.signal.removeEventListener('abort', stop);
       if (err) reject(err);
       else resolve();
     };
+    const stop = () => {
+      res.destroy();
+      finish(new ApiError(String(opts.signal.reason ?? 'aborted')));
+    };
+    if (opts.signal.aborted) return stop();
+    opts.signal.addEventListener('abort', stop, { once: true });
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
-      clearTimeout(idle);
-      idle = setTimeout(() => res.destroy(new ApiError(`API watch silent for ${opts.idleMs} ms`)), opts.idleMs);
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {

@@ -1,17 +1,23 @@
 /**
  * One list + watch of the named Secret across all namespaces, kept in an in-memory table (client-go's
- * reflector, reduced to what we need):
+ * reflector, reduced to what we need), that fails closed (issue 18):
  * - list in pages (`limit`/`continue`), swap the table in one step, watch from the list's resourceVersion
  *   with bookmarks; every event updates the table at once (a rotated Secret counts from its event on);
- * - `410 Gone` (status or ERROR event) → list again; other ERROR events, dropped connections, garbage
- *   lines and silent connections → reconnect from the last resourceVersion with jittered backoff;
- * - `ready()` is false before the first list and once the watch has been broken longer than
- *   `staleAfterMs`: the backend then fails closed (503) instead of answering from an old table.
+ * - the table is *confirmed* only by a completed list, an event or BOOKMARK that moves the resourceVersion
+ *   on, or a watch the server ended at the `timeoutSeconds` we asked for (watch-once.ts). A 200 alone,
+ *   silence, ERROR events and empty watches confirm nothing;
+ * - `ready()` is false before the first list and once the last confirmation is older than `staleAfterMs`:
+ *   the backend then fails closed (503) instead of answering from an old table. `timeoutSeconds` is asked
+ *   shorter than that bound (half of it), so a quiet healthy cluster confirms in time;
+ * - `410 Gone` → list again; failures (status, ERROR, empty, garbage, held open, dropped) → retry from the
+ *   last resourceVersion with bounded, jittered exponential backoff, and list again after every
+ *   `relistAfter` failures in a row.
  */
 import type { Logger } from '../../../../common/logger.js';
-import { ApiError, getJson, watchLines, type ApiConnection } from './api-client.js';
+import { ApiError, getJson, type ApiConnection } from './api-client.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
+import { Gone, watchOnce, WatchFailed } from './watch-once.js';
 
 export interface InformerOptions {
   conn: ApiConnection;
@@ -21,30 +27,34 @@ export interface InformerOptions {
   metrics: K8sMetrics;
   /** Bound of one list page request. Default 30 s. */
   listTimeoutMs?: number;
-  /** `timeoutSeconds` asked of the server per watch. Default 300. */
-  watchTimeoutSec?: number;
-  /** Longest silence on an open watch before it counts as broken. Default 90 s (bookmarks come about every minute). */
-  idleMs?: number;
-  /** How long a broken watch may stay broken before logins fail closed. Default 30 s. */
+  /** How old the last confirmation of the table may be before logins fail closed. Default 30 s. */
   staleAfterMs?: number;
+  /** `timeoutSeconds` asked of the server per watch. Default: half of `staleAfterMs` (1 … 300 s). */
+  watchTimeoutSec?: number;
+  /** How long a watch may outlive its `timeoutSeconds` before it is aborted as held open. Default 20 % of it (0.5 … 5 s). */
+  watchGraceMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** List again after this many failed watches in a row. Default 3. */
+  relistAfter?: number;
   pageSize?: number;
   now?: () => number;
 }
 
-export const INFORMER_DEFAULTS = { listTimeoutMs: 30_000, watchTimeoutSec: 300, idleMs: 90_000, staleAfterMs: 30_000, backoffBaseMs: 250, backoffMaxMs: 10_000, pageSize: 500 } as const;
+export const INFORMER_DEFAULTS = { listTimeoutMs: 30_000, staleAfterMs: 30_000, backoffBaseMs: 250, backoffMaxMs: 10_000, relistAfter: 3, pageSize: 500 } as const;
+
+/** `timeoutSeconds` for a stale-after bound: half of it, so two watch ends fit in it. */
+export const watchTimeoutFor = (staleAfterMs: number): number => Math.max(1, Math.min(300, Math.floor(staleAfterMs / 2000)));
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const rvOf = (o: unknown): string | undefined => (isObject(o) && isObject(o.metadata) && typeof o.metadata.resourceVersion === 'string' ? o.metadata.resourceVersion : undefined);
 
-/** Thrown inside a watch to ask for a fresh list (410 Gone). */
-class Gone extends Error {}
-
 export class SecretInformer {
   readonly table = new Map<string, SecretCredential>();
   private synced = false;
-  private brokenSince: number | undefined;
+  /** When the table was last confirmed (list, progress, a watch run to its timeout). */
+  private confirmedAt = -Infinity;
+  private staleLogged = false;
   private readonly ctl = new AbortController();
   private readonly o: Required<Omit<InformerOptions, 'registryHost'>> & { registryHost?: string | undefined };
   private loop: Promise<void> | undefined;
@@ -53,13 +63,18 @@ export class SecretInformer {
   private markSynced!: () => void;
 
   constructor(opts: InformerOptions) {
-    this.o = { ...INFORMER_DEFAULTS, now: Date.now, ...opts };
+    // An option given as undefined means "the default", not "no value".
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as InformerOptions;
+    const staleAfterMs = given.staleAfterMs ?? INFORMER_DEFAULTS.staleAfterMs;
+    const watchTimeoutSec = given.watchTimeoutSec ?? watchTimeoutFor(staleAfterMs);
+    const watchGraceMs = Math.min(5000, Math.max(500, watchTimeoutSec * 200));
+    this.o = { ...INFORMER_DEFAULTS, now: Date.now, watchTimeoutSec, watchGraceMs, ...given };
     this.firstSync = new Promise((resolve) => (this.markSynced = resolve));
   }
 
   /** True when the table may answer logins. */
   ready(): boolean {
-    return this.synced && (this.brokenSince === undefined || this.o.now() - this.brokenSince <= this.o.staleAfterMs);
+    return this.synced && this.o.now() - this.confirmedAt <= this.o.staleAfterMs;
   }
 
   /** Resolves after the first complete list (tests, benchmarks). */
@@ -89,7 +104,7 @@ export class SecretInformer {
     while (!this.ctl.signal.aborted) {
       try {
         this.rv ??= await this.list();
-        await this.watch(this.rv);
+        if ((await this.watch(this.rv)) === 'ran-to-timeout') this.confirm();
         failures = 0;
       } catch (e) {
         if (this.ctl.signal.aborted) break;
@@ -100,9 +115,17 @@ export class SecretInformer {
           continue;
         }
         failures++;
-        this.brokenSince ??= this.o.now();
+        this.o.metrics.errors.inc({ kind: this.rv === undefined ? 'list' : 'watch' });
         const delay = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** Math.min(failures - 1, 16));
-        this.o.logger.warn({ err: (e as Error).message, status: (e as ApiError).status, retryInMs: delay, failures }, 'k8s secrets: list/watch failed, retrying');
+        const relist = failures % this.o.relistAfter === 0;
+        const kind = e instanceof WatchFailed ? e.kind : undefined;
+        if (kind === 'error-event') this.o.metrics.events.inc({ type: 'ERROR' });
+        this.o.logger.warn({ err: (e as Error).message, kind, status: (e as ApiError).status, retryInMs: delay, failures, relist }, 'k8s secrets: list/watch failed, retrying');
+        if (!this.ready() && this.synced && !this.staleLogged) {
+          this.staleLogged = true;
+          this.o.logger.error({ staleAfterMs: this.o.staleAfterMs }, 'k8s secrets: table not confirmed within the stale bound; namespace logins fail closed (503)');
+        }
+        if (relist) this.rv = undefined;
         // Full jitter between half and all of the delay: replicas restarted together do not retry together.
         await this.sleep(delay / 2 + Math.random() * (delay / 2));
       }
@@ -126,15 +149,9 @@ export class SecretInformer {
     do {
       const q = `${this.path}&limit=${this.o.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`;
       let r;
-      try {
-        r = await getJson(this.o.conn, q, this.o.listTimeoutMs);
-      } catch (e) {
-        this.o.metrics.errors.inc({ kind: 'list' });
-        throw e;
-      }
+      r = await getJson(this.o.conn, q, this.o.listTimeoutMs);
       if (r.status === 410) throw new Gone('list continue token expired');
       if (r.status !== 200 || !isObject(r.json) || !Array.isArray(r.json.items) || !rvOf(r.json)) {
-        this.o.metrics.errors.inc({ kind: 'list' });
         throw new ApiError(`list answered ${r.status}${r.status === 200 ? ' with a body that is not a list' : statusMessage(r.json)}`, r.status);
       }
       for (const item of r.json.items) this.apply(next, item);
@@ -146,7 +163,7 @@ export class SecretInformer {
     for (const [k, v] of next) this.table.set(k, v);
     this.o.metrics.secrets.set(this.table.size);
     this.o.logger.info({ secrets: this.table.size, resourceVersion: rv }, 'k8s secrets: listed');
-    this.healthy();
+    this.confirm();
     if (!this.synced) {
       this.synced = true;
       this.markSynced();
@@ -154,8 +171,10 @@ export class SecretInformer {
     return rv;
   }
 
-  private healthy(): void {
-    this.brokenSince = undefined;
+  private confirm(): void {
+    this.confirmedAt = this.o.now();
+    if (this.staleLogged) this.o.logger.info('k8s secrets: table confirmed again; namespace logins answered');
+    this.staleLogged = false;
   }
 
   /** Adds or removes one Secret in `into`; an unusable Secret removes its namespace's credential. */
@@ -172,65 +191,24 @@ export class SecretInformer {
     this.o.logger.warn({ namespace: r.namespace, secret: this.o.secretName, reason: r.reason }, 'k8s secrets: Secret ignored');
   }
 
-  /** One watch from `from`; every event and bookmark moves `this.rv` on. */
-  private async watch(from: string): Promise<void> {
-    const ctl = new AbortController();
-    const onClose = () => ctl.abort('closed');
-    this.ctl.signal.addEventListener('abort', onClose, { once: true });
-    let failure: Error | undefined;
-    const fail = (e: Error) => {
-      failure ??= e;
-      ctl.abort(e.message);
-    };
-    const onLine = (line: string) => {
-      if (failure) return;
-      let ev: unknown;
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        this.o.metrics.errors.inc({ kind: 'watch' });
-        return fail(new ApiError('watch sent a line that is not JSON'));
-      }
-      const type = isObject(ev) ? ev.type : undefined;
-      const obj = isObject(ev) ? ev.object : undefined;
-      if (typeof type !== 'string' || !isObject(obj)) {
-        this.o.metrics.errors.inc({ kind: 'watch' });
-        return fail(new ApiError('watch sent an event without type or object'));
-      }
-      this.o.metrics.events.inc({ type: ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR'].includes(type) ? type : 'other' });
-      if (type === 'ERROR') {
-        if (obj.code === 410) return fail(new Gone(String(obj.message ?? '410 Gone')));
-        this.o.metrics.errors.inc({ kind: 'watch' });
-        return fail(new ApiError(`watch ERROR event${statusMessage(obj)}`, typeof obj.code === 'number' ? obj.code : undefined));
-      }
+  /** One watch from `from`; every event and bookmark that moves the resourceVersion on confirms the table. */
+  private watch(from: string): ReturnType<typeof watchOnce> {
+    const onEvent = (type: string, obj: Record<string, unknown>): boolean => {
+      this.o.metrics.events.inc({ type: ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'].includes(type) ? type : 'other' }); // ERROR: counted where it fails the watch
       if (type === 'ADDED' || type === 'MODIFIED') this.apply(this.table, obj);
       else if (type === 'DELETED') {
         const ns = isObject(obj.metadata) && obj.metadata.name === this.o.secretName ? obj.metadata.namespace : undefined;
         if (typeof ns === 'string') this.table.delete(ns);
-      } else if (type !== 'BOOKMARK') return;
-      this.rv = rvOf(obj) ?? this.rv;
+      } else if (type !== 'BOOKMARK') return false;
       this.o.metrics.secrets.set(this.table.size);
+      const rv = rvOf(obj);
+      if (rv === undefined || rv === this.rv) return false;
+      this.rv = rv;
+      this.confirm();
+      return true;
     };
-    const path = `${this.path}&watch=1&resourceVersion=${encodeURIComponent(from)}&allowWatchBookmarks=true&timeoutSeconds=${this.o.watchTimeoutSec}`;
-    try {
-      const stream = await watchLines(this.o.conn, path, { connectTimeoutMs: this.o.listTimeoutMs, idleMs: this.o.idleMs, signal: ctl.signal, onLine }).catch((e: unknown) => {
-        this.o.metrics.errors.inc({ kind: 'watch' });
-        throw e;
-      });
-      if (stream.status === 410) throw new Gone('watch answered 410 Gone');
-      if (stream.status !== 200) {
-        this.o.metrics.errors.inc({ kind: 'watch' });
-        throw new ApiError(`watch answered ${stream.status}${statusMessage(stream.json)}`, stream.status);
-      }
-      this.healthy();
-      await stream.done.catch((e: unknown) => {
-        if (!failure) this.o.metrics.errors.inc({ kind: 'watch' });
-        throw failure ?? e;
-      });
-      if (failure) throw failure;
-    } finally {
-      this.ctl.signal.removeEventListener('abort', onClose);
-    }
+    const path = `${this.path}&watch=1&resourceVersion=${encodeURIComponent(from)}&allowWatchBookmarks=true`;
+    return watchOnce({ conn: this.o.conn, path, timeoutSec: this.o.watchTimeoutSec, graceMs: this.o.watchGraceMs, signal: this.ctl.signal, onEvent, now: this.o.now });
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * GET a small JSON document for key discovery: node's own http(s) client because issuers in a cluster
  * need a private CA (`caFile`) and a bearer token that rotates (`bearerTokenFile`, re-read on every fetch),
- * which a fixed `fetch` setup cannot do. Bounded in time and size; any failure rejects.
+ * which a fixed `fetch` setup cannot do. Bounded in size and in *total* time (`timeoutMs` from the request
+ * to the last byte: an endpoint dripping a byte every few seconds cannot hold a fetch longer); any failure
+ * rejects. Redirects are not followed, so the bearer token goes to the URL given and nowhere else.
  */
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -22,10 +24,20 @@ export async function fetchJson(url: string, opts: FetchOptions = {}): Promise<u
   const client = u.protocol === 'https:' ? https : http;
   const headers: Record<string, string> = { accept: 'application/json' };
   if (bearer) headers.authorization = `Bearer ${bearer}`;
-  return new Promise((resolve, reject) => {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  return new Promise<unknown>((done, fail) => {
+    let deadline: NodeJS.Timeout | undefined;
+    const resolve = (v: unknown) => {
+      clearTimeout(deadline);
+      done(v);
+    };
+    const reject = (e: Error) => {
+      clearTimeout(deadline);
+      fail(e);
+    };
     // agent: false — a fresh connection per fetch: key fetches are minutes apart, and a pooled keep-alive socket
     // the issuer has meanwhile closed would fail the fetch (ECONNRESET) and with it a login.
-    const req = client.get(u, { headers, ...(ca ? { ca } : {}), timeout: opts.timeoutMs ?? 5000, agent: false }, (res) => {
+    const req = client.get(u, { headers, ...(ca ? { ca } : {}), timeout: timeoutMs, agent: false }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         return reject(new Error(`GET ${url} answered ${res.statusCode}`));
@@ -46,6 +58,7 @@ export async function fetchJson(url: string, opts: FetchOptions = {}): Promise<u
         }
       });
     });
+    deadline = setTimeout(() => req.destroy(new Error(`GET ${url}: no complete answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('timeout', () => req.destroy(new Error(`GET ${url}: timed out`)));
     req.on('error', reject);
   });

@@ -3,10 +3,16 @@
  *
  * - Source: OIDC discovery (`<issuer>/.well-known/openid-configuration` → `jwks_uri`, whose `issuer` must
  *   equal ours), a JWKS URL, or a JWKS file.
- * - Fresh for `maxAgeMs`; after that the next login refetches. A failed refetch keeps the old keys for up to
- *   `maxStaleMs` (an issuer blip must not stop logins), then logins fail closed with `KeysUnavailable` (503).
+ * - Fresh for `maxAgeMs`; after that the next login starts a refetch in the background and is answered with
+ *   the keys it has (a slow or dripping endpoint never holds logins while keys are cached). A failed refetch
+ *   keeps the old keys for up to `maxStaleMs` (an issuer blip must not stop logins), then logins fail closed
+ *   with `KeysUnavailable` (503). Only a login with no usable keys at all waits for a fetch.
+ * - A fetch has a total deadline (`timeoutMs`, fetch-json.ts), not only an idle timeout.
  * - An unknown `kid` refetches at most once per `cooldownMs`, shared by concurrent logins — never one fetch
- *   per request, whatever garbage `kid`s an attacker sends.
+ *   per request, whatever garbage `kid`s an attacker sends. During the cooldown an unknown `kid` is
+ *   `KeysUnavailable` with `retryAfterSec` (503 + Retry-After), never a 401: a garbage-kid token sent just
+ *   before the issuer rotates must not make every real workload's login a 401 until the cooldown ends.
+ *   Only a `kid` missing from a set fetched after the login arrived is refused (401).
  * - A failed fetch is not retried for `retryMs`: a down issuer is not hammered by every login.
  */
 import { readFile } from 'node:fs/promises';
@@ -17,6 +23,13 @@ import { fetchJson } from './fetch-json.js';
 /** Keys could not be had: the login cannot be decided (→ 503, never 401, never a token). */
 export class KeysUnavailable extends Error {
   override name = 'KeysUnavailable';
+  constructor(
+    message: string,
+    /** When a retry can succeed (the token route's Retry-After); undefined → its default. */
+    readonly retryAfterSec?: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface KeyCacheOptions {
@@ -61,7 +74,10 @@ async function loadJwks(cfg: IssuerConfig, timeoutMs: number): Promise<JSONWebKe
   if (typeof jwksUri !== 'string' || !URL.canParse(jwksUri)) throw new Error(`${discoveryUrl}: "jwks_uri" is not a URL`);
   const protocol = new URL(jwksUri).protocol;
   if (protocol !== 'https:' && !(protocol === 'http:' && cfg.insecure)) throw new Error(`${discoveryUrl}: jwks_uri ${jwksUri} is not https (set insecure: true to allow http)`);
-  return asJwks(await fetchJson(jwksUri, fetchOpts), jwksUri);
+  // The bearer token was configured for the issuer's origin: a jwks_uri elsewhere gets none (set jwks.url to
+  // send it there on purpose).
+  const tokenHere = new URL(jwksUri).origin === new URL(cfg.issuer).origin;
+  return asJwks(await fetchJson(jwksUri, { ...fetchOpts, bearerTokenFile: tokenHere ? cfg.bearerTokenFile : undefined }), jwksUri);
 }
 
 export function createIssuerKeys(cfg: IssuerConfig, opts: KeyCacheOptions = {}): IssuerKeys {
@@ -74,6 +90,8 @@ export function createIssuerKeys(cfg: IssuerConfig, opts: KeyCacheOptions = {}):
   let lastError = '';
   let inflight: Promise<void> | undefined;
   let fetches = 0;
+  /** Successful loads so far: a login knows whether keys were fetched after it arrived. */
+  let loaded = 0;
 
   const load = (): Promise<void> => {
     inflight ??= (async () => {
@@ -83,6 +101,7 @@ export function createIssuerKeys(cfg: IssuerConfig, opts: KeyCacheOptions = {}):
         const jwks = await loadJwks(cfg, o.timeoutMs);
         set = createLocalJWKSet(jwks);
         fetchedAt = now();
+        loaded++;
         opts.onFetch?.(true);
       } catch (e) {
         failedAt = now();
@@ -96,20 +115,17 @@ export function createIssuerKeys(cfg: IssuerConfig, opts: KeyCacheOptions = {}):
     return inflight;
   };
 
-  /** Loads when missing or old; a recent failure answers at once; stale keys serve while they may. */
+  /** Loads when missing or old; a recent failure answers at once; stale keys serve (refreshed behind) while they may. */
   async function current(): Promise<KeyResolver> {
     const t = now();
     if (set && t - fetchedAt < o.maxAgeMs) return set;
-    if (t - failedAt < o.retryMs && !inflight) {
-      if (set && t - fetchedAt < o.maxStaleMs) return set;
-      throw new KeysUnavailable(`keys of issuer ${cfg.name} unavailable: ${lastError}`);
+    const retryBlocked = t - failedAt < o.retryMs && !inflight;
+    if (set && t - fetchedAt < o.maxStaleMs) {
+      if (!retryBlocked) load().catch(() => undefined);
+      return set;
     }
-    try {
-      await load();
-    } catch (e) {
-      if (set && t - fetchedAt < o.maxStaleMs) return set;
-      throw e;
-    }
+    if (retryBlocked) throw new KeysUnavailable(`keys of issuer ${cfg.name} unavailable: ${lastError}`);
+    await load();
     return set!;
   }
 
@@ -119,17 +135,19 @@ export function createIssuerKeys(cfg: IssuerConfig, opts: KeyCacheOptions = {}):
     },
     refresh: load,
     async resolve(header, token) {
+      const seen = loaded;
       const keys = await current();
       try {
         return await keys(header, token);
       } catch (e) {
         if (!(e instanceof joseErrors.JWKSNoMatchingKey)) throw e;
-        // A new kid: the issuer may have rotated. One refetch per cooldown (joined by concurrent logins),
-        // then the verdict stands.
-        if (inflight) await inflight;
+        // A new kid: the issuer may have rotated. One refetch per cooldown (joined by concurrent logins);
+        // the verdict stands only on keys fetched after this login arrived.
+        if (inflight) await inflight.catch(() => undefined);
         else if (now() - attemptAt >= o.cooldownMs) await load();
-        else throw e;
-        return set!(header, token);
+        if (loaded > seen) return set!(header, token);
+        const wait = Math.max(1, Math.ceil((attemptAt + o.cooldownMs - now()) / 1000));
+        throw new KeysUnavailable(`keys of issuer ${cfg.name}: kid ${JSON.stringify(String(header.kid ?? '')).slice(0, 80)} unknown; keys are refetched at most every ${o.cooldownMs / 1000} s`, wait);
       }
     },
   };
