@@ -17,7 +17,14 @@ import { globMatch } from './decide/spec.js';
 import { KubeClient } from './kube/client.js';
 import { createEventRecorder } from './kube/events.js';
 
-export function buildController(cfg: ControllerConfig, logger = createLogger({ name: 'tollgate-controller', ...(cfg.logLevel ? { level: cfg.logLevel } : {}) })): Controller {
+/** Timings tests shorten; production uses the defaults (lease 15 s, renew deadline 10 s, retry 2 s). */
+export interface Tuning {
+  backoffBaseMs?: number;
+  watchIdleMs?: number;
+  leaseTiming?: { leaseSec: number; renewDeadlineMs: number; retryMs: number };
+}
+
+export function buildController(cfg: ControllerConfig, logger = createLogger({ name: 'tollgate-controller', ...(cfg.logLevel ? { level: cfg.logLevel } : {}) }), tuning: Tuning = {}): Controller {
   const conn = resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile });
   if (conn.baseUrl.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(conn.baseUrl.hostname)) throw new Error('--k8s-api-url: plain http is allowed only to a loopback address');
   // Read once at start so a missing file fails now; re-read per call so a rotated token is picked up.
@@ -41,7 +48,9 @@ export function buildController(cfg: ControllerConfig, logger = createLogger({ n
     {
       workers: cfg.workers,
       resyncMs: cfg.resync * 1000,
-      ...(cfg.leaderElect ? { lease: { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity } } : {}),
+      ...(tuning.backoffBaseMs ? { backoffBaseMs: tuning.backoffBaseMs } : {}),
+      ...(tuning.watchIdleMs ? { watchIdleMs: tuning.watchIdleMs } : {}),
+      ...(cfg.leaderElect ? { lease: { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity, ...tuning.leaseTiming } } : {}),
     },
   );
 }
