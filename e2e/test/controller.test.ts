@@ -87,7 +87,7 @@ describe('e2e: tollgate controller — SIMULATED Kubernetes API server and clust
     await startController(s);
     const t0 = Date.now();
     apply('team-a', 'ci', { type: 'Robot', actions: ['pull', 'push'], serviceAccounts: ['default'], rotateEvery: '20s', overlap: '10s' });
-    const creds = await until('Secret and Ready', () => ready('team-a', 'ci')?.status === 'True' && secret('team-a', 'ci-registry', s.registry!.host), 5000);
+    const creds = await until('Secret and Ready', () => (ready('team-a', 'ci')?.status === 'True' ? secret('team-a', 'ci-registry', s.registry!.host) : undefined), 5000);
     assert.ok(Date.now() - t0 <= 5000);
     assert.deepEqual((sim.store.get('serviceaccounts', 'team-a', 'default') as { imagePullSecrets?: unknown }).imagePullSecrets, [{ name: 'ci-registry' }]);
     const sk = new Skopeo(s.home('ci'));
