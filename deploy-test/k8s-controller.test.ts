@@ -59,7 +59,7 @@ describe('k8s/components/controller (production overlay)', () => {
   });
 
   it('NetworkPolicy: the controller\'s pods reach authz on its port; the base policy is unchanged', () => {
-    const np = find(prod, 'NetworkPolicy', 'tollgate-authz-from-controller') as unknown as { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> } };
+    const np = find(prod, 'NetworkPolicy', 'tollgate-controller-to-authz') as unknown as { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> } };
     assert.deepEqual(np.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': 'tollgate-authz' });
     assert.deepEqual(np.spec.ingress[0]!.from.map((f) => f.podSelector.matchLabels), [{ 'app.kubernetes.io/name': 'tollgate-controller' }]);
     assert.deepEqual(np.spec.ingress[0]!.ports.map((p) => p.port), [5001]);
