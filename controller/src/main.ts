@@ -25,7 +25,13 @@ export interface Tuning {
 }
 
 export function buildController(cfg: ControllerConfig, logger = createLogger({ name: 'tollgate-controller', ...(cfg.logLevel ? { level: cfg.logLevel } : {}) }), tuning: Tuning = {}): Controller {
-  const conn = resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile });
+  let conn;
+  try {
+    conn = resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile });
+  } catch (e) {
+    // authn's message names its own flag; say which command needs the API.
+    throw new Error((e as Error).message.replace(/^--k8s-secrets: /, ''));
+  }
   if (conn.baseUrl.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(conn.baseUrl.hostname)) throw new Error('--k8s-api-url: plain http is allowed only to a loopback address');
   // Read once at start so a missing file fails now; re-read per call so a rotated token is picked up.
   readSecretFile(cfg.authzTokenFile, '--authz-token-file');
