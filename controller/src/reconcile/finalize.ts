@@ -10,7 +10,10 @@ import { deleteOwnSecret } from './secret.js';
 import { setPullSecret } from './service-accounts.js';
 import { isObj, type CredentialObject, type ReconcileDeps } from './types.js';
 
-const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+/** Only Kubernetes names become path segments (a spec that never validated may hold anything). */
+const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+const names = (v: unknown[]): string[] => v.filter((x): x is string => typeof x === 'string' && NAME.test(x));
+const strings = (v: unknown): string[] => (Array.isArray(v) ? names(v) : []);
 
 export async function finalize(d: ReconcileDeps, cr: CredentialObject): Promise<void> {
   if (!(cr.metadata.finalizers ?? []).includes(FINALIZER)) return;
@@ -20,7 +23,7 @@ export async function finalize(d: ReconcileDeps, cr: CredentialObject): Promise<
     if (await d.authz.remove(account)) d.logger.info({ account }, 'controller: robot deleted');
   }
   const spec = isObj(cr.spec) ? cr.spec : {};
-  const secretNames = new Set([cr.status?.secretName, typeof spec.secretName === 'string' ? spec.secretName : `${name}-registry`].filter((x): x is string => typeof x === 'string'));
+  const secretNames = new Set(names([cr.status?.secretName, spec.secretName ?? `${name}-registry`]));
   const sas = new Set([...strings(cr.status?.serviceAccounts), ...strings(spec.serviceAccounts)]);
   for (const secret of secretNames) {
     for (const sa of sas) await setPullSecret(d, ns, sa, secret, false);
