@@ -5,6 +5,7 @@
  * authz through its own NetworkPolicy, and its pod reads the API the in-cluster way with a projected token.
  */
 import assert from 'node:assert/strict';
+import { parseIssuersFile } from '../authn-server/src/credentials/oidc/config.js';
 import { loadConfig } from '../controller/src/config.js';
 import { CR, FINALIZER } from '../controller/src/decide/spec.js';
 import { deployment, find, render, type K8sObject } from './helpers/k8s.js';
@@ -84,5 +85,15 @@ describe('k8s/components/controller (production overlay)', () => {
     assert.doesNotThrow(() => loadConfig(flags, {}));
     assert.deepEqual(c.env!.map((e) => e.name).filter((n) => n.startsWith('POD_')), ['POD_NAME', 'POD_NAMESPACE']);
     assert.ok(FINALIZER.startsWith(CR.group));
+  });
+
+  it('ServiceAccountToken credentials use an audience and user name authn\'s issuers file accepts (the registry host, k8s)', () => {
+    const c = deployment(prod, 'tollgate-controller').spec!.template.spec!.containers[0]!;
+    assert.ok(!c.args!.some((a) => a.startsWith('--audience') || a.startsWith('--token-username')), 'defaults: audience = --registry-host, user k8s');
+    const hostEnv = c.env!.find((e) => e.name === 'TOLLGATE_CONTROLLER_REGISTRY_HOST')!.valueFrom!.configMapKeyRef!;
+    const settings = find(prod, 'ConfigMap', hostEnv.name!) as unknown as { data: Record<string, string> };
+    const host = settings.data[hostEnv.key]!;
+    const issuers = parseIssuersFile((find(prod, 'ConfigMap', 'tollgate-oidc-issuers') as unknown as { data: Record<string, string> }).data['issuers.yaml']!);
+    assert.ok(issuers.some((i) => i.audiences.includes(host) && i.usernames.includes('k8s')), JSON.stringify(issuers.map((i) => [i.audiences, i.usernames])));
   });
 });
