@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { microTime } from '../src/decide/schedule.js';
 import { KubeClient, paths } from '../src/kube/client.js';
+import { Informer } from '../src/kube/informer.js';
+import { createLogger } from '../../common/logger.js';
 import { KubeApiSim } from '../../e2e/harness/kube-api-sim.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -53,6 +55,22 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     assert.ok((sim.store.get('secrets', 'ns', 's')!.metadata as { deletionTimestamp?: string }).deletionTimestamp);
     assert.equal((await kube.mergePatch(paths.secret('ns', 's'), { metadata: { finalizers: null } })).status, 200);
     assert.equal((await kube.get(paths.secret('ns', 's'))).status, 404);
+  });
+
+  it('SIMULATED: the informer lists in pages (limit/continue) and then follows the watch', async () => {
+    for (let i = 0; i < 1100; i++) sim.put('/api/v1/namespaces/paged/secrets', { metadata: { name: `s${i}` } });
+    const seen = new Set<string>();
+    const inf = new Informer({ kube, path: '/api/v1/secrets', logger: createLogger({ name: 't', level: 'silent' }), onChange: (k) => seen.add(k), pageSize: 500 });
+    inf.start();
+    await inf.synced;
+    const pages = sim.requests.filter((r) => r.path === '/api/v1/secrets').length;
+    assert.ok(pages >= 3, `${pages} list requests`);
+    assert.equal([...inf.cache.keys()].filter((k) => k.startsWith('paged/')).length, 1100);
+    sim.put('/api/v1/namespaces/paged/secrets', { metadata: { name: 'late' } });
+    const end = Date.now() + 3000;
+    while (!inf.cache.has('paged/late') && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(inf.cache.has('paged/late'), 'the watch delivered the new object');
+    await inf.close();
   });
 
   it('SIMULATED: Lease times must be MicroTime (six fractional digits)', async () => {

@@ -114,6 +114,10 @@ describe('controller: convergence (SIMULATED Kubernetes API, real authz)', funct
     await waitFor('follower takes over', () => follower.leader!.isLeader(), 5000);
     w.credential('team-b', 'after', { type: 'Robot' });
     await waitFor('new leader reconciles', () => w.ready('team-b', 'after')?.status === 'True');
+    // The API server stops answering the leader's Lease calls: it steps down within its renew deadline.
+    w.sim.fail = (method, path) => (path.includes('/leases/') ? 500 : undefined);
+    await waitFor('leader steps down when it cannot renew', () => !follower.leader!.isLeader(), 4000);
+    w.sim.fail = undefined;
     await follower.close();
   });
 

@@ -100,7 +100,7 @@ export class KubeApiSim {
     const body = raw ? (JSON.parse(raw) as Obj) : undefined;
     if (method === 'GET' && !r.name) return url.searchParams.get('watch') ? this.watch(res, r, url.searchParams) : this.list(res, r, url.searchParams);
     if (!r.namespace) throw new ApiFailure(405, 'MethodNotAllowed', 'namespaced resource needs a namespace');
-    if (method === 'POST' && r.plural === 'serviceaccounts' && r.sub === 'token') return void this.tokenRequest(res, r.namespace, r.name!, body);
+    if (method === 'POST' && r.plural === 'serviceaccounts' && r.sub === 'token') return void this.tokenRequest(res, r.namespace, r.name!, body).catch((e: unknown) => send(res, 500, status(500, 'InternalError', (e as Error).message)));
     if (r.sub && r.sub !== 'status') throw new ApiFailure(404, 'NotFound', `no subresource ${r.sub}`);
     if (method === 'POST' && !r.name) {
       this.checkMicroTime(r.plural, body);

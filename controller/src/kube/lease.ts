@@ -50,11 +50,17 @@ export class LeaderElector {
       } catch (e) {
         this.o.logger.warn({ err: (e as Error).message }, 'controller: lease call failed');
       }
-      if (this.leading && this.now() - this.lastRenew > (this.o.renewDeadlineMs ?? 10_000)) this.set(false);
       if (!this.closed) this.timer = setTimeout(() => void tick(), this.o.retryMs ?? 2000);
     };
+    // A watchdog apart from the renew call: a hanging API request must not keep a stale leader working.
+    this.watchdog = setInterval(() => {
+      if (this.leading && this.now() - this.lastRenew > (this.o.renewDeadlineMs ?? 10_000)) this.set(false);
+    }, Math.min(1000, this.o.retryMs ?? 2000));
+    this.watchdog.unref();
     void tick();
   }
+
+  private watchdog: NodeJS.Timeout | undefined;
 
   private set(leading: boolean): void {
     if (leading) this.lastRenew = this.now();
@@ -96,6 +102,7 @@ export class LeaderElector {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.watchdog);
     if (!this.leading) return;
     this.set(false);
     const { kube, namespace, name } = this.o;
