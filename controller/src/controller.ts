@@ -15,6 +15,7 @@ import { Informer } from './kube/informer.js';
 import { LeaderElector } from './kube/lease.js';
 import { paths, statusMessage } from './kube/client.js';
 import { WorkQueue } from './queue.js';
+import { createControllerMetrics, watchController, type ControllerMetrics } from './metrics.js';
 
 export interface ControllerOptions {
   workers?: number;
@@ -31,13 +32,16 @@ export class Controller {
   readonly informer: Informer;
   readonly queue: WorkQueue;
   readonly leader: LeaderElector | undefined;
+  readonly metrics: ControllerMetrics = createControllerMetrics();
   private readonly seen = new Map<string, string>();
   private resync: NodeJS.Timeout | undefined;
+  private readonly d: ReconcileDeps;
 
-  constructor(
-    private readonly d: ReconcileDeps,
-    opts: ControllerOptions = {},
-  ) {
+  constructor(deps: ReconcileDeps, opts: ControllerOptions = {}) {
+    const inner = deps.events;
+    // Every Event the reconciles report is counted, whichever step reports it.
+    this.d = { ...deps, events: { record: (reg, type, reason, note) => (this.metrics.events.inc({ reason }), inner.record(reg, type, reason, note)) } };
+    const d = this.d;
     this.queue = new WorkQueue({
       workers: opts.workers ?? 4,
       handle: (key) => this.handle(key),
@@ -58,6 +62,7 @@ export class Controller {
       });
     }
     this.resyncMs = opts.resyncMs ?? 10 * 60_000;
+    watchController(this.metrics, this);
   }
 
   private readonly resyncMs: number;
@@ -99,9 +104,15 @@ export class Controller {
     if (r.status !== 200) throw new Error(`GET ${CR.plural} ${key} answered ${r.status}${statusMessage(r.json)}`);
     const cr = r.json as CredentialObject;
     try {
-      return (await reconcile(this.d, cr)).requeueAt;
+      const at = (await reconcile(this.d, cr)).requeueAt;
+      this.metrics.reconciles.inc({ result: 'ok' });
+      return at;
     } catch (e) {
-      if (e instanceof Stale) return Date.now() + 200;
+      if (e instanceof Stale) {
+        this.metrics.reconciles.inc({ result: 'retry' });
+        return Date.now() + 200;
+      }
+      this.metrics.reconciles.inc({ result: 'error' });
       // Could not decide (authz down, API refusals): say so on the CR, then retry with backoff.
       const reason = e instanceof AuthzUnavailable ? 'AuthzUnavailable' : 'ApiError';
       await reportFailure(this.d, cr, new Failure(reason, (e as Error).message)).catch(() => undefined);

@@ -2,7 +2,7 @@
  * `tollgate controller`: the only file that reads flags/env and listens. Wires the API connection
  * (authn's in-cluster rules), the authz robot client, the reconcile dependencies, the controller, and
  * a small HTTP server for the kubelet's probes (`/healthz` always 200 while running, `/readyz` 200 once
- * the first list is in).
+ * the first list is in) and `/metrics` (no secrets in it).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -71,6 +71,13 @@ export async function runController(flags: Record<string, unknown>): Promise<voi
     const http = await listen(
       (req, res) => {
         const path = (req.url ?? '').split('?')[0];
+        if (path === '/metrics') {
+          void controller.metrics.registry.metrics().then((text) => {
+            res.writeHead(200, { 'content-type': controller.metrics.registry.contentType });
+            res.end(text);
+          });
+          return;
+        }
         const ok = path === '/healthz' || (path === '/readyz' && synced);
         res.writeHead(path === '/healthz' || path === '/readyz' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok, leader: controller.leader?.isLeader() ?? true }));

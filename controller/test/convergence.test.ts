@@ -75,6 +75,10 @@ describe('controller: convergence (SIMULATED Kubernetes API, real authz)', funct
     assert.ok(await w.verify('robot:team-a+flaky', w.secret('team-a', 'flaky-registry')!.password));
     assert.deepEqual((await w.robots('team-a')).map((r) => r.account), ['robot:team-a+flaky']);
     assert.deepEqual(w.pullSecrets('team-a', 'default'), ['flaky-registry']);
+    const metrics = await c.metrics.registry.metrics();
+    assert.match(metrics, /tollgate_controller_reconciles_total\{result="error"\} [1-9]/, 'the 500s show as failed reconciles');
+    assert.match(metrics, /tollgate_controller_events_total\{reason="(Created|Rotated)"\} 1/, 'the robot made before a failed Secret write is rotated, not duplicated');
+    assert.match(metrics, /tollgate_controller_credentials 1\b/);
     await c.close();
   });
 

@@ -57,11 +57,14 @@ describe('e2e: tollgate controller — SIMULATED Kubernetes API server and clust
     },
   );
 
+  let probe = '';
   async function startController(s: Stack): Promise<void> {
+    const port = await freePort();
+    probe = `http://127.0.0.1:${port}`;
     controller = new Proc({
       name: 'controller',
       cmd: process.execPath,
-      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'controller', '--listen', `127.0.0.1:${await freePort()}`, '--k8s-api-url', sim.url,
+      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'controller', '--listen', `127.0.0.1:${port}`, '--k8s-api-url', sim.url,
         '--authz-url', s.authzUrl, '--authz-token-file', join(s.dir, 'admin.token'), '--registry-host', s.registry!.host, '--audience', SERVICE,
         '--allow-push', 'team-*', '--lease-namespace', 'tollgate', '--identity', 'e2e-controller'],
       logFile: join(s.dir, `controller-${Date.now()}.log`),
@@ -103,6 +106,8 @@ describe('e2e: tollgate controller — SIMULATED Kubernetes API server and clust
     assert.match(denied.out, REGISTRY_DENIED);
     const pushB = await sk.push(img.dir, 'v1', s.ref('team-b/app'), creds);
     assert.notEqual(pushB.code, 0, 'team-a\'s robot cannot push to team-b');
+    assert.equal((await fetch(`${probe}/readyz`)).status, 200);
+    assert.match(await (await fetch(`${probe}/metrics`)).text(), /tollgate_controller_events_total\{reason="Created"\} 1/);
   });
 
   it('rotateEvery 20s, overlap 10s: the Secret changes, the new password works at once, the old one during the overlap and is refused after it', async () => {
