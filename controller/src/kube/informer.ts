@@ -104,6 +104,30 @@ export class Informer {
     return rv;
   }
 
+  /** One watch line: moves the resourceVersion on, updates the cache, reports the key; `fail` ends the watch. */
+  private event(line: string, fail: (e: Error) => void): void {
+    let ev: unknown;
+    try {
+      ev = JSON.parse(line);
+    } catch {
+      return fail(new ApiError('watch sent a line that is not JSON'));
+    }
+    const type = isObj(ev) ? ev.type : undefined;
+    const obj = isObj(ev) ? ev.object : undefined;
+    if (typeof type !== 'string' || !isObj(obj)) return fail(new ApiError('watch sent an event without type or object'));
+    if (type === 'ERROR') {
+      if (obj.code === 410) return fail(new Gone(String(obj.message ?? '410 Gone')));
+      return fail(new ApiError(`watch ERROR event${statusMessage(obj)}`));
+    }
+    if (isObj(obj.metadata) && typeof obj.metadata.resourceVersion === 'string') this.rv = obj.metadata.resourceVersion;
+    if (type === 'BOOKMARK' || !valid(obj)) return;
+    const key = keyOf(obj);
+    if (type === 'DELETED') this.cache.delete(key);
+    else if (type === 'ADDED' || type === 'MODIFIED') this.cache.set(key, obj);
+    else return;
+    this.o.onChange(key);
+  }
+
   private async watch(from: string): Promise<void> {
     const ctl = new AbortController();
     const onClose = () => ctl.abort('closed');
@@ -114,27 +138,7 @@ export class Informer {
       ctl.abort(e.message);
     };
     const onLine = (line: string) => {
-      if (failure) return;
-      let ev: unknown;
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        return fail(new ApiError('watch sent a line that is not JSON'));
-      }
-      const type = isObj(ev) ? ev.type : undefined;
-      const obj = isObj(ev) ? ev.object : undefined;
-      if (typeof type !== 'string' || !isObj(obj)) return fail(new ApiError('watch sent an event without type or object'));
-      if (type === 'ERROR') {
-        if (obj.code === 410) return fail(new Gone(String(obj.message ?? '410 Gone')));
-        return fail(new ApiError(`watch ERROR event${statusMessage(obj)}`));
-      }
-      if (isObj(obj.metadata) && typeof obj.metadata.resourceVersion === 'string') this.rv = obj.metadata.resourceVersion;
-      if (type === 'BOOKMARK' || !valid(obj)) return;
-      const key = keyOf(obj);
-      if (type === 'DELETED') this.cache.delete(key);
-      else if (type === 'ADDED' || type === 'MODIFIED') this.cache.set(key, obj);
-      else return;
-      this.o.onChange(key);
+      if (!failure) this.event(line, fail);
     };
     const path = `${this.o.path}?watch=1&resourceVersion=${encodeURIComponent(from)}&allowWatchBookmarks=true&timeoutSeconds=${this.o.watchTimeoutSec ?? 300}`;
     try {
