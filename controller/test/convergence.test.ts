@@ -58,6 +58,28 @@ describe('controller: convergence (SIMULATED Kubernetes API, real authz)', funct
     await c2.close();
   });
 
+  it('SIMULATED: a restart with many credentials rotates none of them and creates no second robot', async () => {
+    for (let i = 0; i < 25; i++) w.credential('team-b', `many-${i}`, { type: 'Robot', rotateEvery: '1h', serviceAccounts: ['default'] });
+    const first = w.controller();
+    first.start();
+    await waitFor('all Ready', () => Array.from({ length: 25 }, (_, i) => w.ready('team-b', `many-${i}`)?.status === 'True').every(Boolean), 20_000);
+    await first.close();
+    const secrets = Array.from({ length: 25 }, (_, i) => w.secret('team-b', `many-${i}-registry`)!.password);
+    const again = w.controller();
+    again.start();
+    await waitFor('every CR reconciled after the restart', () => again.queue.done >= 25, 20_000);
+    const robots = (await w.robots('team-b')).filter((r) => r.account.startsWith('robot:team-b+many-'));
+    assert.equal(robots.length, 25);
+    assert.ok(robots.every((r) => r.rotated_at === null), 'nothing rotated early');
+    assert.deepEqual(Array.from({ length: 25 }, (_, i) => w.secret('team-b', `many-${i}-registry`)!.password), secrets);
+    for (let i = 0; i < 25; i++) w.sim.store.remove('registrycredentials', 'team-b', `many-${i}`);
+    // 25 finalizers edit the same service account at once: conflicts (409) are retried until all are gone.
+    await waitFor('all CRs gone', () => Array.from({ length: 25 }, (_, i) => w.cr('team-b', `many-${i}`) === undefined).every(Boolean), 30_000);
+    assert.deepEqual((await w.robots('team-b')).filter((r) => r.account.startsWith('robot:team-b+many-')), []);
+    assert.deepEqual(w.pullSecrets('team-b', 'default'), []);
+    await again.close();
+  });
+
   it('SIMULATED: broken watches, 410 Gone and API 500s: the controller re-lists, retries and converges with one robot each', async () => {
     const c = w.controller();
     c.start();
