@@ -7,7 +7,9 @@
 import { ApiError, paths, statusMessage } from '../kube/client.js';
 import { isObj, type ReconcileDeps } from './types.js';
 
-const ATTEMPTS = 5;
+const ATTEMPTS = 8;
+/** Several CRs of one namespace often name the same account: spread their retries a little. */
+const jitter = () => new Promise((r) => setTimeout(r, 5 + Math.random() * 45));
 
 /** True when the service account exists (a 404 is an answer; anything else but 200 throws). */
 export async function serviceAccountExists(d: ReconcileDeps, ns: string, sa: string): Promise<boolean> {
@@ -29,7 +31,10 @@ export async function setPullSecret(d: ReconcileDeps, ns: string, sa: string, se
     if (has === present) return true;
     obj.imagePullSecrets = present ? [...list, { name: secretName }] : list.filter((x) => x.name !== secretName);
     const w = await d.kube.replace(paths.serviceAccount(ns, sa), obj);
-    if (w.status === 409) continue;
+    if (w.status === 409) {
+      await jitter();
+      continue;
+    }
     if (w.status === 404) return false;
     if (w.status !== 200) throw new ApiError(`PUT serviceaccount ${ns}/${sa} answered ${w.status}${statusMessage(w.json)}`, w.status);
     return true;
