@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAuthzCommands } from '../authz-server/src/cli/index.js';
 import { registerAuthnCommands } from '../authn-server/src/cli/index.js';
+import { registerControllerCommand } from './controller/index.js';
 import { registerCredentialProviderCommand } from './credential-provider/index.js';
 import { registerStackCommands } from './stack/index.js';
 
@@ -16,5 +17,6 @@ registerAuthzCommands(program);
 registerAuthnCommands(program);
 registerStackCommands(program);
 registerCredentialProviderCommand(program);
+registerControllerCommand(program);
 
 await program.parseAsync(process.argv);

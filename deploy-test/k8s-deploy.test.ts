@@ -80,7 +80,14 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
       '-n tollgate rollout status deployment/tollgate-authz --timeout 300s',
       '-n tollgate rollout status deployment/tollgate-authn --timeout 300s',
       '-n tollgate rollout status deployment/tollgate-registry --timeout 300s',
+      '-n tollgate rollout status deployment/tollgate-controller --timeout 300s',
     ]);
+  });
+
+  it('with the controller component (production overlay), the controller is applied and awaited last, after the authz it talks to', () => {
+    const calls = deploy(['--kustomize', join(ROOT, 'k8s', 'overlays', 'production')], 'unchanged');
+    assert.deepEqual(calls.slice(-2), ['apply -f FILE -l app.kubernetes.io/component=controller', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
+    assert.ok(calls.indexOf('apply -f FILE -l app.kubernetes.io/component=authz') < calls.indexOf('apply -f FILE -l app.kubernetes.io/component=controller'));
   });
 
   it('--secrets-only stops after the key material; --no-secrets never touches it', () => {

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { allContainers, deployment, render, validateObject, type K8sObject } from './helpers/k8s.js';
 
-const DEPLOYMENTS = ['tollgate-authz', 'tollgate-authn', 'tollgate-registry'];
 
 for (const dir of ['k8s', 'k8s/overlays/production']) {
   describe(`kubectl kustomize ${dir}`, () => {
@@ -27,7 +26,7 @@ for (const dir of ['k8s', 'k8s/overlays/production']) {
         assert.ok(names.includes(want), `${want} missing from ${names.join(', ')}`);
       }
       // Cluster-scoped kinds have no namespace.
-      for (const o of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(x.kind))) assert.equal(o.metadata.namespace, 'tollgate', `${o.kind}/${o.metadata.name}`);
+      for (const o of objects.filter((x) => !['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition'].includes(x.kind))) assert.equal(o.metadata.namespace, 'tollgate', `${o.kind}/${o.metadata.name}`);
     });
 
     it('every object validates against the Kubernetes schema (kubernetes-models)', () => {
@@ -51,13 +50,14 @@ for (const dir of ['k8s', 'k8s/overlays/production']) {
 
     it('every object carries the component label the ordered deploy selects on', () => {
       for (const o of objects.filter((x) => x.kind !== 'Ingress')) {
-        assert.match(o.metadata.labels?.['app.kubernetes.io/component'] ?? '', /^(shared|authz|authn|registry)$/, `${o.kind}/${o.metadata.name}`);
+        assert.match(o.metadata.labels?.['app.kubernetes.io/component'] ?? '', /^(shared|authz|authn|registry|controller)$/, `${o.kind}/${o.metadata.name}`);
       }
     });
 
     describe('pod security', () => {
       const each = (fn: (d: IDeployment, name: string) => void) => () => {
-        for (const name of DEPLOYMENTS) fn(deployment(objects, name), name);
+        // Every rendered Deployment (the production overlay adds the controller's).
+        for (const name of objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name)) fn(deployment(objects, name), name);
       };
 
       it('pods run as non-root with the RuntimeDefault seccomp profile and no service-account token', each((d, name) => {

@@ -102,11 +102,17 @@ wait_for() {
 if [ "$mode" = one-shot ]; then
   kubectl apply -k "$kdir"
   for d in tollgate-authz tollgate-authn tollgate-registry; do wait_for "$d"; done
+  if grep -q 'app.kubernetes.io/component: controller' "$rendered"; then wait_for tollgate-controller; fi
 else
   for c in authz authn registry; do
     kubectl apply -f "$rendered" -l "app.kubernetes.io/component=$c"
     wait_for "tollgate-$c"
   done
+  # The controller (components/controller), after authz it talks to.
+  if grep -q 'app.kubernetes.io/component: controller' "$rendered"; then
+    kubectl apply -f "$rendered" -l app.kubernetes.io/component=controller
+    wait_for tollgate-controller
+  fi
 fi
 
 restart() {

@@ -13,6 +13,7 @@ const specs = [
   'authz-server/test/**/*.test.ts',
   'authn-server/test/**/*.test.ts',
   'deploy-test/**/*.test.ts',
+  'controller/test/**/*.test.ts',
   ...(unitOnly ? [] : ['e2e/test/**/*.test.ts']),
 ];
 const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');

@@ -1,0 +1,66 @@
+/**
+ * The Secret a RegistryCredential should have: type `kubernetes.io/dockerconfigjson`, `auths` keyed by
+ * the registry host, one entry with `username`, `password` and `auth` (base64 `user:password`, which
+ * the kubelet and docker read). Marked as the controller's by a label and an ownerReference with
+ * `controller: true` naming the CR's uid: a Secret without that uid was not made by us and is never
+ * adopted or overwritten. Pure.
+ */
+import { API_VERSION, CR } from './spec.js';
+
+export const MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'tollgate-controller' } as const;
+export const SECRET_TYPE = 'kubernetes.io/dockerconfigjson';
+
+export interface Owner {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export interface KubeSecret {
+  apiVersion: 'v1';
+  kind: 'Secret';
+  metadata: { name: string; namespace: string; labels: Record<string, string>; ownerReferences: Array<Record<string, unknown>>; resourceVersion?: string };
+  type: string;
+  data: Record<string, string>;
+}
+
+export function dockerConfigJson(host: string, username: string, password: string): string {
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  return JSON.stringify({ auths: { [host]: { username, password, auth } } });
+}
+
+export function desiredSecret(owner: Owner, secretName: string, host: string, username: string, password: string): KubeSecret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: {
+      name: secretName,
+      namespace: owner.namespace,
+      labels: { [MANAGED_BY.key]: MANAGED_BY.value },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: CR.kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    type: SECRET_TYPE,
+    data: { '.dockerconfigjson': Buffer.from(dockerConfigJson(host, username, password)).toString('base64') },
+  };
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** True when `secret` carries the controller ownerReference of the CR with `uid`. */
+export function ownedBy(secret: unknown, uid: string): boolean {
+  const refs = isObj(secret) && isObj(secret.metadata) ? secret.metadata.ownerReferences : undefined;
+  return Array.isArray(refs) && refs.some((r) => isObj(r) && r.uid === uid && r.kind === CR.kind && r.controller === true);
+}
+
+/** The `{username, password}` a Secret of ours holds for `host`, or undefined when it cannot be read. */
+export function readCredential(secret: unknown, host: string): { username: string; password: string } | undefined {
+  const data = isObj(secret) && isObj(secret.data) ? secret.data['.dockerconfigjson'] : undefined;
+  if (typeof data !== 'string') return undefined;
+  try {
+    const cfg = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { auths?: Record<string, { username?: unknown; password?: unknown }> };
+    const e = cfg.auths?.[host];
+    return typeof e?.username === 'string' && typeof e.password === 'string' ? { username: e.username, password: e.password } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Leader election through a `coordination.k8s.io/v1` Lease (client-go's rules): take the Lease only when
+ * `renewTime + leaseDurationSeconds` has passed, write it with the resourceVersion read (two candidates:
+ * one gets 409 and stays a follower), renew every `retryMs`; a leader that has not renewed for
+ * `renewDeadlineMs` stops working before its lease can run out. Times are MicroTime (six digits).
+ * Releasing on shutdown empties `holderIdentity`, so another replica takes over at once.
+ */
+import type { Logger } from '../../../common/logger.js';
+import { microTime, parseTime } from '../decide/schedule.js';
+import { paths, type KubeClient } from './client.js';
+
+export interface LeaseOptions {
+  kube: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  logger: Logger;
+  leaseSec?: number;
+  renewDeadlineMs?: number;
+  retryMs?: number;
+  now?: () => number;
+  onStart: () => void;
+  onStop: () => void;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export class LeaderElector {
+  private leading = false;
+  private lastRenew = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly leaseSec: number;
+  private readonly now: () => number;
+
+  constructor(private readonly o: LeaseOptions) {
+    this.leaseSec = o.leaseSec ?? 15;
+    this.now = o.now ?? Date.now;
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    const tick = async () => {
+      if (this.closed) return;
+      try {
+        this.set(await this.tryAcquireOrRenew());
+      } catch (e) {
+        this.o.logger.warn({ err: (e as Error).message }, 'controller: lease call failed');
+      }
+      if (!this.closed) this.timer = setTimeout(() => void tick(), this.o.retryMs ?? 2000);
+    };
+    // A watchdog apart from the renew call: a hanging API request must not keep a stale leader working.
+    this.watchdog = setInterval(() => {
+      if (this.leading && this.now() - this.lastRenew > (this.o.renewDeadlineMs ?? 10_000)) this.set(false);
+    }, Math.min(1000, this.o.retryMs ?? 2000));
+    this.watchdog.unref();
+    void tick();
+  }
+
+  private watchdog: NodeJS.Timeout | undefined;
+
+  private set(leading: boolean): void {
+    if (leading) this.lastRenew = this.now();
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.o.logger.info({ identity: this.o.identity, lease: `${this.o.namespace}/${this.o.name}` }, leading ? 'controller: became leader' : 'controller: stopped leading');
+    if (leading) this.o.onStart();
+    else this.o.onStop();
+  }
+
+  private spec(old: Record<string, unknown> | undefined, take: boolean): Record<string, unknown> {
+    const t = microTime(this.now());
+    const transitions = typeof old?.leaseTransitions === 'number' ? old.leaseTransitions : 0;
+    return take
+      ? { holderIdentity: this.o.identity, leaseDurationSeconds: this.leaseSec, acquireTime: t, renewTime: t, leaseTransitions: old ? transitions + 1 : 0 }
+      : { ...old, renewTime: t, leaseDurationSeconds: this.leaseSec };
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { kube, namespace, name, identity } = this.o;
+    const r = await kube.get(paths.lease(namespace, name));
+    if (r.status === 404) {
+      const c = await kube.create(paths.leases(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(undefined, true) });
+      return c.status === 201 || c.status === 200;
+    }
+    if (r.status !== 200 || !isObj(r.json)) throw new Error(`GET lease answered ${r.status}`);
+    const lease = r.json;
+    const spec = isObj(lease.spec) ? lease.spec : {};
+    const mine = spec.holderIdentity === identity;
+    const renewed = parseTime(spec.renewTime) ?? 0;
+    const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : this.leaseSec;
+    const free = !spec.holderIdentity || renewed + duration * 1000 < this.now();
+    if (!mine && !free) return false;
+    const w = await kube.replace(paths.lease(namespace, name), { ...lease, spec: this.spec(spec, !mine) });
+    return w.status === 200;
+  }
+
+  /** Stops campaigning; a leader hands the Lease back (empty holder) so a follower need not wait it out. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    clearInterval(this.watchdog);
+    if (!this.leading) return;
+    this.set(false);
+    const { kube, namespace, name } = this.o;
+    const r = await kube.get(paths.lease(namespace, name)).catch(() => undefined);
+    if (r?.status !== 200 || !isObj(r.json) || !isObj(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
+    await kube.replace(paths.lease(namespace, name), { ...r.json, spec: { ...r.json.spec, holderIdentity: '', leaseDurationSeconds: 1 } }).catch(() => undefined);
+  }
+}

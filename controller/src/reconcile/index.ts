@@ -1,0 +1,96 @@
+/**
+ * One reconcile of one RegistryCredential (controller-runtime's shape): read the world, decide, write,
+ * say when to come back. Idempotent — a duplicate event or a restart repeats no external effect:
+ * 1. deleted → finalize; 2. spec invalid → Ready=False naming the field, nothing written;
+ * 3. finalizer first (so a delete cannot leak what we create); 4. every named service account must
+ * exist and the Secret name must be free or ours — checked before any credential exists, so a refusal
+ * leaves no partial credential; 5. the kind's credential (robot or token); 6. the Secret, a moved
+ * Secret's old copy, the service accounts' references; 7. status and Events.
+ */
+import { validateSpec, type Spec } from '../decide/spec.js';
+import { readyCondition, type CredentialStatus, type Outcome } from '../decide/status.js';
+import { rfc3339 } from '../decide/schedule.js';
+import { ensureFinalizer, writeStatus } from './cr-writes.js';
+import { finalize } from './finalize.js';
+import { robotCredential } from './robot.js';
+import { readSecret, writeSecret, deleteOwnSecret } from './secret.js';
+import { serviceAccountExists, setPullSecret } from './service-accounts.js';
+import { tokenCredential } from './token.js';
+import { Failure, type Credential, type CredentialObject, type ReconcileDeps, type ReconcileResult } from './types.js';
+
+function regarding(cr: CredentialObject) {
+  const { name, namespace, uid } = cr.metadata;
+  return { apiVersion: cr.apiVersion, kind: cr.kind, name, namespace, uid };
+}
+
+/** Writes Ready=False for `f` (and a `Failed` Event when the reason or message is new). */
+export async function reportFailure(d: ReconcileDeps, cr: CredentialObject, f: Failure): Promise<void> {
+  const old = cr.status?.conditions?.find((c) => c.type === 'Ready');
+  if (!old || old.reason !== f.reason || old.message !== f.message) d.events.record(regarding(cr), 'Warning', 'Failed', `${f.reason}: ${f.message}`);
+  const outcome: Outcome = { ready: false, reason: f.reason, message: f.message };
+  await writeStatus(d, cr, { ...cr.status, observedGeneration: cr.metadata.generation ?? 0, conditions: [readyCondition(cr.status, outcome, cr.metadata.generation ?? 0, d.now())] });
+}
+
+async function preflight(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<Failure | undefined> {
+  const ns = cr.metadata.namespace;
+  for (const [i, sa] of spec.serviceAccounts.entries()) {
+    if (!(await serviceAccountExists(d, ns, sa))) return new Failure('MissingServiceAccount', `spec.serviceAccounts[${i}]: service account "${sa}" does not exist in namespace ${ns}`, 30_000);
+  }
+  if (spec.type === 'ServiceAccountToken' && !(await serviceAccountExists(d, ns, spec.serviceAccountName))) {
+    return new Failure('MissingServiceAccount', `spec.serviceAccountName: service account "${spec.serviceAccountName}" does not exist in namespace ${ns}`, 30_000);
+  }
+  return undefined;
+}
+
+async function attach(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<void> {
+  const ns = cr.metadata.namespace;
+  const oldName = cr.status?.secretName;
+  const oldSas = cr.status?.serviceAccounts ?? [];
+  for (const sa of oldSas) {
+    if (oldName !== undefined && (oldName !== spec.secretName || !spec.serviceAccounts.includes(sa))) await setPullSecret(d, ns, sa, oldName, false);
+  }
+  if (oldName !== undefined && oldName !== spec.secretName) await deleteOwnSecret(d, cr, oldName);
+  for (const sa of spec.serviceAccounts) await setPullSecret(d, ns, sa, spec.secretName, true);
+}
+
+async function apply(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<ReconcileResult> {
+  await ensureFinalizer(d, cr);
+  const pre = await preflight(d, cr, spec);
+  if (pre) throw pre;
+  const current = await readSecret(d, cr, spec.secretName);
+  if (current.kind === 'foreign') throw new Failure('Conflict', `spec.secretName: Secret "${spec.secretName}" exists and was not created by this RegistryCredential; it is left alone`, 60_000);
+  const have = current.kind === 'ours' ? current.credential : undefined;
+  const cred: Credential | Failure = spec.type === 'Robot' ? await robotCredential(d, cr, spec, have) : await tokenCredential(d, cr, spec, have);
+  if (cred instanceof Failure) throw cred;
+  if (cred.password !== undefined) await writeSecret(d, cr, spec.secretName, current, cred.username, cred.password);
+  await attach(d, cr, spec);
+  if (cred.event) d.events.record(regarding(cr), 'Normal', cred.event.reason, cred.event.note);
+  const gen = cr.metadata.generation ?? 0;
+  const status: CredentialStatus = {
+    observedGeneration: gen,
+    secretName: spec.secretName,
+    account: cred.account,
+    serviceAccounts: spec.serviceAccounts,
+    lastRotation: rfc3339(cred.lastRotation),
+    nextRotation: rfc3339(cred.next),
+    conditions: [readyCondition(cr.status, { ready: true }, gen, d.now())],
+  };
+  await writeStatus(d, cr, status);
+  return { requeueAt: cred.next };
+}
+
+export async function reconcile(d: ReconcileDeps, cr: CredentialObject): Promise<ReconcileResult> {
+  if (cr.metadata.deletionTimestamp) {
+    await finalize(d, cr);
+    return {};
+  }
+  const checked = validateSpec(cr.spec, cr.metadata.namespace, cr.metadata.name, d.policy);
+  try {
+    if (!checked.ok) throw new Failure('InvalidSpec', checked.message);
+    return await apply(d, cr, checked.spec);
+  } catch (e) {
+    if (!(e instanceof Failure)) throw e;
+    await reportFailure(d, cr, e);
+    return e.retryMs === undefined ? {} : { requeueAt: d.now() + e.retryMs };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `imagePullSecrets` references on the listed service accounts: added once, removed when the CR stops
+ * listing the account, moves its Secret, or is deleted. A merge-patch would replace the whole list
+ * (and lose references others made), so: read, change only our entry, PUT with the resourceVersion
+ * read; 409 → read again (a few times).
+ */
+import { ApiError, paths, statusMessage } from '../kube/client.js';
+import { isObj, type ReconcileDeps } from './types.js';
+
+const ATTEMPTS = 8;
+/** Several CRs of one namespace often name the same account: spread their retries a little. */
+const jitter = () => new Promise((r) => setTimeout(r, 5 + Math.random() * 45));
+
+/** True when the service account exists (a 404 is an answer; anything else but 200 throws). */
+export async function serviceAccountExists(d: ReconcileDeps, ns: string, sa: string): Promise<boolean> {
+  const r = await d.kube.get(paths.serviceAccount(ns, sa));
+  if (r.status === 404) return false;
+  if (r.status !== 200) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
+  return true;
+}
+
+/** Makes `sa`'s imagePullSecrets hold (or not hold) `secretName`; false when the account does not exist. */
+export async function setPullSecret(d: ReconcileDeps, ns: string, sa: string, secretName: string, present: boolean): Promise<boolean> {
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const r = await d.kube.get(paths.serviceAccount(ns, sa));
+    if (r.status === 404) return false;
+    if (r.status !== 200 || !isObj(r.json)) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
+    const obj = r.json;
+    const list = Array.isArray(obj.imagePullSecrets) ? (obj.imagePullSecrets as Array<{ name?: unknown }>) : [];
+    const has = list.some((x) => x.name === secretName);
+    if (has === present) return true;
+    obj.imagePullSecrets = present ? [...list, { name: secretName }] : list.filter((x) => x.name !== secretName);
+    const w = await d.kube.replace(paths.serviceAccount(ns, sa), obj);
+    if (w.status === 409) {
+      await jitter();
+      continue;
+    }
+    if (w.status === 404) return false;
+    if (w.status !== 200) throw new ApiError(`PUT serviceaccount ${ns}/${sa} answered ${w.status}${statusMessage(w.json)}`, w.status);
+    return true;
+  }
+  throw new ApiError(`serviceaccount ${ns}/${sa} kept changing (${ATTEMPTS} conflicts)`, 409);
+}
+
+/** Removes `secretName` from every account in `from` that should no longer reference it. */
+export async function dropPullSecrets(d: ReconcileDeps, ns: string, from: Array<{ sa: string; secret: string }>): Promise<void> {
+  for (const { sa, secret } of from) await setPullSecret(d, ns, sa, secret, false);
+}
