@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerAuthzCommands } from '../authz-server/src/cli/index.js';
 import { registerAuthnCommands } from '../authn-server/src/cli/index.js';
+import { registerProxyCommand } from '../proxy/src/cli.js';
 import { registerCredentialProviderCommand } from './credential-provider/index.js';
 import { registerStackCommands } from './stack/index.js';
 
@@ -14,6 +15,7 @@ const program = new Command('tollgate')
 
 registerAuthzCommands(program);
 registerAuthnCommands(program);
+registerProxyCommand(program);
 registerStackCommands(program);
 registerCredentialProviderCommand(program);
 
