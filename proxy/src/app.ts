@@ -61,7 +61,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
       deps.logger.info({ audit: { ...audit, denied: grant.missing.map(scopeString) } }, 'proxy request denied');
       if (caller.via === 'anonymous') throw unauthorized(route, 'authentication required');
       if (caller.via === 'bearer' && deps.mode.kind === 'plain') throw unauthorized(route, 'insufficient scope', 'insufficient_scope');
-      throw new ProxyError(403, 'DENIED', 'requested access to the resource is denied');
+      throw new ProxyError(403, 'DENIED', 'requested access to the resource is denied', { detail: grant.missing.map((m) => ({ Type: m.type, Name: m.name, Action: m.actions.join(',') })) });
     }
     // A mount from a repository the caller may not read becomes a normal upload (as the registry would answer).
     const target = grant.optionalMissing.length ? withoutMount(route) : route.target;

@@ -25,7 +25,7 @@ export class ProxyError extends Error {
     readonly status: number,
     readonly code: RegistryCode,
     message: string,
-    readonly opts: { field?: string; retryAfterSec?: number; challenge?: string; allow?: string } = {},
+    readonly opts: { field?: string; retryAfterSec?: number; challenge?: string; allow?: string; detail?: unknown } = {},
   ) {
     super(message);
     this.name = 'ProxyError';
@@ -43,7 +43,9 @@ export function sendProxyError(res: ServerResponse, e: ProxyError): void {
   if (e.opts.challenge) res.setHeader('WWW-Authenticate', e.opts.challenge);
   if (e.opts.retryAfterSec !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
   if (e.opts.allow) res.setHeader('Allow', e.opts.allow);
-  sendJson(res, e.status, { errors: [{ code: e.code, message: e.message, detail: e.opts.field ? { field: e.opts.field } : null }] });
+  // Never a null detail: docker turns a detail-less error whose message is the code's stock text into a bare
+  // code, which it does not recognise as final — a DENIED push would then be retried for a minute.
+  sendJson(res, e.status, { errors: [{ code: e.code, message: e.message, detail: e.opts.detail ?? (e.opts.field ? { field: e.opts.field } : {}) }] });
 }
 
 const quote = (v: string): string => `"${v.replace(/["\\]/g, '')}"`;
