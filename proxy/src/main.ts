@@ -53,7 +53,8 @@ export async function startProxy(flags: ProxyFlags, log?: Logger, env: NodeJS.Pr
   // No whole-request deadline: a 1 GiB blob takes what it takes; silence is bounded by --upstream-timeout.
   const fields = { mode: cfg.mode, service: cfg.service, issuer: a.issuer, kid: core.keys.signing.kid, tls: cfg.tls !== undefined };
   const { server, url, close } = await listen(handler, a.listen, { logger, fields, cleanup, requestTimeoutMs: 0, ...(cfg.tls ? { tls: cfg.tls } : {}) });
-  server.timeout = cfg.upstreamTimeoutMs;
+  // A silent client is cut later than a silent upstream, so the upstream's 503 always reaches the client first.
+  server.timeout = cfg.upstreamTimeoutMs + 5000;
   return { server, url, close };
 }
 
