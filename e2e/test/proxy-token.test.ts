@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../harness/procs.js';
 import { request } from 'node:http';
 import { outDir, uniqueImage, useStack } from '../harness/fixture.js';
 import { basic, raw, startTestProxy } from '../harness/proxy.js';
@@ -58,6 +60,23 @@ describe('e2e: proxy, token mode (registry 2.8.2 with tollgate token auth)', fun
     const wrong = await fetch(`${proxy.url}/v2/team-a/app/tags/list`, { headers: { authorization: basic({ user: 'alice', password: 'nope' }) } });
     assert.equal(wrong.status, 401);
     assert.equal((await get('/v2/', 'alice')).status, 200);
+  });
+
+  it('serves HTTPS with --tls-cert/--tls-key; skopeo verifies it against the CA in its cert dir', async () => {
+    const s = stack();
+    const dir = join(s.dir, 'proxy-tls');
+    mkdirSync(dir, { recursive: true });
+    mkdirSync(join(s.dir, 'pulled'), { recursive: true });
+    const gen = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', join(s.dir, 'proxy-tls.key'), '-out', join(dir, 'ca.crt')]);
+    assert.equal(gen.code, 0, gen.out);
+    const tls = await startTestProxy(s, s.registry!.url, { tlsCert: join(dir, 'ca.crt'), tlsKey: join(s.dir, 'proxy-tls.key') });
+    assert.match(tls.url, /^https:/);
+    const c = stack.creds('carol');
+    const pull = await new Skopeo(s.home('carol-tls')).skopeo(['copy', '--src-cert-dir', dir, '--src-creds', `${c.user}:${c.password}`, `docker://${tls.host}/team-a/app:v1`, `oci:${outDir(s, 'tls')}:pulled`]);
+    assert.equal(pull.code, 0, pull.out);
+    const untrusted = await new Skopeo(s.home('carol-tls2')).skopeo(['copy', '--src-creds', `${c.user}:${c.password}`, `docker://${tls.host}/team-a/app:v1`, `oci:${outDir(s, 'tls2')}:pulled`]);
+    assert.notEqual(untrusted.code, 0);
+    assert.match(untrusted.out, /certificate/);
   });
 
   it('denies pull and push across namespaces (bob on team-a), with skopeo and as DENIED', async () => {
