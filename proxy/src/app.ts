@@ -84,8 +84,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
         deps.logger.error({ err, method: req.method }, 'unhandled proxy error');
         err = new ProxyError(500, 'UNKNOWN', 'internal error');
       }
-      // A refused upload's body is never read: drop it rather than keep the socket for it.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      // A refused upload's body is never read: close the connection rather than keep the socket for it.
+      const hasBody = (req.headers['content-length'] ?? '0') !== '0' || req.headers['transfer-encoding'] !== undefined;
+      if (hasBody && !req.complete) res.setHeader('Connection', 'close');
       sendProxyError(res, err as ProxyError);
     });
   };
