@@ -90,6 +90,23 @@ describe('e2e: proxy, plain mode (registry 2.8.2 without token auth)', function 
     assert.equal(r.status, 403);
   });
 
+  it('mount, catalog and delete through the plain proxy are decided by the proxy itself (the registry checks nothing)', async () => {
+    const s = stack();
+    const img = uniqueImage(s, 'plain-mount');
+    const push = await new Skopeo(s.home('alice-m')).push(img.dir, 'v1', `${proxy.host}/team-a/src:v1`, stack.creds('alice'));
+    assert.equal(push.code, 0, push.out);
+    const as = (user: string, method: string, path: string) => fetch(`${proxy.url}${path}`, { method, headers: { authorization: basic(stack.creds(user)) } });
+    assert.equal((await as('alice', 'POST', `/v2/team-a/dst/blobs/uploads/?mount=${img.layerDigest}&from=team-a/src`)).status, 201);
+    assert.equal((await as('bob', 'POST', `/v2/team-b/dst/blobs/uploads/?mount=${img.layerDigest}&from=team-a/src`)).status, 202);
+    assert.equal((await as('bob', 'HEAD', `/v2/team-b/dst/blobs/${img.layerDigest}`)).status, 404);
+    assert.equal((await as('alice', 'GET', '/v2/_catalog')).status, 403);
+    const cat = await as('root', 'GET', '/v2/_catalog');
+    assert.equal(cat.status, 200);
+    assert.ok(((await cat.json()) as { repositories: string[] }).repositories.includes('team-a/src'));
+    assert.equal((await as('alice', 'DELETE', `/v2/team-a/src/manifests/${img.manifestDigest}`)).status, 403);
+    assert.equal((await as('root', 'DELETE', `/v2/team-a/src/manifests/${img.manifestDigest}`)).status, 202);
+  });
+
   it('an htpasswd upstream: the proxy adds its own credentials, never the client\'s, and never shows them', async () => {
     const s = stack();
     const img = uniqueImage(s, 'guarded');
