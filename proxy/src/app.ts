@@ -11,11 +11,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../common/logger.js';
 import type { ClientIpResolver } from '../../authn-server/src/request/client-ip.js';
+import { formatScope } from '../../authn-server/src/scope/parse.js';
 import { authenticate, type AuthenticateDeps, type Caller } from './authenticate.js';
 import { authorize, type Decide } from './authorize.js';
 import { basicChallenge, bearerChallenge, ProxyError, sendProxyError } from './errors.js';
 import { forward, type Upstream } from './forward.js';
-import { mapRequest, scopeString, withoutMount, type Route } from './route.js';
+import { mapRequest, withoutMount, type Route } from './route.js';
 import type { UpstreamTokens } from './upstream-token.js';
 import { rangeProblem } from './range.js';
 
@@ -35,7 +36,7 @@ export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const challenge = (route: Route | undefined, error?: 'insufficient_scope' | 'invalid_token'): string =>
-    deps.mode.kind === 'token' ? basicChallenge(deps.mode.realm) : bearerChallenge(deps.mode.tokenRealm, deps.service, (route?.scopes ?? []).map(scopeString), error);
+    deps.mode.kind === 'token' ? basicChallenge(deps.mode.realm) : bearerChallenge(deps.mode.tokenRealm, deps.service, (route?.scopes ?? []).map(formatScope), error);
   const unauthorized = (route: Route | undefined, message: string, error?: 'insufficient_scope' | 'invalid_token') =>
     new ProxyError(401, 'UNAUTHORIZED', message, { challenge: challenge(route, error) });
 
@@ -58,14 +59,14 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     const grant = await authorize(deps.decide, caller, route.scopes, { service: deps.service, ip });
     const audit = { method, kind: route.kind, name: route.name, account: caller.account, via: caller.via, ip };
     if (grant.missing.length) {
-      deps.logger.info({ audit: { ...audit, denied: grant.missing.map(scopeString) } }, 'proxy request denied');
+      deps.logger.info({ audit: { ...audit, denied: grant.missing.map(formatScope) } }, 'proxy request denied');
       if (caller.via === 'anonymous') throw unauthorized(route, 'authentication required');
       if (caller.via === 'bearer' && deps.mode.kind === 'plain') throw unauthorized(route, 'insufficient scope', 'insufficient_scope');
       throw new ProxyError(403, 'DENIED', 'requested access to the resource is denied', { detail: grant.missing.map((m) => ({ Type: m.type, Name: m.name, Action: m.actions.join(',') })) });
     }
     // A mount from a repository the caller may not read becomes a normal upload (as the registry would answer).
     const target = grant.optionalMissing.length ? withoutMount(route) : route.target;
-    deps.logger.debug({ audit: { ...audit, granted: grant.access.map((a) => scopeString({ ...a, type: a.type as 'repository' })) } }, 'proxy request');
+    deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
     const authorization =
       deps.mode.kind === 'token' ? `Bearer ${await deps.mode.tokens.tokenFor(caller.account, grant.access)}` : deps.mode.upstreamAuthorization;
     forward(deps.upstream, req, res, {

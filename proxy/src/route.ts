@@ -139,8 +139,3 @@ export function withoutMount(route: Route): string {
   const kept = route.target.slice(q + 1).split('&').filter((kv) => !kv.startsWith('mount=') && !kv.startsWith('from='));
   return kept.length ? `${route.target.slice(0, q)}?${kept.join('&')}` : route.target.slice(0, q);
 }
-
-/** The spec string of a scope (`repository:ns/app:pull,push`), for challenges and logs. */
-export function scopeString(s: Pick<NeededScope, 'type' | 'name' | 'actions'>): string {
-  return `${s.type}:${s.name}:${s.actions.join(',')}`;
-}

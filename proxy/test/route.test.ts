@@ -1,6 +1,7 @@
 /** The request → scope table of the whole distribution API (proxy/src/route.ts), one row per request shape. */
 import assert from 'node:assert/strict';
-import { mapRequest, scopeString, withoutMount, type Route } from '../src/route.js';
+import { formatScope as scopeString } from '../../authn-server/src/scope/parse.js';
+import { mapRequest, withoutMount, type Route } from '../src/route.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const D2 = `sha256:${'b'.repeat(64)}`;
