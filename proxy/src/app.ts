@@ -13,7 +13,7 @@ import type { Logger } from '../../common/logger.js';
 import type { ClientIpResolver } from '../../authn-server/src/request/client-ip.js';
 import { formatScope } from '../../authn-server/src/scope/parse.js';
 import { authenticate, type AuthenticateDeps, type Caller } from './authenticate.js';
-import { authorize, type Decide } from './authorize.js';
+import { authorize, type Decide, type Grant } from './authorize.js';
 import { basicChallenge, bearerChallenge, ProxyError, sendProxyError } from './errors.js';
 import { forward, type Upstream } from './forward.js';
 import { mapRequest, withoutMount, type Route } from './route.js';
@@ -60,23 +60,28 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     const audit = { method, kind: route.kind, name: route.name, account: caller.account, via: caller.via, ip };
     if (grant.missing.length) {
       deps.logger.info({ audit: { ...audit, denied: grant.missing.map(formatScope) } }, 'proxy request denied');
-      if (caller.via === 'anonymous') throw unauthorized(route, 'authentication required');
-      if (caller.via === 'bearer' && deps.mode.kind === 'plain') throw unauthorized(route, 'insufficient scope', 'insufficient_scope');
-      throw new ProxyError(403, 'DENIED', 'requested access to the resource is denied', { detail: grant.missing.map((m) => ({ Type: m.type, Name: m.name, Action: m.actions.join(',') })) });
+      throw denial(caller, route, grant);
     }
     // A mount from a repository the caller may not read becomes a normal upload (as the registry would answer).
     const target = grant.optionalMissing.length ? withoutMount(route) : route.target;
     deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
     const authorization =
       deps.mode.kind === 'token' ? `Bearer ${await deps.mode.tokens.tokenFor(caller.account, grant.access)}` : deps.mode.upstreamAuthorization;
-    forward(deps.upstream, req, res, {
-      target,
-      ...(authorization ? { authorization } : {}),
-      onUnauthorized: () => {
-        deps.logger.error({ audit }, deps.mode.kind === 'token' ? 'upstream refused the proxy\'s token (key not in its rootcertbundle, issuer/service mismatch, or an action it wants that was not granted)' : 'upstream refused the proxy\'s credentials (--upstream-auth-file)');
-        sendProxyError(res, deps.mode.kind === 'token' ? new ProxyError(403, 'DENIED', 'requested access to the resource is denied') : new ProxyError(502, 'BAD_GATEWAY', 'upstream registry refused the proxy'));
-      },
-    });
+    forward(deps.upstream, req, res, { target, ...(authorization ? { authorization } : {}), onUnauthorized: () => upstreamRefused(res, audit) });
+  }
+
+  /** Who gets which refusal: a challenge for the anonymous and (plain mode) for a short token, DENIED for the authenticated. */
+  function denial(caller: Caller, route: Route, grant: Grant): ProxyError {
+    if (caller.via === 'anonymous') return unauthorized(route, 'authentication required');
+    if (caller.via === 'bearer' && deps.mode.kind === 'plain') return unauthorized(route, 'insufficient scope', 'insufficient_scope');
+    return new ProxyError(403, 'DENIED', 'requested access to the resource is denied', { detail: grant.missing.map((m) => ({ Type: m.type, Name: m.name, Action: m.actions.join(',') })) });
+  }
+
+  /** The upstream refused what the proxy sent: a misconfiguration (or a grant it wants more of), never the client's fault to see. */
+  function upstreamRefused(res: ServerResponse, audit: Record<string, unknown>): void {
+    const token = deps.mode.kind === 'token';
+    deps.logger.error({ audit }, token ? 'upstream refused the proxy\'s token (key not in its rootcertbundle, issuer/service mismatch, or an action it wants that was not granted)' : 'upstream refused the proxy\'s credentials (--upstream-auth-file)');
+    sendProxyError(res, token ? new ProxyError(403, 'DENIED', 'requested access to the resource is denied') : new ProxyError(502, 'BAD_GATEWAY', 'upstream registry refused the proxy'));
   }
 
   return (req, res) => {
