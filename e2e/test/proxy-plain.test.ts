@@ -59,10 +59,17 @@ describe('e2e: proxy, plain mode (registry 2.8.2 without token auth)', function 
     assert.notEqual(push2.code, 0);
   });
 
-  it('podman pulls through the plain proxy', async () => {
+  it('podman pulls and pushes through the plain proxy; its push into team-b is refused', async () => {
     const s = stack();
-    const pull = await new Podman(s.home('podman')).pull(`${proxy.host}/team-a/app:v1`, stack.creds('alice'));
+    const pm = new Podman(s.home('podman'));
+    const pull = await pm.pull(`${proxy.host}/team-a/app:v1`, stack.creds('alice'));
     assert.equal(pull.code, 0, pull.out);
+    const push = await pm.push(`${proxy.host}/team-a/app:v1`, `${proxy.host}/team-a/podman:v1`, stack.creds('alice'));
+    assert.equal(push.code, 0, push.out);
+    const tags = await fetch(`${proxy.url}/v2/team-a/podman/tags/list`, { headers: { authorization: basic(stack.creds('alice')) } });
+    assert.deepEqual(((await tags.json()) as { tags: string[] }).tags, ['v1']);
+    const cross = await pm.push(`${proxy.host}/team-a/app:v1`, `${proxy.host}/team-b/podman:v1`, stack.creds('alice'));
+    assert.notEqual(cross.code, 0);
   });
 
   it('tokens are verified on every request: wrong scope → insufficient_scope, tampered or foreign → invalid_token', async () => {
