@@ -1,5 +1,5 @@
 /**
- * `npm run bench:proxy`: `tollgate proxy` (token mode, its own process) against the same registry reached
+ * `npx tsx bench/proxy.bench.ts`: `tollgate proxy` (token mode, its own process) against the same registry reached
  * directly with token auth (authn + authz), on one Stack:
  * 1. skopeo pull and push of a multi-layer image, direct vs through the proxy (paired rounds, order
  *    alternated; medians and the ratio — the issue asks ≤ 1.10×);
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     const lines = [
       '# proxy benchmark',
       '',
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}. Command: \`npm run bench:proxy\` (N=${N}, ${LAYERS} layers of ${LAYER_KB} KiB text, blob ${BLOB_MB} MiB, proxy --decision-cache-ttl ${DECISION_TTL}, MALLOC_ARENA_MAX=${ARENAS || 'unset'}).`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}. Command: \`npx tsx bench/proxy.bench.ts\` (N=${N}, ${LAYERS} layers of ${LAYER_KB} KiB text, blob ${BLOB_MB} MiB, proxy --decision-cache-ttl ${DECISION_TTL}, MALLOC_ARENA_MAX=${ARENAS || 'unset'}).`,
       '',
       '| measure | direct (token auth) | through the proxy | proxy / direct |',
       '|---|---|---|---|',
