@@ -22,6 +22,7 @@ COPY cli ./cli
 COPY authz-server ./authz-server
 COPY authn-server ./authn-server
 COPY controller ./controller
+COPY proxy ./proxy
 # The CLI's `start` command imports scripts/make-oci-image.ts, so tsc needs scripts/ too.
 COPY scripts ./scripts
 # Behind a TLS-intercepting proxy npm needs its CA: `docker build --secret id=npm_ca,src=BUNDLE`. A

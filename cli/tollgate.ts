@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { registerAuthzCommands } from '../authz-server/src/cli/index.js';
 import { registerAuthnCommands } from '../authn-server/src/cli/index.js';
 import { registerControllerCommand } from './controller/index.js';
+import { registerProxyCommand } from '../proxy/src/cli.js';
 import { registerCredentialProviderCommand } from './credential-provider/index.js';
 import { registerStackCommands } from './stack/index.js';
 
@@ -15,6 +16,7 @@ const program = new Command('tollgate')
 
 registerAuthzCommands(program);
 registerAuthnCommands(program);
+registerProxyCommand(program);
 registerStackCommands(program);
 registerCredentialProviderCommand(program);
 registerControllerCommand(program);

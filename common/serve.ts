@@ -4,6 +4,7 @@
  * turns a bad configuration into exit code 2 and SIGTERM/SIGINT into a clean shutdown.
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
 
@@ -14,24 +15,25 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export function urlOf(server: Server): string {
+export function urlOf(server: Server, scheme: 'http' | 'https' = 'http'): string {
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-  return `http://${host}:${a.port}`;
+  return `${scheme}://${host}:${a.port}`;
 }
 
 /**
  * Serves `app` on host:port with bounded header size and timeouts: a slow client cannot hold a socket
  * forever; a whole request gets 30 s unless `requestTimeoutMs` says otherwise. On a listen error
  * `cleanup` runs and the error is thrown. Logs `listening` with `fields` even at --log-level
- * warn/error: scripts and the stack runner wait for that line.
+ * warn/error: scripts and the stack runner wait for that line. With `tls` it serves HTTPS.
  */
 export async function listen(
   app: RequestListener,
   at: { host: string; port: number },
-  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void; requestTimeoutMs?: number; maxHeaderSize?: number },
+  opts: { logger: Logger; fields: Record<string, unknown>; cleanup: () => void; requestTimeoutMs?: number; maxHeaderSize?: number; tls?: { cert: Buffer; key: Buffer } },
 ): Promise<Listening> {
-  const server = createServer({ maxHeaderSize: opts.maxHeaderSize ?? 16384 }, app);
+  const maxHeaderSize = opts.maxHeaderSize ?? 16384;
+  const server: Server = opts.tls ? createTlsServer({ maxHeaderSize, cert: opts.tls.cert, key: opts.tls.key }, app) : createServer({ maxHeaderSize }, app);
   server.headersTimeout = 10_000;
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   await new Promise<void>((resolve, reject) => {
@@ -44,7 +46,7 @@ export async function listen(
     opts.cleanup();
     throw e;
   });
-  const url = urlOf(server);
+  const url = urlOf(server, opts.tls ? 'https' : 'http');
   const announce = opts.logger.level === 'silent' ? opts.logger : opts.logger.child({}, { level: 'info' });
   announce.info({ url, ...opts.fields }, 'listening');
   let closing: Promise<void> | undefined;

@@ -12,6 +12,7 @@ const rest = args.filter((a) => a !== '--unit');
 const specs = [
   'authz-server/test/**/*.test.ts',
   'authn-server/test/**/*.test.ts',
+  'proxy/test/**/*.test.ts',
   'deploy-test/**/*.test.ts',
   'controller/test/**/*.test.ts',
   ...(unitOnly ? [] : ['e2e/test/**/*.test.ts']),

@@ -6,14 +6,9 @@ import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
-import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
-import { credentialsFromConfig } from './credentials/chain.js';
+import { createAuthnCore } from './core.js';
 import { MAX_HEADER_BYTES } from './credentials/limits.js';
-import { loadKeys } from './keys/load.js';
-import { createMetrics } from './metrics/index.js';
-import { createAccountGuard } from './throttle/account-guard.js';
-import { createLoginThrottle } from './throttle/index.js';
 
 export interface Running {
   server: Server;
@@ -25,22 +20,12 @@ export interface Running {
 export async function startServer(flags: ServeFlags, log?: Logger): Promise<Running> {
   const cfg = loadConfig(flags);
   const logger = log ?? createLogger({ name: 'authn', level: cfg.logLevel });
-  const keys = await loadKeys({ keyFile: cfg.key, certFile: cfg.cert, extraCertFiles: cfg.extraCerts, kidFormat: cfg.kidFormat, x5c: cfg.x5c });
-  if (!cfg.authzToken) logger.warn('no authz client token set (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN): /authorized calls carry no Authorization header');
-  const metrics = createMetrics();
-  const credentials = await credentialsFromConfig(cfg, logger, metrics);
-  const authz = createAuthzClient({
-    url: cfg.authzUrl,
-    token: cfg.authzToken,
-    observe: (secs, outcome) => {
-      metrics.authzCalls.observe({ outcome }, secs);
-      if (outcome === 'error') metrics.authzErrors.inc();
-    },
-  });
+  const core = await createAuthnCore(cfg, logger);
+  const { keys, credentials, throttle, accountGuard, authz, metrics } = core;
   const app = createApp({
     credentials,
-    throttle: createLoginThrottle(),
-    accountGuard: createAccountGuard({ perHour: cfg.accountFailuresPerHour }),
+    throttle,
+    accountGuard,
     keys,
     authz,
     logger,
@@ -55,10 +40,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
     ...(cfg.metricsToken ? { metricsToken: cfg.metricsToken } : {}),
   });
-  const cleanup = () => {
-    credentials.close();
-    authz.close();
-  };
+  const cleanup = () => core.close();
   const fields = { issuer: cfg.issuer, services: cfg.services, kid: keys.signing.kid, alg: keys.signing.alg, authz: cfg.authzUrl, anonymous: cfg.anonymous };
   const { server, url, close } = await listen(app, cfg.listen, { logger, fields, cleanup, maxHeaderSize: MAX_HEADER_BYTES });
   return { server, url, close };

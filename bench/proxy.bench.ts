@@ -1,0 +1,178 @@
+/**
+ * `npx tsx bench/proxy.bench.ts`: `tollgate proxy` (token mode, its own process) against the same registry reached
+ * directly with token auth (authn + authz), on one Stack:
+ * 1. skopeo pull and push of a multi-layer image, direct vs through the proxy (paired rounds, order
+ *    alternated; medians and the ratio — the issue asks ≤ 1.10×);
+ * 2. one large blob (default 1 GiB) uploaded and downloaded, direct (with a token from authn) vs through the
+ *    proxy (Basic): throughput of each and the proxy's RSS sampled every 100 ms during its transfers (the
+ *    issue asks ≥ 0.8× direct, RSS flat ± 20 MB).
+ * The blob is a 1 MiB random block repeated, streamed from memory, never held whole.
+ *
+ * Env: PROXY_BENCH_N (pull/push rounds, default 10), PROXY_BENCH_LAYERS (default 5), PROXY_BENCH_LAYER_KB (text per
+ * layer before gzip, default 4096), PROXY_BENCH_BLOB_MB (default 1024), PROXY_BENCH_DECISION_CACHE_TTL (the proxy's
+ * --decision-cache-ttl, default 0 as authn's: one /authorized call per proxied request), PROXY_BENCH_MALLOC_ARENA_MAX
+ * (the proxy's MALLOC_ARENA_MAX, default 1 as in compose/k8s; empty = unset), PROXY_BENCH_OUT (default
+ * bench/results/proxy.md). Quick check: PROXY_BENCH_N=1 PROXY_BENCH_BLOB_MB=8 npx tsx bench/proxy.bench.ts
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { makeOciImage } from '../scripts/make-oci-image.js';
+import { freePort, Proc, ROOT, waitForHttp } from '../e2e/harness/procs.js';
+import { Skopeo } from '../e2e/harness/skopeo.js';
+import { ISSUER, SERVICE, Stack } from '../e2e/harness/stack.js';
+import { getToken } from '../e2e/harness/token.js';
+
+const N = Number(process.env.PROXY_BENCH_N ?? 10);
+const LAYERS = Number(process.env.PROXY_BENCH_LAYERS ?? 5);
+const LAYER_KB = Number(process.env.PROXY_BENCH_LAYER_KB ?? 4096);
+const BLOB_MB = Number(process.env.PROXY_BENCH_BLOB_MB ?? 1024);
+/** glibc malloc arenas of the proxy process, as deployed (docs/proxy.md "Memory"); '' leaves it unset. */
+const ARENAS = process.env.PROXY_BENCH_MALLOC_ARENA_MAX ?? '1';
+/** The proxy's --decision-cache-ttl (authn's default is 0: one /authorized call per proxied request). */
+const DECISION_TTL = process.env.PROXY_BENCH_DECISION_CACHE_TTL ?? '0';
+const OUT = process.env.PROXY_BENCH_OUT ?? join(ROOT, 'bench', 'results', 'proxy.md');
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const sha = (h: ReturnType<typeof createHash>): string => `sha256:${h.digest('hex')}`;
+
+/** N single-layer images in one layout, merged into one N-layer image tagged `multi`. */
+function multiLayerImage(dir: string): void {
+  for (let i = 0; i < LAYERS; i++) makeOciImage(dir, `l${i}`, { files: { [`layer${i}.txt`]: randomBytes((LAYER_KB * 1024 * 3) / 4).toString('base64') } });
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+  const blob = (d: string) => readFileSync(join(dir, 'blobs', 'sha256', d.slice(7)));
+  const parts = index.manifests.map((m) => JSON.parse(blob(m.digest).toString()) as { config: { digest: string }; layers: unknown[] });
+  const diffIds = parts.map((p) => (JSON.parse(blob(p.config.digest).toString()) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids[0]);
+  const write = (b: Buffer) => {
+    const hex = createHash('sha256').update(b).digest('hex');
+    writeFileSync(join(dir, 'blobs', 'sha256', hex), b);
+    return { digest: `sha256:${hex}`, size: b.length };
+  };
+  const config = write(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: diffIds } })));
+  const manifest = write(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: parts.map((p) => p.layers[0]) })));
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }] }));
+}
+
+function blobStream(block: Buffer, count: number): Readable {
+  let sent = 0;
+  return new Readable({ read() { this.push(sent++ < count ? block : null); } });
+}
+
+function request(url: string, method: string, headers: Record<string, string>, body?: Readable): Promise<{ status: number; location: string; bytes: number }> {
+  return new Promise((ok, fail) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, location: String(res.headers.location ?? ''), bytes }));
+    });
+    req.on('error', fail);
+    if (body) body.pipe(req);
+    else req.end();
+  });
+}
+
+/** Upload then download the blob at `base`; returns MB/s each way. */
+async function blobRound(base: string, auth: string, repo: string, block: Buffer, digest: string, blocks = BLOB_MB): Promise<{ up: number; down: number }> {
+  const mb = (block.length * blocks) / 1e6;
+  const start = await request(`${base}/v2/${repo}/blobs/uploads/`, 'POST', { authorization: auth, 'content-length': '0' });
+  if (start.status !== 202) throw new Error(`upload start → ${start.status}`);
+  const loc = new URL(start.location, base);
+  loc.searchParams.set('digest', digest);
+  let t = performance.now();
+  const put = await request(loc.href, 'PUT', { authorization: auth, 'content-type': 'application/octet-stream', 'content-length': String(block.length * blocks) }, blobStream(block, blocks));
+  if (put.status !== 201) throw new Error(`upload → ${put.status}`);
+  const up = mb / ((performance.now() - t) / 1000);
+  t = performance.now();
+  const get = await request(`${base}/v2/${repo}/blobs/${digest}`, 'GET', { authorization: auth });
+  if (get.status !== 200 || get.bytes !== block.length * blocks) throw new Error(`download → ${get.status}, ${get.bytes} bytes`);
+  return { up, down: mb / ((performance.now() - t) / 1000) };
+}
+
+const rssMb = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function main(): Promise<void> {
+  const users = { alice: randomBytes(12).toString('hex') };
+  const creds = { user: 'alice', password: users.alice };
+  const s = await Stack.start({ users, spy: false });
+  try {
+    await s.addRole('rw', [{ request_type: 'repository', name: 'bench/**', actions: ['pull', 'push'] }]);
+    await s.bind('alice', 'rw');
+    const port = await freePort();
+    const proxy = new Proc({
+      name: 'proxy', cmd: process.execPath, logFile: join(s.dir, 'proxy.log'), dropEnv: /^TOLLGATE_|^MALLOC_ARENA_MAX$/,
+      ...(ARENAS ? { env: { MALLOC_ARENA_MAX: ARENAS } } : {}),
+      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', s.registry!.url, '--authz-url', s.authzUrl,
+        '--authz-token-file', join(s.dir, 'client.token'), '--issuer', ISSUER, '--service', SERVICE, '--key', s.key.key, '--cert', s.key.cert, '--users', join(s.dir, 'users.yml'), '--decision-cache-ttl', DECISION_TTL, '--log-level', 'warn'],
+    });
+    s.defer(() => proxy.stop());
+    const proxyHost = `127.0.0.1:${port}`;
+    await waitForHttp(`http://${proxyHost}/v2/`, [401], proxy);
+
+    const layout = join(s.dir, 'multi');
+    multiLayerImage(layout);
+    const times = { pullDirect: [] as number[], pullProxy: [] as number[], pushDirect: [] as number[], pushProxy: [] as number[] };
+    const sk = new Skopeo(s.home('bench'), { cacheDir: false });
+    const timed = async (f: () => Promise<{ code: number | null; out: string }>): Promise<number> => {
+      const t = performance.now();
+      const r = await f();
+      if (r.code !== 0) throw new Error(r.out);
+      return performance.now() - t;
+    };
+    for (let i = 0; i < N + 1; i++) {
+      const order = i % 2 ? ['proxy', 'direct'] : ['direct', 'proxy'];
+      for (const via of order) {
+        const host = via === 'proxy' ? proxyHost : s.registry!.host;
+        const push = await timed(() => sk.push(layout, 'multi', `${host}/bench/${via}${i}:v1`, creds));
+        const pull = await timed(() => sk.pull(`${host}/bench/${via}${i}:v1`, join(s.dir, 'pulled', `${via}${i}`), creds));
+        if (i === 0) continue; // warm-up round
+        times[via === 'proxy' ? 'pushProxy' : 'pushDirect'].push(push);
+        times[via === 'proxy' ? 'pullProxy' : 'pullDirect'].push(pull);
+      }
+    }
+
+    const block = randomBytes(1 << 20);
+    const h = createHash('sha256');
+    for (let i = 0; i < BLOB_MB; i++) h.update(block);
+    const digest = sha(h);
+    const token = await getToken(s.authnUrl, creds, ['repository:bench/big-direct:pull,push']);
+    const direct = await blobRound(s.registry!.url, `Bearer ${token.token}`, 'bench/big-direct', block, digest);
+    // Warm-up through the proxy (a smaller blob): code paths compiled, buffers and heap at their working size.
+    // "Flat" is then judged against that working size, over the whole large transfer.
+    const basicAuth = `Basic ${Buffer.from(`alice:${users.alice}`).toString('base64')}`;
+    const warmMb = Math.min(BLOB_MB, 64);
+    const warmHash = createHash('sha256');
+    for (let i = 0; i < warmMb; i++) warmHash.update(block);
+    await blobRound(`http://${proxyHost}`, basicAuth, 'bench/warm', block, sha(warmHash), warmMb);
+    const baseline = rssMb(proxy.child.pid!);
+    const samples: number[] = [];
+    const timer = setInterval(() => samples.push(rssMb(proxy.child.pid!)), 100);
+    const viaProxy = await blobRound(`http://${proxyHost}`, basicAuth, 'bench/big-proxy', block, digest);
+    clearInterval(timer);
+
+    const r2 = (x: number) => x.toFixed(2);
+    const lines = [
+      '# proxy benchmark',
+      '',
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}. Command: \`npx tsx bench/proxy.bench.ts\` (N=${N}, ${LAYERS} layers of ${LAYER_KB} KiB text, blob ${BLOB_MB} MiB, proxy --decision-cache-ttl ${DECISION_TTL}, MALLOC_ARENA_MAX=${ARENAS || 'unset'}).`,
+      '',
+      '| measure | direct (token auth) | through the proxy | proxy / direct |',
+      '|---|---|---|---|',
+      `| skopeo pull, median ms | ${r2(median(times.pullDirect))} | ${r2(median(times.pullProxy))} | ${r2(median(times.pullProxy) / median(times.pullDirect))}× |`,
+      `| skopeo push, median ms | ${r2(median(times.pushDirect))} | ${r2(median(times.pushProxy))} | ${r2(median(times.pushProxy) / median(times.pushDirect))}× |`,
+      `| blob upload MB/s | ${r2(direct.up)} | ${r2(viaProxy.up)} | ${r2(viaProxy.up / direct.up)}× |`,
+      `| blob download MB/s | ${r2(direct.down)} | ${r2(viaProxy.down)} | ${r2(viaProxy.down / direct.down)}× |`,
+      '',
+      `Proxy RSS during its ${BLOB_MB} MiB transfers (after a ${warmMb} MiB warm-up through it): baseline ${r2(baseline)} MB, min ${r2(Math.min(...samples))} MB, max ${r2(Math.max(...samples))} MB (max − baseline ${r2(Math.max(...samples) - baseline)} MB) over ${samples.length} samples every 100 ms.`,
+      '',
+    ];
+    mkdirSync(join(OUT, '..'), { recursive: true });
+    writeFileSync(OUT, lines.join('\n'));
+    process.stdout.write(`${lines.join('\n')}\nwritten to ${OUT}\n`);
+  } finally {
+    await s.stop();
+  }
+}
+
+await main();
