@@ -7,7 +7,7 @@
  */
 import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
-import { inNamespaces } from '../auth/principal.js';
+import { hasAbility, inNamespaces } from '../auth/principal.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
@@ -69,7 +69,8 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     if (ns !== undefined && (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns))) {
       throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
     }
-    const p = requireAbility(res, 'read', ns);
+    // Those who may rotate or manage robots may see them (the controller lists before it creates); others need `read`.
+    const p = requireAbility(res, hasAbility(principalOf(res), 'robots:rotate') ? 'robots:rotate' : 'read', ns);
     const now = ctx.clock();
     res.json({ robots: (await store.list(ns)).filter((x) => inNamespaces(p, x.namespace)).map((x) => publicView(x, now)) });
   });
