@@ -2,9 +2,10 @@
  * `tollgate controller` end to end: the SIMULATED Kubernetes API server (kube-api-sim, with a SIMULATED
  * cluster issuer behind TokenRequest, trusted by authn through its issuers file) — the only stand-ins —
  * and the real controller process, authz, authn, registry 2.8 and skopeo. The controller's authz token
- * is the admin token until scoped `robots:manage` tokens (issue 18) land.
+ * is a scoped API token (`robots:manage` on every namespace), as the manifests ship it — never the admin token.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { outDir, uniqueImage, useStack, REGISTRY_DENIED } from '../harness/fixture.js';
@@ -54,6 +55,8 @@ describe('e2e: tollgate controller — SIMULATED Kubernetes API server and clust
       const admin = ['--url', s.authzUrl, '--token-file', join(s.dir, 'admin.token')];
       await tollgate(['role', 'add', 'ns-pull', '--permission', '{"name":"${labels:namespace}/**","actions":["pull"]}', ...admin]);
       await tollgate(['binding', 'add', 'system:serviceaccount:*', 'ns-pull', ...admin]);
+      const token = (await tollgate(['token', 'create', 'controller', '--namespace', '*', '--ability', 'robots:manage', ...admin])).trim();
+      writeFileSync(join(s.dir, 'controller.token'), `${token}\n`, { mode: 0o600 });
     },
   );
 
@@ -65,7 +68,7 @@ describe('e2e: tollgate controller — SIMULATED Kubernetes API server and clust
       name: 'controller',
       cmd: process.execPath,
       args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'controller', '--listen', `127.0.0.1:${port}`, '--k8s-api-url', sim.url,
-        '--authz-url', s.authzUrl, '--authz-token-file', join(s.dir, 'admin.token'), '--registry-host', s.registry!.host, '--audience', SERVICE,
+        '--authz-url', s.authzUrl, '--authz-token-file', join(s.dir, 'controller.token'), '--registry-host', s.registry!.host, '--audience', SERVICE,
         '--allow-push', 'team-*', '--lease-namespace', 'tollgate', '--identity', 'e2e-controller'],
       logFile: join(s.dir, `controller-${Date.now()}.log`),
       dropEnv: /^TOLLGATE_CONTROLLER_/,
