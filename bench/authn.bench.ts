@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AuthzStore } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
 

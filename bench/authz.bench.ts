@@ -16,7 +16,7 @@ import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthorizedRequest } from '../common/authorized.js';
-import { AuthzStore } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { PgServer } from '../authz-server/test/pg-server.js';
 import { exportState } from '../authz-server/src/store/state.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
-import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import { createCredentials, type Credentials } from '../src/credentials/index.js';
 import { createRobotsBackend } from '../src/credentials/robots-backend.js';

@@ -11,7 +11,7 @@ import type { Logger } from '../../common/logger.js';
 import { requireToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import type { AuthzStore } from './store/index.js';
+import type { AuthzStore } from './store/decision-cache.js';
 import { bindingRoutes } from './bindings/routes.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';

@@ -8,7 +8,7 @@ import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { loadConfig, type Config, type ServeFlags } from './config.js';
 import { createMetrics } from './metrics/index.js';
-import { AuthzStore } from './store/index.js';
+import { AuthzStore } from './store/decision-cache.js';
 import { isPostgresUrl, redactUrl } from './store/postgres/connect.js';
 import { PostgresStore } from './store/postgres/index.js';
 import { SqliteStore } from './store/sqlite/index.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../src/store/sqlite/db.js';
 import { migrate } from '../src/store/sqlite/migrate.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
-import { AuthzStore } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/decision-cache.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { req, tempDir } from './helpers.js';
 

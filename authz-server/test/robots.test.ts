@@ -10,7 +10,7 @@ import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp } from '../src/app.js';
 import pg from 'pg';
-import { AuthzStore } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/decision-cache.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { migrate as migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrate as migratePostgres } from '../src/store/postgres/migrate.js';

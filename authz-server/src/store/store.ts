@@ -60,7 +60,7 @@ export type StoreEvent =
 
 export interface Store {
   readonly engine: 'sqlite' | 'postgres';
-  /** Robot accounts in the same database (robots/sqlite-store.ts, robots/postgres-store.ts). */
+  /** Robot accounts in the same database (store/sqlite/robots.ts, store/postgres/robots.ts). */
   readonly robots: RobotStore;
   /**
    * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine

@@ -14,7 +14,7 @@ import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, 
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
 import { CHANNEL, ChangeListener, DEFAULT_LISTENER, type Change, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
-import { PostgresRobotStore } from '../../robots/postgres-store.js';
+import { PostgresRobotStore } from './robots.js';
 
 type Q = pg.PoolClient | pg.Pool;
 interface RoleRow {

@@ -7,8 +7,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { AuthzError } from '../errors.js';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
+import { AuthzError } from '../../errors.js';
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 /** What this store needs of the engine: its query helpers, which turn database failures into 503. */
 export interface PgRunner {

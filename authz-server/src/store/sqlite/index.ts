@@ -8,7 +8,7 @@ import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
-import { SqliteRobotStore } from '../../robots/sqlite-store.js';
+import { SqliteRobotStore } from './robots.js';
 import { BindingTable } from './bindings.js';
 import { openDatabase, type Db } from './db.js';
 

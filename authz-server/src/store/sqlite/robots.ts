@@ -1,7 +1,7 @@
 /** RobotStore on the authz SQLite database (table from migration 2). Sync underneath, async seam. */
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 const toRow = (r: RobotRecord): Row => ({ ...r, actions: JSON.stringify(r.actions) });
 
