@@ -10,7 +10,7 @@ import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
 import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
 import { hashSecret, newSecret } from './secret.js';
-import type { RobotRecord, RobotStore } from './store.js';
+import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 /** What GET /robots shows: no hashes. */
 export function publicView(r: RobotRecord, now: Date) {
@@ -53,6 +53,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
       secret_hash: hashSecret(await store.hashKey(), secret),
       previous_hash: null,
       previous_until: null,
+      generation: newGeneration(),
     };
     if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
     ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at }, 'robot created');

@@ -10,6 +10,7 @@ import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
 import { SqliteRobotStore } from './robots.js';
 import { BindingTable } from './bindings.js';
+import { SqliteChanges } from './changes.js';
 import { openDatabase, type Db } from './db.js';
 
 interface RoleRow {
@@ -26,11 +27,14 @@ export class SqliteStore implements Store {
   readonly inSync = true;
   readonly bindings: BindingTable;
   readonly robots: SqliteRobotStore;
+  /** The change log (store/changes.ts): every write below appends to it in its own transaction. */
+  readonly changes: SqliteChanges;
   private readonly q;
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
-    this.robots = new SqliteRobotStore(db);
+    this.changes = new SqliteChanges(db);
+    this.robots = new SqliteRobotStore(db, this.changes);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
@@ -78,6 +82,7 @@ export class SqliteStore implements Store {
   async putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
     const json = JSON.stringify(permissions);
     const created = this.db.transaction(() => {
+      this.changes.append('role', name);
       if (this.q.updateRole.run(json, ts, name).changes === 1) return false;
       this.q.insertRole.run(name, json, ts, ts);
       return true;
@@ -92,6 +97,7 @@ export class SqliteStore implements Store {
       if (used > 0 && !force) throw roleInUse(name, used);
       const n = used > 0 ? this.bindings.deleteForRole(name) : 0;
       this.q.deleteRole.run(name);
+      this.changes.append('role', name);
       return n;
     })();
     return { deleted_bindings: deleted };
@@ -100,12 +106,18 @@ export class SqliteStore implements Store {
   async addBinding(b: NewBinding) {
     return this.db.transaction(() => {
       if (!this.q.getRole.get(b.role_name)) throw roleMissingForBinding(b.role_name);
-      return this.bindings.insert(b.account_name, b.role_name, b.namespace, b.is_pattern);
+      const out = this.bindings.insert(b.account_name, b.role_name, b.namespace, b.is_pattern);
+      if (out.created) this.changes.append('binding', b.account_name);
+      return out;
     })();
   }
 
   async deleteBinding(account: string, role: string, namespace: string | null) {
-    const rec = this.bindings.remove(account, role, namespace);
+    const rec = this.db.transaction(() => {
+      const removed = this.bindings.remove(account, role, namespace);
+      if (removed) this.changes.append('binding', account);
+      return removed;
+    })();
     if (rec) return rec;
     if (!this.q.getRole.get(role)) throw roleNotFound(role, 'role_name');
     throw bindingNotFound(account, role, namespace);
@@ -113,6 +125,19 @@ export class SqliteStore implements Store {
 
   async bindingsForAccount(account: string) {
     return this.bindings.forAccount(account);
+  }
+
+  /** The same lookup without a promise: SQLite answers synchronously (decision-cache.ts's cold path). */
+  bindingsForAccountSync(account: string) {
+    return this.bindings.forAccount(account);
+  }
+
+  feedInfo() {
+    return this.changes.feedInfo();
+  }
+
+  changesSince(rev: number, limit: number) {
+    return this.changes.changesSince(rev, limit);
   }
 
   async patternBindings() {
@@ -148,6 +173,7 @@ export class SqliteStore implements Store {
         if (!names.has(b.role_name) && !this.q.getRole.get(b.role_name)) throw importUnknownRole(b.role_name, i);
         added += this.q.insertBinding.run(b.account_name, b.role_name, b.namespace ?? '', isAccountPattern(b.account_name) ? 1 : 0).changes;
       });
+      this.changes.append('import');
       return { roles: state.roles.length, bindings: added };
     })();
   }
