@@ -17,6 +17,7 @@ import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
 import { withFastAuthorized } from './routes/authorized-fast.js';
 import type { RouteContext } from './routes/context.js';
+import { changeRoutes, CHANGES_PATH } from './routes/changes.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { robotRoutes } from './robots/routes.js';
@@ -34,7 +35,7 @@ export interface AppDeps {
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
-const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
+const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics', CHANGES_PATH]);
 
 export type AuthzApp = RequestListener & { express: express.Express };
 
@@ -67,7 +68,13 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
+  // A write answered here is read from the change log at once (not at the next poll): the feed to authn
+  // and this replica's caches hear of it within a round trip.
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') res.on('finish', () => void deps.store.tail.hint());
+    next();
+  });
+  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

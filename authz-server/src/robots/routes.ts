@@ -5,6 +5,7 @@
  * one that made it.
  */
 import { Router, type Request } from 'express';
+import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robots.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
@@ -69,13 +70,13 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     res.json({ robots: (await store.list(ns)).map((x) => publicView(x, now)) });
   });
 
-  r.post('/robots/verify', ctx.client, jsonBody, async (req, res) => {
+  r.post(ROBOT_VERIFY_PATH, ctx.client, jsonBody, async (req, res) => {
     const body = parseBody(VerifySchema, req.body);
     const out = await verifyRobot(store, body.account, body.secret, ctx.clock());
     res.json(out);
   });
 
-  r.post('/robots/lookup', ctx.client, jsonBody, async (req, res) => {
+  r.post(ROBOT_LOOKUP_PATH, ctx.client, jsonBody, async (req, res) => {
     const body = parseBody(LookupSchema, req.body);
     const found = await lookupRobot(store, body.account, ctx.clock());
     res.json(found ? { known: true, ...found } : { known: false });

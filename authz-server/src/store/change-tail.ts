@@ -22,7 +22,9 @@ export class ChangeTail {
   private readonly listeners: TailListener[] = [];
   private running: Promise<void> | null = null;
   private again = false;
+  private failing = false;
   private timer: NodeJS.Timeout | null = null;
+  private readonly enders = new Set<() => void>();
 
   constructor(
     private readonly log: ChangeLog,
@@ -39,9 +41,18 @@ export class ChangeTail {
     this.timer.unref();
   }
 
+  /** Stops following; subscribers that passed `onStop` (the feed's open streams) are ended. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    for (const end of [...this.enders]) end();
+    this.enders.clear();
+  }
+
+  /** Called once when the tail stops (shutdown): open feed streams end instead of holding the server. */
+  onStop(end: () => void): () => void {
+    this.enders.add(end);
+    return () => this.enders.delete(end);
   }
 
   subscribe(l: TailListener): () => void {
@@ -79,10 +90,14 @@ export class ChangeTail {
         if (last) this.head = last.rev;
         this.freshAt = performance.now();
         for (const l of [...this.listeners]) l(rows, this.head);
+        if (this.failing) this.onError('reading the change log works again');
+        this.failing = false;
         if (rows.length < BATCH) return;
       }
     } catch (e) {
-      this.onError(`reading the change log failed: ${(e as Error).message}`);
+      // Once per outage, not every POLL_MS; the feed's heartbeats stop meanwhile.
+      if (!this.failing) this.onError(`reading the change log failed: ${(e as Error).message}; change-feed heartbeats stop until it works`);
+      this.failing = true;
     }
   }
 }
