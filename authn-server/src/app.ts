@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../../common/logger.js';
-import { withDecisionCache } from './authz-client/cache.js';
+import { DEFAULT_DECISION_CACHE_TTL_MS, withDecisionCache } from './authz-client/cache.js';
+import type { ChangeFeed } from './authz-client/feed.js';
 import type { AuthzClient } from './authz-client/index.js';
 import type { LoginThrottle } from './credentials/backend.js';
 import type { Credentials } from './credentials/index.js';
@@ -32,7 +33,10 @@ export interface AppDeps {
   anonymous?: boolean;
   realm?: string;
   trustProxy?: BlockList;
+  /** Longest life of a cached decision (default 60 s); caching happens only while `feed` is trusted. */
   decisionCacheTtlMs?: number;
+  /** authz's change feed (main.ts starts it); without one, every decision asks authz. */
+  feed?: ChangeFeed | undefined;
   /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   clock?: () => Date;
@@ -77,7 +81,14 @@ export function createApp(deps: AppDeps): AuthnApp {
   const now = deps.clock ? () => deps.clock!().getTime() : Date.now;
   const metrics = deps.metrics ?? createMetrics(false);
   const realm = deps.realm ?? APP_DEFAULTS.realm;
-  const authz = withDecisionCache(deps.authz, { ttlMs: deps.decisionCacheTtlMs ?? 0, onHit: () => metrics.decisionCacheHits.inc() });
+  const authz = withDecisionCache(deps.authz, {
+    ttlMs: deps.decisionCacheTtlMs ?? DEFAULT_DECISION_CACHE_TTL_MS,
+    feed: deps.feed,
+    onLookup: (result) => {
+      metrics.cacheLookups.inc({ cache: 'decision', result });
+      if (result === 'hit') metrics.decisionCacheHits.inc();
+    },
+  });
   const issuer = createTokenIssuer({
     keys: deps.keys,
     issuer: deps.issuer ?? APP_DEFAULTS.issuer,

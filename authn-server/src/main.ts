@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
+import { ChangeFeed } from './authz-client/feed.js';
 import { createAuthzClient } from './authz-client/index.js';
 import { loadConfig, type ServeFlags } from './config.js';
 import { createCredentials, type CredentialBackend } from './credentials/index.js';
@@ -28,11 +29,25 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const keys = await loadKeys({ keyFile: cfg.key, certFile: cfg.cert, extraCertFiles: cfg.extraCerts, kidFormat: cfg.kidFormat, x5c: cfg.x5c });
   if (!cfg.authzToken) logger.warn('no authz client token set (--authz-token-file / TOLLGATE_AUTHN_AUTHZ_TOKEN): /authorized calls carry no Authorization header');
   const metrics = createMetrics();
+  const authz = createAuthzClient({
+    url: cfg.authzUrl,
+    token: cfg.authzToken,
+    observe: (secs, outcome) => {
+      metrics.authzCalls.observe({ outcome }, secs);
+      if (outcome === 'error') metrics.authzErrors.inc();
+    },
+  });
+  // Caches (decisions, robot logins) are kept current by authz's change feed; without it nothing is cached.
+  const feed = cfg.changeFeed && cfg.decisionCacheTtlMs > 0 ? new ChangeFeed({ url: cfg.authzUrl, token: cfg.authzToken, logger, onReset: (reason) => metrics.feedResets.inc({ reason }) }) : undefined;
+  if (feed) {
+    metrics.watchFeed(feed);
+    feed.start();
+  } else logger.info({ change_feed: cfg.changeFeed, decision_cache_ttl_ms: cfg.decisionCacheTtlMs }, 'decision and robot caching off: every token request asks authz');
   // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
   // Kubernetes Secrets and issuers backends, credentials/index.ts) loads only when used: idle RSS (docs/authn.md "Memory").
   const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
     const { createRobotsBackend } = await import('./credentials/robots-backend.js');
-    return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
+    return createRobotsBackend({ client: authz, feed, cacheTtlMs: cfg.decisionCacheTtlMs, onLookup: (result) => metrics.cacheLookups.inc({ cache: 'robot', result }) });
   });
   const extra: CredentialBackend[] = [robots];
   if (cfg.k8sSecrets) {
@@ -69,14 +84,6 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
     onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
   });
-  const authz = createAuthzClient({
-    url: cfg.authzUrl,
-    token: cfg.authzToken,
-    observe: (secs, outcome) => {
-      metrics.authzCalls.observe({ outcome }, secs);
-      if (outcome === 'error') metrics.authzErrors.inc();
-    },
-  });
   const app = createApp({
     credentials,
     throttle: createLoginThrottle(),
@@ -92,9 +99,11 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     realm: cfg.realm,
     ...(cfg.trustProxy ? { trustProxy: cfg.trustProxy } : {}),
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
+    feed,
     ...(cfg.metricsToken ? { metricsToken: cfg.metricsToken } : {}),
   });
   const cleanup = () => {
+    feed?.stop();
     credentials.close();
     authz.close();
   };
