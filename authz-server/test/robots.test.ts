@@ -11,7 +11,7 @@ import { createLogger } from '../../common/logger.js';
 import { createApp } from '../src/app.js';
 import pg from 'pg';
 import { AuthzStore } from '../src/store/decision-cache.js';
-import { MIGRATIONS } from '../src/store/migrations.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 import { migrate as migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrate as migratePostgres } from '../src/store/postgres/migrate.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
@@ -110,7 +110,7 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
   it('delete: the robot stops; 404 for an unknown one; a malformed account is a 400', async () => {
     const { secret } = (await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body;
     await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(200);
-    assert.deepEqual((await verify('robot:team-a+ci', secret)).body, { valid: false, known: false });
+    assert.deepEqual((await verify('robot:team-a+ci', secret)).body, { valid: false, known: true });
     await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(404);
     const bad = await request(app).delete('/robots/alice').set(admin).expect(400);
     assert.equal(bad.body.error.field, 'account');
@@ -214,7 +214,7 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
     const old = await AuthzStore.create(engineStore);
     try {
-      assert.equal(await version(), 2);
+      assert.equal(await version(), SCHEMA_VERSION);
       assert.equal((await old.getRole('r'))?.name, 'r');
       const a = createApp({ store: old, logger: createLogger({ name: 't', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
       await request(a).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);

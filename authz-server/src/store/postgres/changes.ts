@@ -24,6 +24,8 @@ export async function appendChange(c: pg.PoolClient, kind: ChangeKind, subject: 
 }
 
 export async function feedInfo(q: Q): Promise<FeedInfo> {
+  // Recreated when missing (an emptied database): a new id tells feed clients to drop what they hold.
+  await q.query("INSERT INTO feed_meta (id, database_id) VALUES (1, md5(random()::text || clock_timestamp()::text)) ON CONFLICT (id) DO NOTHING");
   const { rows } = await q.query<{ database_id: string; trimmed_through: number; head: number | null }>(
     "SELECT database_id, trimmed_through, (SELECT coalesce(max(rev), 0) FROM changes) AS head FROM feed_meta WHERE id = 1",
   );

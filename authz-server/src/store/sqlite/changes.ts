@@ -14,6 +14,7 @@ export class SqliteChanges implements ChangeLog {
       insert: db.prepare<[string, string | null, string | null, string]>('INSERT INTO changes (kind, subject, detail, at) VALUES (?, ?, ?, ?)'),
       since: db.prepare<[number, number], ChangeRow>('SELECT rev, kind, subject, detail FROM changes WHERE rev > ? ORDER BY rev LIMIT ?'),
       head: db.prepare<[], { rev: number | null }>("SELECT seq AS rev FROM sqlite_sequence WHERE name = 'changes'"),
+      ensureMeta: db.prepare("INSERT INTO feed_meta (id, database_id) VALUES (1, lower(hex(randomblob(16)))) ON CONFLICT (id) DO NOTHING"),
       meta: db.prepare<[], { database_id: string; trimmed_through: number }>('SELECT database_id, trimmed_through FROM feed_meta WHERE id = 1'),
       trim: db.prepare<[number]>('DELETE FROM changes WHERE rev <= ?'),
       trimmed: db.prepare<[number]>('UPDATE feed_meta SET trimmed_through = max(trimmed_through, ?) WHERE id = 1'),
@@ -34,7 +35,12 @@ export class SqliteChanges implements ChangeLog {
   }
 
   async feedInfo(): Promise<FeedInfo> {
-    const meta = this.q.meta.get();
+    let meta = this.q.meta.get();
+    if (!meta) {
+      // Recreated when missing (an emptied database): a new id tells feed clients to drop what they hold.
+      this.q.ensureMeta.run();
+      meta = this.q.meta.get();
+    }
     if (!meta) throw new Error('feed_meta row missing');
     return { database_id: meta.database_id, head: this.headSync(), trimmed_through: meta.trimmed_through };
   }
