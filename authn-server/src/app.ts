@@ -15,7 +15,8 @@ import { toJwks, type KeySet } from './keys/load.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
-import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
+import { tokenRoutes } from './routes/token.js';
+import { withFastTokenGet } from './routes/token-fast.js';
 import { PairQueue } from './throttle/pair-queue.js';
 import { createTokenIssuer } from './token/issuer.js';
 import type { BlockList } from 'node:net';
@@ -47,16 +48,9 @@ export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', 
 
 /**
  * The request listener (for `http.createServer` and supertest). `GET` on the exact token paths goes
- * straight to the token handler; everything else (POST, HEAD, other methods, every other route, and
- * spellings of the token paths only express's routing accepts: `/AUTH`, `/auth/`) goes through
- * `express`. Express's per-request dispatch (prototype swaps, two routers, res.json) cost more CPU
- * than the rest of a cached login; the fast path runs the same handler, metrics and error rendering.
+ * straight to the token handler (routes/token-fast.ts says why); everything else goes through `express`.
  */
 export type AuthnApp = ((req: IncomingMessage, res: ServerResponse) => void) & { express: express.Express };
-
-/** Same label express's route gives the token paths (`String(req.route.path)`). */
-const TOKEN_ROUTE_LABEL = String(TOKEN_PATHS);
-const FAST_PATHS = new Set(TOKEN_PATHS);
 
 /** At most one warning per 10 minutes: the header comes with every request of a misconfigured deployment. */
 export const FORWARDED_WARNING_INTERVAL_MS = 10 * 60_000;
@@ -122,21 +116,6 @@ export function createApp(deps: AppDeps): AuthnApp {
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);
 
-  const fast = (req: IncomingMessage, res: ServerResponse, path: string): void => {
-    metrics.timeRequest('GET', TOKEN_ROUTE_LABEL, res);
-    tokens.direct(req as IncomingMessage & { method: string }, res).catch((err: unknown) => {
-      // As express would: the error middleware logs it and answers 500.
-      onError(err, { method: 'GET', path } as express.Request, res as express.Response, () => undefined);
-    });
-  };
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method === 'GET') {
-      const url = req.url ?? '';
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      if (FAST_PATHS.has(path)) return fast(req, res, path);
-    }
-    app(req, res);
-  };
+  const listener = withFastTokenGet({ direct: tokens.direct, timeRequest: metrics.timeRequest, onError }, app);
   return Object.assign(listener, { express: app });
 }
