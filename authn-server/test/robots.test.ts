@@ -145,15 +145,25 @@ describe('robot accounts through authn (real authz-server app)', () => {
       return performance.now() - t0;
     };
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 50; i++) {
-      known.push(await time(r.account));
-      unknown.push(await time(`robot:team-a+nobody${i}`));
+    for (let i = 0; i < 5; i++) (await time(r.account), await time('robot:team-a+warm')); // warm both paths
+    // A shared machine adds noise of its own: up to three rounds of 50; a real difference (before this fix a
+    // missing name cost a dummy bcrypt, 5 vs 90 ms) fails all three.
+    const rounds: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        // Alternating which goes first, so neither always runs right after the other.
+        if (i % 2) known.push(await time(r.account));
+        unknown.push(await time(`robot:team-a+nobody${round}-${i}`));
+        if (!(i % 2)) known.push(await time(r.account));
+      }
+      const [a, b] = [median(known), median(unknown)];
+      rounds.push(`${a.toFixed(2)} vs ${b.toFixed(2)} ms`);
+      if (Math.abs(a - b) <= 0.2 * Math.max(a, b)) break;
+      assert.ok(round < 2, `medians not within 20 %: ${rounds.join('; ')}`);
     }
     assert.equal((await creds.authenticate('robot:team-a+nobody', 'x')).kind, 'wrong-password');
-    const [a, b] = [median(known), median(unknown)];
-    assert.ok(Math.abs(a - b) <= 0.2 * Math.max(a, b) + 0.3, `medians ${a.toFixed(2)} vs ${b.toFixed(2)} ms`);
   });
 
   it('rotation: both secrets log in during the overlap; refresh tokens of the old secret stop', async () => {
