@@ -137,6 +137,18 @@ describe('robot accounts through authn (real authz-server app)', () => {
     await token(r.account, rot.secret, 'repository:team-a/app:pull').expect(200);
   });
 
+  it('a cached login of a previous secret ends at its overlap end, with no change on the feed (a clock event)', async () => {
+    const r = await robot('ci', ['pull']);
+    await request(authzUrl).post(`/robots/${r.account}/rotate`).set('Authorization', `Bearer ${ADMIN}`).send({ overlap: 2 }).expect(200);
+    await waitFor(async () => (await token(r.account, r.secret, 'repository:team-a/app:pull')).status === 200);
+    await token(r.account, r.secret, 'repository:team-a/app:pull').expect(200); // cached, until the overlap end
+    const revBefore = feed.rev;
+    await new Promise((res) => setTimeout(res, 2100));
+    now = Date.now();
+    await token(r.account, r.secret, 'repository:team-a/app:pull').expect(401);
+    assert.equal(feed.rev, revBefore, 'no change was sent: the entry ended on its own time');
+  });
+
   it('an unknown robot name and a wrong secret are refused alike, with medians within 20 % over 50 tries', async () => {
     const r = await robot('ci', ['pull']);
     const time = async (user: string): Promise<number> => {
