@@ -36,6 +36,8 @@ export interface AppDeps {
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
 const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics', CHANGES_PATH]);
+// POSTs that change nothing: no reason to read the change log after them.
+const READS = new Set(['/authorized', '/explain', '/robots/verify', '/robots/lookup']);
 
 export type AuthzApp = RequestListener & { express: express.Express };
 
@@ -71,7 +73,7 @@ export function createApp(deps: AppDeps): AuthzApp {
   // A write answered here is read from the change log at once (not at the next poll): the feed to authn
   // and this replica's caches hear of it within a round trip.
   app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') res.on('finish', () => void deps.store.tail.hint());
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => void deps.store.tail.hint());
     next();
   });
   app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));

@@ -201,7 +201,10 @@ export class ChangeFeed {
           name = 'message';
           data = '';
         } else if (line.startsWith('event:')) name = line.slice(6).trim();
-        else if (line.startsWith('data:')) data += line.slice(5).trim();
+        else if (line.startsWith('data:')) {
+          data += line.slice(5).trim();
+          if (data.length > MAX_LINE) return void this.fail('malformed change feed message (event too long)');
+        }
         else if (!line.startsWith(':')) return void this.fail('malformed change feed message (not server-sent events)');
       }
       if (buf.length > MAX_LINE) this.fail('malformed change feed message (line too long)');
