@@ -14,6 +14,8 @@ import { createLogger } from '../../common/logger.js';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
 import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
+import { PostgresStore } from '../../authz-server/src/store/postgres/index.js';
+import { sharedPg } from '../../authz-server/test/pg-server.js';
 import { tcpProxy, type Proxy } from '../../authz-server/test/tcp-proxy.js';
 import { withDecisionCache } from '../src/authz-client/cache.js';
 import { ChangeFeed } from '../src/authz-client/feed.js';
@@ -26,6 +28,7 @@ const ADMIN = 'change-feed-test-admin-token-0123456789';
 const S = 'registry.test';
 const alice = basic('alice', 'pw');
 const pullUrl = `/auth?service=${S}&scope=repository:team-a/app:pull`;
+const access = (res: { body: { token: string } }) => decodeJwt(res.body.token).claims.access as unknown[];
 
 function logSink(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
   const lines: string[] = [];
@@ -59,7 +62,6 @@ describe('authn caches by the change feed (real authz-server app)', () => {
 
   const authzApp = (s: AuthzStore) => createAuthzApp({ store: s, logger: createLogger({ name: 'authz', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT_TOKEN } });
   const adminCall = (path: string, body: object) => request(`http://127.0.0.1:${port}`).post(path).set('Authorization', `Bearer ${ADMIN}`).send(body);
-  const access = (res: { body: { token: string } }) => decodeJwt(res.body.token).claims.access as unknown[];
   const hits = async () => Number(/tollgate_authn_cache_lookups_total\{cache="decision",result="hit"\} (\d+)/.exec(await metrics.registry.metrics())?.[1] ?? 0);
 
   before(async () => {
@@ -154,6 +156,54 @@ describe('authn caches by the change feed (real authz-server app)', () => {
       await closeServer(authzServer);
       await restored.close();
       authzServer = await listenOn(authzApp(store), 0);
+    }
+  });
+});
+
+describe('authn following one of two PostgreSQL replicas', () => {
+  it('a binding removed through replica A is refused by authn following replica B within ~1 s; a reconnect to A with since misses nothing', async () => {
+    const tmp = tempDir();
+    const keys = await makeKeys(tmp.dir);
+    const url = (await (await sharedPg()).createDatabase()).url;
+    const stores = [await AuthzStore.create(await PostgresStore.open({ url })), await AuthzStore.create(await PostgresStore.open({ url }))];
+    const servers = await Promise.all(stores.map((s) => listenOn(createAuthzApp({ store: s, logger: createLogger({ name: 'authz', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT_TOKEN } }))));
+    const [aUrl, bUrl] = servers.map((s) => `http://127.0.0.1:${(s.address() as AddressInfo).port}`) as [string, string];
+    const feed = new ChangeFeed({ url: bUrl, token: CLIENT_TOKEN, logger: createLogger({ name: 'feed', level: 'silent' }) });
+    const creds = new MemCredentials();
+    creds.set('alice', 'pw');
+    const t = testApp({ keys, authzUrl: bUrl, credentials: creds, feed });
+    const onA = (method: 'post' | 'delete', path: string, body?: object) => request(aUrl)[method](path).set('Authorization', `Bearer ${ADMIN}`).send(body);
+    try {
+      feed.start();
+      await waitFor(() => feed.trusted());
+      await onA('post', '/add-role', { name: 'reader', permissions: [{ name: 'team-a/**', actions: ['pull'] }] }).expect(201);
+      await onA('post', '/add-role-binding', { account_name: 'alice', role_name: 'reader' }).expect(201);
+      await waitFor(async () => access(await request(t.app).get(pullUrl).set('Authorization', alice).expect(200)).length === 1);
+      await request(t.app).get(pullUrl).set('Authorization', alice).expect(200); // cached
+      await onA('post', '/delete-role-binding', { account_name: 'alice', role_name: 'reader' }).expect(200);
+      const start = Date.now();
+      await waitFor(async () => access(await request(t.app).get(pullUrl).set('Authorization', alice).expect(200)).length === 0, 3000);
+      assert.ok(Date.now() - start < 1500, `binding: refused after ${Date.now() - start} ms`);
+      // The feed moves to replica A with since: the same revisions, nothing missed, no reset.
+      const rev = feed.rev;
+      await closeServer(servers[1]!);
+      const moved = new ChangeFeed({ url: aUrl, token: CLIENT_TOKEN, logger: createLogger({ name: 'feed', level: 'silent' }) });
+      Object.assign(moved, { rev: rev - 1, databaseId: feed.databaseId });
+      const seen: Array<number | null> = [];
+      moved.subscribe((c) => seen.push(c ? c.rev : null));
+      moved.start();
+      try {
+        await waitFor(() => moved.trusted());
+        assert.deepEqual(seen, [rev], 'replayed exactly the last change, no reset');
+      } finally {
+        moved.stop();
+      }
+    } finally {
+      feed.stop();
+      t.authzClient.close();
+      for (const s of servers) await closeServer(s).catch(() => undefined);
+      for (const s of stores) await s.close();
+      tmp.cleanup();
     }
   });
 });
