@@ -48,18 +48,22 @@ export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): Authz
     ttl: Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS),
   });
   feed.subscribe(() => lru.clear());
+  const lookup = (key: string): AuthorizedResponse | undefined => {
+    const hit = lru.get(key);
+    if (!hit) return undefined;
+    opts.onLookup?.('hit');
+    return { allowed: hit.allowed, actions: [...hit.actions] };
+  };
   return {
+    peek: (req) => (feed.trusted() ? lookup(keyOf(req)) : undefined),
     async authorize(req) {
       if (!feed.trusted()) {
         opts.onLookup?.('untrusted');
         return inner.authorize(req);
       }
       const key = keyOf(req);
-      const hit = lru.get(key);
-      if (hit) {
-        opts.onLookup?.('hit');
-        return { allowed: hit.allowed, actions: [...hit.actions] };
-      }
+      const hit = lookup(key);
+      if (hit) return hit;
       opts.onLookup?.('miss');
       const { epoch, rev } = feed;
       const value: AuthorizedResponse = await inner.authorize(req);

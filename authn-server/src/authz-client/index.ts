@@ -39,6 +39,8 @@ function errorReason(text: string): string {
 
 export interface AuthzClient {
   authorize(req: AuthorizedRequest): Promise<AuthorizedResponse>;
+  /** A cached answer, synchronously, or undefined (then `authorize`); only a caching client has it (cache.ts). */
+  peek?(req: AuthorizedRequest): AuthorizedResponse | undefined;
   /**
    * POSTs a JSON body to another client-token route (the robot verify/lookup contract, common/robots.ts)
    * on the same keep-alive pool, with the same timeout and retry; resolves with the parsed 200 body,
