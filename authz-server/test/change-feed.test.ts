@@ -185,6 +185,29 @@ describe('change feed across two PostgreSQL replicas', () => {
   });
 });
 
+describe('change feed when the database cannot be read', () => {
+  it('heartbeats stop while the change log cannot be read: a heartbeat always means "nothing missed as of a moment ago"', async () => {
+    const h = await harness('sqlite');
+    const { server, base } = await serve(h.app);
+    try {
+      const beatsIn = (evs: Ev[], from: number) => evs.filter((e, i) => i >= from && e.event === 'beat').length;
+      let mark = 0;
+      const evs = await readFeed(base, '', (e) => {
+        if (mark === 0 && beatsIn(e, 0) >= 3) {
+          mark = e.length;
+          (h.store.engine as SqliteStore).db.close(); // every read of the log now fails
+        }
+        return false;
+      }, 1200);
+      assert.ok(mark > 0, 'heartbeats flowed while the database answered');
+      assert.equal(beatsIn(evs, mark), 0, 'no heartbeat once the log cannot be read');
+    } finally {
+      await stop(server);
+      await h.close().catch(() => undefined);
+    }
+  });
+});
+
 describe('synchronous decision path (SQLite)', () => {
   it('cold and cached decisions are answered without a promise and match the async path', async () => {
     const store = await AuthzStore.create(SqliteStore.open(':memory:'));
