@@ -1,5 +1,5 @@
 /** Seeds the authz benchmark database: R roles, N accounts × K bindings, a few pattern bindings. */
-import { AuthzStore } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 
 export const ROLES = 20;

@@ -8,7 +8,7 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../common/logger.js';
 import { createApp } from '../authz-server/src/app.js';
-import { AuthzStore } from '../authz-server/src/store/index.js';
+import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from '../../common/logger.js';
-import { withDecisionCache } from './authz-client/cache.js';
+import { DEFAULT_DECISION_CACHE_TTL_MS, withDecisionCache } from './authz-client/cache.js';
+import type { ChangeFeed } from './authz-client/feed.js';
 import type { AuthzClient } from './authz-client/index.js';
 import type { LoginThrottle } from './credentials/backend.js';
 import type { Credentials } from './credentials/chain.js';
@@ -15,6 +16,7 @@ import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
 import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
+import { withFastTokenGet } from './routes/token-fast.js';
 import type { AccountGuard } from './throttle/account-guard.js';
 import { PairQueue } from './throttle/pair-queue.js';
 import { createTokenIssuer } from './token/issuer.js';
@@ -35,7 +37,10 @@ export interface AppDeps {
   anonymous?: boolean;
   realm?: string;
   trustProxy?: BlockList;
+  /** Longest life of a cached decision (default 60 s); caching happens only while `feed` is trusted. */
   decisionCacheTtlMs?: number;
+  /** authz's change feed (main.ts starts it); without one, every decision asks authz. */
+  feed?: ChangeFeed | undefined;
   /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   clock?: () => Date;
@@ -46,16 +51,9 @@ export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', 
 
 /**
  * The request listener (for `http.createServer` and supertest). `GET` on the exact token paths goes
- * straight to the token handler; everything else (POST, HEAD, other methods, every other route, and
- * spellings of the token paths only express's routing accepts: `/AUTH`, `/auth/`) goes through
- * `express`. Express's per-request dispatch (prototype swaps, two routers, res.json) cost more CPU
- * than the rest of a cached login; the fast path runs the same handler, metrics and error rendering.
+ * straight to the token handler (routes/token-fast.ts says why); everything else goes through `express`.
  */
 export type AuthnApp = ((req: IncomingMessage, res: ServerResponse) => void) & { express: express.Express };
-
-/** Same label express's route gives the token paths (`String(req.route.path)`). */
-const TOKEN_ROUTE_LABEL = String(TOKEN_PATHS);
-const FAST_PATHS = new Set(TOKEN_PATHS);
 
 /** At most one warning per 10 minutes: the header comes with every request of a misconfigured deployment. */
 export const FORWARDED_WARNING_INTERVAL_MS = 10 * 60_000;
@@ -80,7 +78,14 @@ export function createApp(deps: AppDeps): AuthnApp {
   const now = deps.clock ? () => deps.clock!().getTime() : Date.now;
   const metrics = deps.metrics ?? createMetrics(false);
   const realm = deps.realm ?? APP_DEFAULTS.realm;
-  const authz = withDecisionCache(deps.authz, { ttlMs: deps.decisionCacheTtlMs ?? 0, onHit: () => metrics.decisionCacheHits.inc() });
+  const authz = withDecisionCache(deps.authz, {
+    ttlMs: deps.decisionCacheTtlMs ?? DEFAULT_DECISION_CACHE_TTL_MS,
+    feed: deps.feed,
+    onLookup: (result) => {
+      metrics.cacheLookups.inc({ cache: 'decision', result });
+      if (result === 'hit') metrics.decisionCacheHits.inc();
+    },
+  });
   const issuer = createTokenIssuer({
     keys: deps.keys,
     issuer: deps.issuer ?? APP_DEFAULTS.issuer,
@@ -115,21 +120,6 @@ export function createApp(deps: AppDeps): AuthnApp {
   const onError = errorMiddleware(deps.logger, realm);
   app.use(onError);
 
-  const fast = (req: IncomingMessage, res: ServerResponse, path: string): void => {
-    metrics.timeRequest('GET', TOKEN_ROUTE_LABEL, res);
-    tokens.direct(req as IncomingMessage & { method: string }, res).catch((err: unknown) => {
-      // As express would: the error middleware logs it and answers 500.
-      onError(err, { method: 'GET', path } as express.Request, res as express.Response, () => undefined);
-    });
-  };
-  const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method === 'GET') {
-      const url = req.url ?? '';
-      const q = url.indexOf('?');
-      const path = q < 0 ? url : url.slice(0, q);
-      if (FAST_PATHS.has(path)) return fast(req, res, path);
-    }
-    app(req, res);
-  };
+  const listener = withFastTokenGet({ direct: tokens.direct, timeRequest: metrics.timeRequest, onError }, app);
   return Object.assign(listener, { express: app });
 }

@@ -31,6 +31,8 @@ export interface ServeFlags {
   trustProxy?: string;
   anonymous?: boolean;
   decisionCacheTtl?: string;
+  /** commander's `--no-change-feed` sets this to false. */
+  changeFeed?: boolean;
   realm?: string;
   logLevel?: string;
   k8sSecrets?: boolean;
@@ -56,7 +58,8 @@ export const DEFAULTS = {
   kidFormat: 'libtrust',
   tokenTtl: '5m',
   refreshTtl: '30d',
-  decisionCacheTtl: '0',
+  /** Upper bound only: the change feed drops entries within ~1 s of a change; this reclaims idle ones. */
+  decisionCacheTtl: '60s',
   realm: 'tollgate',
   logLevel: 'info',
   k8sSecretName: 'tollgate-registry',
@@ -117,9 +120,10 @@ const ConfigSchema = z.object({
   anonymous: z.boolean(),
   decisionCacheTtlMs: custom((v) => {
     const ms = Math.round(parseDurationSeconds(v) * 1000);
-    if (ms > MAX_DECISION_CACHE_TTL_MS) throw new Error(`"${v}" is above the 5s maximum`);
+    if (ms > MAX_DECISION_CACHE_TTL_MS) throw new Error(`"${v}" is above the 1h maximum`);
     return ms;
   }),
+  changeFeed: z.boolean(),
   realm: z.string().min(1).max(256),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   k8sSecrets: z.boolean(),
@@ -155,6 +159,7 @@ const FLAG_NAMES: Record<string, string> = {
   refreshTtlSec: '--refresh-ttl / TOLLGATE_AUTHN_REFRESH_TTL',
   trustProxy: '--trust-proxy / TOLLGATE_AUTHN_TRUST_PROXY',
   decisionCacheTtlMs: '--decision-cache-ttl / TOLLGATE_AUTHN_DECISION_CACHE_TTL',
+  changeFeed: '--no-change-feed / TOLLGATE_AUTHN_CHANGE_FEED',
   realm: '--realm / TOLLGATE_AUTHN_REALM',
   logLevel: '--log-level / TOLLGATE_AUTHN_LOG_LEVEL',
   k8sSecretName: '--k8s-secret-name / TOLLGATE_AUTHN_K8S_SECRET_NAME',
@@ -216,6 +221,7 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     trustProxy: flags.trustProxy ?? e('TRUST_PROXY'),
     anonymous: flags.anonymous === true || envBool(env, 'TOLLGATE_AUTHN_ANONYMOUS'),
     decisionCacheTtlMs: flags.decisionCacheTtl ?? e('DECISION_CACHE_TTL') ?? DEFAULTS.decisionCacheTtl,
+    changeFeed: flags.changeFeed !== false && (env.TOLLGATE_AUTHN_CHANGE_FEED === undefined || envBool(env, 'TOLLGATE_AUTHN_CHANGE_FEED')),
     realm: flags.realm ?? e('REALM') ?? DEFAULTS.realm,
     logLevel: flags.logLevel ?? e('LOG_LEVEL') ?? env.TOLLGATE_LOG_LEVEL ?? DEFAULTS.logLevel,
     k8sSecrets: flags.k8sSecrets === true || envBool(env, 'TOLLGATE_AUTHN_K8S_SECRETS'),

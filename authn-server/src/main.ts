@@ -21,7 +21,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   const cfg = loadConfig(flags);
   const logger = log ?? createLogger({ name: 'authn', level: cfg.logLevel });
   const core = await createAuthnCore(cfg, logger);
-  const { keys, credentials, throttle, accountGuard, authz, metrics } = core;
+  const { keys, credentials, throttle, accountGuard, authz, feed, metrics } = core;
   const app = createApp({
     credentials,
     throttle,
@@ -38,6 +38,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     realm: cfg.realm,
     ...(cfg.trustProxy ? { trustProxy: cfg.trustProxy } : {}),
     decisionCacheTtlMs: cfg.decisionCacheTtlMs,
+    feed,
     ...(cfg.metricsToken ? { metricsToken: cfg.metricsToken } : {}),
   });
   const cleanup = () => core.close();

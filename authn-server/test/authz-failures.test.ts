@@ -6,7 +6,10 @@ import request from 'supertest';
 import { createAuthzClient } from '../src/authz-client/index.js';
 import type { KeySet } from '../src/keys/load.js';
 import { createMetrics } from '../src/metrics/index.js';
-import { basic, CLIENT_TOKEN, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp, verifyIndependently } from './helpers.js';
+import { ChangeFeed } from '../src/authz-client/feed.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../common/logger.js';
+import { basic, CLIENT_TOKEN, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp, verifyIndependently, waitFor } from './helpers.js';
 
 describe('authz failures and the decision cache, against a stand-in /authorized', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -138,20 +141,22 @@ describe('authz failures and the decision cache, against a stand-in /authorized'
     }
   });
 
-  it('decision cache (when enabled) answers repeats within its TTL, counts hits, and never caches failures', async () => {
-    const metrics = createMetrics(false);
-    const t = testApp({ keys, authzUrl: authz.url, credentials: creds, decisionCacheTtlMs: 5000, metrics });
+  it('an authz without the change feed (older version, feed disabled) → caching off, logged once; failures never cached', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ name: 'feed-test', level: 'info', destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+    const feed = new ChangeFeed({ url: authz.url, token: CLIENT_TOKEN, logger: log });
+    feed.start();
+    const t = testApp({ keys, authzUrl: authz.url, credentials: creds, decisionCacheTtlMs: 60_000, feed });
     try {
-      await request(t.app).get(scopeUrl).set('Authorization', alice).expect(200);
-      await request(t.app).get(scopeUrl).set('Authorization', alice).expect(200);
-      assert.equal(authz.requests.length, 2, 'second request served from the cache');
-      assert.match(await metrics.registry.metrics(), /tollgate_authn_decision_cache_hits_total 2/);
-      const other = `/auth?service=${S}&scope=repository:z/z:pull`;
+      await waitFor(() => feed.state === 'unsupported');
+      for (let i = 0; i < 3; i++) await request(t.app).get(scopeUrl).set('Authorization', alice).expect(200);
+      assert.equal(authz.requests.length, 6, 'every request asked authz (2 scopes × 3)');
       authz.mode = 'error';
-      await request(t.app).get(other).set('Authorization', alice).expect(503);
-      authz.mode = 'ok';
-      await request(t.app).get(other).set('Authorization', alice).expect(200);
+      await request(t.app).get(scopeUrl).set('Authorization', alice).expect(503);
+      const said = lines.filter((l) => l.includes('no change feed'));
+      assert.equal(said.length, 1, 'logged once');
     } finally {
+      feed.stop();
       t.authzClient.close();
     }
   });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
-import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import type { KeySet } from '../src/keys/load.js';
 import { basic, CLIENT_TOKEN, logger, makeKeys, MemCredentials, tempDir, testApp, verifyIndependently, type TestApp } from './helpers.js';

@@ -15,6 +15,7 @@ import { createLogger } from '../../common/logger.js';
 import { createCredentials, type Credentials } from '../src/credentials/chain.js';
 import { MAX_HEADER_BYTES, MAX_TOKEN_BYTES } from '../src/credentials/limits.js';
 import { createRobotsBackend } from '../src/credentials/robots.js';
+import { createAuthzClient } from '../src/authz-client/index.js';
 import { createLoginThrottle } from '../src/throttle/index.js';
 import { basic, makeKeys, StandInAuthz, tempDir, testApp, type TestApp } from './helpers.js';
 
@@ -42,7 +43,7 @@ describe('credential input: sizes and secrets in the wrong field', () => {
       logger: createLogger({ name: 'x', level: 'silent' }),
       usersFile: join(tmp.dir, 'users.yaml'),
       watch: { watch: false, pollMs: 0 },
-      robots: createRobotsBackend({ authzUrl: 'http://127.0.0.1:9', timeoutMs: 500 }),
+      robots: createRobotsBackend({ client: createAuthzClient({ url: 'http://127.0.0.1:9', timeoutMs: 500 }) }),
     });
     lines = [];
     const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });

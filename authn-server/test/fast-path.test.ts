@@ -78,7 +78,7 @@ describe('token endpoint fast path (GET without express)', () => {
         cb();
       },
     });
-    const broken = { authorize: () => Promise.reject(new TypeError('boom')), ping: async () => true, close: () => undefined };
+    const broken = { authorize: () => Promise.reject(new TypeError('boom')), call: () => Promise.reject(new TypeError('boom')), ping: async () => true, close: () => undefined };
     const t = testApp({ keys, authzUrl: authz.url, credentials: creds(), authz: broken, logger: createLogger({ name: 'fast-test', level: 'info', destination: sink }) });
     for (const path of ['/auth', '/auth/']) {
       const res = await request(t.app).get(`${path}?service=${S}&scope=${scope}`).set('Authorization', basic('alice', 'alice-pw')).expect(500);

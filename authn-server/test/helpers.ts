@@ -238,3 +238,12 @@ export function decodeJwt(token: string): Decoded {
   const [h = '', p = ''] = token.split('.');
   return { header: b64json(h), claims: b64json(p) as Decoded['claims'] };
 }
+
+/** Polls `cond` every 20 ms until it holds; fails after `ms`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
-import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import { createAuthzClient } from '../src/authz-client/index.js';
 import { basic, makeKeys, MemCredentials, tempDir, testApp } from './helpers.js';

@@ -13,11 +13,12 @@ import bcrypt from 'bcryptjs';
 import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp as createAuthzApp } from '../../authz-server/src/app.js';
-import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import { createCredentials, type Credentials, type CredentialOptions } from '../src/credentials/chain.js';
 import { createK8sSecretsBackend, type K8sSecretsBackend } from '../src/credentials/k8s-secrets/index.js';
 import { createRobotsBackend } from '../src/credentials/robots.js';
+import { createAuthzClient } from '../src/authz-client/index.js';
 import { SimulatedKubeApi } from './k8s/api-sim.js';
 import { basic, CLIENT_TOKEN, logger, makeKeys, StandInAuthz, tempDir, testApp } from './helpers.js';
 
@@ -131,7 +132,7 @@ describe('remote lookups: budget first, 429s retried, equal cost (SIMULATED Kube
 
     it('new robot names cost authz calls only within the client\'s budget; a robot that logged in a moment ago pays nothing', async () => {
       const robot = (await request(url).post('/robots').set('Authorization', 'Bearer remote-lookups-admin-token-0123456789').send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body as { account: string; secret: string };
-      creds = await createCredentials({ logger, robots: createRobotsBackend({ authzUrl: url, token: CLIENT_TOKEN, cacheTtlMs: 0 }) });
+      creds = await createCredentials({ logger, robots: createRobotsBackend({ client: createAuthzClient({ url, token: CLIENT_TOKEN }), cacheTtlMs: 0 }) });
       const ip = '203.0.113.9';
       assert.equal((await creds.authenticate(robot.account, robot.secret, ip)).kind, 'ok');
       const before = verifies;
@@ -145,7 +146,7 @@ describe('remote lookups: budget first, 429s retried, equal cost (SIMULATED Kube
 
     it('an unknown robot name costs what a known robot with a wrong secret costs: one authz call, no bcrypt (medians printed)', async () => {
       const robot = (await request(url).post('/robots').set('Authorization', 'Bearer remote-lookups-admin-token-0123456789').send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body as { account: string };
-      creds = await createCredentials({ logger, hashBudget: false, robots: createRobotsBackend({ authzUrl: url, token: CLIENT_TOKEN }) });
+      creds = await createCredentials({ logger, hashBudget: false, robots: createRobotsBackend({ client: createAuthzClient({ url, token: CLIENT_TOKEN }) }) });
       const known: number[] = [];
       const unknown: number[] = [];
       for (let i = 0; i < 50; i++) {

@@ -23,7 +23,8 @@ describe('authn serve configuration', () => {
     assert.deepEqual(c.services, ['tollgate-registry']);
     assert.equal(c.tokenTtlSec, 300);
     assert.equal(c.refreshTtlSec, 30 * 86400);
-    assert.equal(c.decisionCacheTtlMs, 0);
+    assert.equal(c.decisionCacheTtlMs, 60_000, 'caching is on by default, kept current by the change feed');
+    assert.equal(c.changeFeed, true);
     assert.equal(c.kidFormat, 'libtrust');
     assert.equal(c.x5c, true);
     assert.equal(c.anonymous, false);
@@ -81,7 +82,7 @@ describe('authn serve configuration', () => {
       '--listen', '127.0.0.1:7100', '--authz-url', 'http://127.0.0.1:7101', '--authz-token-file', tokenFile, '--issuer', 'flag-iss', '--service', 'reg-1', '--service', 'reg-2',
       '--key', 'k.pem', '--cert', 'c.pem', '--extra-cert', 'old.crt', '--extra-cert', 'new.crt', '--kid-format', 'thumbprint', '--no-x5c',
       '--users', 'u.yaml', '--htpasswd', 'h.htpasswd', '--oidc-issuers', 'i.yaml', '--token-ttl', '2m', '--refresh-ttl', '1d', '--trust-proxy', '10.0.0.0/8',
-      '--anonymous', '--decision-cache-ttl', '3s', '--realm', 'flag-realm', '--log-level', 'debug',
+      '--anonymous', '--decision-cache-ttl', '3s', '--no-change-feed', '--realm', 'flag-realm', '--log-level', 'debug',
       '--k8s-secrets', '--k8s-secret-name', 'devbox-registry', '--k8s-secret-registry-host', 'reg.example.com', '--k8s-account-prefix', 'ns:',
       '--k8s-secrets-mode', 'get', '--k8s-api-url', 'https://k8s.example.com:6443', '--k8s-token-file', 'sa.token', '--k8s-ca-file', 'ca.crt', '--k8s-stale-after', '1m',
       '--bcrypt-workers', '3', '--bcrypt-queue', '40', '--uncached-per-ip', '30', '--account-failures-per-hour', '20', '--metrics-token-file', metricsFile], { from: 'user' });
@@ -92,7 +93,7 @@ describe('authn serve configuration', () => {
       {
         listen: { host: '127.0.0.1', port: 7100 }, authzUrl: 'http://127.0.0.1:7101', authzToken: 'flag-token-0123456789abcdef0123456789', issuer: 'flag-iss', services: ['reg-1', 'reg-2'],
         key: 'k.pem', cert: 'c.pem', extraCerts: ['old.crt', 'new.crt'], kidFormat: 'thumbprint', x5c: false, users: 'u.yaml', htpasswd: 'h.htpasswd', oidcIssuers: 'i.yaml',
-        tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, realm: 'flag-realm', logLevel: 'debug',
+        tokenTtlSec: 120, refreshTtlSec: 86400, trustProxy: true, anonymous: true, decisionCacheTtlMs: 3000, changeFeed: false, realm: 'flag-realm', logLevel: 'debug',
         k8sSecrets: true, k8sSecretName: 'devbox-registry', k8sSecretRegistryHost: 'reg.example.com', k8sAccountPrefix: 'ns:', k8sSecretsMode: 'get',
         k8sApiUrl: 'https://k8s.example.com:6443', k8sTokenFile: 'sa.token', k8sCaFile: 'ca.crt', k8sStaleAfterSec: 60,
         bcryptWorkers: 3, bcryptQueue: 40, uncachedPerIp: 30, accountFailuresPerHour: 20, metricsToken: 'metrics-flag-token-0123456789abcdef0123',
@@ -145,7 +146,7 @@ describe('authn serve configuration', () => {
       [{ refreshTtl: '1d500ms' }, /--refresh-ttl \/ TOLLGATE_AUTHN_REFRESH_TTL: "1d500ms" must be a whole number of seconds/],
       [{ bcryptWorkers: '0' }, /--bcrypt-workers/],
       [{ uncachedPerIp: '1.5' }, /--uncached-per-ip.*whole number/],
-      [{ decisionCacheTtl: '10s' }, /--decision-cache-ttl.*above the 5s maximum/],
+      [{ decisionCacheTtl: '2h' }, /--decision-cache-ttl.*above the 1h maximum/],
       [{ listen: 'nope' }, /--listen.*invalid listen address/],
       [{ authzUrl: 'ftp://x' }, /--authz-url/],
       [{ kidFormat: 'x5t' }, /--kid-format/],

@@ -12,12 +12,13 @@ import { adminAuth } from './auth/admin-auth.js';
 import { requireToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
-import type { AuthzStore } from './store/index.js';
+import type { AuthzStore } from './store/decision-cache.js';
 import { bindingRoutes } from './bindings/routes.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
 import { withFastAuthorized } from './routes/authorized-fast.js';
 import type { RouteContext } from './routes/context.js';
+import { changeRoutes, CHANGES_PATH } from './routes/changes.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { robotRoutes } from './robots/routes.js';
@@ -37,7 +38,9 @@ export interface AppDeps {
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
-const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics']);
+const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics', CHANGES_PATH]);
+// POSTs that change nothing: no reason to read the change log after them.
+const READS = new Set(['/authorized', '/explain', '/robots/verify', '/robots/lookup']);
 
 const pathOnly = (url: string | undefined): string | undefined => (url === undefined ? undefined : url.split('?')[0]);
 
@@ -76,7 +79,13 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
+  // A write answered here is read from the change log at once (not at the next poll): the feed to authn
+  // and this replica's caches hear of it within a round trip.
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => void deps.store.tail.hint());
+    next();
+  });
+  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

@@ -8,7 +8,7 @@ import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
 import { loadConfig, type Config, type ServeFlags } from './config.js';
 import { createMetrics } from './metrics/index.js';
-import { AuthzStore } from './store/index.js';
+import { AuthzStore } from './store/decision-cache.js';
 import { isPostgresUrl, redactUrl } from './store/postgres/connect.js';
 import { PostgresStore } from './store/postgres/index.js';
 import { SqliteStore } from './store/sqlite/index.js';
@@ -38,12 +38,13 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
     if (logger.isLevelEnabled('warn')) logger.warn(msg);
     else process.stderr.write(`WARNING: ${msg}\n`);
   }
-  const store = await AuthzStore.create(await openEngine(cfg, logger));
+  const store = await AuthzStore.create(await openEngine(cfg, logger), undefined, (message) => logger.warn(message));
   const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.countBindings() });
   const app = createApp({ store, logger, metrics, tokens: { admin: cfg.adminToken, client: cfg.clientToken, insecureDev: cfg.insecureDev } });
   // An import body may be 64 MiB: keep node's own 5 min for a whole request (the 30 s default suits token requests).
   const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: redactUrl(cfg.db), engine: store.engine.engine }, cleanup: () => void store.close(), requestTimeoutMs: 300_000 });
-  return { server, store, url, close };
+  // Open change-feed streams end first, or they would hold the shutdown for its 5 s grace.
+  return { server, store, url, close: () => (store.tail.stop(), close()) };
 }
 
 /** CLI entry: start, wire signals, exit non-zero with a clear message on bad config. */

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createLogger } from '../../common/logger.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import { createApp } from '../src/app.js';
-import { AuthzStore } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/decision-cache.js';
 import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { sharedPg, stopSharedPg } from './pg-server.js';

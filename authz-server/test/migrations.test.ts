@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { openDatabase } from '../src/store/sqlite/db.js';
 import { migrate } from '../src/store/sqlite/migrate.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
-import { AuthzStore } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/decision-cache.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import { req, tempDir } from './helpers.js';
 
@@ -24,7 +24,7 @@ describe('store migrations', () => {
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['api_tokens', 'bindings', 'robot_hash_key', 'robots', 'roles']);
+    assert.deepEqual(tables, ['api_tokens', 'bindings', 'changes', 'feed_meta', 'robot_hash_key', 'robots', 'roles', 'sqlite_sequence']);
     db.close();
   });
 

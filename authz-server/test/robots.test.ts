@@ -10,7 +10,7 @@ import request from 'supertest';
 import { createLogger } from '../../common/logger.js';
 import { createApp } from '../src/app.js';
 import pg from 'pg';
-import { AuthzStore } from '../src/store/index.js';
+import { AuthzStore } from '../src/store/decision-cache.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../src/store/migrations.js';
 import { migrate as migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrate as migratePostgres } from '../src/store/postgres/migrate.js';
@@ -54,14 +54,14 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     assert.equal((await request(app).post('/robots').set(client).send({ namespace: 'x', name: 'y', actions: ['pull'] })).status, 401, 'admin token required');
   });
 
-  it('verify: right secret valid, wrong invalid, unknown account not known; expiry ends it', async () => {
+  it('verify: right secret valid; a wrong secret and an unknown account get the same answer; expiry ends it', async () => {
     const { secret } = (await create({ namespace: 'team-a', name: 'ci', actions: ['pull', 'push'], ttl: '1h' }).expect(201)).body;
     const ok = (await verify('robot:team-a+ci', secret)).body;
     assert.equal(ok.valid, true);
     assert.deepEqual(ok.actions, ['pull', 'push']);
     assert.equal(ok.not_after, Date.parse('2026-03-01T01:00:00Z') / 1000);
     assert.deepEqual((await verify('robot:team-a+ci', `${secret}x`)).body, { valid: false, known: true });
-    assert.deepEqual((await verify('robot:team-a+nobody', secret)).body, { valid: false, known: false });
+    assert.deepEqual((await verify('robot:team-a+nobody', secret)).body, { valid: false, known: true }, 'robot names are not revealed');
     later(3601);
     assert.deepEqual((await verify('robot:team-a+ci', secret)).body, { valid: false, known: true });
     assert.deepEqual((await decide({ Account: 'robot:team-a+ci', Name: 'team-a/app' })).body, { allowed: false, actions: [] }, 'expired robot gets nothing');
@@ -113,7 +113,7 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
   it('delete: the robot stops; 404 for an unknown one; a malformed account is a 400', async () => {
     const { secret } = (await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body;
     await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(200);
-    assert.deepEqual((await verify('robot:team-a+ci', secret)).body, { valid: false, known: false });
+    assert.deepEqual((await verify('robot:team-a+ci', secret)).body, { valid: false, known: true });
     await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(404);
     const bad = await request(app).delete('/robots/alice').set(admin).expect(400);
     assert.equal(bad.body.error.field, 'account');

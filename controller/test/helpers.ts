@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../../common/logger.js';
 import { createApp } from '../../authz-server/src/app.js';
-import { AuthzStore } from '../../authz-server/src/store/index.js';
+import { AuthzStore } from '../../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../../authz-server/src/store/sqlite/index.js';
 import { KubeApiSim } from '../../e2e/harness/kube-api-sim.js';
 import { SimulatedIssuer } from '../../e2e/harness/simulated-issuer.js';

@@ -1,41 +1,77 @@
 /**
- * Optional decision cache in front of `/authorized` (off by default; TTL ≤ 5 s). Only answers are
- * cached, never failures, so an outage is never hidden; the short TTL bounds how long a removed
- * binding keeps working. Bounded size: the oldest entries go first.
+ * The decision cache in front of `/authorized`, on by default and safe because authz's change feed
+ * (feed.ts) says when to drop it. Rules:
+ * - answers only while the feed is trusted (a message within 750 ms); otherwise every request asks
+ *   authz, so a cached answer is at most ~1 s behind authz whatever fails;
+ * - any change on the feed drops every decision (coarse on purpose: a binding, role, robot or import
+ *   change may change any decision; changes are rare next to token requests);
+ * - an answer fetched while the feed moved (a change, a drop) is not stored: it may predate the change;
+ * - `ttlMs` bounds an entry's life even when nothing changes (`--decision-cache-ttl`); 0 = no cache;
+ * - bounded in entries and bytes (lru-cache); only answers are cached, never failures.
  */
+import { LRUCache } from 'lru-cache';
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
+import type { ChangeFeed } from './feed.js';
 import type { AuthzClient } from './index.js';
 
-export const MAX_DECISION_CACHE_TTL_MS = 5000;
+export const DEFAULT_DECISION_CACHE_TTL_MS = 60_000;
+export const MAX_DECISION_CACHE_TTL_MS = 3_600_000;
+export const DECISION_CACHE_MAX_ENTRIES = 50_000;
+export const DECISION_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface CacheOptions {
   ttlMs: number;
+  /** No feed → no cache. */
+  feed?: ChangeFeed | undefined;
   maxEntries?: number;
-  now?: () => number;
-  onHit?: () => void;
+  maxBytes?: number;
+  onLookup?: (result: 'hit' | 'miss' | 'untrusted') => void;
 }
 
-export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): AuthzClient {
-  if (opts.ttlMs <= 0) return inner;
-  const ttl = Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS);
-  const max = opts.maxEntries ?? 10000;
-  const now = opts.now ?? Date.now;
-  const entries = new Map<string, { at: number; value: AuthorizedResponse }>();
+interface Entry {
+  allowed: boolean;
+  actions: string[];
+}
+
+const keyOf = (r: AuthorizedRequest): string => JSON.stringify([r.Account, r.Type, r.Name, r.Service, r.IP, r.Actions, r.Labels ?? null]);
+// UTF-16 key and action strings plus a fixed overhead per entry (lru-cache's own nodes, the object).
+const sizeOf = (v: Entry, k: string): number => 2 * k.length + 96 + v.actions.reduce((n, a) => n + 2 * a.length + 16, 0);
+
+export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): AuthzClient & { size(): number; bytes(): number } {
+  const feed = opts.feed;
+  const passThrough = { call: inner.call.bind(inner), ping: inner.ping.bind(inner), close: inner.close.bind(inner) };
+  if (opts.ttlMs <= 0 || !feed) return { ...passThrough, authorize: (r) => inner.authorize(r), size: () => 0, bytes: () => 0 };
+  const lru = new LRUCache<string, Entry>({
+    max: opts.maxEntries ?? DECISION_CACHE_MAX_ENTRIES,
+    maxSize: opts.maxBytes ?? DECISION_CACHE_MAX_BYTES,
+    sizeCalculation: sizeOf,
+    ttl: Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS),
+  });
+  feed.subscribe(() => lru.clear());
+  const lookup = (key: string): AuthorizedResponse | undefined => {
+    const hit = lru.get(key);
+    if (!hit) return undefined;
+    opts.onLookup?.('hit');
+    return { allowed: hit.allowed, actions: [...hit.actions] };
+  };
   return {
-    async authorize(req: AuthorizedRequest) {
-      const key = JSON.stringify([req.Account, req.Type, req.Name, req.Service, req.IP, req.Actions, req.Labels ?? null]);
-      const hit = entries.get(key);
-      if (hit && now() - hit.at < ttl) {
-        opts.onHit?.();
-        return { allowed: hit.value.allowed, actions: [...hit.value.actions] };
+    peek: (req) => (feed.trusted() ? lookup(keyOf(req)) : undefined),
+    async authorize(req) {
+      if (!feed.trusted()) {
+        opts.onLookup?.('untrusted');
+        return inner.authorize(req);
       }
-      const value = await inner.authorize(req);
-      entries.delete(key);
-      entries.set(key, { at: now(), value });
-      if (entries.size > max) entries.delete(entries.keys().next().value as string);
+      const key = keyOf(req);
+      const hit = lookup(key);
+      if (hit) return hit;
+      opts.onLookup?.('miss');
+      const { epoch, rev } = feed;
+      const value: AuthorizedResponse = await inner.authorize(req);
+      if (feed.epoch === epoch && feed.rev === rev && feed.trusted()) lru.set(key, { allowed: value.allowed, actions: [...value.actions] });
       return value;
     },
-    ping: () => inner.ping(),
-    close: () => inner.close(),
+    ...passThrough,
+    size: () => lru.size,
+    bytes: () => lru.calculatedSize,
   };
 }

@@ -39,6 +39,14 @@ function errorReason(text: string): string {
 
 export interface AuthzClient {
   authorize(req: AuthorizedRequest): Promise<AuthorizedResponse>;
+  /** A cached answer, synchronously, or undefined (then `authorize`); only a caching client has it (cache.ts). */
+  peek?(req: AuthorizedRequest): AuthorizedResponse | undefined;
+  /**
+   * POSTs a JSON body to another client-token route (the robot verify/lookup contract, common/robots.ts)
+   * on the same keep-alive pool, with the same timeout and retry; resolves with the parsed 200 body,
+   * throws AuthzUnavailable otherwise.
+   */
+  call(path: string, body: object): Promise<unknown>;
   /** True when authz-server answers its /healthz. */
   ping(): Promise<boolean>;
   close(): void;
@@ -189,6 +197,27 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
         opts.observe?.((performance.now() - start) / 1000, 'error');
         if (e instanceof AuthzUnavailable) throw e;
         throw new AuthzUnavailable(`authz-server unreachable: ${(e as Error).message}`);
+      }
+    },
+    async call(path, body) {
+      const text = JSON.stringify(body);
+      let reply: { status: number; text: string };
+      try {
+        try {
+          reply = await exchange('POST', path, text, timeoutMs);
+        } catch (e) {
+          if (!(e instanceof ConnectionFailed)) throw e;
+          reply = await exchange('POST', path, text, timeoutMs, fresh);
+        }
+      } catch (e) {
+        if (e instanceof AuthzUnavailable) throw e;
+        throw new AuthzUnavailable(`authz-server unreachable: ${(e as Error).message}`);
+      }
+      if (reply.status !== 200) throw new AuthzUnavailable(`authz-server answered ${reply.status} on ${path}`, reply.status);
+      try {
+        return JSON.parse(reply.text) as unknown;
+      } catch {
+        throw new AuthzUnavailable(`authz-server sent a body on ${path} that is not JSON`);
       }
     },
     async ping() {

@@ -14,6 +14,8 @@
  */
 import type { Logger } from '../../../common/logger.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
+import type { ChangeFeed } from '../authz-client/feed.js';
+import type { AuthzClient } from '../authz-client/index.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics/index.js';
 import { issuerSpace, nameConflicts, ownerOf, ROBOT_SPACE, secretsSpace, spaceConflicts, type Space } from './account-spaces.js';
@@ -255,13 +257,19 @@ function refuseSharedNames(oidc: OidcBackend, files: readonly FileBackend[]): vo
   }
 }
 
-/** The server's chain from its configuration (main.ts): robots always, the Secrets and issuers when configured. */
-export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics: Metrics): Promise<Credentials> {
+/** What the robots backend asks authz through: the one keep-alive client, and the change feed its cache follows. */
+export interface RobotsWiring {
+  client: AuthzClient;
+  feed?: ChangeFeed | undefined;
+}
+
+/** The server's chain from its configuration (core.ts): robots always, the Secrets and issuers when configured. */
+export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics: Metrics, wiring: RobotsWiring): Promise<Credentials> {
   // Robots are always on: only `robot:` user names reach authz, which keeps them. Their code (and that of the
   // Kubernetes Secrets and issuers backends) loads only when used: idle RSS (docs/authn.md "Memory").
   const robots = lazyBackend('robots', (user) => user.startsWith(ROBOT_PREFIX), async () => {
     const { createRobotsBackend } = await import('./robots.js');
-    return createRobotsBackend({ authzUrl: cfg.authzUrl, token: cfg.authzToken });
+    return createRobotsBackend({ client: wiring.client, feed: wiring.feed, cacheTtlMs: cfg.decisionCacheTtlMs, onLookup: (result) => metrics.cacheLookups.inc({ cache: 'robot', result }) });
   });
   let k8sSecrets: SecretsSlot | undefined;
   if (cfg.k8sSecrets) {

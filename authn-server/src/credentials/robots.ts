@@ -1,83 +1,96 @@
 /**
  * Robot accounts (`robot:<namespace>+<name>`, kept by authz-server): the secret is checked by asking
- * authz `POST /robots/verify` with the client token. A success is cached ≤ 60 s (never past the
- * secret's own end), so deleting a robot or ending an overlap takes effect within that time. Unknown
- * robot → `no-match`; known with another secret, or expired → `wrong-password`; authz not answering →
- * throws (503). Refresh: `POST /robots/lookup` gives the current secret's id, uncached.
+ * authz (the verify/lookup contract in common/robots.ts) through authn's one keep-alive authz client.
+ * Rules:
+ * - `robot:` names belong to this backend alone: a failed verify is `wrong-password` whether or not the
+ *   robot exists (authz answers both alike), so no dummy bcrypt runs and robot names are not revealed
+ *   by timing; authz not answering → throws (503).
+ * - A success is cached only while authz's change feed is trusted (authz-client/feed.ts): any change of
+ *   that robot (create, rotate, delete) or an import drops its entries, and so does any doubt about the
+ *   feed; so a deleted, re-created (another generation) or rotated robot is refused within ~1 s. The
+ *   entry also ends at the secret's own end (robot expiry, overlap end) and after `cacheTtlMs`.
+ * - Refresh: lookup gives the current secret's id, uncached.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import { LRUCache } from 'lru-cache';
+import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVerifyReplySchema } from '../../../common/robots.js';
+import type { ChangeFeed } from '../authz-client/feed.js';
+import type { AuthzClient } from '../authz-client/index.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo, Labels } from './backend.js';
 import { ROBOT_PREFIX } from './robot-prefix.js';
 
 export { ROBOT_PREFIX };
-export const ROBOT_CACHE_MAX_MS = 60_000;
 
 export interface RobotsBackendOptions {
-  authzUrl: string;
-  token?: string | undefined;
-  timeoutMs?: number;
-  /** ≤ 60 s. */
+  /** authn's authz client (keep-alive pool, timeouts, one retry). */
+  client: Pick<AuthzClient, 'call'>;
+  /** No feed → no cache: every login asks authz. */
+  feed?: ChangeFeed | undefined;
+  /** Upper bound of a cached success (`--decision-cache-ttl`); 0 = no cache. */
   cacheTtlMs?: number;
   maxEntries?: number;
   now?: () => number;
+  onLookup?: (result: 'hit' | 'miss' | 'untrusted') => void;
 }
 
-const VerifyReply = z.union([
-  z.object({ valid: z.literal(true), credential_id: z.string().min(1), namespace: z.string(), actions: z.array(z.string()), not_after: z.number().nullable() }),
-  z.object({ valid: z.literal(false), known: z.boolean() }),
-]);
-const LookupReply = z.union([z.object({ known: z.literal(true), credential_id: z.string().min(1), not_after: z.number().nullable() }), z.object({ known: z.literal(false) })]);
+interface Entry {
+  account: string;
+  generation: string | undefined;
+  result: AuthnResult;
+}
 
 const labelsOf = (account: string): Labels => ({ namespace: [account.slice(ROBOT_PREFIX.length).split('+')[0] ?? ''], credential: ['robot'] });
 
 export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBackend {
-  const base = opts.authzUrl.replace(/\/+$/, '');
-  const ttl = Math.min(opts.cacheTtlMs ?? ROBOT_CACHE_MAX_MS, ROBOT_CACHE_MAX_MS);
-  const max = opts.maxEntries ?? 10_000;
   const now = opts.now ?? Date.now;
+  const ttl = opts.cacheTtlMs ?? 0;
+  const feed = ttl > 0 ? opts.feed : undefined;
   const key = randomBytes(32);
-  const cache = new Map<string, { result: AuthnResult; expiresAt: number }>();
+  // ttl and not_after are enforced here with the injected clock (tests); lru-cache bounds the count.
+  const cache = new LRUCache<string, Entry & { until: number }>({ max: opts.maxEntries ?? 10_000 });
+  feed?.subscribe((c) => {
+    if (c === null || c.kind === 'import') return cache.clear();
+    if (c.kind !== 'robot' || c.subject === null) return;
+    // This robot was created, rotated or deleted: nothing learnt about it (any generation) holds.
+    for (const [k, e] of cache.entries()) if (e.account === c.subject) cache.delete(k);
+  });
 
-  async function call(path: string, body: object): Promise<unknown> {
-    const res = await fetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 3000),
-    }).catch((e: unknown) => {
-      throw new Error(`authz ${path} unreachable: ${(e as Error).message}`);
-    });
-    if (res.status !== 200) throw new Error(`authz ${path} answered ${res.status}`);
-    return res.json().catch(() => {
-      throw new Error(`authz ${path} answered a body that is not JSON`);
-    });
+  async function verify(user: string, password: string): Promise<{ result: AuthnResult; generation?: string | undefined; until: number }> {
+    const reply = RobotVerifyReplySchema.safeParse(await opts.client.call(ROBOT_VERIFY_PATH, { account: user, secret: password }));
+    if (!reply.success) throw new Error(`authz ${ROBOT_VERIFY_PATH} answered an unexpected body`);
+    const r = reply.data;
+    if (!r.valid) return { result: { kind: 'wrong-password' }, until: 0 };
+    const result: AuthnResult = { kind: 'ok', labels: labelsOf(user), credentialId: r.credential_id, ...(r.not_after !== null ? { notAfter: r.not_after } : {}) };
+    return { result, generation: r.generation, until: r.not_after !== null ? r.not_after * 1000 : Infinity };
   }
 
   return {
     name: 'robots',
     async authenticate(user, password) {
       if (!user.startsWith(ROBOT_PREFIX)) return { kind: 'no-match' };
+      if (!feed?.trusted()) {
+        opts.onLookup?.(feed ? 'untrusted' : 'miss');
+        return (await verify(user, password)).result;
+      }
       const ck = createHmac('sha256', key).update(user).update('\0').update(password).digest('base64url');
       const hit = cache.get(ck);
-      if (hit && hit.expiresAt > now()) return hit.result;
-      cache.delete(ck);
-      const reply = VerifyReply.safeParse(await call('/robots/verify', { account: user, secret: password }));
-      if (!reply.success) throw new Error('authz /robots/verify answered an unexpected body');
-      const r = reply.data;
-      if (!r.valid) return { kind: r.known ? 'wrong-password' : 'no-match' };
-      const result: AuthnResult = { kind: 'ok', labels: labelsOf(user), credentialId: r.credential_id, ...(r.not_after !== null ? { notAfter: r.not_after } : {}) };
-      const until = Math.min(now() + ttl, r.not_after !== null ? r.not_after * 1000 : Infinity);
-      if (ttl > 0 && until > now()) {
-        while (cache.size >= max) cache.delete(cache.keys().next().value!);
-        cache.set(ck, { result, expiresAt: until });
+      if (hit && hit.until > now()) {
+        opts.onLookup?.('hit');
+        return hit.result;
       }
-      return result;
+      opts.onLookup?.('miss');
+      const { epoch, rev } = feed;
+      const out = await verify(user, password);
+      const until = Math.min(now() + ttl, out.until);
+      if (out.result.kind === 'ok' && until > now() && feed.epoch === epoch && feed.rev === rev && feed.trusted()) {
+        cache.set(ck, { account: user, generation: out.generation, result: out.result, until });
+      }
+      return out.result;
     },
     async lookup(account): Promise<CredentialInfo | null> {
       if (!account.startsWith(ROBOT_PREFIX)) return null;
-      const reply = LookupReply.safeParse(await call('/robots/lookup', { account }));
-      if (!reply.success) throw new Error('authz /robots/lookup answered an unexpected body');
+      const reply = RobotLookupReplySchema.safeParse(await opts.client.call(ROBOT_LOOKUP_PATH, { account }));
+      if (!reply.success) throw new Error(`authz ${ROBOT_LOOKUP_PATH} answered an unexpected body`);
       return reply.data.known ? { credentialId: reply.data.credential_id, labels: labelsOf(account) } : null;
     },
   };

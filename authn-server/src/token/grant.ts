@@ -3,6 +3,7 @@
  * with what was asked). Scopes granted nothing are left out of `access`. Any failure to get an
  * answer fails the whole request closed (503): never a token built from partial decisions.
  */
+import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
 import type { Labels } from '../credentials/backend.js';
 import { AuthzUnavailable, type AuthzClient } from '../authz-client/index.js';
 import { AuthnError } from '../errors.js';
@@ -26,13 +27,12 @@ export interface GrantInput {
 export const AUTHZ_RETRY_AFTER_SEC = 5;
 
 export async function decide(authz: AuthzClient, input: GrantInput): Promise<Decision> {
-  let answers;
+  let answers: AuthorizedResponse[];
+  const asks = input.scopes.map((s): AuthorizedRequest => ({ Account: input.account, Type: s.type, Name: s.name, Service: input.service, IP: input.ip, Actions: s.actions, Labels: input.labels }));
+  // Cached answers (authz-client/cache.ts) are taken without a promise per scope; only misses ask authz.
+  const cached = authz.peek ? asks.map((a) => authz.peek!(a)) : undefined;
   try {
-    answers = await Promise.all(
-      input.scopes.map((s) =>
-        authz.authorize({ Account: input.account, Type: s.type, Name: s.name, Service: input.service, IP: input.ip, Actions: s.actions, Labels: input.labels }),
-      ),
-    );
+    answers = cached?.every((a) => a !== undefined) ? (cached as AuthorizedResponse[]) : await Promise.all(asks.map((a, i) => cached?.[i] ?? authz.authorize(a)));
   } catch (e) {
     if (!(e instanceof AuthzUnavailable)) throw e;
     // The cause goes to the audit line (routes/token.ts), never to the client.

@@ -4,7 +4,7 @@
  * check authn asks for: current secret, or the previous one until its overlap ends.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
-import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE } from '../../../common/robots.js';
+import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE, type RobotVerifyReply } from '../../../common/robots.js';
 import type { ExplainResult } from '../policy/decide.js';
 import { labelValues } from '../policy/pattern.js';
 import { credentialIdOf, hashEquals, hashSecret } from './secret.js';
@@ -51,20 +51,22 @@ export async function explainRobotAccount(store: RobotStore, req: AuthorizedRequ
   };
 }
 
-export type VerifyResult =
-  | { valid: true; known: true; credential_id: string; namespace: string; actions: string[]; not_after: number | null }
-  | { valid: false; known: boolean };
+/** Compared against when the robot does not exist, so a missing name costs what a wrong secret does. */
+const ABSENT_HASH = 'A'.repeat(43);
 
-export async function verifyRobot(store: RobotStore, account: string, secret: string, now: Date): Promise<VerifyResult> {
+/**
+ * The secret check authn asks for (common/robots.ts contract). An unknown name, an expired robot and a
+ * wrong secret get the same answer after the same work (one HMAC, two constant-time compares): robot
+ * names are not revealed by the answer nor by its timing (`known` stays in the reply for older authn).
+ */
+export async function verifyRobot(store: RobotStore, account: string, secret: string, now: Date): Promise<RobotVerifyReply> {
   const robot = await store.get(account);
   const key = await store.hashKey();
-  // Hashing before the lookup result is used keeps unknown and known accounts equally expensive.
   const hash = hashSecret(key, secret);
-  if (!robot) return { valid: false, known: false };
-  if (!isActive(robot, now)) return { valid: false, known: true };
-  const current = hashEquals(hash, robot.secret_hash);
-  const previous = robot.previous_hash !== null && robot.previous_until !== null && Date.parse(robot.previous_until) > now.getTime() && hashEquals(hash, robot.previous_hash);
-  if (!current && !previous) return { valid: false, known: true };
+  const current = hashEquals(hash, robot?.secret_hash ?? ABSENT_HASH);
+  const inOverlap = robot?.previous_hash != null && robot.previous_until !== null && Date.parse(robot.previous_until) > now.getTime();
+  const previous = hashEquals(hash, (inOverlap ? robot?.previous_hash : null) ?? ABSENT_HASH) && inOverlap;
+  if (!robot || !isActive(robot, now) || (!current && !previous)) return { valid: false, known: true };
   const until = [robot.expires_at, current ? null : robot.previous_until].filter((t): t is string => t !== null).map((t) => Math.floor(Date.parse(t) / 1000));
   return {
     valid: true,
@@ -73,12 +75,17 @@ export async function verifyRobot(store: RobotStore, account: string, secret: st
     namespace: robot.namespace,
     actions: robot.actions,
     not_after: until.length ? Math.min(...until) : null,
+    generation: robot.generation,
   };
 }
 
 /** The credential id of the robot's current secret (refresh tokens), or null when it cannot log in. */
-export async function lookupRobot(store: RobotStore, account: string, now: Date): Promise<{ credential_id: string; not_after: number | null } | null> {
+export async function lookupRobot(store: RobotStore, account: string, now: Date): Promise<{ credential_id: string; not_after: number | null; generation: string } | null> {
   const robot = await store.get(account);
   if (!robot || !isActive(robot, now)) return null;
-  return { credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash), not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null };
+  return {
+    credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash),
+    not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null,
+    generation: robot.generation,
+  };
 }

@@ -8,12 +8,13 @@
 import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { hasAbility, inNamespaces } from '../auth/principal.js';
+import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robots.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
 import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
 import { hashSecret, newSecret } from './secret.js';
-import type { RobotRecord, RobotStore } from './store.js';
+import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 /** What GET /robots shows: no hashes. */
 export function publicView(r: RobotRecord, now: Date) {
@@ -58,6 +59,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
       secret_hash: hashSecret(await store.hashKey(), secret),
       previous_hash: null,
       previous_until: null,
+      generation: newGeneration(),
     };
     if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
     ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at, by: principalOf(res).name }, 'robot created');
@@ -75,13 +77,13 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     res.json({ robots: (await store.list(ns)).filter((x) => inNamespaces(p, x.namespace)).map((x) => publicView(x, now)) });
   });
 
-  r.post('/robots/verify', ctx.client, jsonBody, async (req, res) => {
+  r.post(ROBOT_VERIFY_PATH, ctx.client, jsonBody, async (req, res) => {
     const body = parseBody(VerifySchema, req.body);
     const out = await verifyRobot(store, body.account, body.secret, ctx.clock());
     res.json(out);
   });
 
-  r.post('/robots/lookup', ctx.client, jsonBody, async (req, res) => {
+  r.post(ROBOT_LOOKUP_PATH, ctx.client, jsonBody, async (req, res) => {
     const body = parseBody(LookupSchema, req.body);
     const found = await lookupRobot(store, body.account, ctx.clock());
     res.json(found ? { known: true, ...found } : { known: false });

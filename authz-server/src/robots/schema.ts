@@ -52,8 +52,8 @@ export const CreateRobotSchema = z
 
 export const RotateRobotSchema = z.object({ overlap: durationIn(OVERLAP_RANGE.min, OVERLAP_RANGE.max, 'overlap').optional() }).strict();
 
-export const VerifySchema = z.object({ account: z.string().max(256), secret: z.string().max(512) }).strict();
-export const LookupSchema = z.object({ account: z.string().max(256) }).strict();
+/** The verify/lookup bodies: the contract both servers share (common/robots.ts). */
+export { RobotVerifyRequestSchema as VerifySchema, RobotLookupRequestSchema as LookupSchema } from '../../../common/robots.js';
 
 export function robotAccount(namespace: string, name: string): string {
   return `${ROBOT_PREFIX}${namespace}+${name}`;

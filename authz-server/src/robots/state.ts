@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { AuthzError } from '../errors.js';
 import { ActionsSchema, NamespaceSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
-import type { RobotRecord, RobotStore } from './store.js';
+import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 const iso = z.iso.datetime({ offset: true });
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a robot secret hash (43 base64url characters)');
@@ -36,7 +36,8 @@ export type RobotsState = z.infer<typeof RobotsStateSchema>;
 
 export async function exportRobots(store: RobotStore): Promise<RobotsState> {
   const key = await store.hashKey();
-  const accounts = (await store.list()).map(({ account: _a, ...rest }) => rest);
+  // The generation is this database's own: an import gives every robot it writes a fresh one.
+  const accounts = (await store.list()).map(({ account: _a, generation: _g, ...rest }) => rest);
   return { hash_key: key.toString('base64url'), accounts };
 }
 
@@ -47,7 +48,7 @@ function toRecords(state: RobotsState): RobotRecord[] {
     if (seen.has(account)) throw new AuthzError(400, 'invalid_request', `robot "${account}" appears twice`, `robots.accounts[${i}]`);
     seen.add(account);
     overlapProblem(a, `robots.accounts[${i}]`);
-    return { account, ...a };
+    return { account, ...a, generation: newGeneration() };
   });
 }
 

@@ -2,6 +2,8 @@
  * The robot store seam: async so a networked engine (PostgreSQL) fits beside SQLite. Secrets never
  * reach a store — only their keyed hashes (secret.ts).
  */
+import { randomBytes } from 'node:crypto';
+
 export type RobotAction = 'pull' | 'push';
 
 export interface RobotRecord {
@@ -17,13 +19,21 @@ export interface RobotRecord {
   /** Hash of the secret replaced by the last rotation, valid until `previous_until`. */
   previous_hash: string | null;
   previous_until: string | null;
+  /**
+   * Id this robot got when it was created (migration 4): a robot deleted and re-created under the same
+   * name is another generation, so nothing learnt about the old one (a cached login) applies to it.
+   */
+  generation: string;
 }
 
 /** A robot as both engines store it: `actions` is a JSON array in a TEXT column. */
 export type Row = Omit<RobotRecord, 'actions'> & { actions: string };
 /** The robots table's columns, in the order both engines read and write them. */
-export const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until';
+export const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until, generation';
 export const toRecord = (r: Row): RobotRecord => ({ ...r, actions: JSON.parse(r.actions) as RobotRecord['actions'] });
+
+/** A fresh generation id (robot create, or an import that writes a robot). */
+export const newGeneration = (): string => randomBytes(16).toString('hex');
 
 export interface RobotStore {
   /** Creates a robot; resolves false when the account exists. */

@@ -24,9 +24,20 @@ export type DecideDeps = Pick<RouteContext, 'store' | 'metrics' | 'clock'> & { r
  * Validates a parsed body against the contract (400 naming the field), decides, counts the result.
  * Robots get exactly their own grants; role bindings (even `*` patterns) never apply to them.
  */
-export async function decideRequest(ctx: DecideDeps, body: unknown): Promise<{ status: 200 | 403; out: AuthorizedResponse }> {
+export type Decided = { status: 200 | 403; out: AuthorizedResponse };
+
+/**
+ * As `decideRequest`, but answered without a promise when the store can (decision-cache.ts `decideSync`:
+ * cached, or SQLite's synchronous lookup); throws the 400 of a malformed body.
+ */
+export function decideRequestSync(ctx: DecideDeps, body: unknown): Decided | Promise<Decided> {
   const input = parseBody(AuthorizedRequestSchema, body);
-  const out: AuthorizedResponse = input.Account.startsWith(ROBOT_PREFIX) ? await decideRobotAccount(ctx.robots, input, ctx.clock()) : await ctx.store.decide(input);
+  const sync = input.Account.startsWith(ROBOT_PREFIX) ? undefined : ctx.store.decideSync(input);
+  if (sync) return counted(ctx, sync);
+  return (input.Account.startsWith(ROBOT_PREFIX) ? decideRobotAccount(ctx.robots, input, ctx.clock()) : ctx.store.decide(input)).then((out) => counted(ctx, out));
+}
+
+function counted(ctx: DecideDeps, out: AuthorizedResponse): Decided {
   ctx.metrics.decisions.inc({ result: out.allowed ? 'allowed' : 'denied' });
   return { status: out.allowed ? 200 : 403, out };
 }
@@ -47,6 +58,10 @@ async function explainFor(ctx: DecideDeps, input: AuthorizedRequest, p: Principa
     misses: full.allowed ? [] : trace.misses,
     hidden_bindings: all.length - shown.length,
   };
+}
+
+export async function decideRequest(ctx: DecideDeps, body: unknown): Promise<Decided> {
+  return decideRequestSync(ctx, body);
 }
 
 export function decisionRoutes(ctx: RouteContext & { robots: RobotStore }): Router {

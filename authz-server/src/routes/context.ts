@@ -4,7 +4,7 @@ import express from 'express';
 import type { RequestHandler } from 'express';
 import { AuthzError } from '../errors.js';
 import type { Logger } from '../../../common/logger.js';
-import type { AuthzStore } from '../store/index.js';
+import type { AuthzStore } from '../store/decision-cache.js';
 import type { Metrics } from '../metrics/index.js';
 
 export interface RouteContext {

@@ -41,11 +41,26 @@ const OPS: Op[] = [
   { method: 'get', path: '/robots', auth: 'scoped', ability: 'read', summary: 'List robots (no secrets, no hashes; an API token sees its namespaces\' only)', query: ['namespace'] },
   { method: 'post', path: '/robots/{account}/rotate', auth: 'scoped', ability: 'robots:rotate', summary: 'New secret; the previous one keeps working for overlap (default 24h)', params: ['account'], body: 'RotateRobot', replies: { '404': 'not_found' } },
   { method: 'delete', path: '/robots/{account}', auth: 'scoped', ability: 'robots:manage', summary: 'Delete a robot', params: ['account'], replies: { '404': 'not_found' } },
-  { method: 'post', path: '/robots/verify', auth: 'client', summary: 'Check a robot secret (authn): {valid, known, credential_id?, namespace?, actions?, not_after?}', body: 'VerifyRobot' },
-  { method: 'post', path: '/robots/lookup', auth: 'client', summary: 'Credential id of a robot\'s current secret (refresh tokens): {known, credential_id?, not_after?}', body: 'LookupRobot' },
+  { method: 'post', path: '/robots/verify', auth: 'client', summary: 'Check a robot secret (authn): {valid, known, credential_id?, namespace?, actions?, not_after?, generation?}; an unknown name is answered like a wrong secret', body: 'VerifyRobot' },
+  { method: 'post', path: '/robots/lookup', auth: 'client', summary: 'Credential id of a robot\'s current secret (refresh tokens): {known, credential_id?, not_after?, generation?}', body: 'LookupRobot' },
   { method: 'post', path: '/tokens', auth: 'admin', summary: 'Create a scoped API token; the token is in this response only', body: 'CreateToken', replies: { '201': 'Created: {id, name, namespaces, abilities, created_at, expires_at, last_used_at, expired, token}', '409': 'conflict: a token of that name exists' } },
   { method: 'get', path: '/tokens', auth: 'admin', summary: 'List API tokens (never the token, never its hash)' },
   { method: 'delete', path: '/tokens/{name}', auth: 'admin', summary: 'Revoke an API token (401 on its next use)', params: ['name'], replies: { '404': 'not_found' } },
+  {
+    method: 'get',
+    path: '/changes',
+    auth: 'client',
+    summary: 'Change feed (what authn caches by), text/event-stream',
+    query: ['since', 'database'],
+    replies: {
+      '200':
+        'Server-sent events. `hello {database_id, rev, heartbeat_ms}` first; then, with since=REV, every committed change after REV as ' +
+        '`change {rev, kind: role|binding|robot|import|token, subject, detail}` (rev strictly increasing, the same on every replica of one database), ' +
+        'or `reset {database_id, rev, reason}` when since is older than the revisions kept, ahead of the database, or database= names another one ' +
+        '(drop everything learnt, continue from rev); new changes as they commit; `beat {rev}` after every read of the change log (at most 250 ms apart, ' +
+        'only while the database answers). A client that falls 1 MiB behind is disconnected.',
+    },
+  },
   { method: 'get', path: '/healthz', auth: 'none', summary: 'Process is up' },
   { method: 'get', path: '/readyz', auth: 'none', summary: 'Database answers', replies: { '503': 'Database does not answer' } },
   { method: 'get', path: '/metrics', auth: 'admin', summary: 'Prometheus metrics' },

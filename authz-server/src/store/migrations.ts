@@ -123,6 +123,49 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    description: 'change feed (a revision per committed change, routes/changes.ts) and robot generation ids',
+    sqlite: `
+      -- One row per committed change; rev only grows (AUTOINCREMENT never reuses a number).
+      CREATE TABLE changes (
+        rev INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        subject TEXT,
+        detail TEXT,
+        at TEXT NOT NULL
+      );
+      -- This database's id (a feed client that reconnects elsewhere is told to drop everything) and how
+      -- far old changes were trimmed (a since older than that gets a reset).
+      CREATE TABLE feed_meta (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        database_id TEXT NOT NULL,
+        trimmed_through INTEGER NOT NULL DEFAULT 0
+      );
+      INSERT INTO feed_meta (id, database_id) VALUES (1, lower(hex(randomblob(16))));
+      ALTER TABLE robots ADD COLUMN generation TEXT NOT NULL DEFAULT '';
+      UPDATE robots SET generation = lower(hex(randomblob(16)));
+    `,
+    postgres: `
+      -- rev is one sequence shared by every replica; writers append under a table lock (changes.ts),
+      -- so revisions become visible in commit order and a reader never skips one.
+      CREATE TABLE changes (
+        rev BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        kind TEXT NOT NULL,
+        subject TEXT COLLATE "C",
+        detail TEXT,
+        at TEXT NOT NULL
+      );
+      CREATE TABLE feed_meta (
+        id SMALLINT PRIMARY KEY CHECK (id = 1),
+        database_id TEXT NOT NULL,
+        trimmed_through BIGINT NOT NULL DEFAULT 0
+      );
+      INSERT INTO feed_meta (id, database_id) VALUES (1, md5(random()::text || clock_timestamp()::text));
+      ALTER TABLE robots ADD COLUMN generation TEXT NOT NULL DEFAULT '';
+      UPDATE robots SET generation = md5(random()::text || account);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -2,7 +2,7 @@
  * Whole-state export and atomic import over either engine. Import validates everything first, then
  * the engine writes in one transaction: either the whole file is applied or nothing changes.
  */
-import type { AuthzStore } from './index.js';
+import type { AuthzStore } from './decision-cache.js';
 import { STATE_VERSION, type ExportedState, type State } from './state-schema.js';
 import type { ImportMode } from './store.js';
 

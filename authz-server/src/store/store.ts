@@ -11,6 +11,7 @@ import type { Permission } from '../policy/permission.js';
 import type { RobotStore } from '../robots/store.js';
 import type { ApiTokenStore } from '../tokens/store.js';
 import type { State } from './state-schema.js';
+import type { ChangeLog } from './changes.js';
 
 export interface RoleRecord {
   name: string;
@@ -50,19 +51,21 @@ export type ImportMode = 'replace' | 'merge';
  * A change the caches must follow. `account`: that account's exact bindings changed; `patterns`: some
  * pattern binding changed; `roles`: some role changed; `all`: anything may have changed (import, or
  * change events were missed and the caches must be rebuilt). `unavailable`: changes can no longer be
- * seen (decisions must stop until the next `all`).
+ * seen (decisions must stop until the next `all`). `hint`: another process may have written; read the
+ * change log now (a hint carries no change itself).
  */
 export type StoreEvent =
   | { kind: 'account'; account: string }
   | { kind: 'patterns' }
   | { kind: 'roles' }
   | { kind: 'all' }
-  | { kind: 'unavailable'; reason: string };
+  | { kind: 'unavailable'; reason: string }
+  | { kind: 'hint' };
 
-/** Scoped API tokens (`ApiTokenStore`, tokens/store.ts) live on the same seam: both engines implement them. */
-export interface Store extends ApiTokenStore {
+/** Scoped API tokens (`ApiTokenStore`, tokens/store.ts) and the change log live on the same seam: both engines implement them. */
+export interface Store extends ApiTokenStore, ChangeLog {
   readonly engine: 'sqlite' | 'postgres';
-  /** Robot accounts in the same database (robots/sqlite-store.ts, robots/postgres-store.ts). */
+  /** Robot accounts in the same database (store/sqlite/robots.ts, store/postgres/robots.ts). */
   readonly robots: RobotStore;
   /**
    * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine
@@ -89,6 +92,11 @@ export interface Store extends ApiTokenStore {
   deleteBinding(account: string, role: string, namespace: string | null): Promise<BindingRecord>;
   /** An account's exact (non-pattern) bindings: one index lookup. */
   bindingsForAccount(account: string): Promise<BindingRef[]>;
+  /**
+   * The same lookup answered synchronously, by an engine that can (SQLite): the decision path then runs
+   * without a promise per request (decision-cache.ts `decideSync`). Absent on networked engines.
+   */
+  bindingsForAccountSync?(account: string): BindingRef[];
   patternBindings(): Promise<BindingRecord[]>;
   countBindings(): Promise<number>;
   countBindingsForRole(role: string): Promise<number>;

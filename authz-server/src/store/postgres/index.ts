@@ -10,11 +10,13 @@ import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
+import type { ChangeRow, FeedInfo } from '../changes.js';
 import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
-import { CHANNEL, ChangeListener, DEFAULT_LISTENER, type Change, type ListenerOptions } from './listener.js';
+import { appendChange, changesSince, feedInfo } from './changes.js';
+import { ChangeListener, DEFAULT_LISTENER, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
-import { PostgresRobotStore } from '../../robots/postgres-store.js';
+import { PostgresRobotStore } from './robots.js';
 import type { ApiTokenRecord } from '../../tokens/store.js';
 import { PostgresTokenTable } from './tokens.js';
 
@@ -35,20 +37,10 @@ interface BindingRow {
 const ROLE_COLS = 'name, permissions, created_at, updated_at';
 const BINDING_COLS = 'id, account_name, role_name, namespace';
 const IMPORT_CHUNK = 5000;
-// A NOTIFY payload must stay under 8000 bytes; a longer account name asks for a full rebuild instead.
-const MAX_PAYLOAD = 7000;
 
 const toRole = (r: RoleRow): RoleRecord => ({ ...r, permissions: JSON.parse(r.permissions) as Permission[] });
 const toBinding = (r: BindingRow): BindingRecord => ({ id: r.id, account_name: r.account_name, role_name: r.role_name, namespace: r.namespace === '' ? null : r.namespace });
 
-function changeFor(account: string): Change {
-  const c: Change = isAccountPattern(account) ? { k: 'p' } : { k: 'a', a: account };
-  return JSON.stringify(c).length > MAX_PAYLOAD ? { k: '*' } : c;
-}
-
-async function notify(c: pg.PoolClient, change: Change): Promise<void> {
-  await c.query('SELECT pg_notify($1, $2)', [CHANNEL, JSON.stringify(change)]);
-}
 
 export interface PostgresStoreOptions extends PgOptions {
   listener?: Partial<ListenerOptions>;
@@ -207,7 +199,7 @@ export class PostgresStore implements Store {
          RETURNING (xmax = 0) AS created`,
         [name, JSON.stringify(permissions), ts],
       );
-      await notify(c, { k: 'r' });
+      await appendChange(c, 'role', name);
       return { created: rows[0]?.created === true };
     });
   }
@@ -221,7 +213,7 @@ export class PostgresStore implements Store {
       if (used > 0 && !force) throw roleInUse(name, used);
       const deleted = used > 0 ? ((await c.query('DELETE FROM bindings WHERE role_name = $1', [name])).rowCount ?? 0) : 0;
       await c.query('DELETE FROM roles WHERE name = $1', [name]);
-      await notify(c, { k: 'r' });
+      await appendChange(c, 'role', name);
       return { deleted_bindings: deleted };
     });
   }
@@ -236,7 +228,7 @@ export class PostgresStore implements Store {
         [b.account_name, b.role_name, ns, b.is_pattern ? 1 : 0],
       );
       if (ins.rows[0]) {
-        await notify(c, changeFor(b.account_name));
+        await appendChange(c, 'binding', b.account_name);
         return { created: true, binding: toBinding(ins.rows[0]) };
       }
       const found = await c.query<BindingRow>(`SELECT ${BINDING_COLS} FROM bindings WHERE account_name = $1 AND role_name = $2 AND namespace = $3`, [
@@ -257,7 +249,7 @@ export class PostgresStore implements Store {
         namespace ?? '',
       ]);
       if (del.rows[0]) {
-        await notify(c, changeFor(account));
+        await appendChange(c, 'binding', account);
         return toBinding(del.rows[0]);
       }
       if ((await c.query('SELECT 1 FROM roles WHERE name = $1', [role])).rowCount === 0) throw roleNotFound(role, 'role_name');
@@ -275,6 +267,14 @@ export class PostgresStore implements Store {
       });
       return rows.map(([role_name, namespace]) => ({ account_name: account, role_name, namespace: namespace === '' ? null : namespace }));
     });
+  }
+
+  feedInfo(): Promise<FeedInfo> {
+    return this.run('read the change log', (q) => feedInfo(q));
+  }
+
+  changesSince(rev: number, limit: number): Promise<ChangeRow[]> {
+    return this.run('read the change log', (q) => changesSince(q, rev, limit));
   }
 
   patternBindings(): Promise<BindingRecord[]> {
@@ -354,7 +354,7 @@ export class PostgresStore implements Store {
         );
         added += res.rowCount ?? 0;
       }
-      await notify(c, { k: '*' });
+      await appendChange(c, 'import');
       return { roles: state.roles.length, bindings: added };
     });
   }

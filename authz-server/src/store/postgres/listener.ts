@@ -1,6 +1,7 @@
 /**
- * The change feed: one dedicated connection LISTENing on the channel every write NOTIFYs in its own
- * transaction (so a notification exists exactly when the write committed).
+ * Change notifications: one dedicated connection LISTENing on the channel every write NOTIFYs in its own
+ * transaction. A notification is a hint to read the change log (store/changes.ts) now; what changed is
+ * read from the log, never taken from the payload.
  *
  * Losing that connection means changes may go unseen, so the feed says so at once (`unavailable`;
  * decisions then fail closed) and reconnects every `retryMs`; once LISTENing again it asks for a full
@@ -22,21 +23,6 @@ export interface ListenerOptions {
 
 export const DEFAULT_LISTENER: ListenerOptions = { heartbeatMs: 500, heartbeatTimeoutMs: 1000, retryMs: 250 };
 
-/** Wire format of a notification payload. */
-export type Change = { k: 'a'; a: string } | { k: 'p' } | { k: 'r' } | { k: '*' };
-
-export function toEvent(c: Change): StoreEvent {
-  switch (c.k) {
-    case 'a':
-      return { kind: 'account', account: c.a };
-    case 'p':
-      return { kind: 'patterns' };
-    case 'r':
-      return { kind: 'roles' };
-    default:
-      return { kind: 'all' };
-  }
-}
 
 export class ChangeListener {
   inSync = false;
@@ -60,13 +46,10 @@ export class ChangeListener {
     const client = new pg.Client(this.config);
     client.on('error', (e) => this.lost(client, e.message));
     client.on('end', () => this.lost(client, 'connection closed'));
-    client.on('notification', (n) => {
-      if (client !== this.client || !n.payload) return;
-      try {
-        this.emit(toEvent(JSON.parse(n.payload) as Change));
-      } catch {
-        this.emit({ kind: 'all' }); // unreadable payload: rebuild rather than guess
-      }
+    // A notification is only a hint to read the change log now (its payload is ignored): any role that
+    // can connect may NOTIFY, so a flood costs coalesced reads of the log, never a cache rebuild or a 503.
+    client.on('notification', () => {
+      if (client === this.client) this.emit({ kind: 'hint' });
     });
     try {
       await client.connect();

@@ -1,5 +1,6 @@
 /** The `api_tokens` table (migration 3) on PostgreSQL; failures become 503 through the engine's `run`. */
-import type { PgRunner } from '../../robots/postgres-store.js';
+import { appendChange } from './changes.js';
+import type { PgRunner } from './robots.js';
 import { TOKEN_COLS, toTokenRecord, toTokenRow, type ApiTokenRecord, type ApiTokenRow, type ApiTokenStore } from '../../tokens/store.js';
 
 export class PostgresTokenTable implements ApiTokenStore {
@@ -7,11 +8,14 @@ export class PostgresTokenTable implements ApiTokenStore {
 
   createApiToken(t: ApiTokenRecord): Promise<boolean> {
     const r = toTokenRow(t);
-    return this.db.run('create API token', async (q) =>
-      (await q.query(`INSERT INTO api_tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, [
+    // A new token is a change on the feed (issue 22), written in the same transaction.
+    return this.db.tx('create API token', async (c) => {
+      const created = (await c.query(`INSERT INTO api_tokens (${TOKEN_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, [
         r.id, r.name, r.token_hash, r.namespaces, r.abilities, r.created_at, r.expires_at, r.last_used_at,
-      ])).rowCount === 1,
-    );
+      ])).rowCount === 1;
+      if (created) await appendChange(c, 'token', r.name);
+      return created;
+    });
   }
 
   listApiTokens(): Promise<ApiTokenRecord[]> {
@@ -19,7 +23,11 @@ export class PostgresTokenTable implements ApiTokenStore {
   }
 
   deleteApiToken(name: string): Promise<boolean> {
-    return this.db.run('revoke API token', async (q) => (await q.query('DELETE FROM api_tokens WHERE name = $1', [name])).rowCount === 1);
+    return this.db.tx('revoke API token', async (c) => {
+      const removed = (await c.query('DELETE FROM api_tokens WHERE name = $1', [name])).rowCount === 1;
+      if (removed) await appendChange(c, 'token', name);
+      return removed;
+    });
   }
 
   apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {

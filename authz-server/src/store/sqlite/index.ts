@@ -8,8 +8,9 @@ import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
-import { SqliteRobotStore } from '../../robots/sqlite-store.js';
+import { SqliteRobotStore } from './robots.js';
 import { BindingTable } from './bindings.js';
+import { SqliteChanges } from './changes.js';
 import { openDatabase, type Db } from './db.js';
 import { TokenTable } from './tokens.js';
 import type { ApiTokenRecord } from '../../tokens/store.js';
@@ -29,11 +30,14 @@ export class SqliteStore implements Store {
   readonly bindings: BindingTable;
   readonly robots: SqliteRobotStore;
   private readonly tokens: TokenTable;
+  /** The change log (store/changes.ts): every write below appends to it in its own transaction. */
+  readonly changes: SqliteChanges;
   private readonly q;
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
-    this.robots = new SqliteRobotStore(db);
+    this.changes = new SqliteChanges(db);
+    this.robots = new SqliteRobotStore(db, this.changes);
     this.tokens = new TokenTable(db);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
@@ -66,16 +70,25 @@ export class SqliteStore implements Store {
     return this.q.ping.get()?.ok === 1;
   }
 
-  createApiToken(t: ApiTokenRecord): Promise<boolean> {
-    return this.tokens.createApiToken(t);
+  // Token writes are changes on the feed (issue 22), appended in the same transaction.
+  async createApiToken(t: ApiTokenRecord): Promise<boolean> {
+    return this.db.transaction(() => {
+      const created = this.tokens.insert(t);
+      if (created) this.changes.append('token', t.name);
+      return created;
+    })();
   }
 
   listApiTokens(): Promise<ApiTokenRecord[]> {
     return this.tokens.listApiTokens();
   }
 
-  deleteApiToken(name: string): Promise<boolean> {
-    return this.tokens.deleteApiToken(name);
+  async deleteApiToken(name: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const removed = this.tokens.remove(name);
+      if (removed) this.changes.append('token', name);
+      return removed;
+    })();
   }
 
   apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {
@@ -102,6 +115,7 @@ export class SqliteStore implements Store {
   async putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
     const json = JSON.stringify(permissions);
     const created = this.db.transaction(() => {
+      this.changes.append('role', name);
       if (this.q.updateRole.run(json, ts, name).changes === 1) return false;
       this.q.insertRole.run(name, json, ts, ts);
       return true;
@@ -116,6 +130,7 @@ export class SqliteStore implements Store {
       if (used > 0 && !force) throw roleInUse(name, used);
       const n = used > 0 ? this.bindings.deleteForRole(name) : 0;
       this.q.deleteRole.run(name);
+      this.changes.append('role', name);
       return n;
     })();
     return { deleted_bindings: deleted };
@@ -124,12 +139,18 @@ export class SqliteStore implements Store {
   async addBinding(b: NewBinding) {
     return this.db.transaction(() => {
       if (!this.q.getRole.get(b.role_name)) throw roleMissingForBinding(b.role_name);
-      return this.bindings.insert(b.account_name, b.role_name, b.namespace, b.is_pattern);
+      const out = this.bindings.insert(b.account_name, b.role_name, b.namespace, b.is_pattern);
+      if (out.created) this.changes.append('binding', b.account_name);
+      return out;
     })();
   }
 
   async deleteBinding(account: string, role: string, namespace: string | null) {
-    const rec = this.bindings.remove(account, role, namespace);
+    const rec = this.db.transaction(() => {
+      const removed = this.bindings.remove(account, role, namespace);
+      if (removed) this.changes.append('binding', account);
+      return removed;
+    })();
     if (rec) return rec;
     if (!this.q.getRole.get(role)) throw roleNotFound(role, 'role_name');
     throw bindingNotFound(account, role, namespace);
@@ -137,6 +158,19 @@ export class SqliteStore implements Store {
 
   async bindingsForAccount(account: string) {
     return this.bindings.forAccount(account);
+  }
+
+  /** The same lookup without a promise: SQLite answers synchronously (decision-cache.ts's cold path). */
+  bindingsForAccountSync(account: string) {
+    return this.bindings.forAccount(account);
+  }
+
+  feedInfo() {
+    return this.changes.feedInfo();
+  }
+
+  changesSince(rev: number, limit: number) {
+    return this.changes.changesSince(rev, limit);
   }
 
   async patternBindings() {
@@ -172,6 +206,7 @@ export class SqliteStore implements Store {
         if (!names.has(b.role_name) && !this.q.getRole.get(b.role_name)) throw importUnknownRole(b.role_name, i);
         added += this.q.insertBinding.run(b.account_name, b.role_name, b.namespace ?? '', isAccountPattern(b.account_name) ? 1 : 0).changes;
       });
+      this.changes.append('import');
       return { roles: state.roles.length, bindings: added };
     })();
   }

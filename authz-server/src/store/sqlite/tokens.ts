@@ -17,16 +17,25 @@ export class TokenTable implements ApiTokenStore {
     };
   }
 
-  async createApiToken(t: ApiTokenRecord): Promise<boolean> {
+  /** Synchronous, so the engine can put it in one transaction with its change-log row. */
+  insert(t: ApiTokenRecord): boolean {
     return this.q.insert.run(toTokenRow(t)).changes === 1;
+  }
+
+  async createApiToken(t: ApiTokenRecord): Promise<boolean> {
+    return this.insert(t);
   }
 
   async listApiTokens(): Promise<ApiTokenRecord[]> {
     return this.q.all.all().map(toTokenRecord);
   }
 
-  async deleteApiToken(name: string): Promise<boolean> {
+  remove(name: string): boolean {
     return this.q.remove.run(name).changes === 1;
+  }
+
+  async deleteApiToken(name: string): Promise<boolean> {
+    return this.remove(name);
   }
 
   async apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined> {

@@ -1,7 +1,8 @@
 /** RobotStore on the authz SQLite database (table from migration 2). Sync underneath, async seam. */
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
+import type { SqliteChanges } from './changes.js';
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 const toRow = (r: RobotRecord): Row => ({ ...r, actions: JSON.stringify(r.actions) });
 
@@ -9,13 +10,16 @@ export class SqliteRobotStore implements RobotStore {
   private readonly q;
   private key: Buffer | undefined;
 
-  constructor(private readonly db: Database) {
+  constructor(
+    private readonly db: Database,
+    private readonly changes: SqliteChanges,
+  ) {
     this.q = {
-      insert: db.prepare(`INSERT INTO robots (${COLS}) VALUES (@account, @namespace, @name, @actions, @created_at, @expires_at, @rotated_at, @secret_hash, @previous_hash, @previous_until) ON CONFLICT(account) DO NOTHING`),
+      insert: db.prepare(`INSERT INTO robots (${COLS}) VALUES (@account, @namespace, @name, @actions, @created_at, @expires_at, @rotated_at, @secret_hash, @previous_hash, @previous_until, @generation) ON CONFLICT(account) DO NOTHING`),
       upsert: db.prepare(
-        `INSERT INTO robots (${COLS}) VALUES (@account, @namespace, @name, @actions, @created_at, @expires_at, @rotated_at, @secret_hash, @previous_hash, @previous_until)
+        `INSERT INTO robots (${COLS}) VALUES (@account, @namespace, @name, @actions, @created_at, @expires_at, @rotated_at, @secret_hash, @previous_hash, @previous_until, @generation)
          ON CONFLICT(account) DO UPDATE SET actions = excluded.actions, created_at = excluded.created_at, expires_at = excluded.expires_at, rotated_at = excluded.rotated_at,
-           secret_hash = excluded.secret_hash, previous_hash = excluded.previous_hash, previous_until = excluded.previous_until`,
+           secret_hash = excluded.secret_hash, previous_hash = excluded.previous_hash, previous_until = excluded.previous_until, generation = excluded.generation`,
       ),
       get: db.prepare<[string], Row>(`SELECT ${COLS} FROM robots WHERE account = ?`),
       all: db.prepare<[], Row>(`SELECT ${COLS} FROM robots ORDER BY account`),
@@ -29,7 +33,11 @@ export class SqliteRobotStore implements RobotStore {
   }
 
   async create(r: RobotRecord): Promise<boolean> {
-    return this.q.insert.run(toRow(r)).changes === 1;
+    return this.db.transaction(() => {
+      const created = this.q.insert.run(toRow(r)).changes === 1;
+      if (created) this.changes.append('robot', r.account, r.generation);
+      return created;
+    })();
   }
 
   async get(account: string): Promise<RobotRecord | undefined> {
@@ -42,11 +50,19 @@ export class SqliteRobotStore implements RobotStore {
   }
 
   async rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
-    return this.q.rotate.run(previousUntil, hash, at, account).changes === 1;
+    return this.db.transaction(() => {
+      const done = this.q.rotate.run(previousUntil, hash, at, account).changes === 1;
+      if (done) this.changes.append('robot', account, this.q.get.get(account)?.generation ?? null);
+      return done;
+    })();
   }
 
   async delete(account: string): Promise<boolean> {
-    return this.q.delete.run(account).changes === 1;
+    return this.db.transaction(() => {
+      const gone = this.q.delete.run(account).changes === 1;
+      if (gone) this.changes.append('robot', account);
+      return gone;
+    })();
   }
 
   async hashKey(): Promise<Buffer> {
@@ -72,6 +88,7 @@ export class SqliteRobotStore implements RobotStore {
       if (mode === 'replace') this.db.exec('DELETE FROM robots');
       this.q.setKey.run(key);
       for (const r of robots) this.q.upsert.run(toRow(r));
+      this.changes.append('import');
     })();
     this.key = key;
     return robots.length;

@@ -7,8 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { AuthzError } from '../errors.js';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from './store.js';
+import { AuthzError } from '../../errors.js';
+import { appendChange } from './changes.js';
+import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 /** What this store needs of the engine: its query helpers, which turn database failures into 503. */
 export interface PgRunner {
@@ -16,7 +17,7 @@ export interface PgRunner {
   tx<T>(what: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T>;
 }
 
-const PARAMS = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10';
+const PARAMS = '$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11';
 const values = (r: RobotRecord): unknown[] => [
   r.account,
   r.namespace,
@@ -28,18 +29,23 @@ const values = (r: RobotRecord): unknown[] => [
   r.secret_hash,
   r.previous_hash,
   r.previous_until,
+  r.generation,
 ];
 
 const UPSERT = `INSERT INTO robots (${COLS}) VALUES (${PARAMS})
   ON CONFLICT (account) DO UPDATE SET actions = excluded.actions, created_at = excluded.created_at, expires_at = excluded.expires_at, rotated_at = excluded.rotated_at,
-    secret_hash = excluded.secret_hash, previous_hash = excluded.previous_hash, previous_until = excluded.previous_until`;
+    secret_hash = excluded.secret_hash, previous_hash = excluded.previous_hash, previous_until = excluded.previous_until, generation = excluded.generation`;
 const SET_KEY = 'INSERT INTO robot_hash_key (id, hmac_key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET hmac_key = excluded.hmac_key';
 
 export class PostgresRobotStore implements RobotStore {
   constructor(private readonly db: PgRunner) {}
 
   create(r: RobotRecord): Promise<boolean> {
-    return this.db.run('create robot', async (q) => (await q.query(`INSERT INTO robots (${COLS}) VALUES (${PARAMS}) ON CONFLICT (account) DO NOTHING`, values(r))).rowCount === 1);
+    return this.db.tx('create robot', async (c) => {
+      const created = (await c.query(`INSERT INTO robots (${COLS}) VALUES (${PARAMS}) ON CONFLICT (account) DO NOTHING`, values(r))).rowCount === 1;
+      if (created) await appendChange(c, 'robot', r.account, r.generation);
+      return created;
+    });
   }
 
   get(account: string): Promise<RobotRecord | undefined> {
@@ -59,13 +65,22 @@ export class PostgresRobotStore implements RobotStore {
   }
 
   rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
-    return this.db.run('rotate robot', async (q) =>
-      (await q.query('UPDATE robots SET previous_hash = secret_hash, previous_until = $1, secret_hash = $2, rotated_at = $3 WHERE account = $4', [previousUntil, hash, at, account])).rowCount === 1,
-    );
+    return this.db.tx('rotate robot', async (c) => {
+      const { rows } = await c.query<{ generation: string }>(
+        'UPDATE robots SET previous_hash = secret_hash, previous_until = $1, secret_hash = $2, rotated_at = $3 WHERE account = $4 RETURNING generation',
+        [previousUntil, hash, at, account],
+      );
+      if (rows[0]) await appendChange(c, 'robot', account, rows[0].generation);
+      return rows.length === 1;
+    });
   }
 
   delete(account: string): Promise<boolean> {
-    return this.db.run('delete robot', async (q) => (await q.query('DELETE FROM robots WHERE account = $1', [account])).rowCount === 1);
+    return this.db.tx('delete robot', async (c) => {
+      const gone = (await c.query('DELETE FROM robots WHERE account = $1', [account])).rowCount === 1;
+      if (gone) await appendChange(c, 'robot', account);
+      return gone;
+    });
   }
 
   /** Two replicas creating the first key at once: the first insert wins and both read it back. */
@@ -90,6 +105,7 @@ export class PostgresRobotStore implements RobotStore {
       if (mode === 'replace') await c.query('DELETE FROM robots');
       await c.query(SET_KEY, [key]);
       for (const r of robots) await c.query(UPSERT, values(r));
+      await appendChange(c, 'import');
       return robots.length;
     });
   }

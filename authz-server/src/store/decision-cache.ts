@@ -2,8 +2,11 @@
  * `AuthzStore`: what routes and decisions use. It wraps one {@link Store} engine and keeps the
  * in-memory caches a decision needs (compiled roles, compiled pattern bindings, the exact bindings of
  * recently seen accounts), dropped on every local write and on every change event from the engine
- * (other replicas). While the engine says changes may go unseen, decisions fail closed (503) instead of
- * answering from caches that may be stale; an `all` event rebuilds them.
+ * (other replicas) read from the change log by the {@link ChangeTail} (a PostgreSQL NOTIFY only makes it
+ * read sooner). While the engine says changes may go unseen, decisions fail closed (503) instead of
+ * answering from caches that may be stale; an `all` event rebuilds them. `decideSync` answers without a
+ * promise when everything it needs is cached or the engine answers synchronously (SQLite): the cold
+ * decision path of authorized-fast.ts.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
 import { storeUnavailable } from '../errors.js';
@@ -13,10 +16,13 @@ import { compilePermission, type Permission } from '../policy/permission.js';
 import { ANONYMOUS, isAccountPattern, type BindingInput } from '../bindings/schema.js';
 import type { State } from './state-schema.js';
 import type { BindingFilter, BindingRecord, ImportMode, RoleRecord, Store, StoreEvent } from './store.js';
+import type { ChangeRow } from './changes.js';
+import { ChangeTail } from './change-tail.js';
 
 export type { BindingRecord, BindingFilter, RoleRecord, Store };
 
 const ACCOUNT_CACHE_MAX = 20_000;
+const NONE: readonly BindingRef[] = Object.freeze([]);
 const REBUILD_RETRY_MS = 250;
 
 type PatternBinding = { ref: BindingRef; match: Matcher };
@@ -37,23 +43,39 @@ export class AuthzStore {
   private rebuilding: Promise<void> | null = null;
   private closed = false;
 
+  /** Follows the change log: this replica's caches, and the change feed (routes/changes.ts). */
+  readonly tail: ChangeTail;
+
   private constructor(
     readonly engine: Store,
     private readonly now: () => Date,
+    onError?: (message: string) => void,
   ) {
+    this.tail = new ChangeTail(engine, onError);
     engine.subscribe((e) => this.onEvent(e));
+    this.tail.subscribe((rows) => this.onChanges(rows));
   }
 
-  /** Wraps an engine and loads the roles. */
-  static async create(engine: Store, now: () => Date = () => new Date()): Promise<AuthzStore> {
-    const s = new AuthzStore(engine, now);
+  /** Wraps an engine, loads the roles and starts following the change log. */
+  static async create(engine: Store, now: () => Date = () => new Date(), onError?: (message: string) => void): Promise<AuthzStore> {
+    const s = new AuthzStore(engine, now, onError);
+    await s.tail.start();
     await s.reloadRoles();
     return s;
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.tail.stop();
     await this.engine.close();
+  }
+
+  /** Committed changes (this replica's or another's) as cache events; robots and tokens are not cached here. */
+  private onChanges(rows: readonly ChangeRow[]): void {
+    for (const c of rows) {
+      if (c.kind === 'binding') this.bindingChanged(c.subject ?? '');
+      else if (c.kind === 'role' || c.kind === 'import') this.onEvent({ kind: 'roles' });
+    }
   }
 
   /** Readiness: caches current and the database answers. */
@@ -92,6 +114,9 @@ export class AuthzStore {
         return;
       case 'all':
         void this.rebuild();
+        return;
+      case 'hint':
+        void this.tail.hint();
     }
   }
 
@@ -223,13 +248,15 @@ export class AuthzStore {
     if (hit) return hit;
     const epoch = this.epoch;
     const refs = await this.engine.bindingsForAccount(account);
-    if (epoch === this.epoch) {
-      // Bounded by starting over when full: evicting one by one from a Map's front degrades to O(n)
-      // per eviction (V8 keeps the deleted slots), and a miss only costs one indexed query.
-      if (this.accountCache.size >= ACCOUNT_CACHE_MAX) this.accountCache.clear();
-      this.accountCache.set(account, refs);
-    }
+    if (epoch === this.epoch) this.remember(account, refs);
     return refs;
+  }
+
+  private remember(account: string, refs: readonly BindingRef[]): void {
+    // Bounded by starting over when full: evicting one by one from a Map's front degrades to O(n)
+    // per eviction (V8 keeps the deleted slots), and a miss only costs one indexed query.
+    if (this.accountCache.size >= ACCOUNT_CACHE_MAX) this.accountCache.clear();
+    this.accountCache.set(account, refs);
   }
 
   private patternBindings(): PatternBinding[] | Promise<PatternBinding[]> {
@@ -266,6 +293,29 @@ export class AuthzStore {
       this.assertCurrent();
       return out;
     }
+  }
+
+  /**
+   * The decision without a promise, or undefined when something it needs is not at hand synchronously
+   * (then `decide`). Same rules as `bindingsFor`: nothing is answered while the caches are not current.
+   */
+  decideSync(req: AuthorizedRequest): AuthorizedResponse | undefined {
+    if (this.rebuilding || !this.current()) return undefined;
+    const account = req.Account;
+    if (account === ANONYMOUS) return undefined;
+    const key = account === '' ? ANONYMOUS : account;
+    let exact: readonly BindingRef[] | undefined = isAccountPattern(key) ? NONE : this.accountCache.get(key);
+    if (exact === undefined) {
+      if (!this.engine.bindingsForAccountSync) return undefined;
+      exact = this.engine.bindingsForAccountSync(key);
+      this.remember(key, exact);
+    }
+    if (account === '') return decide(req, exact as BindingRef[], this.role);
+    const patterns = this.patternCache;
+    if (!patterns) return undefined;
+    let refs = exact as BindingRef[];
+    for (const p of patterns) if (p.match(account)) (refs === exact ? (refs = [...exact]) : refs).push(p.ref);
+    return decide(req, refs, this.role);
   }
 
   async decide(req: AuthorizedRequest): Promise<AuthorizedResponse> {
