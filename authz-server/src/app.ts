@@ -13,6 +13,9 @@ import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { AuthzStore } from './store/index.js';
 import { bindingRoutes } from './bindings/routes.js';
+import { consoleRoutes, type ConsoleOptions } from './console/index.js';
+import { adminTokenResolver } from './console/principal.js';
+import { defaultAssetsDir } from './console/static.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
 import { withFastAuthorized } from './routes/authorized-fast.js';
@@ -31,6 +34,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Robot accounts; default: the engine's own (`store.engine.robots`, same database). */
   robots?: RobotStore;
+  /** The web console at /ui/ (console/); default: admin-token sign-in, assets from dist/console. */
+  console?: Partial<ConsoleOptions>;
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
@@ -67,6 +72,8 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
+  const consoleOpts: ConsoleOptions = { resolver: adminTokenResolver(deps.tokens), assetsDir: defaultAssetsDir(), ...deps.console };
+  app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
   app.use(decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
