@@ -1,6 +1,7 @@
 /**
  * Binding routes (admin token): `/add-role-binding`, `/delete-role-binding` (seed contract),
- * `GET /bindings?account=&role=&namespace=&limit=&after=` (paged by id) and
+ * `GET /bindings?account=&role=&namespace=&q=&limit=&after=` (paged by id; account, role, namespace
+ * exact; q a substring of any of the three) and
  * `GET /accounts/{account}/permissions` (effective permissions, variables filled in).
  */
 import { Router } from 'express';
@@ -44,7 +45,7 @@ export function bindingRoutes(ctx: RouteContext): Router {
   });
   r.get('/bindings', ctx.admin, async (req, res) => {
     const q = parseBody(BindingQuerySchema, req.query);
-    res.json(await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
+    res.json(await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, contains: q.q || undefined, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
   });
   r.get('/accounts/:account/permissions', ctx.admin, async (req, res) => {
     const raw = typeof req.params.account === 'string' ? req.params.account : '';
