@@ -24,7 +24,7 @@ describe('store migrations', () => {
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['bindings', 'robot_hash_key', 'robots', 'roles']);
+    assert.deepEqual(tables, ['bindings', 'console_sessions', 'robot_hash_key', 'robots', 'roles']);
     db.close();
   });
 
