@@ -20,7 +20,8 @@ export function registerAuthzCommands(program: Command): void {
     .option('--insecure-dev', 'allow running without tokens (routes whose token is unset are open) — local development only')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL, default info)')
     .option('--registry-host <host[:port]>', 'registry host the web console puts in docker login lines (env TOLLGATE_AUTHZ_REGISTRY_HOST)')
-    .action(async (opts: { listen?: string; db?: string; dbPasswordFile?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string; registryHost?: string }) => {
+    .option('--registry-service <name...>', `authn's service name(s), offered by the console's Explain page (env TOLLGATE_AUTHZ_REGISTRY_SERVICE, comma-separated; default ${DEFAULTS.registryService})`)
+    .action(async (opts: { listen?: string; db?: string; dbPasswordFile?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string; registryHost?: string; registryService?: string[] }) => {
       // Loaded lazily so admin commands do not pull in express and better-sqlite3.
       const { serve } = await import('../main.js');
       await serve(opts);

@@ -26,6 +26,8 @@ export interface ConsoleOptions {
   /** Built assets (dist/console); undefined serves a 503 "not built". */
   assetsDir: string | undefined;
   registryHost?: string | null | undefined;
+  /** authn's service names (Explain's Service field). */
+  services?: string[];
   times?: SessionTimes;
   throttle?: ThrottleOptions;
 }
@@ -39,7 +41,7 @@ export function consoleRoutes(ctx: RouteContext & { robots: RobotStore }, opts: 
   const shared = { ...ctx, admin: requirePrincipal, client: notForConsole };
 
   const api = Router();
-  api.use(sessionRoutes({ sessions, resolver: opts.resolver, throttle, logger: ctx.logger, registryHost: opts.registryHost ?? null }));
+  api.use(sessionRoutes({ sessions, resolver: opts.resolver, throttle, logger: ctx.logger, registryHost: opts.registryHost ?? null, services: opts.services ?? ['tollgate-registry'] }));
   api.use(requireSession(sessions, ctx.logger));
   api.use(roleRoutes(shared), bindingRoutes(shared), robotRoutes(shared), decisionRoutes(shared));
   api.use(notFound);

@@ -22,7 +22,7 @@ export type SignIn = z.infer<typeof SignInSchema>;
 export interface SessionInfo {
   principal: { kind: Principal['kind']; name: string; namespaces?: string[] };
   csrf: string;
-  features: { tokens: boolean; registry_host: string | null };
+  features: { tokens: boolean; registry_host: string | null; services: string[] };
   idle_seconds: number;
 }
 
@@ -32,6 +32,7 @@ export interface SessionRouteDeps {
   throttle: SignInThrottle;
   logger: Logger;
   registryHost: string | null;
+  services: string[];
 }
 
 const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
@@ -41,7 +42,7 @@ export function sessionRoutes(d: SessionRouteDeps): Router {
   const info = async (principal: Principal, csrf: string): Promise<SessionInfo> => ({
     principal: { kind: principal.kind, name: principal.name, ...(principal.kind === 'scoped' ? { namespaces: principal.namespaces } : {}) },
     csrf,
-    features: { tokens: await d.resolver.scopedTokens(), registry_host: d.registryHost },
+    features: { tokens: await d.resolver.scopedTokens(), registry_host: d.registryHost, services: d.services },
     idle_seconds: Math.floor(d.sessions.times.idleMs / 1000),
   });
 

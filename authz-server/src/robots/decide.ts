@@ -50,3 +50,25 @@ export async function lookupRobot(store: RobotStore, account: string, now: Date)
   if (!robot || !isActive(robot, now)) return null;
   return { credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash), not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null };
 }
+
+/** The /explain answer for a robot: what {@link decideRobot} decides, in words (role bindings never apply to robots). */
+export async function explainRobot(store: RobotStore, req: AuthorizedRequest, now: Date) {
+  const robot = await store.get(req.Account);
+  const decision = await decideRobot(store, req, now);
+  const requested = [...new Set(req.Actions)].sort();
+  const granted = new Set(decision.actions);
+  const misses: string[] = [];
+  if (!robot) misses.push(`robot "${req.Account}" does not exist`);
+  else if (!isActive(robot, now)) misses.push(`robot "${req.Account}" expired at ${robot.expires_at}`);
+  else if (req.Type !== 'repository' || !req.Name.startsWith(`${robot.namespace}/`) || req.Name.split('/').includes('..')) {
+    misses.push(`robot "${req.Account}" may act only on repositories under "${robot.namespace}/"; "${req.Name}" is not one`);
+  } else for (const a of requested) if (!granted.has(a)) misses.push(`robot "${req.Account}" may only ${robot.actions.join(', ')}, not ${a}`);
+  return {
+    ...decision,
+    requested,
+    bindings_considered: 0,
+    per_action: requested.map((action) => ({ action, granted: granted.has(action), granted_by: [] })),
+    misses: decision.allowed ? [] : misses,
+    robot: robot ? { account: robot.account, namespace: robot.namespace, actions: robot.actions, expires_at: robot.expires_at } : null,
+  };
+}

@@ -1,6 +1,7 @@
 /**
  * Role routes (admin token): the seed contract `/add-role`, `/delete-role`, and resource style
- * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions.
+ * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions
+ * (PUT with `If-None-Match: *` only creates).
  */
 import { Router } from 'express';
 import { AuthzError, parseBody } from '../errors.js';
@@ -60,6 +61,10 @@ export function roleRoutes(ctx: RouteContext): Router {
     const body = parseBody(PutRoleSchema, req.body);
     if (body.name !== undefined && body.name !== name) {
       throw new AuthzError(400, 'invalid_request', `name "${body.name}" in the body differs from "${name}" in the path`, 'name');
+    }
+    // `If-None-Match: *` creates only (the console's New role): an existing role is a 409, never overwritten.
+    if (req.headers['if-none-match'] === '*' && (await ctx.store.getRole(name))) {
+      throw new AuthzError(409, 'conflict', `role "${name}" already exists; edit it instead`, 'name');
     }
     const out = await put(name, body.permissions);
     res.status(out.status).json(out.body);

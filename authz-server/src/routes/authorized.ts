@@ -1,14 +1,14 @@
 /**
  * POST /authorized — the decision (client or admin token): 200 when every requested action is
  * granted, 403 with the granted subset otherwise. `robot:` accounts are decided by robots/decide.ts.
- * POST /explain — same input, with the trace (admin).
+ * POST /explain — same input, with the trace (admin); for a robot, its own grant in words.
  * Production traffic to /authorized takes the express-free path in authorized-fast.ts, which runs
  * the same `decideRequest`; this route serves what that path hands over (see there).
  */
 import { Router } from 'express';
 import { AuthorizedRequestSchema, AUTHORIZED_PATH, type AuthorizedResponse } from '../../../common/authorized.js';
 import { parseBody } from '../errors.js';
-import { decideRobot } from '../robots/decide.js';
+import { decideRobot, explainRobot } from '../robots/decide.js';
 import { ROBOT_PREFIX } from '../robots/schema.js';
 import type { RobotStore } from '../robots/store.js';
 import { jsonBody, type RouteContext } from './context.js';
@@ -34,7 +34,8 @@ export function decisionRoutes(ctx: RouteContext & { robots: RobotStore }): Rout
   });
   r.post('/explain', ctx.admin, jsonBody, async (req, res) => {
     const input = parseBody(AuthorizedRequestSchema, req.body);
-    res.json({ request: input, ...(await ctx.store.explain(input)) });
+    const out = input.Account.startsWith(ROBOT_PREFIX) ? await explainRobot(ctx.robots, input, ctx.clock()) : await ctx.store.explain(input);
+    res.json({ request: input, ...out });
   });
   return r;
 }
