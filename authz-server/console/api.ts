@@ -72,7 +72,7 @@ export const api = {
     csrf = '';
   },
   roles: () => call<{ roles: RoleRecord[] }>('GET', '/roles'),
-  createRole: (name: string, permissions: unknown) => call('PUT', `/roles/${enc(name)}`, { permissions }, { 'If-None-Match': '*' }),
+  createRole: (name: string, permissions: unknown) => call('POST', '/add-role', { name, permissions }, { 'If-None-Match': '*' }),
   deleteRole: (name: string, force: boolean) => call<{ deleted_bindings: number }>('DELETE', `/roles/${enc(name)}${force ? '?force=true' : ''}`),
   bindings: (q: string, after: number | null, limit: number) =>
     call<{ bindings: BindingRecord[]; next: number | null }>('GET', `/bindings?limit=${limit}${q ? `&q=${enc(q)}` : ''}${after ? `&after=${after}` : ''}`),

@@ -16,6 +16,7 @@ function NewBinding({ onDone }: { onDone: () => void }) {
   useEffect(() => void api.roles().then((r) => setRoles(r.roles), (e: Error) => setErrors({ form: e.message })), []);
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const f = (e.currentTarget as HTMLFormElement).elements;
     const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value;
     const namespace = value('namespace');

@@ -58,6 +58,7 @@ export function Explain({ services }: { services: string[] }) {
   const [answer, setAnswer] = useState<Explained | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const f = (e.currentTarget as HTMLFormElement).elements;
     const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value.trim();
     const labels = parseLabels(value('labels'));

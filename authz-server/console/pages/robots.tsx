@@ -11,6 +11,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const f = (e.currentTarget as HTMLFormElement).elements;
     const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value;
     const actions = (['pull', 'push'] as const).filter((a) => (f.namedItem(`action-${a}`) as HTMLInputElement).checked);
@@ -53,6 +54,7 @@ function Rotate({ account, onRotated, onCancel }: { account: string; onRotated: 
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const overlap = ((e.currentTarget as HTMLFormElement).elements.namedItem('overlap') as HTMLInputElement).value;
     try {
       onRotated(await api.rotateRobot(account, overlap ? { overlap } : {}));

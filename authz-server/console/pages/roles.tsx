@@ -30,6 +30,7 @@ function NewRole({ onDone }: { onDone: () => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const bad = jsonProblem(perms);
     if (bad) return setErrors({ permissions: bad });
     try {

@@ -10,6 +10,7 @@ export function SignIn({ onSignedIn, expired }: { onSignedIn: (s: SessionInfo) =
 
   const submit = async (e: Event) => {
     e.preventDefault();
+    setErrors({});
     const form = e.currentTarget as HTMLFormElement;
     const input = form.elements.namedItem('token') as HTMLInputElement;
     setBusy(true);
