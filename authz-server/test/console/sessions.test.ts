@@ -4,11 +4,14 @@
  * session, the throttle, the audit line, the security headers, and only a hash of the id stored.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createLogger } from '../../../common/logger.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { adminTokenResolver } from '../../src/console/principal.js';
 import { AuthzStore } from '../../src/store/index.js';
 import { ADMIN, CLIENT, admin, ENGINES, openEngine, tempDir, type Engine } from '../helpers.js';
 
@@ -16,6 +19,10 @@ const HOST = '127.0.0.1:5001';
 
 async function consoleApp(engine: Engine, times = { idleMs: 60_000, absoluteMs: 600_000 }) {
   const { dir, cleanup } = tempDir();
+  // A stand-in build (the real one is exercised by console.test.ts): what the static routes serve.
+  mkdirSync(join(dir, 'ui', 'assets'), { recursive: true });
+  writeFileSync(join(dir, 'ui', 'index.html'), '<!doctype html><title>console</title>');
+  writeFileSync(join(dir, 'ui', 'assets', 'main-ABC.js'), 'export {};');
   const raw = await openEngine(engine, dir);
   const store = await AuthzStore.create(raw);
   let now = Date.parse('2026-01-01T00:00:00Z');
@@ -27,7 +34,7 @@ async function consoleApp(engine: Engine, times = { idleMs: 60_000, absoluteMs: 
     logger,
     tokens: { admin: ADMIN, client: CLIENT },
     clock: () => new Date(now),
-    console: { times, throttle: { limit: 3, windowMs: 60_000 }, registryHost: 'registry.example.com' },
+    console: { times, throttle: { limit: 3, windowMs: 60_000 }, registryHost: 'registry.example.com', assetsDir: join(dir, 'ui') },
   });
   const sql = async (text: string): Promise<Array<Record<string, unknown>>> =>
     'db' in raw ? (raw as unknown as { db: { prepare: (t: string) => { all: () => Array<Record<string, unknown>> } } }).db.prepare(text).all() : (await (raw as unknown as { pool: { query: (t: string) => Promise<{ rows: Array<Record<string, unknown>> }> } }).pool.query(text)).rows;
@@ -165,6 +172,59 @@ for (const engine of ENGINES) {
   });
 }
 
+describe('console: REST additions it relies on', () => {
+  let h: Awaited<ReturnType<typeof consoleApp>>;
+  before(async () => (h = await consoleApp('sqlite')));
+  after(async () => h.close());
+
+  it('add-role and PUT /roles/{name} with If-None-Match: * create only: a duplicate is 409 and the role is unchanged', async () => {
+    const perms = [{ actions: ['pull'] }];
+    assert.equal((await request(h.app).post('/add-role').set(admin).set('If-None-Match', '*').send({ name: 'r', permissions: perms })).status, 201);
+    const dup = await request(h.app).post('/add-role').set(admin).set('If-None-Match', '*').send({ name: 'r', permissions: [{ actions: ['*'] }] });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.body.error.field, 'name');
+    assert.equal((await request(h.app).put('/roles/r').set(admin).set('If-None-Match', '*').send({ permissions: [{ actions: ['*'] }] })).status, 409);
+    assert.deepEqual((await h.store.getRole('r'))?.permissions, perms);
+    assert.equal((await request(h.app).put('/roles/r').set(admin).send({ permissions: [{ actions: ['*'] }] })).status, 200, 'without the header: replaced, as before');
+  });
+
+  it('/explain answers a robot with its own grant, and says why not in words', async () => {
+    const made = await request(h.app).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] });
+    assert.equal(made.status, 201);
+    const ask = (Name: string, Actions: string[]) =>
+      request(h.app).post('/explain').set(admin).send({ Account: 'robot:team-a+ci', Type: 'repository', Name, Service: 'tollgate-registry', IP: '127.0.0.1', Actions, Labels: null });
+    const ok = await ask('team-a/app', ['pull']);
+    assert.equal(ok.body.allowed, true);
+    assert.deepEqual(ok.body.robot, { account: 'robot:team-a+ci', namespace: 'team-a', actions: ['pull'], expires_at: null });
+    const push = await ask('team-a/app', ['pull', 'push']);
+    assert.equal(push.body.allowed, false);
+    assert.deepEqual(push.body.per_action.map((a: { action: string; granted: boolean }) => [a.action, a.granted]), [['pull', true], ['push', false]]);
+    assert.match(push.body.misses.join('\n'), /may only pull, not push/);
+    const other = await ask('team-b/app', ['pull']);
+    assert.match(other.body.misses.join('\n'), /only on repositories under "team-a\/"/);
+  });
+
+  it('the session reports scoped tokens (the Tokens page) only when the resolver says they exist', async () => {
+    const { dir, cleanup } = tempDir();
+    const store = await AuthzStore.create(await openEngine('sqlite', dir));
+    const app = createApp({
+      store,
+      logger: createLogger({ name: 'authz-test', level: 'silent' }),
+      tokens: { admin: ADMIN, client: CLIENT },
+      console: { resolver: { ...adminTokenResolver({ admin: ADMIN }), scopedTokens: async () => true } },
+    });
+    try {
+      const s = await request(app).post('/ui/api/session').send({ token: ADMIN });
+      assert.equal(s.body.features.tokens, true);
+      const plain = await request(h.app).post('/ui/api/session').send({ token: ADMIN });
+      assert.equal(plain.body.features.tokens, false);
+    } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+});
+
 describe('console headers and static page', () => {
   let h: Awaited<ReturnType<typeof consoleApp>>;
   before(async () => (h = await consoleApp('sqlite')));
@@ -182,6 +242,14 @@ describe('console headers and static page', () => {
     }
     assert.equal((await request(h.app).get('/ui')).status, 301);
     assert.equal((await request(h.app).get('/ui/api/nothing')).status, 401);
+    assert.equal((await request(h.app).get('/ui/assets/nothing.js')).status, 404);
+    const asset = await request(h.app).get('/ui/assets/main-ABC.js');
+    assert.equal(asset.status, 200);
+    assert.match(String(asset.headers['cache-control']), /immutable/);
+    const page = await request(h.app).get('/ui/robots');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<title>console<\/title>/);
+    assert.equal(page.headers['cache-control'], 'no-store');
   });
 });
 
