@@ -2,8 +2,8 @@
  * The console's shell: finds out whether a session exists, then routes by URL to one page. A 401 from
  * any call (session expired or signed out elsewhere) returns to sign-in, remembering where the user was.
  */
-import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { render, type ComponentChildren } from 'preact';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { api, setExpiredHandler, type SessionInfo } from './api.js';
 import { Bindings } from './pages/bindings.js';
 import { Explain } from './pages/explain.js';
@@ -38,6 +38,20 @@ function Nav({ session, path, onSignOut }: { session: SessionInfo; path: string;
         Sign out
       </button>
     </header>
+  );
+}
+
+/** A page that throws while rendering shows what happened instead of a blank page. */
+function Guard({ children }: { children: ComponentChildren }) {
+  const [error, reset] = useErrorBoundary();
+  if (!error) return <>{children}</>;
+  return (
+    <div role="alert">
+      <p>This page failed: {(error as Error).message ?? String(error)}</p>
+      <button type="button" onClick={reset}>
+        Try again
+      </button>
+    </div>
   );
 }
 
@@ -94,7 +108,9 @@ function App() {
     <>
       <Nav session={session} path={url.pathname} onSignOut={() => void signOut()} />
       <main>
-        <Page url={url} session={session} />
+        <Guard>
+          <Page url={url} session={session} />
+        </Guard>
       </main>
     </>
   );
