@@ -76,7 +76,7 @@ export const api = {
   deleteRole: (name: string, force: boolean) => call<{ deleted_bindings: number }>('DELETE', `/roles/${enc(name)}${force ? '?force=true' : ''}`),
   bindings: (q: string, after: number | null, limit: number) =>
     call<{ bindings: BindingRecord[]; next: number | null }>('GET', `/bindings?limit=${limit}${q ? `&q=${enc(q)}` : ''}${after ? `&after=${after}` : ''}`),
-  addBinding: (b: BindingInput) => call<{ created: boolean }>('POST', '/add-role-binding', b),
+  addBinding: (b: BindingInput) => call<{ created: boolean; message: string }>('POST', '/add-role-binding', b),
   deleteBinding: (b: BindingInput) => call('POST', '/delete-role-binding', b),
   robots: () => call<{ robots: Robot[] }>('GET', '/robots'),
   createRobot: (r: CreateRobot) => call<RobotSecret>('POST', '/robots', r),

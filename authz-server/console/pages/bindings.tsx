@@ -22,7 +22,8 @@ function NewBinding({ onDone }: { onDone: () => void }) {
     const namespace = value('namespace');
     try {
       const out = await api.addBinding({ account_name: value('account'), role_name: value('role'), ...(namespace ? { namespace } : {}) });
-      if (!out.created) return setErrors({ account: 'this binding already exists' });
+      // An identical binding is not an error for the API (200, created: false); for a form it is.
+      if (!out.created) return setErrors({ account: out.message });
       onDone();
     } catch (err) {
       setErrors(errorsFrom(err, { account_name: 'account', role_name: 'role', namespace: 'namespace' }));
