@@ -14,6 +14,8 @@ import { loadConfig } from '../../src/config.js';
 import { adminTokenResolver } from '../../src/console/principal.js';
 import { AuthzStore } from '../../src/store/index.js';
 import { ADMIN, CLIENT, admin, ENGINES, openEngine, tempDir, type Engine } from '../helpers.js';
+import { sharedPg } from '../pg-server.js';
+import { PostgresStore } from '../../src/store/postgres/index.js';
 
 const HOST = '127.0.0.1:5001';
 
@@ -171,6 +173,29 @@ for (const engine of ENGINES) {
     });
   });
 }
+
+describe('console sessions across two PostgreSQL replicas', function () {
+  this.timeout(30_000);
+  it('a session made on one replica works on the other, and a sign-out on either ends it on both', async () => {
+    const { url } = await (await sharedPg()).createDatabase();
+    const apps = await Promise.all(
+      [0, 1].map(async () => {
+        const store = await AuthzStore.create(await PostgresStore.open({ url }));
+        return { store, app: createApp({ store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } }) };
+      }),
+    );
+    try {
+      const [a, b] = apps as [(typeof apps)[0], (typeof apps)[0]];
+      const s = await signIn(a.app);
+      assert.equal(s.res.status, 201);
+      assert.equal((await request(b.app).get('/ui/api/roles').set('Cookie', s.cookie)).status, 200, 'replica b knows the session');
+      assert.equal((await request(b.app).delete('/ui/api/session').set('Cookie', s.cookie).set('X-CSRF-Token', s.csrf)).status, 200);
+      assert.equal((await request(a.app).get('/ui/api/roles').set('Cookie', s.cookie)).status, 401, 'signed out on b: dead on a');
+    } finally {
+      for (const x of apps) await x.store.close();
+    }
+  });
+});
 
 describe('console: REST additions it relies on', () => {
   let h: Awaited<ReturnType<typeof consoleApp>>;
