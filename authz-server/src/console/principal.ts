@@ -1,9 +1,12 @@
 /**
- * Who a console session acts as. The shape is the Principal of contracts.md §1 (branch i18-authz owns
- * `auth/principal.ts`; once it lands, import `Principal` from there and drop this copy). A session
- * resolves its token once, at sign-in, through an injected {@link TokenResolver}: today only the admin
- * token; scoped API tokens plug in by passing i18's async `resolveToken` as `resolve`, and their
- * `stillValid` check (token not revoked) as `stillValid`.
+ * Who a console session acts as. The shape is the Principal of contracts.md §1 (i18-authz's
+ * `auth/principal.ts`; once merged, import `Principal` from there and drop this copy). A session
+ * resolves its token once, at sign-in, through an injected {@link TokenResolver}; on this branch only
+ * the admin token. Scoped API tokens plug in as a resolver whose `resolve` tries the admin token, then
+ * i18's `tokenResolver(store, clock)`; whose `fingerprint` is `hashApiToken` (the hash the token
+ * table already keeps, so storing it with the session reveals nothing new); whose `stillValid` is
+ * `apiTokenByHash(fp)` still there, unexpired and of the same id (a revoke ends the sessions); and
+ * whose `scopedTokens` is `listApiTokens().length > 0`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Tokens } from '../auth/bearer.js';
@@ -15,9 +18,11 @@ export type Principal =
 export interface TokenResolver {
   /** The principal a token stands for, or null (wrong token). Never throws for a wrong token. */
   resolve(token: string): Promise<Principal | null>;
+  /** A one-way fingerprint of the token, kept with the session for {@link TokenResolver.stillValid}. */
+  fingerprint(token: string): string;
   /**
    * Whether the token behind a session still stands (the admin token not replaced, a scoped token not
-   * revoked); `fingerprint` is {@link fingerprint} of the token, kept with the session.
+   * revoked); `fingerprint` is what {@link TokenResolver.fingerprint} gave at sign-in.
    */
   stillValid(principal: Principal, fingerprint: string): Promise<boolean>;
   /** Whether scoped tokens exist (the console then shows its Tokens page). */
@@ -45,6 +50,7 @@ export function adminTokenResolver(tokens: Tokens): TokenResolver {
       if (!admin) return null;
       return timingSafeEqual(digest(token), admin) ? { kind: 'admin', name: 'admin' } : null;
     },
+    fingerprint,
     async stillValid(principal, fp) {
       return principal.kind === 'admin' && adminFp !== undefined && sameHex(fp, adminFp);
     },

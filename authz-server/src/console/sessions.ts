@@ -4,7 +4,7 @@
  * `absoluteMs` whatever the activity, or when the token it was made with no longer stands.
  */
 import { randomBytes } from 'node:crypto';
-import { fingerprint, type Principal, type TokenResolver } from './principal.js';
+import type { Principal, TokenResolver } from './principal.js';
 import { hashSessionId, type SessionStore } from './session-store.js';
 
 export interface SessionTimes {
@@ -39,7 +39,7 @@ export class Sessions {
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(32).toString('base64url');
     const t = this.now();
-    const stored: Stored = { principal, fp: fingerprint(token) };
+    const stored: Stored = { principal, fp: this.resolver.fingerprint(token) };
     await this.store.create(hashSessionId(id), { principal: JSON.stringify(stored), csrf, created_at: t, last_seen_at: t });
     // Sign-ins are rare: sweep expired rows here rather than on a timer.
     await this.store.prune(t - this.times.absoluteMs, t - this.times.idleMs);

@@ -229,6 +229,13 @@ describe('console: REST additions it relies on', () => {
     assert.match(other.body.misses.join('\n'), /only on repositories under "team-a\/"/);
   });
 
+  it('replacing the admin token ends the sessions made with the old one', async () => {
+    const s = await signIn(h.app);
+    assert.equal((await request(h.app).get('/ui/api/roles').set('Cookie', s.cookie)).status, 200);
+    const restarted = createApp({ store: h.store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: `${ADMIN}-new`, client: CLIENT } });
+    assert.equal((await request(restarted).get('/ui/api/roles').set('Cookie', s.cookie)).status, 401);
+  });
+
   it('the session reports scoped tokens (the Tokens page) only when the resolver says they exist', async () => {
     const { dir, cleanup } = tempDir();
     const store = await AuthzStore.create(await openEngine('sqlite', dir));
