@@ -29,6 +29,7 @@ function Answer({ r }: { r: Explained }) {
         {r.per_action.map((a) => (
           <li key={a.action}>
             <strong>{a.action}</strong>: {a.granted ? 'allowed' : 'denied'}
+            {!a.granted && !r.robot ? ` — no permission of the ${r.bindings_considered} binding(s) considered grants ${a.action}` : null}
             {a.granted_by.length ? (
               <ul>
                 {a.granted_by.map((g, i) => (

@@ -239,7 +239,7 @@ describe('web console in Chromium (real authz-server)', function () {
     const answer = page.getByRole('region', { name: 'Answer' });
     await shows(answer, /pull: allowed/);
     await shows(answer, /binding alice → role puller \(namespace team-a\) → permission #0: pull on \$\{namespace\}\/\*/);
-    await shows(answer, /push: denied/);
+    await shows(answer, /push: denied — no permission of the 1 binding\(s\) considered grants push/);
     await clean('explain');
     await shot('explain');
     await form.getByLabel('Repository').fill('team-b/app');
