@@ -37,6 +37,7 @@ describe('web console in Chromium (real authz-server)', function () {
   let ctx: BrowserContext;
   let page: Page;
   const addRoleOrigins: string[] = [];
+  const cspViolations: string[] = [];
 
   before(async function () {
     this.timeout(90_000);
@@ -57,6 +58,7 @@ describe('web console in Chromium (real authz-server)', function () {
     ctx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
     page = await ctx.newPage();
     page.setDefaultTimeout(10_000);
+    page.on('console', (m) => void (/Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text())));
     mkdirSync(SHOTS, { recursive: true });
   });
   after(async () => {
@@ -351,5 +353,9 @@ describe('web console in Chromium (real authz-server)', function () {
     console.log(`      10,000 bindings: first page ${list} ms, filter ${filter} ms, next page ${paging} ms, next frame ${frame} ms`);
     assert.equal(await page.getByRole('row').count(), 101, 'one page of rows (plus the header), not 10,000');
     await clean('bindings with 10,000');
+  });
+
+  it('the whole run violated the Content-Security-Policy nowhere (no inline script or style needed)', () => {
+    assert.deepEqual(cspViolations, []);
   });
 });
