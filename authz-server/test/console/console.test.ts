@@ -291,7 +291,9 @@ describe('web console in Chromium (real authz-server)', function () {
 
   it('an expired session returns to sign-in and then back to where the user was', async () => {
     await page.goto(`${base}/ui/bindings?q=alice`);
-    await page.getByRole('heading', { name: 'Bindings' }).waitFor();
+    await page.getByText(/matching “alice”/).waitFor();
+    // Every request of this page answered before the session goes (a late one would end it first).
+    await page.waitForLoadState('networkidle');
     raw.db.prepare('DELETE FROM console_sessions').run();
     await page.getByRole('link', { name: 'Robots' }).click();
     await page.getByText('Your session ended').waitFor();
