@@ -5,7 +5,7 @@ import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
 import { SecretOnce } from '../components/secret.js';
 
-const when = (iso: string | null, none: string) => (iso ? new Date(iso).toISOString().replace('.000Z', 'Z') : none);
+const when = (iso: string | null, none: string) => (iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z') : none);
 
 function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
   const [errors, setErrors] = useState<Errors>({});
