@@ -64,6 +64,7 @@ describe('e2e: web console — a robot made in the browser logs in through authn
     assert.equal(pull.code, 0, pull.out);
 
     await page.getByRole('button', { name: 'Delete robot:team-a+ci' }).click();
+    await page.getByRole('group', { name: 'Delete robot:team-a+ci' }).getByRole('button', { name: 'Confirm delete' }).click();
     await page.getByRole('cell', { name: 'robot:team-a+ci', exact: true }).waitFor({ state: 'detached' });
     // authn may still accept the secret from its ≤ 60 s verify cache, but authz grants a deleted robot nothing.
     const after = await token(s, robot.user, second);

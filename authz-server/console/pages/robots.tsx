@@ -1,4 +1,4 @@
-/** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete. */
+/** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete (confirmed). */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Robot, type RobotSecret } from '../api.js';
 import { ErrorText, Field } from '../components/field.js';
@@ -77,16 +77,31 @@ function Rotate({ account, onRotated, onCancel }: { account: string; onRotated: 
   );
 }
 
+function ConfirmDelete({ account, onConfirm, onCancel }: { account: string; onConfirm: () => void; onCancel: () => void }) {
+  return (
+    <div class="panel" role="group" aria-label={`Delete ${account}`}>
+      <p>Delete {account}? Its secret stops working at once, for everyone using it.</p>
+      <button type="button" class="danger" onClick={onConfirm}>
+        Confirm delete
+      </button>
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 export function Robots({ registryHost }: { registryHost: string | null }) {
   const [robots, setRobots] = useState<Robot[] | null>(null);
   const [error, setError] = useState<string | undefined>();
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<string | null>(null);
   const [secret, setSecret] = useState<RobotSecret | null>(null);
+  const [deleting, setDeleting] = useState<string | null>(null);
   const load = () => api.robots().then((r) => (setRobots(r.robots), setError(undefined)), (e: Error) => setError(e.message));
   useEffect(() => void load(), []);
   const show = (s: RobotSecret) => (setSecret(s), setCreating(false), setRotating(null), void load());
-  const remove = (account: string) => api.deleteRobot(account).then(load, (e: Error) => setError(e.message));
+  const remove = (account: string) => api.deleteRobot(account).then(() => (setDeleting(null), void load()), (e: Error) => setError(e.message));
   return (
     <section>
       <h1>Robots</h1>
@@ -95,6 +110,7 @@ export function Robots({ registryHost }: { registryHost: string | null }) {
       </button>
       {creating ? <NewRobot onCreated={show} /> : null}
       {rotating ? <Rotate account={rotating} onRotated={show} onCancel={() => setRotating(null)} /> : null}
+      {deleting ? <ConfirmDelete account={deleting} onConfirm={() => void remove(deleting)} onCancel={() => setDeleting(null)} /> : null}
       {secret ? <SecretOnce account={secret.account} secret={secret.secret} registryHost={registryHost} onClose={() => setSecret(null)} /> : null}
       <ErrorText id="robots-error" error={error} />
       {robots === null ? (
@@ -124,7 +140,7 @@ export function Robots({ registryHost }: { registryHost: string | null }) {
                   <button type="button" aria-label={`Rotate ${r.account}`} onClick={() => setRotating(r.account)}>
                     Rotate
                   </button>
-                  <button type="button" aria-label={`Delete ${r.account}`} onClick={() => void remove(r.account)}>
+                  <button type="button" aria-label={`Delete ${r.account}`} onClick={() => setDeleting(r.account)}>
                     Delete
                   </button>
                 </td>
