@@ -20,7 +20,7 @@ export type CreateRobot = z.input<typeof CreateRobotSchema>;
 export type RotateRobot = z.input<typeof RotateRobotSchema>;
 export type Robot = ReturnType<typeof publicView>;
 export type RobotSecret = { account: string; secret: string; expires_at: string | null };
-export type Explained = ExplainResult & { request: AuthorizedRequest; robot?: { account: string; namespace: string; actions: string[] } | null };
+export type Explained = ExplainResult & { request: AuthorizedRequest };
 
 /** An API refusal: its message, and the field it names (shown beside that control). */
 export class ApiError extends Error {

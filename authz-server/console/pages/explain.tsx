@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { api, type Explained } from '../api.js';
 import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
+import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE, ROBOT_PREFIX } from '../../../common/robots.js';
 import { summarise } from './roles.js';
 
 /** `team=a, env=prod` → `{team: ['a'], env: ['prod']}`; a part without `=` is named in the error. */
@@ -29,7 +30,7 @@ function Answer({ r }: { r: Explained }) {
         {r.per_action.map((a) => (
           <li key={a.action}>
             <strong>{a.action}</strong>: {a.granted ? 'allowed' : 'denied'}
-            {!a.granted && !r.robot ? ` — no permission of the ${r.bindings_considered} binding(s) considered grants ${a.action}` : null}
+            {!a.granted && !r.request.Account.startsWith(ROBOT_PREFIX) ? ` — no permission of the ${r.bindings_considered} binding(s) considered grants ${a.action}` : null}
             {a.granted_by.length ? (
               <ul>
                 {a.granted_by.map((g, i) => (
@@ -40,7 +41,7 @@ function Answer({ r }: { r: Explained }) {
                 ))}
               </ul>
             ) : null}
-            {a.granted && r.robot ? ` by robot ${r.robot.account}: ${r.robot.actions.join(', ')} on ${r.robot.namespace}/*` : null}
+            {a.granted && r.request.Account.startsWith(ROBOT_PREFIX) ? ' by the robot\'s own grant (its actions, in its namespace)' : null}
           </li>
         ))}
       </ul>
@@ -64,6 +65,8 @@ export function Explain({ services }: { services: string[] }) {
     const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value.trim();
     const labels = parseLabels(value('labels'));
     if (typeof labels === 'string') return setErrors({ labels });
+    // A robot is asked about as authn asks after verifying its secret: with the robot credential label.
+    if (value('account').startsWith(ROBOT_PREFIX)) labels[ROBOT_CREDENTIAL_LABEL] = [ROBOT_CREDENTIAL_VALUE];
     setAnswer(null);
     try {
       const actions = value('actions').split(',').map((a) => a.trim()).filter(Boolean);
@@ -77,7 +80,7 @@ export function Explain({ services }: { services: string[] }) {
     <section>
       <h1>Explain</h1>
       <form class="panel" onSubmit={submit} aria-label="Explain a request" noValidate>
-        <Field id="explain-account" label="Account" error={errors.account} hint="Empty: an anonymous request.">
+        <Field id="explain-account" label="Account" error={errors.account} hint="Empty: an anonymous request. A robot: is explained as logged in with its secret.">
           {(a) => <input {...a} name="account" />}
         </Field>
         <Field id="explain-repository" label="Repository" error={errors.repository}>

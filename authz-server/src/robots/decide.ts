@@ -69,6 +69,5 @@ export async function explainRobot(store: RobotStore, req: AuthorizedRequest, no
     bindings_considered: 0,
     per_action: requested.map((action) => ({ action, granted: granted.has(action), granted_by: [] })),
     misses: decision.allowed ? [] : misses,
-    robot: robot ? { account: robot.account, namespace: robot.namespace, actions: robot.actions, expires_at: robot.expires_at } : null,
   };
 }

@@ -252,7 +252,7 @@ describe('web console in Chromium (real authz-server)', function () {
     await form.getByLabel('Account').fill('robot:team-a+ci');
     await form.getByLabel('Repository').fill('team-a/app');
     await form.getByRole('button', { name: 'Explain' }).click();
-    await shows(answer, /pull: allowed by robot robot:team-a\+ci/);
+    await shows(answer, /pull: allowed by the robot's own grant/);
     await form.getByLabel('Repository').fill('Team-A/App');
     await form.getByRole('button', { name: 'Explain' }).click();
     await alertIn(form, /Name/);
