@@ -191,7 +191,10 @@ describe('k8s/ wiring', () => {
     assert.equal(ingress.spec.rules[0]?.host, settings['registry-host']);
     assert.deepEqual(ingress.spec.tls[0]?.hosts, [settings['registry-host']]);
     const routes = Object.fromEntries(ingress.spec.rules[0]?.http.paths.map((p) => [p.path, p.backend.service.name]) ?? []);
-    assert.deepEqual(routes, { '/v2': 'tollgate-registry', '/auth': 'tollgate-authn' });
+    // authz only through /ui (the console, cookie sessions); its bearer-token REST API is not on the Ingress.
+    assert.deepEqual(routes, { '/v2': 'tollgate-registry', '/auth': 'tollgate-authn', '/ui': 'tollgate-authz' });
+    const authzEnv = Object.fromEntries((deployment(prod, 'tollgate-authz').spec?.template.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.valueFrom?.configMapKeyRef?.key]));
+    assert.equal(authzEnv.TOLLGATE_AUTHZ_REGISTRY_HOST, 'registry-host', 'the console prints docker login lines for the Ingress host');
     assert.equal(new URL(settings.realm ?? '').pathname, '/auth');
     assert.equal(deployment(prod, 'tollgate-authn').spec?.replicas, 3);
     for (const name of ['tollgate-authz', 'tollgate-authn']) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian packages, what the test suites need: the Distribution registry, skopeo, podman,
-# postgresql (server binaries for the authz PostgreSQL tests) and docker.io (dockerd, containerd, ctr,
+# postgresql (server binaries for the authz PostgreSQL tests), chromium (the console's browser tests) and docker.io (dockerd, containerd, ctr,
 # docker CLI); for the deployment suite also mmdebstrap (offline base images) and Compose v2 + buildx
 # from Debian trixie (see below). Idempotent: does nothing when everything is present.
 # Works as root or through sudo on Debian bookworm (apt). `npm test` then runs every e2e scenario for real.
@@ -24,6 +24,8 @@ ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
 have wget || need+=(wget)
 # scripts/build-images.sh builds Node and registry base images from Debian packages when Docker Hub is out of reach.
 have mmdebstrap || need+=(mmdebstrap)
+# The web console's browser tests drive Debian's Chromium (/usr/bin/chromium) with playwright-core.
+have chromium || need+=(chromium)
 
 # apt-get as root, or through sudo (which drops the environment, so the frontend goes through env(1)).
 # Only needed when something is missing: a machine that has everything needs neither root nor sudo.

@@ -14,6 +14,9 @@ import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { AuthzStore } from './store/decision-cache.js';
 import { bindingRoutes } from './bindings/routes.js';
+import { consoleRoutes, type ConsoleOptions } from './console/index.js';
+import { consoleTokenResolver } from './console/principal.js';
+import { defaultAssetsDir } from './console/static.js';
 import { roleRoutes } from './roles/routes.js';
 import { decisionRoutes } from './routes/authorized.js';
 import { withFastAuthorized } from './routes/authorized-fast.js';
@@ -35,6 +38,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Robot accounts; default: the engine's own (`store.engine.robots`, same database). */
   robots?: RobotStore;
+  /** The web console at /ui/ (console/); default: admin-token sign-in, assets from dist/console. */
+  console?: Partial<ConsoleOptions>;
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
@@ -85,6 +90,8 @@ export function createApp(deps: AppDeps): AuthzApp {
     if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => void deps.store.tail.hint());
     next();
   });
+  const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, deps.store.engine, clock), assetsDir: defaultAssetsDir(), ...deps.console };
+  app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
   app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));

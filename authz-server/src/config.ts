@@ -15,9 +15,11 @@ export interface ServeFlags {
   clientTokenFile?: string;
   insecureDev?: boolean;
   logLevel?: string;
+  registryHost?: string;
+  registryService?: string[];
 }
 
-export const DEFAULTS = { listen: '127.0.0.1:5001', db: './data/authz.db', logLevel: 'info' } as const;
+export const DEFAULTS = { listen: '127.0.0.1:5001', db: './data/authz.db', logLevel: 'info', registryService: 'tollgate-registry' } as const;
 
 // A token travels as `Authorization: Bearer <token>`: one run of printable ASCII, or no client could send it.
 const tokenSchema = z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")');
@@ -44,6 +46,14 @@ const ConfigSchema = z.object({
   clientToken: tokenSchema.optional(),
   insecureDev: z.boolean(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  // What `docker login` needs: host[:port] of the registry (the console prints login lines for it).
+  registryHost: z
+    .string()
+    .max(253, 'must be at most 253 characters')
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:\d{1,5})?$/, 'must be a registry host[:port], e.g. registry.example.com or 127.0.0.1:5000 (no scheme, no path)')
+    .optional(),
+  // authn's --service value(s): what the console's Explain page puts in a request's Service.
+  registryServices: z.array(z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters')).min(1),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -53,6 +63,8 @@ const FLAG_NAMES: Record<string, string> = {
   db: '--db / TOLLGATE_AUTHZ_DB',
   dbPassword: '--db-password-file / TOLLGATE_AUTHZ_DB_PASSWORD_FILE',
   logLevel: '--log-level / TOLLGATE_LOG_LEVEL',
+  registryHost: '--registry-host / TOLLGATE_AUTHZ_REGISTRY_HOST',
+  registryServices: '--registry-service / TOLLGATE_AUTHZ_REGISTRY_SERVICE',
   adminToken: 'admin token (--admin-token-file / TOLLGATE_AUTHZ_ADMIN_TOKEN_FILE / TOLLGATE_AUTHZ_ADMIN_TOKEN)',
   clientToken: 'client token (--client-token-file / TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE / TOLLGATE_AUTHZ_CLIENT_TOKEN)',
 };
@@ -84,6 +96,8 @@ export function loadConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.e
     clientToken: token(flags.clientTokenFile, env.TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE, env.TOLLGATE_AUTHZ_CLIENT_TOKEN, 'client token'),
     insecureDev: flags.insecureDev === true,
     logLevel: flags.logLevel ?? env.TOLLGATE_LOG_LEVEL ?? DEFAULTS.logLevel,
+    registryHost: flags.registryHost ?? (env.TOLLGATE_AUTHZ_REGISTRY_HOST || undefined),
+    registryServices: flags.registryService?.length ? flags.registryService : (env.TOLLGATE_AUTHZ_REGISTRY_SERVICE?.split(',').map((x) => x.trim()) ?? [DEFAULTS.registryService]),
   };
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {

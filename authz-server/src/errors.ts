@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'binding_not_found'
   | 'role_in_use'
   | 'conflict'
+  | 'too_many_requests'
   | 'unavailable'
   | 'internal';
 

@@ -40,7 +40,7 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
   }
   const store = await AuthzStore.create(await openEngine(cfg, logger), undefined, (message) => logger.warn(message));
   const metrics = createMetrics({ roles: () => store.countRoles(), bindings: () => store.countBindings() });
-  const app = createApp({ store, logger, metrics, tokens: { admin: cfg.adminToken, client: cfg.clientToken, insecureDev: cfg.insecureDev } });
+  const app = createApp({ store, logger, metrics, tokens: { admin: cfg.adminToken, client: cfg.clientToken, insecureDev: cfg.insecureDev }, console: { registryHost: cfg.registryHost ?? null, services: cfg.registryServices } });
   // An import body may be 64 MiB: keep node's own 5 min for a whole request (the 30 s default suits token requests).
   const { server, url, close } = await listen(app, cfg.listen, { logger, fields: { db: redactUrl(cfg.db), engine: store.engine.engine }, cleanup: () => void store.close(), requestTimeoutMs: 300_000 });
   // Open change-feed streams end first, or they would hold the shutdown for its 5 s grace.

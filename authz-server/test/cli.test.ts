@@ -126,6 +126,9 @@ for (const engine of ENGINES) describe(`admin CLI against a running server (${en
     assert.match(no.stdout, /name "team-b\/app" does not match/);
     const list = await cli(['binding', 'list', '--account', 'team-a-bot']);
     assert.match(list.stdout, /team-a-bot → ns-puller \(namespace team-a\)/);
+    const filtered = await cli(['binding', 'list', '--filter', 'a-bo']);
+    assert.match(filtered.stdout, /team-a-bot → ns-puller \(namespace team-a\)/);
+    assert.match((await cli(['binding', 'list', '--filter', 'nobody-has-this'])).stdout, /no bindings/);
     const rm = await cli(['binding', 'rm', 'team-a-bot', 'ns-puller', '--namespace', 'team-a']);
     assert.equal(rm.code, 0, rm.stderr);
     const gone = await cli(['binding', 'list', '--account', 'team-a-bot']);

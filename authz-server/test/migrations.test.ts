@@ -24,7 +24,7 @@ describe('store migrations', () => {
     assert.equal(db.pragma('foreign_keys', { simple: true }), 1);
     assert.equal(db.pragma('synchronous', { simple: true }), 2);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-    assert.deepEqual(tables, ['api_tokens', 'bindings', 'changes', 'feed_meta', 'robot_hash_key', 'robots', 'roles', 'sqlite_sequence']);
+    assert.deepEqual(tables, ['api_tokens', 'bindings', 'changes', 'console_sessions', 'feed_meta', 'robot_hash_key', 'robots', 'roles', 'sqlite_sequence']);
     db.close();
   });
 

@@ -192,7 +192,7 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
   });
 
-  it('a v1 database migrates to v2 keeping its roles, and robots work on it', async () => {
+  it('a v1 database migrates to the latest schema keeping its roles, and robots work on it', async () => {
     const v1 = MIGRATIONS.filter((m) => m.version === 1);
     let engineStore: SqliteStore | PostgresStore;
     let version: () => Promise<number>;

@@ -91,6 +91,7 @@ function banner(o: { authzUrl: string; authnUrl: string; registryHost?: string; 
     '',
     'tollgate stack ready',
     `  authz-server  ${o.authzUrl}   (admin token: ${o.data}/admin.token)`,
+    `  web console   ${o.authzUrl}/ui/   (sign in with the admin token)`,
     `  authn-server  ${o.authnUrl}/auth   (/metrics token: ${o.data}/metrics.token)`,
     o.registryHost ? `  registry      http://${o.registryHost}   (token auth, service "${SERVICE}")` : `  registry      not started: ${o.registryHint}`,
     `  pids          ${o.children.map((c) => `${c.name}=${c.proc.pid}`).join(' ')}`,

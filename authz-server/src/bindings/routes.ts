@@ -1,6 +1,7 @@
 /**
  * Binding routes: `/add-role-binding`, `/delete-role-binding` (seed contract),
- * `GET /bindings?account=&role=&namespace=&limit=&after=` (paged by id) and
+ * `GET /bindings?account=&role=&namespace=&q=&limit=&after=` (paged by id; account, role, namespace
+ * exact; q a substring of any of the three) and
  * `GET /accounts/{account}/permissions` (effective permissions, variables filled in).
  * Admin token: everything. API token: `read` lists the bindings of its namespaces; `bindings:manage`
  * adds and removes bindings in its namespaces, and binds only roles contained in the binding's
@@ -68,7 +69,7 @@ export function bindingRoutes(ctx: RouteContext): Router {
   r.get('/bindings', ctx.admin, async (req, res) => {
     const q = parseBody(BindingQuerySchema, req.query);
     const p = requireAbility(res, 'read', q.namespace);
-    const page = await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, after: q.after, limit: q.limit ?? DEFAULT_PAGE });
+    const page = await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, contains: q.q || undefined, after: q.after, limit: q.limit ?? DEFAULT_PAGE });
     // An API token sees its namespaces' bindings only; a page may come back shorter, `next` still continues.
     res.json(p.kind === 'admin' ? page : { ...page, bindings: page.bindings.filter((b) => inNamespaces(p, b.namespace)) });
   });

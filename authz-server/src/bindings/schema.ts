@@ -60,6 +60,8 @@ export const BindingQuerySchema = z
     account: z.string().max(512).optional(),
     role: z.string().max(128).optional(),
     namespace: z.string().max(256).optional(),
+    /** Substring filter over account, role and namespace. */
+    q: z.string().max(512, 'must be at most 512 characters').optional(),
     limit: z.coerce.number().int().min(1).max(10000).optional(),
     after: z.coerce.number().int().min(0).optional(),
   })

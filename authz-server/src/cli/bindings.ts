@@ -43,14 +43,15 @@ export function registerBindingCommands(program: Command): void {
       .option('--account <account>', 'only this account name (exact)')
       .option('--role <role>', 'only this role')
       .option('--namespace <ns>', 'only this namespace')
+      .option('--filter <text>', 'only bindings whose account, role or namespace contains this text')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (opts: NsOpts & { account?: string; role?: string; json?: boolean }) => {
+    action(async (opts: NsOpts & { account?: string; role?: string; filter?: string; json?: boolean }) => {
       const { http } = await createClient(opts);
       const all: BindingRow[] = [];
       let after: number | null = 0;
       while (after !== null) {
-        const params = { account: opts.account, role: opts.role, namespace: opts.namespace, after, limit: 10000 };
+        const params = { account: opts.account, role: opts.role, namespace: opts.namespace, q: opts.filter, after, limit: 10000 };
         const res = await http.get('/bindings', { params });
         const page = res.data as { bindings: BindingRow[]; next: number | null };
         all.push(...page.bindings);

@@ -20,7 +20,9 @@ export function registerAuthzCommands(program: Command): void {
     .option('--client-token-file <file>', 'client token file for /authorized (env TOLLGATE_AUTHZ_CLIENT_TOKEN_FILE, or TOLLGATE_AUTHZ_CLIENT_TOKEN)')
     .option('--insecure-dev', 'allow running without tokens (routes whose token is unset are open) — local development only')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_LOG_LEVEL, default info)')
-    .action(async (opts: { listen?: string; db?: string; dbPasswordFile?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string }) => {
+    .option('--registry-host <host[:port]>', 'registry host the web console puts in docker login lines (env TOLLGATE_AUTHZ_REGISTRY_HOST)')
+    .option('--registry-service <name...>', `authn's service name(s), offered by the console's Explain page (env TOLLGATE_AUTHZ_REGISTRY_SERVICE, comma-separated; default ${DEFAULTS.registryService})`)
+    .action(async (opts: { listen?: string; db?: string; dbPasswordFile?: string; adminTokenFile?: string; clientTokenFile?: string; insecureDev?: boolean; logLevel?: string; registryHost?: string; registryService?: string[] }) => {
       // Loaded lazily so admin commands do not pull in express and better-sqlite3.
       const { serve } = await import('../main.js');
       await serve(opts);

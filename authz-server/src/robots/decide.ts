@@ -34,20 +34,17 @@ export async function decideRobotAccount(store: RobotStore, req: AuthorizedReque
   return carriesRobotLabel(req) ? decideRobot(store, req, now) : { allowed: false, actions: [] };
 }
 
-/** `/explain` for a `robot:` account: the same answer as `/authorized`, with why. */
+/** `/explain` for a `robot:` account: the same answer as `/authorized`, with why (in words, for the console too). */
 export async function explainRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
-  const out = await decideRobotAccount(store, req, now);
+  if (carriesRobotLabel(req)) return explainRobot(store, req, now);
   const requested = [...new Set(req.Actions)].sort();
-  const why = carriesRobotLabel(req)
-    ? `robot account: decided from the robot table only (its own actions on "<namespace>/…"); role bindings never apply`
-    : `robot account without the label ${ROBOT_CREDENTIAL_LABEL}=${ROBOT_CREDENTIAL_VALUE} (set by authn on a verified robot secret): nothing is granted`;
   return {
-    allowed: out.allowed,
-    actions: out.actions,
+    allowed: false,
+    actions: [],
     requested,
     bindings_considered: 0,
-    per_action: requested.map((action) => ({ action, granted: out.actions.includes(action), granted_by: [] })),
-    misses: out.allowed ? [] : [why],
+    per_action: requested.map((action) => ({ action, granted: false, granted_by: [] })),
+    misses: [`robot account without the label ${ROBOT_CREDENTIAL_LABEL}=${ROBOT_CREDENTIAL_VALUE} (set by authn on a verified robot secret): nothing is granted`],
   };
 }
 
@@ -87,5 +84,27 @@ export async function lookupRobot(store: RobotStore, account: string, now: Date)
     credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash),
     not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null,
     generation: robot.generation,
+  };
+}
+
+/** The /explain answer for a robot: what {@link decideRobot} decides, in words (role bindings never apply to robots). */
+/** The robot table's own answer in words; role bindings never apply to a robot. */
+async function explainRobot(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
+  const robot = await store.get(req.Account);
+  const decision = await decideRobot(store, req, now);
+  const requested = [...new Set(req.Actions)].sort();
+  const granted = new Set(decision.actions);
+  const misses: string[] = [];
+  if (!robot) misses.push(`robot "${req.Account}" does not exist`);
+  else if (!isActive(robot, now)) misses.push(`robot "${req.Account}" expired at ${robot.expires_at}`);
+  else if (req.Type !== 'repository' || !req.Name.startsWith(`${robot.namespace}/`) || req.Name.split('/').includes('..')) {
+    misses.push(`robot "${req.Account}" may act only on repositories under "${robot.namespace}/"; "${req.Name}" is not one`);
+  } else for (const a of requested) if (!granted.has(a)) misses.push(`robot "${req.Account}" may only ${robot.actions.join(', ')}, not ${a}`);
+  return {
+    ...decision,
+    requested,
+    bindings_considered: 0,
+    per_action: requested.map((action) => ({ action, granted: granted.has(action), granted_by: [] })),
+    misses: decision.allowed ? [] : misses,
   };
 }

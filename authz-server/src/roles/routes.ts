@@ -1,15 +1,19 @@
 /**
  * Role routes: the seed contract `/add-role`, `/delete-role`, and resource style
- * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions.
+ * `GET /roles`, `GET|PUT|DELETE /roles/{name}`. Re-adding a role replaces its permissions
+ * (with `If-None-Match: *`, add-role and PUT only create).
  * Roles are global: writes need the admin token; an API token with `read` sees every role (roles
  * hold no secrets, and a namespace admin must see what it may bind).
  */
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { adminOnly, needAbility } from '../auth/guard.js';
 import { AuthzError, parseBody } from '../errors.js';
 import type { Permission } from '../policy/permission.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { AddRoleSchema, DeleteRoleSchema, PutRoleSchema, RoleNameSchema } from './schema.js';
+
+/** `If-None-Match: *` creates only (the console's New role): an existing role is a 409, never overwritten. */
+const createOnly = (req: Request): boolean => req.headers['if-none-match'] === '*';
 
 function nameParam(raw: unknown): string {
   const r = RoleNameSchema.safeParse(typeof raw === 'string' ? raw : '');
@@ -21,7 +25,9 @@ export function roleRoutes(ctx: RouteContext): Router {
   const r = Router();
   const writes = adminOnly('changing roles');
   const read = needAbility('read');
-  const put = async (name: string, permissions: Permission[]) => {
+  const put = async (name: string, permissions: Permission[], onlyCreate: boolean) => {
+    // Checked, then written: two admins creating the same name at once may both pass (the later one replaces).
+    if (onlyCreate && (await ctx.store.getRole(name))) throw new AuthzError(409, 'conflict', `role "${name}" already exists; edit it instead`, 'name');
     const { created } = await ctx.store.putRole(name, permissions);
     ctx.logger.info({ role: name, created, permissions: permissions.length }, created ? 'role created' : 'role replaced');
     return {
@@ -44,7 +50,7 @@ export function roleRoutes(ctx: RouteContext): Router {
 
   r.post('/add-role', ctx.admin, writes, jsonBody, async (req, res) => {
     const body = parseBody(AddRoleSchema, req.body);
-    const out = await put(body.name, body.permissions);
+    const out = await put(body.name, body.permissions, createOnly(req));
     res.status(out.status).json(out.body);
   });
   r.post('/delete-role', ctx.admin, writes, jsonBody, async (req, res) => {
@@ -66,7 +72,7 @@ export function roleRoutes(ctx: RouteContext): Router {
     if (body.name !== undefined && body.name !== name) {
       throw new AuthzError(400, 'invalid_request', `name "${body.name}" in the body differs from "${name}" in the path`, 'name');
     }
-    const out = await put(name, body.permissions);
+    const out = await put(name, body.permissions, createOnly(req));
     res.status(out.status).json(out.body);
   });
   r.delete('/roles/:name', ctx.admin, writes, async (req, res) => {

@@ -166,6 +166,30 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE robots SET generation = md5(random()::text || account);
     `,
   },
+  {
+    version: 5,
+    description: 'console sessions (console/): the SHA-256 of each session id, never the id',
+    sqlite: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY NOT NULL,
+        principal TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL
+      );
+      CREATE INDEX console_sessions_created ON console_sessions(created_at);
+    `,
+    postgres: `
+      CREATE TABLE console_sessions (
+        id_hash TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+        principal TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+      );
+      CREATE INDEX console_sessions_created ON console_sessions(created_at);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -28,6 +28,8 @@ export interface BindingFilter {
   account?: string | undefined;
   role?: string | undefined;
   namespace?: string | undefined;
+  /** Substring of the account, the role or the namespace (case-sensitive, as names are). */
+  contains?: string | undefined;
   limit: number;
   after?: number | undefined;
 }

@@ -300,6 +300,11 @@ export class PostgresStore implements Store {
     add('account_name', f.account);
     add('role_name', f.role);
     add('namespace', f.namespace);
+    if (f.contains) {
+      args.push(f.contains);
+      const n = `$${args.length}`;
+      where.push(`(strpos(account_name, ${n}) > 0 OR strpos(role_name, ${n}) > 0 OR strpos(namespace, ${n}) > 0)`);
+    }
     args.push(f.limit + 1);
     return this.run('list bindings', async (q) => {
       const { rows } = await q.query<BindingRow>(`SELECT ${BINDING_COLS} FROM bindings WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${args.length}`, args);

@@ -80,6 +80,8 @@ export class BindingTable {
     if (f.account !== undefined) (where.push('account_name = ?'), args.push(f.account));
     if (f.role !== undefined) (where.push('role_name = ?'), args.push(f.role));
     if (f.namespace !== undefined) (where.push('namespace = ?'), args.push(f.namespace));
+    // instr, not LIKE: the text is matched as typed (no % or _ wildcards to escape), same as strpos on PostgreSQL.
+    if (f.contains) (where.push('(instr(account_name, ?) > 0 OR instr(role_name, ?) > 0 OR instr(namespace, ?) > 0)'), args.push(f.contains, f.contains, f.contains));
     args.push(f.limit + 1);
     const rows = this.db.prepare<Array<string | number>, Row>(
       `SELECT id, account_name, role_name, namespace FROM bindings WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,

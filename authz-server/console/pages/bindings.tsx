@@ -1,0 +1,144 @@
+/**
+ * Bindings: the table, filtered by the API (`q`: a substring of account, role or namespace) one page
+ * at a time, so 10,000 bindings cost one page of rows in the browser. The filter is in the URL.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, type BindingRecord, type RoleRecord } from '../api.js';
+import { ErrorText, Field } from '../components/field.js';
+import { errorsFrom, type Errors } from '../components/form-errors.js';
+import { BASE, navigate } from '../router.js';
+
+const PAGE = 100;
+
+function NewBinding({ onDone }: { onDone: () => void }) {
+  const [roles, setRoles] = useState<RoleRecord[]>([]);
+  const [errors, setErrors] = useState<Errors>({});
+  useEffect(() => void api.roles().then((r) => setRoles(r.roles), (e: Error) => setErrors({ form: e.message })), []);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setErrors({});
+    const f = (e.currentTarget as HTMLFormElement).elements;
+    const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value;
+    const namespace = value('namespace');
+    try {
+      const out = await api.addBinding({ account_name: value('account'), role_name: value('role'), ...(namespace ? { namespace } : {}) });
+      // An identical binding is not an error for the API (200, created: false); for a form it is.
+      if (!out.created) return setErrors({ account: out.message });
+      onDone();
+    } catch (err) {
+      setErrors(errorsFrom(err, { account_name: 'account', role_name: 'role', namespace: 'namespace' }));
+    }
+  };
+  return (
+    <form class="panel" onSubmit={submit} aria-label="New binding" noValidate>
+      <h2>New binding</h2>
+      <Field id="binding-account" label="Account" error={errors.account} hint="An account, a glob (system:serviceaccount:ci:*) or <anonymous>.">
+        {(a) => <input {...a} name="account" />}
+      </Field>
+      <Field id="binding-role" label="Role" error={errors.role}>
+        {(a) => (
+          <select {...a} name="role">
+            {roles.map((r) => (
+              <option key={r.name} value={r.name}>
+                {r.name}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      <Field id="binding-namespace" label="Namespace" error={errors.namespace} hint="Optional: fills ${namespace} in the role's patterns.">
+        {(a) => <input {...a} name="namespace" />}
+      </Field>
+      <ErrorText id="new-binding-error" error={errors.form} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+export function Bindings({ url }: { url: URL }) {
+  const q = url.searchParams.get('q') ?? '';
+  const [text, setText] = useState(q);
+  const [rows, setRows] = useState<BindingRecord[] | null>(null);
+  const [next, setNext] = useState<number | null>(null);
+  const [pages, setPages] = useState<number[]>([0]); // `after` of each page seen so far
+  const [error, setError] = useState<string | undefined>();
+  const [creating, setCreating] = useState(false);
+  const timer = useRef<ReturnType<typeof setTimeout>>();
+  const after = pages[pages.length - 1] ?? 0;
+
+  const load = () =>
+    api.bindings(q, after, PAGE).then(
+      (r) => (setRows(r.bindings), setNext(r.next), setError(undefined)),
+      (e: Error) => setError(e.message),
+    );
+  useEffect(() => void load(), [q, after]);
+  useEffect(() => setPages([0]), [q]);
+
+  const onFilter = (v: string) => {
+    setText(v);
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => navigate(`${BASE}/bindings${v ? `?q=${encodeURIComponent(v)}` : ''}`, true), 200);
+  };
+  const remove = async (b: BindingRecord) => {
+    try {
+      await api.deleteBinding({ account_name: b.account_name, role_name: b.role_name, ...(b.namespace !== null ? { namespace: b.namespace } : {}) });
+      void load();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  return (
+    <section>
+      <h1>Bindings</h1>
+      <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+        New binding
+      </button>
+      {creating ? <NewBinding onDone={() => (setCreating(false), void load())} /> : null}
+      <Field id="bindings-filter" label="Filter" hint="Part of an account, role or namespace.">
+        {(a) => <input {...a} type="search" value={text} onInput={(e) => onFilter(e.currentTarget.value)} />}
+      </Field>
+      <ErrorText id="bindings-error" error={error} />
+      {rows === null ? (
+        <p>Loading…</p>
+      ) : (
+        <table>
+          <caption aria-live="polite">
+            Page {pages.length}: {rows.length} binding(s){q ? ` matching “${q}”` : ''}
+          </caption>
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col">Role</th>
+              <th scope="col">Namespace</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((b) => (
+              <tr key={b.id}>
+                <td>{b.account_name}</td>
+                <td>{b.role_name}</td>
+                <td>{b.namespace ?? '—'}</td>
+                <td>
+                  <button type="button" aria-label={`Delete binding ${b.account_name} ${b.role_name} ${b.namespace ?? ''}`.trim()} onClick={() => void remove(b)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav aria-label="Pages" class="pager">
+        <button type="button" disabled={pages.length < 2} onClick={() => setPages(pages.slice(0, -1))}>
+          Previous page
+        </button>
+        <button type="button" disabled={next === null} onClick={() => next !== null && setPages([...pages, next])}>
+          Next page
+        </button>
+      </nav>
+    </section>
+  );
+}

@@ -1,0 +1,140 @@
+/** Roles: the table, New role (Name + Permissions as JSON, checked as typed), Delete with the conflict in words. */
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, type Permission, type RoleRecord } from '../api.js';
+import { ErrorText, Field } from '../components/field.js';
+import { errorsFrom, type Errors } from '../components/form-errors.js';
+
+const EXAMPLE = '[\n  { "name": "${namespace}/*", "actions": ["pull"] }\n]';
+
+export function summarise(p: Permission): string {
+  const where = [p.request_type && `type ${p.request_type}`, p.name && `on ${p.name}`, p.service && `service ${p.service}`, p.ip && `from ${p.ip}`]
+    .concat(Object.entries(p.labels ?? {}).map(([k, v]) => `label ${k}=${v}`))
+    .filter(Boolean);
+  return `${p.actions.join(', ')}${where.length ? ` ${where.join(', ')}` : ' on anything'}`;
+}
+
+/** Inline check while typing: JSON that is an array (or one object) of permissions; the server checks the rest. */
+function jsonProblem(text: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null) return 'permissions: must be a JSON array of permissions (or one permission object)';
+    return undefined;
+  } catch (e) {
+    return `permissions: not valid JSON (${(e as Error).message})`;
+  }
+}
+
+function NewRole({ onDone }: { onDone: () => void }) {
+  const [name, setName] = useState('');
+  const [perms, setPerms] = useState(EXAMPLE);
+  const [errors, setErrors] = useState<Errors>({});
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setErrors({});
+    const bad = jsonProblem(perms);
+    if (bad) return setErrors({ permissions: bad });
+    try {
+      await api.createRole(name, JSON.parse(perms));
+      onDone();
+    } catch (err) {
+      setErrors(errorsFrom(err, { name: 'name', permissions: 'permissions', body: 'permissions' }));
+    }
+  };
+  return (
+    <form class="panel" onSubmit={submit} aria-label="New role" noValidate>
+      <h2>New role</h2>
+      <Field id="role-name" label="Name" error={errors.name}>
+        {(a) => <input {...a} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+      </Field>
+      <Field id="role-permissions" label="Permissions" error={errors.permissions} hint="JSON: a list of { name, actions, service, request_type, ip, labels }; ${account} and ${namespace} are filled in per binding.">
+        {(a) => <textarea {...a} rows={6} value={perms} onInput={(e) => (setPerms(e.currentTarget.value), setErrors({ permissions: jsonProblem(e.currentTarget.value) ?? '' }))} />}
+      </Field>
+      <ErrorText id="new-role-error" error={errors.form} />
+      <button type="submit">Save</button>
+    </form>
+  );
+}
+
+function DeleteRole({ role, onDone, onCancel }: { role: string; onDone: () => void; onCancel: () => void }) {
+  const [conflict, setConflict] = useState<string | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const remove = async (force: boolean) => {
+    try {
+      await api.deleteRole(role, force);
+      onDone();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) setConflict(e.message);
+      else setError((e as Error).message);
+    }
+  };
+  return (
+    <div class="panel" role="group" aria-label={`Delete role ${role}`}>
+      <p>Delete role “{role}”? Requests it grants will be denied.</p>
+      <ErrorText id="delete-role-error" error={conflict ?? error} />
+      {conflict ? (
+        <button type="button" class="danger" onClick={() => void remove(true)}>
+          Delete role and its bindings
+        </button>
+      ) : (
+        <button type="button" class="danger" onClick={() => void remove(false)}>
+          Confirm delete
+        </button>
+      )}
+      <button type="button" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+export function Roles() {
+  const [roles, setRoles] = useState<RoleRecord[] | null>(null);
+  const [error, setError] = useState<string | undefined>();
+  const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<string | null>(null);
+  const load = () => api.roles().then((r) => (setRoles(r.roles), setError(undefined)), (e: Error) => setError(e.message));
+  useEffect(() => void load(), []);
+  const done = () => (setCreating(false), setDeleting(null), void load());
+  return (
+    <section>
+      <h1>Roles</h1>
+      <button type="button" onClick={() => setCreating(!creating)} aria-expanded={creating}>
+        New role
+      </button>
+      {creating ? <NewRole onDone={done} /> : null}
+      {deleting ? <DeleteRole role={deleting} onDone={done} onCancel={() => setDeleting(null)} /> : null}
+      <ErrorText id="roles-error" error={error} />
+      {roles === null ? (
+        <p>Loading…</p>
+      ) : (
+        <table>
+          <caption>{roles.length} role(s)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Permissions</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {roles.map((r) => (
+              <tr key={r.name}>
+                <td>{r.name}</td>
+                <td>
+                  <ul class="plain">{r.permissions.map((p, i) => <li key={i}>{summarise(p)}</li>)}</ul>
+                </td>
+                <td>
+                  <button type="button" aria-label={`Delete role ${r.name}`} onClick={() => setDeleting(r.name)}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
