@@ -99,7 +99,10 @@ for (const engine of ENGINES) describe(`scoped API tokens (${engine})`, () => {
     forbidden(await request(h.app).post('/robots/robot:team-b+ghost/rotate').set(t).send({}), /namespace "team-b"/, 'account');
     forbidden(await robot(t, 'team-a', 'other'), /ability "robots:manage"/);
     forbidden(await request(h.app).delete('/robots/robot:team-a+ci').set(t), /ability "robots:manage"/);
-    forbidden(await request(h.app).get('/robots').set(t), /ability "read"/);
+    // A rotator sees the robots it may rotate (its namespaces), nothing else, and no bindings.
+    assert.deepEqual((await request(h.app).get('/robots').set(t).expect(200)).body.robots.map((r: { account: string }) => r.account), ['robot:team-a+ci']);
+    forbidden(await request(h.app).get('/robots?namespace=team-b').set(t), /namespace "team-b"/);
+    forbidden(await request(h.app).get('/bindings').set(t), /ability "read"/);
     forbidden(await bindAs(t, { account_name: 'alice', role_name: 'ns-pull', namespace: 'team-a' }), /ability "bindings:manage"/);
   });
 
