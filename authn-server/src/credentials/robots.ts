@@ -13,7 +13,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVerifyReplySchema } from '../../../common/robots.js';
+import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVerifyReplySchema } from '../../../common/robot-contract.js';
 import type { ChangeFeed } from '../authz-client/feed.js';
 import type { AuthzClient } from '../authz-client/index.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo, Labels } from './backend.js';

@@ -4,7 +4,8 @@
  * check authn asks for: current secret, or the previous one until its overlap ends.
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
-import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE, type RobotVerifyReply } from '../../../common/robots.js';
+import type { RobotVerifyReply } from '../../../common/robot-contract.js';
+import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE } from '../../../common/robots.js';
 import type { ExplainResult } from '../policy/decide.js';
 import { labelValues } from '../policy/pattern.js';
 import { credentialIdOf, hashEquals, hashSecret } from './secret.js';

@@ -8,7 +8,7 @@
 import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { hasAbility, inNamespaces } from '../auth/principal.js';
-import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robots.js';
+import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robot-contract.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';

@@ -53,7 +53,7 @@ export const CreateRobotSchema = z
 export const RotateRobotSchema = z.object({ overlap: durationIn(OVERLAP_RANGE.min, OVERLAP_RANGE.max, 'overlap').optional() }).strict();
 
 /** The verify/lookup bodies: the contract both servers share (common/robots.ts). */
-export { RobotVerifyRequestSchema as VerifySchema, RobotLookupRequestSchema as LookupSchema } from '../../../common/robots.js';
+export { RobotVerifyRequestSchema as VerifySchema, RobotLookupRequestSchema as LookupSchema } from '../../../common/robot-contract.js';
 
 export function robotAccount(namespace: string, name: string): string {
   return `${ROBOT_PREFIX}${namespace}+${name}`;
