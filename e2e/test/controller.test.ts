@@ -15,8 +15,11 @@ import { SimulatedIssuer } from '../harness/simulated-issuer.js';
 import { Skopeo } from '../harness/skopeo.js';
 import { SERVICE, tollgate, type Stack } from '../harness/stack.js';
 
-/** authn's documented robot freshness bound (docs/namespace-credentials.md: a success is cached ≤ 60 s) plus slack. */
-const ROBOT_FRESHNESS_MS = 60_000 + 5_000;
+/**
+ * authn's documented robot freshness bound (docs/authn.md: a robot change reaches authn through the change
+ * feed within 1 s) — the issue asks for 5 s or less — plus slack for a loaded CI machine.
+ */
+const ROBOT_FRESHNESS_MS = 5_000 + 3_000;
 const CRS = '/apis/registry.tollgate.dev/v1alpha1/namespaces';
 
 async function until<T>(what: string, fn: () => T | Promise<T>, ms: number): Promise<NonNullable<T>> {
