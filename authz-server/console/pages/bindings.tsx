@@ -4,8 +4,10 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type BindingRecord, type RoleRecord } from '../api.js';
+import { DataTable } from '../components/data-table.js';
 import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
+import { submitted } from '../components/form-values.js';
 import { BASE, navigate } from '../router.js';
 
 const PAGE = 100;
@@ -15,10 +17,8 @@ function NewBinding({ onDone }: { onDone: () => void }) {
   const [errors, setErrors] = useState<Errors>({});
   useEffect(() => void api.roles().then((r) => setRoles(r.roles), (e: Error) => setErrors({ form: e.message })), []);
   const submit = async (e: Event) => {
-    e.preventDefault();
+    const { value } = submitted(e);
     setErrors({});
-    const f = (e.currentTarget as HTMLFormElement).elements;
-    const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value;
     const namespace = value('namespace');
     try {
       const out = await api.addBinding({ account_name: value('account'), role_name: value('role'), ...(namespace ? { namespace } : {}) });
@@ -98,39 +98,20 @@ export function Bindings({ url }: { url: URL }) {
         {(a) => <input {...a} type="search" value={text} onInput={(e) => onFilter(e.currentTarget.value)} />}
       </Field>
       <ErrorText id="bindings-error" error={error} />
-      {rows === null ? (
-        <p>Loading…</p>
-      ) : (
-        <table>
-          <caption aria-live="polite">
-            Page {pages.length}: {rows.length} binding(s){q ? ` matching “${q}”` : ''}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Role</th>
-              <th scope="col">Namespace</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((b) => (
-              <tr key={b.id}>
-                <td>{b.account_name}</td>
-                <td>{b.role_name}</td>
-                <td>{b.namespace ?? '—'}</td>
-                <td>
-                  <button type="button" aria-label={`Delete binding ${b.account_name} ${b.role_name} ${b.namespace ?? ''}`.trim()} onClick={() => void remove(b)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        rows={rows}
+        caption={`Page ${pages.length}: ${rows?.length ?? 0} binding(s)${q ? ` matching “${q}”` : ''}`}
+        columns={['Account', 'Role', 'Namespace']}
+        rowKey={(b) => b.id}
+        cells={(b) => [
+          b.account_name,
+          b.role_name,
+          b.namespace ?? '—',
+          <button type="button" aria-label={`Delete binding ${b.account_name} ${b.role_name} ${b.namespace ?? ''}`.trim()} onClick={() => void remove(b)}>
+            Delete
+          </button>,
+        ]}
+      />
       <nav aria-label="Pages" class="pager">
         <button type="button" disabled={pages.length < 2} onClick={() => setPages(pages.slice(0, -1))}>
           Previous page

@@ -1,23 +1,24 @@
 /** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete (confirmed). */
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Robot, type RobotSecret } from '../api.js';
-import { ErrorText, Field } from '../components/field.js';
+import { DataTable } from '../components/data-table.js';
+import { DockerLogin } from '../components/docker-login.js';
+import { Checkboxes, ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
+import { submitted } from '../components/form-values.js';
 import { SecretOnce } from '../components/secret.js';
+import { when } from '../components/time.js';
 
-const when = (iso: string | null, none: string) => (iso ? new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z') : none);
+const ACTIONS = ['pull', 'push'] as const;
 
 function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
-    e.preventDefault();
+    const { value, ticked } = submitted(e);
     setErrors({});
-    const f = (e.currentTarget as HTMLFormElement).elements;
-    const value = (n: string) => (f.namedItem(n) as HTMLInputElement).value;
-    const actions = (['pull', 'push'] as const).filter((a) => (f.namedItem(`action-${a}`) as HTMLInputElement).checked);
     const ttl = value('ttl');
     try {
-      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions, ...(ttl ? { ttl } : {}) }));
+      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions: ticked('action', ACTIONS), ...(ttl ? { ttl } : {}) }));
     } catch (err) {
       setErrors(errorsFrom(err, { namespace: 'namespace', name: 'name', actions: 'actions', ttl: 'ttl' }));
     }
@@ -31,16 +32,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
       <Field id="robot-name" label="Name" error={errors.name}>
         {(a) => <input {...a} name="name" />}
       </Field>
-      <fieldset aria-describedby={errors.actions ? 'robot-actions-error' : undefined}>
-        <legend>Actions</legend>
-        <label>
-          <input type="checkbox" name="action-pull" defaultChecked /> pull
-        </label>
-        <label>
-          <input type="checkbox" name="action-push" /> push
-        </label>
-        <ErrorText id="robot-actions-error" error={errors.actions} />
-      </fieldset>
+      <Checkboxes id="robot-actions" legend="Actions" name="action" options={ACTIONS} checked={['pull']} error={errors.actions} />
       <Field id="robot-ttl" label="Expires after" error={errors.ttl} hint="Optional, e.g. 30d or 12h; empty: never.">
         {(a) => <input {...a} name="ttl" />}
       </Field>
@@ -53,9 +45,8 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
 function Rotate({ account, onRotated, onCancel }: { account: string; onRotated: (s: RobotSecret) => void; onCancel: () => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
-    e.preventDefault();
+    const overlap = submitted(e).value('overlap');
     setErrors({});
-    const overlap = ((e.currentTarget as HTMLFormElement).elements.namedItem('overlap') as HTMLInputElement).value;
     try {
       onRotated(await api.rotateRobot(account, overlap ? { overlap } : {}));
     } catch (err) {
@@ -111,44 +102,33 @@ export function Robots({ registryHost }: { registryHost: string | null }) {
       {creating ? <NewRobot onCreated={show} /> : null}
       {rotating ? <Rotate account={rotating} onRotated={show} onCancel={() => setRotating(null)} /> : null}
       {deleting ? <ConfirmDelete account={deleting} onConfirm={() => void remove(deleting)} onCancel={() => setDeleting(null)} /> : null}
-      {secret ? <SecretOnce account={secret.account} secret={secret.secret} registryHost={registryHost} onClose={() => setSecret(null)} /> : null}
+      {secret ? (
+        <SecretOnce heading={`Secret for ${secret.account}`} label="Secret" secret={secret.secret} lost="Rotate the robot if it is lost." onClose={() => setSecret(null)}>
+          <DockerLogin account={secret.account} secret={secret.secret} registryHost={registryHost} />
+        </SecretOnce>
+      ) : null}
       <ErrorText id="robots-error" error={error} />
-      {robots === null ? (
-        <p>Loading…</p>
-      ) : (
-        <table>
-          <caption>{robots.length} robot(s)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Account</th>
-              <th scope="col">Actions</th>
-              <th scope="col">Expiry</th>
-              <th scope="col">Previous secret valid until</th>
-              <th scope="col">
-                <span class="sr-only">Manage</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {robots.map((r) => (
-              <tr key={r.account}>
-                <td>{r.account}</td>
-                <td>{r.actions.join(', ')}</td>
-                <td>{r.expired ? `expired ${when(r.expires_at, '')}` : when(r.expires_at, 'never')}</td>
-                <td>{when(r.previous_valid_until, '—')}</td>
-                <td>
-                  <button type="button" aria-label={`Rotate ${r.account}`} onClick={() => setRotating(r.account)}>
-                    Rotate
-                  </button>
-                  <button type="button" aria-label={`Delete ${r.account}`} onClick={() => setDeleting(r.account)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        rows={robots}
+        caption={`${robots?.length ?? 0} robot(s)`}
+        columns={['Account', 'Actions', 'Expiry', 'Previous secret valid until']}
+        manage="Manage"
+        rowKey={(r) => r.account}
+        cells={(r) => [
+          r.account,
+          r.actions.join(', '),
+          r.expired ? `expired ${when(r.expires_at, '')}` : when(r.expires_at, 'never'),
+          when(r.previous_valid_until, '—'),
+          <>
+            <button type="button" aria-label={`Rotate ${r.account}`} onClick={() => setRotating(r.account)}>
+              Rotate
+            </button>
+            <button type="button" aria-label={`Delete ${r.account}`} onClick={() => setDeleting(r.account)}>
+              Delete
+            </button>
+          </>,
+        ]}
+      />
     </section>
   );
 }

@@ -1,6 +1,7 @@
 /** Roles: the table, New role (Name + Permissions as JSON, checked as typed), Delete with the conflict in words. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type Permission, type RoleRecord } from '../api.js';
+import { DataTable } from '../components/data-table.js';
 import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
 
@@ -104,37 +105,19 @@ export function Roles() {
       {creating ? <NewRole onDone={done} /> : null}
       {deleting ? <DeleteRole role={deleting} onDone={done} onCancel={() => setDeleting(null)} /> : null}
       <ErrorText id="roles-error" error={error} />
-      {roles === null ? (
-        <p>Loading…</p>
-      ) : (
-        <table>
-          <caption>{roles.length} role(s)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Permissions</th>
-              <th scope="col">
-                <span class="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {roles.map((r) => (
-              <tr key={r.name}>
-                <td>{r.name}</td>
-                <td>
-                  <ul class="plain">{r.permissions.map((p, i) => <li key={i}>{summarise(p)}</li>)}</ul>
-                </td>
-                <td>
-                  <button type="button" aria-label={`Delete role ${r.name}`} onClick={() => setDeleting(r.name)}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <DataTable
+        rows={roles}
+        caption={`${roles?.length ?? 0} role(s)`}
+        columns={['Name', 'Permissions']}
+        rowKey={(r) => r.name}
+        cells={(r) => [
+          r.name,
+          <ul class="plain">{r.permissions.map((p, i) => <li key={i}>{summarise(p)}</li>)}</ul>,
+          <button type="button" aria-label={`Delete role ${r.name}`} onClick={() => setDeleting(r.name)}>
+            Delete
+          </button>,
+        ]}
+      />
     </section>
   );
 }
