@@ -11,6 +11,8 @@ import type { ExplainResult } from '../src/policy/decide.js';
 import type { Permission } from '../src/policy/permission.js';
 import type { CreateRobotSchema, RotateRobotSchema } from '../src/robots/schema.js';
 import type { publicView } from '../src/robots/routes.js';
+import type { CreateTokenSchema } from '../src/tokens/schema.js';
+import type { publicTokenView } from '../src/tokens/routes.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import type { BindingRecord, RoleRecord } from '../src/store/store.js';
 
@@ -21,6 +23,9 @@ export type RotateRobot = z.input<typeof RotateRobotSchema>;
 export type Robot = ReturnType<typeof publicView>;
 export type RobotSecret = { account: string; secret: string; expires_at: string | null };
 export type Explained = ExplainResult & { request: AuthorizedRequest };
+export type CreateToken = z.input<typeof CreateTokenSchema>;
+export type ApiToken = ReturnType<typeof publicTokenView>;
+export type NewApiToken = ApiToken & { token: string };
 
 /** An API refusal: its message, and the field it names (shown beside that control). */
 export class ApiError extends Error {
@@ -83,5 +88,7 @@ export const api = {
   rotateRobot: (account: string, r: RotateRobot) => call<RobotSecret & { previous_valid_until: string }>('POST', `/robots/${enc(account)}/rotate`, r),
   deleteRobot: (account: string) => call('DELETE', `/robots/${enc(account)}`),
   explain: (r: AuthorizedRequest) => call<Explained>('POST', '/explain', r),
-  tokens: () => call<{ tokens: Array<Record<string, unknown>> }>('GET', '/tokens'),
+  tokens: () => call<{ tokens: ApiToken[] }>('GET', '/tokens'),
+  createToken: (t: CreateToken) => call<NewApiToken>('POST', '/tokens', t),
+  revokeToken: (name: string) => call('DELETE', `/tokens/${enc(name)}`),
 };

@@ -20,7 +20,9 @@ function signInUrl(expired: boolean): string {
 }
 
 function Nav({ session, path, onSignOut }: { session: SessionInfo; path: string; onSignOut: () => void }) {
-  const pages = ['Roles', 'Bindings', 'Robots', 'Explain', ...(session.features.tokens ? ['Tokens'] : [])];
+  // API tokens are the admin's to manage: a scoped token is not offered the page.
+  const tokens = session.features.tokens && session.principal.kind === 'admin';
+  const pages = ['Roles', 'Bindings', 'Robots', 'Explain', ...(tokens ? ['Tokens'] : [])];
   return (
     <header>
       <nav aria-label="Console">
@@ -64,7 +66,7 @@ function Page({ url, session }: { url: URL; session: SessionInfo }) {
     case `${BASE}/explain`:
       return <Explain services={session.features.services} />;
     case `${BASE}/tokens`:
-      return session.features.tokens ? <Tokens /> : <p>Scoped API tokens are not enabled on this server.</p>;
+      return session.features.tokens ? <Tokens admin={session.principal.kind === 'admin'} /> : <p>Scoped API tokens are not enabled on this server.</p>;
     default:
       return <Roles />;
   }

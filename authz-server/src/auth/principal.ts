@@ -6,9 +6,9 @@
  * namespaces (exact names, globs like `team-*`, or `*` for all).
  */
 import { parseTemplate, type Matcher } from '../policy/pattern.js';
+import type { Ability } from './abilities.js';
 
-export const ABILITIES = ['read', 'robots:rotate', 'robots:manage', 'bindings:manage'] as const;
-export type Ability = (typeof ABILITIES)[number];
+export { ABILITIES, type Ability } from './abilities.js';
 export type Principal =
   | { kind: 'admin'; name: 'admin' }
   | { kind: 'scoped'; id: string; name: string; namespaces: string[]; abilities: Ability[] };

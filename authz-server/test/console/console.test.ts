@@ -1,9 +1,9 @@
 /**
  * The web console in real Chromium (playwright-core) against a real authz-server on a loopback port:
- * sign in, roles / bindings / robots / explain through the pages a user clicks, every form's bad input
- * shown beside its field with nothing written, a real cross-origin CSRF attempt, expiry and return,
- * sign-out killing the session, keyboard-only use, axe-core, 10,000 bindings, and the screenshots
- * docs/console.md shows.
+ * sign in, roles / bindings / robots / tokens / explain through the pages a user clicks, every form's
+ * bad input shown beside its field with nothing written, a scoped API token's limits and its revoke, a
+ * real cross-origin CSRF attempt, expiry and return, sign-out killing the session, keyboard-only use,
+ * axe-core, 10,000 bindings, and the screenshots docs/console.md shows.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -85,6 +85,20 @@ describe('web console in Chromium (real authz-server)', function () {
     }
     assert.match(last, re);
   };
+  /** The REST API (not the console), as a script would call it. */
+  const rest = async (method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: await res.json().catch(() => null) };
+  };
+  /** The texts a control is described by (its hint and the error beside it, through aria-describedby). */
+  const describedBy = (loc: ReturnType<Page['locator']>): Promise<string> =>
+    loc.evaluate((el: { getAttribute(n: string): string | null; ownerDocument: { getElementById(id: string): { textContent: string | null } | null } }) =>
+      (el.getAttribute('aria-describedby') ?? '').split(' ').map((id) => el.ownerDocument.getElementById(id)?.textContent ?? '').join('\n'),
+    );
   const shot = (name: string, mask: ReturnType<Page['locator']>[] = []) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, mask });
   const clean = async (what: string) => assert.deepEqual(await axeProblems(page), [], `axe on ${what}`);
   const signIn = async (token = ADMIN) => {
@@ -107,7 +121,7 @@ describe('web console in Chromium (real authz-server)', function () {
     assert.equal(cookie?.httpOnly, true);
     assert.equal(cookie?.sameSite, 'Strict');
     assert.equal(cookie?.path, '/ui');
-    assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 0, 'no Tokens page without scoped tokens');
+    assert.equal(await page.getByRole('link', { name: 'Tokens' }).count(), 1, 'the admin is offered Tokens before the first one exists');
   });
 
   it('Roles: bad input is shown beside its field and writes nothing; a role is created; a duplicate is refused', async () => {
@@ -231,6 +245,62 @@ describe('web console in Chromium (real authz-server)', function () {
     robotSecret = rotated;
   });
 
+  it('Tokens: bad input beside its field; a token is shown once and works; a duplicate is refused; Revoke asks, then the token is dead', async () => {
+    await page.getByRole('link', { name: 'Tokens' }).click();
+    await page.getByText('0 token(s)').waitFor();
+    await page.getByRole('button', { name: 'New token' }).click();
+    const form = page.getByRole('form', { name: 'New token' });
+    await form.getByRole('button', { name: 'Create' }).click();
+    await alertIn(form, /name: must be 1-63 letters/);
+    assert.match(await describedBy(form.getByLabel('Name', { exact: true })), /name: must be 1-63 letters/);
+    await form.getByLabel('Name', { exact: true }).fill('team-b-reader');
+    await form.getByLabel('Namespaces').fill('team-b, team-*');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await alertIn(form, /"team-b" overlaps "team-\*"/);
+    assert.match(await describedBy(form.getByLabel('Namespaces')), /overlaps/);
+    await form.getByLabel('Namespaces').fill('team-b');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await alertIn(form, /give at least one ability/);
+    await form.getByLabel('read', { exact: true }).check();
+    await form.getByLabel('Expires in').fill('forever');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await alertIn(form, /ttl/);
+    assert.match(await describedBy(form.getByLabel('Expires in')), /ttl/);
+    assert.deepEqual(await raw.listApiTokens(), [], 'nothing written');
+    await form.getByLabel('Expires in').fill('90d');
+    await form.getByRole('button', { name: 'Create' }).click();
+    const shown = page.getByRole('region', { name: 'New secret' });
+    const token = await shown.getByLabel('Token').inputValue();
+    assert.match(token, /^tgt_[A-Za-z0-9_-]{43}$/);
+    assert.equal((await rest('GET', '/roles', token)).status, 200, 'the token shown works against the REST API');
+    assert.equal((await rest('POST', '/add-role', token, { name: 'x', permissions: [{ actions: ['pull'] }] })).status, 403, 'within its abilities only');
+    await clean('tokens with a new token');
+    await shot('token-created', [shown.getByLabel('Token')]);
+    await shown.getByRole('button', { name: 'Done' }).click();
+    await shows(page.getByRole('row', { name: /team-b-reader/ }), /team-b\s+read\s+\d{4}-\d\d-\d\dT/);
+    assert.ok(!(await page.content()).includes(token), 'the token is not shown again');
+    await page.getByRole('button', { name: 'New token' }).click();
+    await form.getByLabel('Name', { exact: true }).fill('team-b-reader');
+    await form.getByLabel('Namespaces').fill('team-c');
+    await form.getByLabel('read', { exact: true }).check();
+    await form.getByRole('button', { name: 'Create' }).click();
+    await alertIn(form, /already exists/);
+    assert.match(await describedBy(form.getByLabel('Name', { exact: true })), /already exists/);
+    assert.deepEqual((await raw.listApiTokens()).map((t) => t.namespaces), [['team-b']], 'the duplicate changed nothing');
+    await page.getByRole('button', { name: 'New token' }).click();
+    await page.getByRole('button', { name: 'Revoke team-b-reader' }).click();
+    const confirm = page.getByRole('group', { name: 'Revoke team-b-reader' });
+    await confirm.getByRole('button', { name: 'Confirm revoke' }).waitFor();
+    await clean('tokens with a revoke to confirm');
+    await shot('tokens');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    assert.equal((await rest('GET', '/roles', token)).status, 200, 'Cancel revokes nothing');
+    await page.getByRole('button', { name: 'Revoke team-b-reader' }).click();
+    await confirm.getByRole('button', { name: 'Confirm revoke' }).click();
+    await page.getByRole('cell', { name: 'team-b-reader', exact: true }).waitFor({ state: 'detached' });
+    assert.equal((await rest('GET', '/roles', token)).status, 401, 'revoked: the next request is refused');
+  });
+
   it('Explain: an allowed and a denied pull in words with the binding → role → permission chain, robots included', async () => {
     await page.getByRole('link', { name: 'Explain' }).click();
     const form = page.getByRole('form', { name: 'Explain a request' });
@@ -277,6 +347,76 @@ describe('web console in Chromium (real authz-server)', function () {
     } finally {
       await new Promise((r) => evil.server.close(r));
     }
+  });
+
+  it('a scoped API token (team-a: read, robots:manage) signs in and sees and changes only its scope; revoking it ends its session', async () => {
+    const made = await rest('POST', '/tokens', ADMIN, { name: 'team-a-robots', namespaces: ['team-a'], abilities: ['read', 'robots:manage'] });
+    assert.equal(made.status, 201);
+    assert.equal((await rest('POST', '/robots', ADMIN, { namespace: 'team-b', name: 'deploy', actions: ['pull'] })).status, 201);
+    const scopedCtx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    try {
+      const sp = await scopedCtx.newPage();
+      sp.setDefaultTimeout(10_000);
+      await sp.goto(`${base}/ui/`);
+      await sp.getByLabel('Token').fill(made.body.token);
+      await sp.getByRole('button', { name: 'Sign in' }).click();
+      await sp.getByRole('heading', { name: 'Roles' }).waitFor();
+      await sp.getByText('Signed in as team-a-robots').waitFor();
+      assert.equal(await sp.getByRole('link', { name: 'Tokens' }).count(), 0, 'API tokens are the admin\'s: no Tokens link');
+
+      // Roles: global, readable with `read`; writing one needs the admin token.
+      await sp.getByRole('cell', { name: 'puller', exact: true }).waitFor();
+      await sp.getByRole('button', { name: 'New role' }).click();
+      const roleForm = sp.getByRole('form', { name: 'New role' });
+      await roleForm.getByLabel('Name', { exact: true }).fill('team-a-only');
+      await roleForm.getByRole('button', { name: 'Save' }).click();
+      await alertIn(roleForm, /changing roles needs the admin token; API token "team-a-robots" cannot do it/);
+      assert.equal(await store.getRole('team-a-only'), undefined, 'no role written');
+
+      // Robots: team-a's only; team-b refused beside Namespace, nothing written; team-a created.
+      await sp.getByRole('link', { name: 'Robots' }).click();
+      await sp.getByRole('cell', { name: 'robot:team-a+ci', exact: true }).waitFor();
+      await sp.getByText('1 robot(s)').waitFor();
+      assert.equal(await sp.getByRole('cell', { name: 'robot:team-b+deploy' }).count(), 0, 'team-b\'s robot is not listed');
+      await sp.getByRole('button', { name: 'New robot' }).click();
+      const robotForm = sp.getByRole('form', { name: 'New robot' });
+      await robotForm.getByLabel('Namespace').fill('team-b');
+      await robotForm.getByLabel('Name', { exact: true }).fill('sneaky');
+      await robotForm.getByRole('button', { name: 'Create' }).click();
+      await alertIn(robotForm, /API token "team-a-robots" may not act in namespace "team-b" \(its namespaces: team-a\)/);
+      assert.match(await describedBy(robotForm.getByLabel('Namespace')), /may not act in namespace "team-b"/, 'beside Namespace');
+      const all = (await rest('GET', '/robots', ADMIN)).body.robots.map((r: { account: string }) => r.account).sort();
+      assert.deepEqual(all, ['robot:team-a+ci', 'robot:team-b+deploy'], 'nothing written (checked as the admin)');
+      await clean('robots refused for a scoped token');
+      await sp.screenshot({ path: join(SHOTS, 'scoped-refused.png'), fullPage: true });
+      await robotForm.getByLabel('Namespace').fill('team-a');
+      await robotForm.getByRole('button', { name: 'Create' }).click();
+      await sp.getByRole('region', { name: 'New secret' }).getByLabel('Secret').waitFor();
+      await sp.getByRole('cell', { name: 'robot:team-a+sneaky', exact: true }).waitFor();
+      assert.equal((await raw.robots.list('team-a')).length, 2);
+
+      // Tokens: not linked; at its URL, the API's refusal and nothing to press.
+      await sp.goto(`${base}/ui/tokens`);
+      await sp.getByRole('heading', { name: 'Tokens' }).waitFor();
+      await alertIn(sp, /managing API tokens needs the admin token/);
+      assert.equal(await sp.getByRole('button', { name: 'New token' }).count(), 0);
+      assert.equal(await sp.getByRole('table').count(), 0);
+
+      // The admin revokes it: the session made with it gets 401 on its next call and returns to sign-in.
+      assert.equal((await rest('DELETE', '/tokens/team-a-robots', ADMIN)).status, 200);
+      const next = sp.waitForResponse((r) => r.url().endsWith('/ui/api/robots'), { timeout: 10_000 });
+      await sp.getByRole('link', { name: 'Robots' }).click();
+      assert.equal((await next).status(), 401);
+      await sp.getByText('Your session ended').waitFor();
+      assert.match(sp.url(), /\/ui\/sign-in\?next=%2Fui%2Frobots/);
+      await sp.getByLabel('Token').fill(made.body.token);
+      await sp.getByRole('button', { name: 'Sign in' }).click();
+      await alertIn(sp, /wrong token/);
+    } finally {
+      await scopedCtx.close();
+    }
+    await rest('DELETE', '/robots/robot:team-a+sneaky', ADMIN);
+    await rest('DELETE', '/robots/robot:team-b+deploy', ADMIN);
   });
 
   it('Delete role: asks, shows the bound-role conflict in words, and deletes with its bindings when forced', async () => {
