@@ -108,12 +108,17 @@ describe('Dockerfile', () => {
       const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
       // `npm ci` builds dist/ through the `prepare` lifecycle script; nothing else in the Dockerfile does.
       assert.equal(pkg.scripts.prepare, 'npm run build', 'npm ci in the image relies on prepare = npm run build');
-      const [tool, ...args] = (pkg.scripts.build ?? '').split(' ');
-      assert.equal(tool, 'tsc');
-      // tsc needs the type packages (dev dependencies), exactly like the build stage before `npm prune`.
+      // The build is `tsc … && node scripts/build-console.mjs` (the web console's bundle): run each step.
+      const steps = (pkg.scripts.build ?? '').split(' && ').map((step) => step.split(' '));
+      assert.deepEqual(steps.map(([tool]) => tool), ['tsc', 'node']);
+      // tsc and esbuild need dev dependencies, exactly like the build stage before `npm prune`.
       symlinkSync(join(ROOT, 'node_modules'), join(buildDir, 'node_modules'));
-      const tsc = run(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...args], { cwd: buildDir, timeoutMs: 180_000 });
-      assert.equal(tsc.status, 0, `npm run build fails in the image: ${tsc.stdout}${tsc.stderr}`);
+      for (const [tool, ...args] of steps) {
+        const bin = tool === 'tsc' ? [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')] : [];
+        const out = run(process.execPath, [...bin, ...args], { cwd: buildDir, timeoutMs: 180_000 });
+        assert.equal(out.status, 0, `npm run build fails in the image (${tool}): ${out.stdout}${out.stderr}`);
+      }
+      assert.ok(existsSync(join(buildDir, 'dist', 'console', 'index.html')), 'the console is built into dist/console');
       unlinkSync(join(buildDir, 'node_modules'));
 
       // --- npm prune --omit=dev: only the lockfile's non-dev packages, each copied without its nested node_modules ---

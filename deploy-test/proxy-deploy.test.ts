@@ -78,8 +78,14 @@ describe('kubectl kustomize k8s/overlays/proxy (components/proxy on the producti
   it('only the proxy reaches the registry; authz admits the proxy; the Ingress sends /v2 to the proxy', () => {
     const reg = find(objs, 'NetworkPolicy', 'tollgate-registry') as unknown as { spec: { ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }> } };
     assert.deepEqual(reg.spec.ingress.flatMap((i) => i.from.map((f) => f.podSelector.matchLabels['app.kubernetes.io/name'])), ['tollgate-proxy']);
-    const authz = find(objs, 'NetworkPolicy', 'tollgate-authz') as unknown as { spec: { ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }> }> } };
-    assert.ok(authz.spec.ingress[0]!.from.some((f) => f.podSelector.matchLabels['app.kubernetes.io/name'] === 'tollgate-proxy'));
+    // authz admits the proxy's pods by the component label of the NetworkPolicy plan (base policy).
+    type Sel = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+    const authz = find(objs, 'NetworkPolicy', 'tollgate-authz') as unknown as { spec: { ingress: Array<{ from: Array<{ podSelector?: Sel; namespaceSelector?: Sel }> }> } };
+    const labels = deployment(objs, 'tollgate-proxy').spec!.template.metadata!.labels as Record<string, string>;
+    const selects = (sel: Sel) =>
+      Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+      (sel.matchExpressions ?? []).every((e) => e.operator === 'In' && (e.values ?? []).includes(labels[e.key] ?? ''));
+    assert.ok(authz.spec.ingress.some((i) => i.from.some((f) => f.podSelector !== undefined && f.namespaceSelector === undefined && selects(f.podSelector))), 'a proxy pod is admitted to authz');
     const ing = find(objs, 'Ingress', 'tollgate') as unknown as { spec: { rules: Array<{ http: { paths: Array<{ path: string; backend: { service: { name: string } } }> } }> } };
     assert.equal(ing.spec.rules[0]!.http.paths.find((p) => p.path === '/v2')?.backend.service.name, 'tollgate-proxy');
   });
