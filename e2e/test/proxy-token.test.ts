@@ -166,12 +166,19 @@ describe('e2e: proxy, token mode (registry 2.8.2 with tollgate token auth)', fun
     }
   });
 
-  it('a revoked binding stops the proxy on the next request (decision re-made per request)', async () => {
+  it('a revoked binding stops the proxy within the change-feed bound (≤ 1 s documented; asserted loosely)', async () => {
     const s = stack();
     assert.equal((await get('/v2/team-a/app/tags/list', 'carol')).status, 200);
+    assert.equal((await get('/v2/team-a/app/tags/list', 'carol')).status, 200, 'a second request (decision cached while the feed is live)');
     await s.unbind('carol', 'ns-ro', 'team-a');
+    const revoked = Date.now();
     try {
-      assert.equal((await get('/v2/team-a/app/tags/list', 'carol')).status, 403);
+      let status = 200;
+      while (status === 200 && Date.now() - revoked < 3_000) {
+        status = (await get('/v2/team-a/app/tags/list', 'carol')).status;
+        if (status === 200) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(status, 403, `still granted ${Date.now() - revoked} ms after the binding was removed`);
     } finally {
       await s.bind('carol', 'ns-ro', 'team-a');
     }
