@@ -10,7 +10,8 @@
  *
  * Env: PROXY_BENCH_N (pull/push rounds, default 10), PROXY_BENCH_LAYERS (default 5), PROXY_BENCH_LAYER_KB (text per
  * layer before gzip, default 4096), PROXY_BENCH_BLOB_MB (default 1024), PROXY_BENCH_DECISION_CACHE_TTL (the proxy's
- * --decision-cache-ttl, default 0 as authn's: one /authorized call per proxied request), PROXY_BENCH_MALLOC_ARENA_MAX
+ * --decision-cache-ttl; unset = as started with no cache flag: decisions cached, kept current by authz's change feed;
+ * `0` = one /authorized call per proxied request), PROXY_BENCH_MALLOC_ARENA_MAX
  * (the proxy's MALLOC_ARENA_MAX, default 1 as in compose/k8s; empty = unset), PROXY_BENCH_OUT (default
  * bench/results/proxy.md). Quick check: PROXY_BENCH_N=1 PROXY_BENCH_BLOB_MB=8 npx tsx bench/proxy.bench.ts
  */
@@ -32,8 +33,8 @@ const LAYER_KB = Number(process.env.PROXY_BENCH_LAYER_KB ?? 4096);
 const BLOB_MB = Number(process.env.PROXY_BENCH_BLOB_MB ?? 1024);
 /** glibc malloc arenas of the proxy process, as deployed (docs/proxy.md "Memory"); '' leaves it unset. */
 const ARENAS = process.env.PROXY_BENCH_MALLOC_ARENA_MAX ?? '1';
-/** The proxy's --decision-cache-ttl (authn's default is 0: one /authorized call per proxied request). */
-const DECISION_TTL = process.env.PROXY_BENCH_DECISION_CACHE_TTL ?? '0';
+/** The proxy's --decision-cache-ttl; unset: as started, with authn's default (cache kept current by the change feed). */
+const DECISION_TTL = process.env.PROXY_BENCH_DECISION_CACHE_TTL;
 const OUT = process.env.PROXY_BENCH_OUT ?? join(ROOT, 'bench', 'results', 'proxy.md');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const sha = (h: ReturnType<typeof createHash>): string => `sha256:${h.digest('hex')}`;
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
       name: 'proxy', cmd: process.execPath, logFile: join(s.dir, 'proxy.log'), dropEnv: /^TOLLGATE_|^MALLOC_ARENA_MAX$/,
       ...(ARENAS ? { env: { MALLOC_ARENA_MAX: ARENAS } } : {}),
       args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', s.registry!.url, '--authz-url', s.authzUrl,
-        '--authz-token-file', join(s.dir, 'client.token'), '--issuer', ISSUER, '--service', SERVICE, '--key', s.key.key, '--cert', s.key.cert, '--users', join(s.dir, 'users.yml'), '--decision-cache-ttl', DECISION_TTL, '--log-level', 'warn'],
+        '--authz-token-file', join(s.dir, 'client.token'), '--issuer', ISSUER, '--service', SERVICE, '--key', s.key.key, '--cert', s.key.cert, '--users', join(s.dir, 'users.yml'), ...(DECISION_TTL === undefined ? [] : ['--decision-cache-ttl', DECISION_TTL]), '--log-level', 'warn'],
     });
     s.defer(() => proxy.stop());
     const proxyHost = `127.0.0.1:${port}`;
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
     const lines = [
       '# proxy benchmark',
       '',
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}. Command: \`npx tsx bench/proxy.bench.ts\` (N=${N}, ${LAYERS} layers of ${LAYER_KB} KiB text, blob ${BLOB_MB} MiB, proxy --decision-cache-ttl ${DECISION_TTL}, MALLOC_ARENA_MAX=${ARENAS || 'unset'}).`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}. Command: \`npx tsx bench/proxy.bench.ts\` (N=${N}, ${LAYERS} layers of ${LAYER_KB} KiB text, blob ${BLOB_MB} MiB, proxy ${DECISION_TTL === undefined ? 'with no cache flag (change feed + decision cache)' : `--decision-cache-ttl ${DECISION_TTL}`}, MALLOC_ARENA_MAX=${ARENAS || 'unset'}).`,
       '',
       '| measure | direct (token auth) | through the proxy | proxy / direct |',
       '|---|---|---|---|',
