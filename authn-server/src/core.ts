@@ -57,14 +57,17 @@ export async function createAuthnCore(cfg: Config, logger: Logger, metrics: Metr
     authz.close();
     throw e;
   }
-  const cached = withDecisionCache(authz, {
-    ttlMs: cfg.decisionCacheTtlMs,
-    feed,
-    onLookup: (result) => {
-      metrics.cacheLookups.inc({ cache: 'decision', result });
-      if (result === 'hit') metrics.decisionCacheHits.inc();
-    },
-  });
+  // Built on first use: `authn serve` decides through app.ts's cache and never calls `decide`; the proxy does.
+  let cached: AuthzClient | undefined;
+  const decisions = (): AuthzClient =>
+    (cached ??= withDecisionCache(authz, {
+      ttlMs: cfg.decisionCacheTtlMs,
+      feed,
+      onLookup: (result) => {
+        metrics.cacheLookups.inc({ cache: 'decision', result });
+        if (result === 'hit') metrics.decisionCacheHits.inc();
+      },
+    }));
   return {
     keys,
     credentials,
@@ -73,7 +76,7 @@ export async function createAuthnCore(cfg: Config, logger: Logger, metrics: Metr
     authz,
     feed,
     metrics,
-    decide: (input) => decideWith(cached, input),
+    decide: (input) => decideWith(decisions(), input),
     close() {
       feed?.stop();
       credentials.close();
