@@ -135,11 +135,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   return {
     backends: all,
     passwordIsToken: (user) => p.oidc?.handles(user) === true,
-    async authenticate(user, password, client) {
-      const r = await route(p, user, password, client);
-      if (r.kind === 'ok') p.recent.add(user, password);
-      return r;
-    },
+    authenticate: (user, password, client) => route(p, user, password, client),
     lookup: (account) => lookupOwner(p, account),
     close() {
       for (const b of all) void b.close?.();
@@ -189,6 +185,12 @@ async function load(opts: CredentialOptions, p: Parts, fixedSpaces: Space[]): Pr
   ready = true;
 }
 
+/** Notes a successful remote login so `chargeRemote` lets its re-logins through uncharged (only remote backends read it). */
+function remembered(p: Parts, r: AuthnResult, user: string, password: string): AuthnResult {
+  if (r.kind === 'ok') p.recent.add(user, password);
+  return r;
+}
+
 /** Charges the client before a remote lookup, unless this credential logged in a moment ago. True when charged. */
 function chargeRemote(p: Parts, user: string, password: string, client: string | undefined): boolean {
   if (client === undefined || !p.budget || p.recent.has(user, password)) return false;
@@ -213,7 +215,7 @@ async function route(p: Parts, user: string, password: string, client: string | 
     if (password.length > ROBOT_SECRET_MAX_CHARS) return tooLong(ROBOT_SECRET_MAX_CHARS);
     chargeRemote(p, user, password, client);
     const r = await p.robots.authenticate(user, password, client);
-    return r.kind === 'ok' ? owned(p, r, user, 'robots') : r;
+    return r.kind === 'ok' ? remembered(p, owned(p, r, user, 'robots'), user, password) : r;
   }
   if (p.oidc?.handles(user)) {
     const r = await p.oidc.authenticate(user, password, client);
@@ -227,7 +229,7 @@ async function route(p: Parts, user: string, password: string, client: string | 
   }
   const charged = p.secrets?.remote === true && chargeRemote(p, user, password, client);
   const r: AuthnResult = p.secrets ? await p.secrets.authenticate(user, password, client) : { kind: 'no-match' };
-  if (r.kind === 'ok') return owned(p, r, user, 'k8s-secrets');
+  if (r.kind === 'ok') return p.secrets?.remote ? remembered(p, owned(p, r, user, 'k8s-secrets'), user, password) : owned(p, r, user, 'k8s-secrets');
   // Nobody knows the name, or a Secret's password is wrong: one dummy compare, so both cost what a file user's wrong password does.
   await p.verifier.dummy(user, password, p.dummyCosts.costFor(user), charged ? undefined : client);
   return r;
