@@ -11,7 +11,10 @@ import { z } from 'zod';
 export const ROBOT_VERIFY_PATH = '/robots/verify';
 export const ROBOT_LOOKUP_PATH = '/robots/lookup';
 
-export const RobotVerifyRequestSchema = z.object({ account: z.string().max(256), secret: z.string().max(512) }).strict();
+/** Longest robot secret either side accepts (authn refuses longer ones with a 400 before asking). */
+export const ROBOT_SECRET_MAX_CHARS = 512;
+
+export const RobotVerifyRequestSchema = z.object({ account: z.string().max(256), secret: z.string().max(ROBOT_SECRET_MAX_CHARS) }).strict();
 export const RobotLookupRequestSchema = z.object({ account: z.string().max(256) }).strict();
 
 export const RobotVerifyReplySchema = z.union([

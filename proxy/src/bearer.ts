@@ -5,6 +5,7 @@
  * `nbf` with the registry's 60 s leeway, `exp` with none, and an `access` claim of well-formed entries.
  * Its grant is exactly its `access`: valid until `exp` (--token-ttl), as it would be at the registry.
  */
+import { MAX_TOKEN_BYTES } from '../../authn-server/src/credentials/limits.js';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import type { KeySet } from '../../authn-server/src/keys/load.js';
 import { REFRESH_TYP, type AccessEntry } from '../../authn-server/src/token/issuer.js';
@@ -36,7 +37,7 @@ function accessOf(claim: unknown): AccessEntry[] | undefined {
 
 /** The token's subject and access, or a reason it is refused (a reason, not an exception: refusal is a result). */
 export async function verifyBearer(token: string, opts: BearerOptions): Promise<BearerIdentity | { refused: string }> {
-  if (token.length > 16384) return { refused: 'token too long' };
+  if (token.length > MAX_TOKEN_BYTES) return { refused: 'token too long' };
   let kid: unknown;
   let typ: unknown;
   try {

@@ -10,7 +10,7 @@ export const MAX_USERNAME_CHARS = 256;
 /** Decoded Basic credentials: user name, colon, and a token of the largest size. */
 export const MAX_BASIC_BYTES = MAX_TOKEN_BYTES + MAX_USERNAME_CHARS * 4 + 1;
 /** authz refuses longer robot secrets (authz-server/src/robots/schema.ts VerifySchema); a longer one is not a robot secret. */
-export const ROBOT_SECRET_MAX_CHARS = 512;
+export { ROBOT_SECRET_MAX_CHARS } from '../../../common/robot-contract.js';
 /** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs may be longer. */
 export const PASSWORD_MAX_CHARS = 4096;
 /** Request headers authn accepts (Node's default is 16 KiB, too small for a 16 KiB token in base64). */

@@ -17,9 +17,8 @@ import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVeri
 import type { ChangeFeed } from '../authz-client/feed.js';
 import type { AuthzClient } from '../authz-client/index.js';
 import type { AuthnResult, CredentialBackend, CredentialInfo, Labels } from './backend.js';
-import { ROBOT_PREFIX } from './robot-prefix.js';
+import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE, ROBOT_PREFIX } from '../../../common/robots.js';
 
-export { ROBOT_PREFIX };
 
 export interface RobotsBackendOptions {
   /** authn's authz client (keep-alive pool, timeouts, one retry). */
@@ -39,7 +38,7 @@ interface Entry {
   result: AuthnResult;
 }
 
-const labelsOf = (account: string): Labels => ({ namespace: [account.slice(ROBOT_PREFIX.length).split('+')[0] ?? ''], credential: ['robot'] });
+const labelsOf = (account: string): Labels => ({ namespace: [account.slice(ROBOT_PREFIX.length).split('+')[0] ?? ''], [ROBOT_CREDENTIAL_LABEL]: [ROBOT_CREDENTIAL_VALUE] });
 
 export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBackend {
   const now = opts.now ?? Date.now;

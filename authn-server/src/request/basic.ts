@@ -1,6 +1,6 @@
 /** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes (a 16 KiB token fits: credentials/limits.ts). */
 import { MAX_BASIC_BYTES, MAX_USERNAME_CHARS } from '../credentials/limits.js';
-import { ROBOT_PREFIX } from '../credentials/robot-prefix.js';
+import { ROBOT_PREFIX } from '../../../common/robots.js';
 import { AuthnError } from '../errors.js';
 
 export interface BasicCredentials {

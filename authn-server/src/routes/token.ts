@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
-import { ROBOT_PREFIX } from '../credentials/robot-prefix.js';
+import { ROBOT_PREFIX } from '../../../common/robots.js';
 import { sendJson } from '../../../common/json-reply.js';
 import { AuthnError, bodyParserError, sendError } from '../errors.js';
 import type { Metrics } from '../metrics/index.js';

@@ -13,6 +13,7 @@
  * it is the hot path, and jose's WebCrypto signing costs ~4× more CPU per token. ES256 signatures are
  * raw r||s (`ieee-p1363`), RS256 PKCS#1 v1.5 — exactly what registry 2.8 demands. jose verifies.
  */
+import { MAX_TOKEN_BYTES } from '../credentials/limits.js';
 import { randomBytes, sign as cryptoSign } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, decodeProtectedHeader } from 'jose';
 import { AuthnError } from '../errors.js';
@@ -102,7 +103,7 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
       return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId, svc: service }, ttl);
     },
     async verifyRefresh(token, service, singleService) {
-      if (token.length > 16384) throw refused('too long', 400);
+      if (token.length > MAX_TOKEN_BYTES) throw refused('too long', 400);
       let kid: unknown;
       try {
         kid = decodeProtectedHeader(token).kid;
