@@ -70,15 +70,22 @@ function denied(r: Exclude<AuthnResult, { kind: 'ok' }>, user: string): AuthnErr
   return r.malformed ? new AuthnError(400, 'invalid_request', r.reason, opts) : new AuthnError(401, 'unauthorized', r.reason, opts);
 }
 
+/**
+ * A backend could not decide → 503. One that says when it can decide again (`retryAfterSec`: a JWKS
+ * refetch cooldown) is expected trouble, logged at warn with its Retry-After; anything else at error.
+ */
+function backendFailed(deps: IdentityDeps, user: string, err: unknown): AuthnError {
+  const expected = typeof (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec === 'number';
+  deps.logger[expected ? 'warn' : 'error']({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
+  return unavailable(user, err);
+}
+
 async function tokenLogin(deps: IdentityDeps, grant: GrantKind, user: string, password: string): Promise<Identity> {
   let r;
   try {
     r = await deps.credentials.authenticate(user, password);
   } catch (err) {
-    // A backend that says when it can decide again (a JWKS refetch cooldown) is expected trouble: warn, not error.
-    const expected = typeof (err as { retryAfterSec?: unknown } | undefined)?.retryAfterSec === 'number';
-    deps.logger[expected ? 'warn' : 'error']({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
-    throw unavailable(user, err);
+    throw backendFailed(deps, user, err);
   }
   if (r.kind !== 'ok') throw denied(r, user);
   return identityOf(grant, user, r);
@@ -109,8 +116,7 @@ function login(deps: IdentityDeps, grant: GrantKind, user: string, password: str
         const message = clientLimit ? 'too many password checks from this address, try again later' : 'too many password checks in progress, try again shortly';
         throw new AuthnError(clientLimit ? 429 : 503, clientLimit ? 'too_many_requests' : 'unavailable', message, { retryAfterSec: err.retryAfterSec, account: user });
       }
-      deps.logger.error({ err, account: truncateText(redactSecretLike(user)) }, 'credential backend failed');
-      throw unavailable(user);
+      throw backendFailed(deps, user, err);
     }
     if (r.kind !== 'ok') {
       deps.throttle.recordFailure(user, ip);
