@@ -4,6 +4,7 @@
  * --tls-cert/--tls-key), logs one `listening` line (never the upstream credentials) and shuts down
  * cleanly on SIGTERM/SIGINT.
  */
+import { createMetrics } from '../../authn-server/src/metrics/index.js';
 import type { Server } from 'node:http';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
@@ -27,7 +28,7 @@ export async function startProxy(flags: ProxyFlags, log?: Logger, env: NodeJS.Pr
   const cfg = loadProxyConfig(flags, env);
   const a = cfg.authn;
   const logger = log ?? createLogger({ name: 'proxy', level: a.logLevel });
-  const core = await createAuthnCore(a, logger);
+  const core = await createAuthnCore(a, logger, createMetrics(false)) /* the proxy serves no /metrics: no default collectors */;
   const issuer = createTokenIssuer({ keys: core.keys, issuer: a.issuer, tokenTtlSec: a.tokenTtlSec, refreshTtlSec: a.refreshTtlSec });
   const mode: ProxyMode =
     cfg.mode === 'token'
