@@ -87,7 +87,10 @@ export function createApp(deps: AppDeps): AuthzApp {
   // A write answered here is read from the change log at once (not at the next poll): the feed to authn
   // and this replica's caches hear of it within a round trip.
   app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => void deps.store.tail.hint());
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => {
+      // A refused request wrote nothing: no log read for it.
+      if (res.statusCode < 400) void deps.store.tail.hint();
+    });
     next();
   });
   const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, deps.store.engine, clock), assetsDir: defaultAssetsDir(), ...deps.console };

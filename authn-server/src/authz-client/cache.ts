@@ -47,7 +47,10 @@ export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): Authz
     sizeCalculation: sizeOf,
     ttl: Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS),
   });
-  feed.subscribe(() => lru.clear());
+  // Any change that could alter a decision drops them all; an API token (admin routes only) cannot.
+  feed.subscribe((c) => {
+    if (c?.kind !== 'token') lru.clear();
+  });
   const lookup = (key: string): AuthorizedResponse | undefined => {
     const hit = lru.get(key);
     if (!hit) return undefined;
