@@ -4,7 +4,7 @@
  */
 import type { RequestHandler, Response } from 'express';
 import { AuthzError } from '../errors.js';
-import { can, hasAbility, inNamespaces, type Ability, type Principal } from './principal.js';
+import { can, hasAbility, type Ability, type Principal } from './principal.js';
 
 export function principalOf(res: Response): Principal {
   const p = (res.locals as { principal?: Principal }).principal;
@@ -52,4 +52,3 @@ export const needAbility = (ability: Ability): RequestHandler => (_req, res, nex
   }
 };
 
-export { inNamespaces };

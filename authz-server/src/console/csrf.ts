@@ -3,8 +3,9 @@
  * whose Sec-Fetch-Site says another site, is refused; and every state-changing request must carry the
  * session's CSRF token in `X-CSRF-Token` (only a page of this origin can read it, from the session API).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
+import { digest } from '../auth/bearer.js';
 import { AuthzError } from '../errors.js';
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -27,7 +28,6 @@ export function assertSameOrigin(req: Request): void {
   if (host === undefined || host !== req.headers.host) throw new AuthzError(403, 'forbidden', 'cross-origin request refused', 'origin');
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 export function assertCsrfToken(req: Request, expected: string): void {
   const got = req.headers[CSRF_HEADER];

@@ -6,12 +6,12 @@
  * token table already keeps (storing it reveals nothing new), so a revoke, an expiry or a replaced admin
  * token ends the sessions made with it.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Tokens } from '../auth/bearer.js';
-import type { Principal } from '../auth/principal.js';
+import { timingSafeEqual } from 'node:crypto';
+import { digest, type Tokens } from '../auth/bearer.js';
+import { ADMIN_PRINCIPAL, type Principal } from '../auth/principal.js';
 import { tokenResolver } from '../tokens/resolve.js';
 import { hashApiToken, looksLikeApiToken } from '../tokens/secret.js';
-import type { ApiTokenStore } from '../tokens/store.js';
+import { isExpired, type ApiTokenStore } from '../tokens/store.js';
 
 export type { Principal };
 
@@ -29,7 +29,6 @@ export interface TokenResolver {
   scopedTokens(): Promise<boolean>;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** SHA-256 of the token: stored with the session, so a replaced token ends its sessions. */
 export const fingerprint = (token: string): string => digest(`tollgate-console:${token}`).toString('hex');
@@ -48,7 +47,7 @@ export function adminTokenResolver(tokens: Tokens): TokenResolver {
     async resolve(token) {
       // No admin token configured (--insecure-dev): the console cannot be signed into at all.
       if (!admin) return null;
-      return timingSafeEqual(digest(token), admin) ? { kind: 'admin', name: 'admin' } : null;
+      return timingSafeEqual(digest(token), admin) ? ADMIN_PRINCIPAL : null;
     },
     fingerprint,
     async stillValid(principal, fp) {
@@ -72,7 +71,7 @@ export function consoleTokenResolver(tokens: Tokens, store: ApiTokenStore, clock
     async stillValid(principal, fp) {
       if (principal.kind === 'admin') return admin.stillValid(principal, fp);
       const rec = await store.apiTokenByHash(fp);
-      return rec !== undefined && rec.id === principal.id && (rec.expires_at === null || Date.parse(rec.expires_at) > clock().getTime());
+      return rec !== undefined && rec.id === principal.id && !isExpired(rec, clock().getTime());
     },
     // Offered before the first token exists: the admin makes that one on the Tokens page too.
     async scopedTokens() {

@@ -322,10 +322,6 @@ export class AuthzStore {
     return decide(req, await this.bindingsFor(req.Account), this.role);
   }
 
-  async explain(req: AuthorizedRequest): Promise<ExplainResult> {
-    return explain(req, await this.bindingsFor(req.Account), this.role);
-  }
-
   /** Atomic import; every cache is rebuilt afterwards. */
   async importState(state: State, mode: ImportMode, now: Date): Promise<{ roles: number; bindings: number }> {
     const counts = await this.engine.importState(state, mode, now.toISOString());

@@ -7,7 +7,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import { hashApiToken, looksLikeApiToken } from './secret.js';
-import type { ApiTokenStore } from './store.js';
+import { isExpired, type ApiTokenStore } from './store.js';
 
 export type ResolveToken = (token: string) => Promise<Principal | null>;
 
@@ -21,7 +21,7 @@ export function tokenResolver(store: ApiTokenStore, clock: () => Date): ResolveT
     const rec = await store.apiTokenByHash(hashApiToken(token));
     if (!rec) return null;
     const now = clock().getTime();
-    if (rec.expires_at !== null && Date.parse(rec.expires_at) <= now) return null;
+    if (isExpired(rec, now)) return null;
     const last = Math.max(touched.get(rec.id) ?? 0, rec.last_used_at ? Date.parse(rec.last_used_at) : 0);
     if (now - last >= LAST_USED_RESOLUTION_MS) {
       if (touched.size >= TOUCHED_MAX) touched.clear();

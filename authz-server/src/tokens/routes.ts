@@ -9,7 +9,7 @@ import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { CreateTokenSchema, TokenNameSchema } from './schema.js';
 import { hashApiToken, newApiToken, newTokenId } from './secret.js';
-import type { ApiTokenRecord } from './store.js';
+import { isExpired, type ApiTokenRecord } from './store.js';
 
 export function publicTokenView(t: ApiTokenRecord, now: Date) {
   return {
@@ -20,7 +20,7 @@ export function publicTokenView(t: ApiTokenRecord, now: Date) {
     created_at: t.created_at,
     expires_at: t.expires_at,
     last_used_at: t.last_used_at,
-    expired: t.expires_at !== null && Date.parse(t.expires_at) <= now.getTime(),
+    expired: isExpired(t, now.getTime()),
   };
 }
 
