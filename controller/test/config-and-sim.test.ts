@@ -84,12 +84,12 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     await kube.create(paths.secrets('w'), { metadata: { name: 'a' } });
     const lines: string[] = [];
     const ctl = new AbortController();
-    const s = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}&timeoutSeconds=1`, { connectTimeoutMs: 2000, idleMs: 3000, signal: ctl.signal, onLine: (l) => lines.push(l) });
+    const s = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}&timeoutSeconds=1`, { signal: ctl.signal, onLine: (l) => lines.push(l) });
     await s.done.catch(() => undefined);
     assert.deepEqual(lines.map((l) => (JSON.parse(l) as { type: string }).type), ['ADDED']);
     sim.store.compact();
     const gone: string[] = [];
-    const s2 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}`, { connectTimeoutMs: 2000, idleMs: 3000, signal: ctl.signal, onLine: (l) => gone.push(l) });
+    const s2 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}`, { signal: ctl.signal, onLine: (l) => gone.push(l) });
     await s2.done.catch(() => undefined);
     assert.deepEqual(JSON.parse(gone[0]!).object.code, 410);
   });

@@ -75,7 +75,11 @@ export class SimStore {
   private emit(plural: string, type: EventType, o: Obj): void {
     const e = { rv: Number(o.metadata.resourceVersion), plural, namespace: o.metadata.namespace, type, object: structuredClone(o) };
     this.log.push(e);
-    if (this.log.length > 20_000) this.log.splice(0, 10_000);
+    if (this.log.length > 20_000) {
+      this.log.splice(0, 10_000);
+      // A watch resuming from a trimmed version gets 410 and lists again, as from a real API server; never a gap.
+      this.compactedAt = Math.max(this.compactedAt, this.log[0]!.rv);
+    }
     for (const l of this.listeners) l(e);
   }
 

@@ -91,7 +91,7 @@ export class KubeClient {
     return this.request('DELETE', path);
   }
 
-  watch(path: string, opts: { connectTimeoutMs: number; idleMs: number; signal: AbortSignal; onLine: (line: string) => void }): Promise<WatchStream> {
+  watch(path: string, opts: { signal: AbortSignal; onLine: (line: string) => void }): Promise<WatchStream> {
     return watchLines(this.conn, path, opts);
   }
 }

@@ -137,12 +137,21 @@ export class Informer {
       failure ??= e;
       ctl.abort(e.message);
     };
+    // The API server ends a watch at the timeoutSeconds asked for and sends bookmarks now and then: a watch that
+    // outlives that timeout (a proxy holding it open) or says nothing for idleMs (hung) is aborted, and the loop
+    // lists again, so new RegistryCredentials are never missed for long.
+    const timeoutSec = this.o.watchTimeoutSec ?? 300;
+    const idleMs = this.o.idleMs ?? 90_000;
+    const deadline = setTimeout(() => fail(new Error(`watch outlived its timeoutSeconds (${timeoutSec} s)`)), timeoutSec * 1000 + 5_000);
+    let idle = setTimeout(() => fail(new Error(`watch silent for ${idleMs} ms`)), idleMs);
     const onLine = (line: string) => {
+      clearTimeout(idle);
+      idle = setTimeout(() => fail(new Error(`watch silent for ${idleMs} ms`)), idleMs);
       if (!failure) this.event(line, fail);
     };
-    const path = `${this.o.path}?watch=1&resourceVersion=${encodeURIComponent(from)}&allowWatchBookmarks=true&timeoutSeconds=${this.o.watchTimeoutSec ?? 300}`;
+    const path = `${this.o.path}?watch=1&resourceVersion=${encodeURIComponent(from)}&allowWatchBookmarks=true&timeoutSeconds=${timeoutSec}`;
     try {
-      const stream = await this.o.kube.watch(path, { connectTimeoutMs: 30_000, idleMs: this.o.idleMs ?? 90_000, signal: ctl.signal, onLine });
+      const stream = await this.o.kube.watch(path, { signal: ctl.signal, onLine });
       if (stream.status === 410) throw new Gone('watch answered 410 Gone');
       if (stream.status !== 200) throw new ApiError(`watch answered ${stream.status}${statusMessage(stream.json)}`, stream.status);
       await stream.done.catch((e: unknown) => {
@@ -150,6 +159,8 @@ export class Informer {
       });
       if (failure) throw failure;
     } finally {
+      clearTimeout(deadline);
+      clearTimeout(idle);
       this.ctl.signal.removeEventListener('abort', onClose);
     }
   }

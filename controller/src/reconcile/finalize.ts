@@ -3,7 +3,7 @@
  * this CR claimed, the Secret(s) it owns, its service-account references, then drop the finalizer so
  * the API server removes the object. Every step is idempotent: a crash half-way repeats harmlessly.
  */
-import { ROBOT_PREFIX } from '../../../common/robots.js';
+import { robotAccount } from '../authz-client.js';
 import { FINALIZER } from '../decide/spec.js';
 import { dropFinalizer } from './cr-writes.js';
 import { deleteOwnSecret } from './secret.js';
@@ -19,7 +19,7 @@ export async function finalize(d: ReconcileDeps, cr: CredentialObject): Promise<
   if (!(cr.metadata.finalizers ?? []).includes(FINALIZER)) return;
   const { namespace: ns, name } = cr.metadata;
   const account = cr.status?.account;
-  if (account?.startsWith(ROBOT_PREFIX) && account === `${ROBOT_PREFIX}${ns}+${name}`) {
+  if (account !== undefined && account === robotAccount(ns, name)) {
     if (await d.authz.remove(account)) d.logger.info({ account }, 'controller: robot deleted');
   }
   const spec = isObj(cr.spec) ? cr.spec : {};

@@ -41,8 +41,3 @@ export async function setPullSecret(d: ReconcileDeps, ns: string, sa: string, se
   }
   throw new ApiError(`serviceaccount ${ns}/${sa} kept changing (${ATTEMPTS} conflicts)`, 409);
 }
-
-/** Removes `secretName` from every account in `from` that should no longer reference it. */
-export async function dropPullSecrets(d: ReconcileDeps, ns: string, from: Array<{ sa: string; secret: string }>): Promise<void> {
-  for (const { sa, secret } of from) await setPullSecret(d, ns, sa, secret, false);
-}
