@@ -6,10 +6,8 @@
  * podSelector alone = the policy's namespace) and asked about concrete pods, as a CNI would decide.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { deployment, find, parseObjects, render, type K8sObject } from './helpers/k8s.js';
-import { run, ROOT, tempDir } from './helpers/run.js';
+import { deployment, find, render, renderSecrets, type K8sObject } from './helpers/k8s.js';
+import { tempDir } from './helpers/run.js';
 
 interface Selector {
   matchLabels?: Record<string, string>;
@@ -153,13 +151,7 @@ describe('k8s/ NetworkPolicy plan (decided as a CNI would: SIMULATED) and /metri
     let dir: ReturnType<typeof tempDir>;
     before(() => {
       dir = tempDir('k8s-metrics');
-      const certs = join(dir.path, 'certs');
-      const gen = run('bash', [join(ROOT, 'scripts', 'gen-certs.sh'), '--out', certs]);
-      assert.equal(gen.status, 0, gen.stderr);
-      writeFileSync(join(certs, 'users.yaml'), 'users: {}\n');
-      const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--render-secrets', '--certs', certs]);
-      assert.equal(res.status, 0, res.stderr);
-      secrets = parseObjects(res.stdout);
+      secrets = renderSecrets(dir.path);
     });
     after(() => dir?.remove());
 

@@ -4,11 +4,10 @@
  * objects created by `scripts/k8s-deploy.sh` are valid and hold every file the pods read.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { allContainers, deployment, find, parseObjects, render, validateObject, type K8sObject } from './helpers/k8s.js';
+import { allContainers, deployment, find, render, renderSecrets, validateObject, type K8sObject } from './helpers/k8s.js';
 import { run, ROOT, tempDir } from './helpers/run.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -46,13 +45,7 @@ describe('k8s/ wiring', () => {
     base = render('k8s');
     prod = render('k8s/overlays/production');
     dir = tempDir('k8s-secrets');
-    const certs = join(dir.path, 'certs');
-    const gen = run('bash', [join(ROOT, 'scripts', 'gen-certs.sh'), '--out', certs]);
-    assert.equal(gen.status, 0, gen.stderr);
-    writeFileSync(join(certs, 'users.yaml'), 'users: {}\n');
-    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--render-secrets', '--certs', certs]);
-    assert.equal(res.status, 0, res.stderr);
-    keyObjects = parseObjects(res.stdout);
+    keyObjects = renderSecrets(dir.path);
   });
   after(() => dir?.remove());
 

@@ -20,7 +20,10 @@ import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IContainer } from 'kubernetes-models/v1/Container';
-import { ROOT } from './run.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+import { ROOT, run } from './run.js';
 
 /** A rendered object, loosely typed; `validateObject` checks it against the real schema. */
 export interface K8sObject {
@@ -98,4 +101,18 @@ export function deployment(objects: K8sObject[], name: string): IDeployment {
 export function allContainers(d: IDeployment): Array<{ c: IContainer; init: boolean }> {
   const spec = d.spec?.template.spec;
   return [...(spec?.initContainers ?? []).map((c) => ({ c, init: true })), ...(spec?.containers ?? []).map((c) => ({ c, init: false }))];
+}
+
+/**
+ * The Secrets and ConfigMaps `scripts/k8s-deploy.sh --render-secrets` makes from fresh dev keys
+ * (`gen-certs.sh` into `dir/certs`, an empty users file): what the deploy script would apply.
+ */
+export function renderSecrets(dir: string): K8sObject[] {
+  const certs = join(dir, 'certs');
+  const gen = run('bash', [join(ROOT, 'scripts', 'gen-certs.sh'), '--out', certs]);
+  assert.equal(gen.status, 0, gen.stderr);
+  writeFileSync(join(certs, 'users.yaml'), 'users: {}\n');
+  const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--render-secrets', '--certs', certs]);
+  assert.equal(res.status, 0, res.stderr);
+  return parseObjects(res.stdout);
 }
