@@ -12,6 +12,7 @@ import { outDir, uniqueImage, useStack, REGISTRY_DENIED } from '../harness/fixtu
 import { KubeApiSim } from '../harness/kube-api-sim.js';
 import { freePort, Proc, ROOT, sleep } from '../harness/procs.js';
 import { SimulatedIssuer } from '../harness/simulated-issuer.js';
+import { waitFor } from '../../controller/test/helpers.js';
 import { Skopeo } from '../harness/skopeo.js';
 import { SERVICE, tollgate, type Stack } from '../harness/stack.js';
 
@@ -22,15 +23,7 @@ import { SERVICE, tollgate, type Stack } from '../harness/stack.js';
 const ROBOT_FRESHNESS_MS = 5_000 + 3_000;
 const CRS = '/apis/registry.tollgate.dev/v1alpha1/namespaces';
 
-async function until<T>(what: string, fn: () => T | Promise<T>, ms: number): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  let last: T | undefined;
-  while (Date.now() < end) {
-    if ((last = await fn())) return last as NonNullable<T>;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+const until = waitFor;
 
 describe('e2e: tollgate controller — SIMULATED Kubernetes API server and cluster issuer, real controller/authz/authn/registry/skopeo', function () {
   this.timeout(180_000);
