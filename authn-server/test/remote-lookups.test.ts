@@ -85,28 +85,38 @@ describe('remote lookups: budget first, 429s retried, equal cost (SIMULATED Kube
     }
   });
 
-  it('a wrong password for a namespace with a Secret costs what a namespace without one costs (medians within 20 % over 50 tries)', async () => {
+  it('a wrong password for a namespace with a Secret does the work a namespace without one does: one bcrypt compare at the users\' cost each (timing printed)', async () => {
     sim.put('team-a', NAME, { username: 'team-a', password: 'pw-a' });
     // A users file sets the dummy cost (its users' own): cost 6 keeps the test short.
     const users = join(tmp.dir, 'users.yaml');
     writeFileSync(users, `users:\n  alice:\n    password: "${bcrypt.hashSync('x', 6)}"\n`);
-    const c = await open('watch', { usersFile: users, hashBudget: false, hashPool: { workers: 1 } });
-    const time = async (user: string, n: number): Promise<number> => {
+    // Every bcrypt compare the chain runs, by the cost of the hash it compares against.
+    let costs: string[] = [];
+    const compare = (pw: string, hash: string) => {
+      costs.push(hash.slice(4, 6));
+      return bcrypt.compare(pw, hash);
+    };
+    const c = await open('watch', { usersFile: users, hashBudget: false, compare });
+    const attempt = async (user: string, n: number): Promise<{ ms: number; costs: string[] }> => {
+      costs = [];
       const t0 = performance.now();
       const r = await c.authenticate(user, `guess-${n}`);
       assert.notEqual(r.kind, 'ok');
-      return performance.now() - t0;
+      return { ms: performance.now() - t0, costs };
     };
     const existing: number[] = [];
     const missing: number[] = [];
     for (let i = 0; i < 50; i++) {
-      existing.push(await time('team-a', i));
-      missing.push(await time(`team-missing-${i}`, i));
+      const e = await attempt('team-a', i);
+      const m = await attempt(`team-missing-${i}`, i);
+      // Before: a wrong Secret password was answered with no compare, a missing namespace paid one (1.0 vs 105.9 ms).
+      assert.deepEqual(e.costs, ['06'], 'a wrong Secret password pays one compare at the users\' cost');
+      assert.deepEqual(m.costs, ['06'], 'a missing namespace pays the same one compare');
+      existing.push(e.ms);
+      missing.push(m.ms);
     }
-    const [e, m] = [median(existing), median(missing)];
-    process.stdout.write(`      [timing] Secret namespace: existing ${e.toFixed(2)} ms, missing ${m.toFixed(2)} ms (median of 50)\n`);
-    // Before: 1.0 vs 105.9 ms (a wrong password answered at once, a missing namespace paid a bcrypt compare).
-    assert.ok(Math.abs(e - m) / Math.max(e, m) < 0.2, `within 20 %: ${e.toFixed(2)} vs ${m.toFixed(2)}`);
+    // Timing is measured in bench:k8s / printed here, never asserted in a unit test.
+    process.stdout.write(`      [timing] Secret namespace: existing ${median(existing).toFixed(2)} ms, missing ${median(missing).toFixed(2)} ms (median of 50)\n`);
   });
 
   describe('robots (real authz app)', () => {
@@ -153,23 +163,30 @@ describe('remote lookups: budget first, 429s retried, equal cost (SIMULATED Kube
 
     it('an unknown robot name costs what a known robot with a wrong secret costs: one authz call, no bcrypt (medians printed)', async () => {
       const robot = (await request(url).post('/robots').set('Authorization', 'Bearer remote-lookups-admin-token-0123456789').send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body as { account: string };
-      creds = await createCredentials({ logger, hashBudget: false, robots: createRobotsBackend({ client: createAuthzClient({ url, token: CLIENT_TOKEN }) }) });
+      let compares = 0;
+      const compare = (pw: string, hash: string) => {
+        compares++;
+        return bcrypt.compare(pw, hash);
+      };
+      creds = await createCredentials({ logger, hashBudget: false, compare, robots: createRobotsBackend({ client: createAuthzClient({ url, token: CLIENT_TOKEN }) }) });
       const known: number[] = [];
       const unknown: number[] = [];
       for (let i = 0; i < 50; i++) {
         // Alternating which goes first: the first call of a pair is measurably slower here, whatever it is.
         const pair: Array<[string, number[]]> = [[robot.account, known], [`robot:team-a+nobody-${i}`, unknown]];
         for (const [user, into] of i % 2 ? pair.reverse() : pair) {
+          const [calls, bcrypts] = [verifies, compares];
           const t0 = performance.now();
-          await creds.authenticate(user, `tgr_wrong-${i}`);
+          const r = await creds.authenticate(user, `tgr_wrong-${i}`);
           into.push(performance.now() - t0);
+          // Before: an unknown robot paid a cost-10 bcrypt dummy compare (5.2 vs 90.5 ms); now both do the same work.
+          assert.equal(r.kind, 'wrong-password', user);
+          assert.equal(verifies - calls, 1, `${user}: one authz verify`);
+          assert.equal(compares - bcrypts, 0, `${user}: no bcrypt`);
         }
       }
-      const [k, u] = [median(known), median(unknown)];
-      process.stdout.write(`      [timing] robot names: known ${k.toFixed(2)} ms, unknown ${u.toFixed(2)} ms (median of 50)\n`);
-      // Before: 5.2 vs 90.5 ms (an unknown robot paid a cost-10 bcrypt dummy compare, ≈ 70 ms here). What is
-      // left is authz's own lookup (a few ms, authz-server's side); loose, for a shared CI machine.
-      assert.ok(Math.abs(k - u) <= Math.max(0.2 * Math.max(k, u), 2), `within 20 % (or 2 ms of noise): ${k.toFixed(2)} vs ${u.toFixed(2)} ms`);
+      // Timing is printed, never asserted in a unit test.
+      process.stdout.write(`      [timing] robot names: known ${median(known).toFixed(2)} ms, unknown ${median(unknown).toFixed(2)} ms (median of 50)\n`);
     });
   });
 });
