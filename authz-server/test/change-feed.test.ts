@@ -208,6 +208,48 @@ describe('change feed when the database cannot be read', () => {
   });
 });
 
+describe('change feed at shutdown', () => {
+  it('a shutdown while a read of the log is still delivering ends open streams without a write after end (which would crash authz)', async () => {
+    const h = await harness('sqlite');
+    const { server, base } = await serve(h.app);
+    const uncaught: Error[] = [];
+    const onUncaught = (e: Error) => uncaught.push(e);
+    process.prependListener('uncaughtException', onUncaught);
+    const engine = h.store.engine as SqliteStore;
+    const real = engine.changesSince.bind(engine);
+    try {
+      let ended = false;
+      const evs = readFeed(base, '', (e) => e.some((x) => x.event === 'beat'), 3000);
+      await evs;
+      // Hold the next read of the log open, stop the tail meanwhile (authz shutting down), then let the read deliver.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      engine.changesSince = async (after, limit) => (await held, real(after, limit));
+      const open = new Promise<void>((resolve) => {
+        http.get(`${base}/changes`, { headers: { Authorization: `Bearer ${CLIENT}` } }, (res) => {
+          res.resume();
+          res.on('end', () => ((ended = true), resolve()));
+        });
+      });
+      await new Promise((r) => setTimeout(r, 50));
+      await request(h.app).post('/add-role').set(admin).send({ name: 'late', permissions: [{ name: '**', actions: ['pull'] }] }).expect(201);
+      const reading = h.store.tail.hint();
+      h.store.tail.stop();
+      release();
+      await reading;
+      await open;
+      await new Promise((r) => setTimeout(r, 50)); // a write after end surfaces on a later tick
+      assert.ok(ended, 'the open stream was ended by the shutdown');
+      assert.deepEqual(uncaught.map((e) => e.message), []);
+    } finally {
+      process.removeListener('uncaughtException', onUncaught);
+      engine.changesSince = real;
+      await stop(server);
+      await h.close().catch(() => undefined);
+    }
+  });
+});
+
 describe('synchronous decision path (SQLite)', () => {
   it('cold and cached decisions are answered without a promise and match the async path', async () => {
     const store = await AuthzStore.create(SqliteStore.open(':memory:'));

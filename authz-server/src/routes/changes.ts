@@ -49,6 +49,9 @@ export function changeRoutes(ctx: RouteContext): Router {
     let cursor = -1;
     let queued: ChangeRow[] | null = [];
     const send = (text: string): void => {
+      // Ended by a shutdown (onStop) or destroyed below while a read of the log was delivering: a write
+      // now would be an unhandled 'error' event on the response, i.e. a crashed authz.
+      if (res.writableEnded || res.destroyed) return;
       if (res.writableLength > MAX_UNSENT) return void res.destroy();
       res.write(text);
     };
@@ -61,7 +64,7 @@ export function changeRoutes(ctx: RouteContext): Router {
       deliver(rows);
       send(event('beat', { rev: cursor }));
     });
-    const stopEnd = tail.onStop(() => res.end());
+    const stopEnd = tail.onStop(() => (unsubscribe(), res.end()));
     res.on('close', () => (unsubscribe(), stopEnd()));
     try {
       const info = await ctx.store.engine.feedInfo();

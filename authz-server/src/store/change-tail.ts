@@ -89,7 +89,14 @@ export class ChangeTail {
         const last = rows[rows.length - 1];
         if (last) this.head = last.rev;
         this.freshAt = performance.now();
-        for (const l of [...this.listeners]) l(rows, this.head);
+        for (const l of [...this.listeners]) {
+          // One listener's fault (a feed stream, a cache) is not a failed read: the others still get the batch.
+          try {
+            l(rows, this.head);
+          } catch (e) {
+            this.onError(`a change-log listener failed: ${(e as Error).message}`);
+          }
+        }
         if (this.failing) this.onError('reading the change log works again');
         this.failing = false;
         if (rows.length < BATCH) return;
