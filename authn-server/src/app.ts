@@ -12,7 +12,7 @@ import type { LoginThrottle } from './credentials/backend.js';
 import type { Credentials } from './credentials/chain.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { toJwks, type KeySet } from './keys/load.js';
-import { createMetrics, type Metrics } from './metrics/index.js';
+import { children, createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
 import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
@@ -78,11 +78,12 @@ export function createApp(deps: AppDeps): AuthnApp {
   const now = deps.clock ? () => deps.clock!().getTime() : Date.now;
   const metrics = deps.metrics ?? createMetrics(false);
   const realm = deps.realm ?? APP_DEFAULTS.realm;
+  const lookups = children((result) => metrics.cacheLookups.labels('decision', result));
   const authz = withDecisionCache(deps.authz, {
     ttlMs: deps.decisionCacheTtlMs ?? DEFAULT_DECISION_CACHE_TTL_MS,
     feed: deps.feed,
     onLookup: (result) => {
-      metrics.cacheLookups.inc({ cache: 'decision', result });
+      lookups(result).inc();
       if (result === 'hit') metrics.decisionCacheHits.inc();
     },
   });

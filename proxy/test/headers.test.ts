@@ -61,6 +61,10 @@ describe('proxy: headers, ranges and error format', () => {
         written.status = v;
       },
       setHeader: (k: string, v: unknown) => void (written.headers[k.toLowerCase()] = v),
+      writeHead(status: number, flat: string[]) {
+        written.status = status;
+        for (let i = 0; i < flat.length; i += 2) written.headers[flat[i]!.toLowerCase()] = flat[i + 1];
+      },
       end: (b: string) => void (written.body = b),
     } as unknown as ServerResponse;
     sendProxyError(res, new ProxyError(401, 'UNAUTHORIZED', 'authentication required', { challenge: bearerChallenge('https://auth/auth', 'reg', ['repository:a/b:pull']) }));

@@ -294,6 +294,8 @@ export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics
         onKeyFetch: (issuer: string, ok: boolean) => metrics.oidcKeyFetches.inc({ issuer, outcome: ok ? 'ok' : 'error' }),
       }
     : undefined;
+  const cacheHit = metrics.credentialCache.labels('hit');
+  const cacheMiss = metrics.credentialCache.labels('miss');
   try {
     return await createCredentials({
       robots,
@@ -304,7 +306,7 @@ export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics
       logger,
       hashPool: { ...(cfg.bcryptWorkers ? { workers: cfg.bcryptWorkers } : {}), ...(cfg.bcryptQueue !== undefined ? { maxQueue: cfg.bcryptQueue } : {}) },
       hashBudget: { perMinute: cfg.uncachedPerIp },
-      onCache: (hit) => metrics.credentialCache.inc({ result: hit ? 'hit' : 'miss' }),
+      onCache: (hit) => (hit ? cacheHit : cacheMiss).inc(),
       onReload: (backend, ok) => metrics.credentialReloads.inc({ backend, result: ok ? 'ok' : 'rejected' }),
     });
   } catch (e) {

@@ -6,12 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { Router, type Request, type Response } from 'express';
-import type { Logger } from '../../../common/logger.js';
+import { auditLogger, type Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
 import { sendJson } from '../../../common/json-reply.js';
 import { AuthnError, bodyParserError, sendError } from '../errors.js';
-import type { Metrics } from '../metrics/index.js';
+import { children, type Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
 import { bodyText, parseForm, queryForPost, single, withQuery, type Fields } from '../request/form.js';
 import { formatScope, parseScopes } from '../scope/parse.js';
@@ -22,6 +22,7 @@ import { identify, type IdentityDeps } from './identity.js';
 
 export const TOKEN_PATHS = ['/auth', '/token', '/auth/token'];
 export const BODY_LIMIT = 64 * 1024;
+const NO_STORE = ['Cache-Control', 'no-store', 'Pragma', 'no-cache'] as const;
 
 export interface TokenRouteDeps extends IdentityDeps {
   authz: AuthzClient;
@@ -71,6 +72,9 @@ function resolveService(fields: Fields, services: string[]): string {
 export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandler } {
   const r = Router();
   const raw = express.raw({ type: 'application/x-www-form-urlencoded', limit: BODY_LIMIT });
+  // The audit record below is built from named fields only (account names pass redactSecretLike).
+  const audits = auditLogger(deps.logger);
+  const issued = children((grant) => deps.metrics.tokensIssued.labels(grant));
 
   const handle: TokenHandler = async (req, res) => {
     const ip = deps.clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for']);
@@ -103,11 +107,9 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
         refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter, service }))?.token;
       }
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
-      deps.metrics.tokensIssued.inc({ grant: who.grant });
+      issued(who.grant).inc();
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);
-      deps.logger.info({ audit: boundAudit(audit) }, 'token issued');
-      res.setHeader('Cache-Control', 'no-store');
-      res.setHeader('Pragma', 'no-cache');
+      audits.info({ audit: boundAudit(audit) }, 'token issued');
       sendJson(res, 200, {
         token: access.token,
         access_token: access.token,
@@ -116,7 +118,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
         expires_in: access.expiresIn,
         issued_at: access.issuedAt.toISOString(),
         ...(refreshToken ? { refresh_token: refreshToken } : {}),
-      });
+      }, NO_STORE);
     } catch (e) {
       if (!(e instanceof AuthnError)) throw e;
       if (e.opts.account !== undefined) audit.account = redactSecretLike(e.opts.account);
@@ -124,7 +126,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
       Object.assign(audit, { outcome: e.code, status: e.status, reason: e.message });
       if (e.cause instanceof Error) audit.cause = e.cause.message;
       deps.metrics.tokenRequestsDenied.inc({ reason: e.code });
-      deps.logger[e.status >= 500 ? 'error' : 'warn']({ audit: boundAudit(audit) }, 'token refused');
+      audits[e.status >= 500 ? 'error' : 'warn']({ audit: boundAudit(audit) }, 'token refused');
       sendError(res, e, deps.realm);
     }
   };
