@@ -126,6 +126,23 @@ describe('bcrypt pool and per-client budget', () => {
     }
   });
 
+  it('a thread idle for idleMs exits (its heap is returned); the next check starts one again and is answered', async () => {
+    const { createHashPool } = await import('../src/credentials/bcrypt/hash-pool.js');
+    const pool = createHashPool({ workers: 2, idleMs: 150 });
+    try {
+      const hash = await pool.hash('pw', 4);
+      assert.deepEqual(await Promise.all([pool.compare('pw', hash), pool.compare('nope', hash)]), [true, false]);
+      assert.equal(pool.threads, 2, 'two checks at once ran on two threads');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(pool.threads, 0, 'both threads exited after idling');
+      assert.equal(await pool.compare('pw', hash), true, 'a check after the idle exit is answered');
+      assert.equal(pool.threads, 1);
+    } finally {
+      await pool.close();
+    }
+    assert.equal(pool.threads, 0);
+  });
+
   it('one client gets `burst` uncached checks, then regains one per minute/perMinute; other clients are unaffected', async () => {
     const { createHashBudget } = await import('../src/credentials/bcrypt/hash-budget.js');
     const clock = { now: 1_000_000 };
