@@ -150,9 +150,11 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     const bare = await start([bareScript], { AUTHZ_URL: authz.url, AUTHZ_TOKEN: 'bench-client-token-0123456789abcdef' });
 
     const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
-    const tokenPath = '/auth?account=alice&service=bench-registry&scope=repository:team-a/app:pull,push';
+    // Percent-encoded as the clients send it (Go's url.Values.Encode: `:` → %3A, `/` → %2F, `,` → %2C).
+    const q = (scope: string) => `scope=${encodeURIComponent(scope)}`;
+    const tokenPath = `/auth?account=alice&service=bench-registry&${q('repository:team-a/app:pull,push')}`;
     // Four scopes in one token request (as `docker push` of an image mounted from other repositories asks).
-    const tokenPath4 = `${tokenPath}&scope=repository:team-a/base:pull&scope=repository:team-a/tools:pull&scope=repository:team-a/cache:pull,push`;
+    const tokenPath4 = `${tokenPath}&${q('repository:team-a/base:pull')}&${q('repository:team-a/tools:pull')}&${q('repository:team-a/cache:pull,push')}`;
     const headers = { authorization: basic('alice', 'alice-pw') };
     // Warm up: the first login pays bcrypt once, JIT warms.
     await load(authn.url + tokenPath, { headers, duration: 2 });
