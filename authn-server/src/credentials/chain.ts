@@ -122,7 +122,14 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   const budget = opts.hashBudget === false ? undefined : createHashBudget({ ...opts.hashBudget, ...(opts.now ? { now: opts.now } : {}) });
   const verifier = new PasswordVerifier({ ttlMs: opts.cacheTtlMs, maxEntries: opts.cacheMaxEntries, compare: opts.compare ?? pool.compare, hash: pool.hash, ...(budget ? { budget } : {}), now: opts.now, onCache: opts.onCache });
   const fixedSpaces: Space[] = [...(opts.robots ? [ROBOT_SPACE] : []), ...(opts.k8sSecrets ? [secretsSpace(opts.k8sSecrets.accountPrefix)] : [])];
-  const p: Parts = { files: [], oidc: undefined, robots: opts.robots, secrets: opts.k8sSecrets, spaces: () => [...issuerSpaces(p.oidc?.issuers ?? []), ...fixedSpaces], verifier, dummyCosts: new DummyCosts(), budget, recent: new RecentLogins(60_000, 10_000, opts.now) };
+  // Every login asks which space owns its account: the list is rebuilt only when the issuers list (re)loads.
+  let spacesOf: { issuers: readonly IssuerConfig[] | undefined; spaces: Space[] } | undefined;
+  const spaces = (): Space[] => {
+    const issuers = p.oidc?.issuers;
+    if (spacesOf?.issuers !== issuers || !spacesOf) spacesOf = { issuers, spaces: [...issuerSpaces(issuers ?? []), ...fixedSpaces] };
+    return spacesOf.spaces;
+  };
+  const p: Parts = { files: [], oidc: undefined, robots: opts.robots, secrets: opts.k8sSecrets, spaces, verifier, dummyCosts: new DummyCosts(), budget, recent: new RecentLogins(60_000, 10_000, opts.now) };
   try {
     await load(opts, p, fixedSpaces);
   } catch (e) {

@@ -69,6 +69,8 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const cache = new Map<string, { v: VerifiedToken; until: number }>();
   const inflight = new Map<string, Promise<VerifiedToken>>();
   let byName = new Map<string, Issuer>();
+  /** The configs of byName, made once per (re)load: the chain keys its account-space list on this array. */
+  let loaded: readonly IssuerConfig[] = [];
   let byUser = new Map<string, Issuer>();
 
   const apply = (text: string): Record<string, unknown> => {
@@ -92,6 +94,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
       if (cfg.insecure) log.warn({ issuer: cfg.name }, `issuer ${cfg.name} allows http:// (insecure: true): its keys can be forged in transit`);
     }
     byName = names;
+    loaded = [...names.values()].map((i) => i.cfg);
     byUser = users;
     cache.clear();
     opts.onReload?.(true);
@@ -161,7 +164,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   return {
     name: 'oidc',
     get issuers() {
-      return [...byName.values()].map((i) => i.cfg);
+      return loaded;
     },
     handles: (user) => byUser.has(user),
     keysOf: (name) => byName.get(name)?.keys,
