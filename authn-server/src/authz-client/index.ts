@@ -170,49 +170,41 @@ export function createAuthzClient(opts: AuthzClientOptions): AuthzClient {
     });
   }
 
-  async function once(body: AuthorizedRequest, retry = false): Promise<AuthorizedResponse> {
-    const { status, text } = await exchange('POST', AUTHORIZED_PATH, JSON.stringify(body), timeoutMs, retry ? fresh : agent);
-    if (status === 401) {
-      const why = errorReason(text);
-      throw new AuthzUnavailable(`authz-server refused our client token (401 on ${AUTHORIZED_PATH}${why ? `: ${why}` : ''}); check --authz-token-file against authz's --client-token-file`, 401);
+  /** POST with one retry on a fresh socket when the connection failed; any other failure is AuthzUnavailable. */
+  async function post(path: string, text: string): Promise<{ status: number; text: string }> {
+    try {
+      try {
+        return await exchange('POST', path, text, timeoutMs, agent);
+      } catch (e) {
+        if (!(e instanceof ConnectionFailed)) throw e;
+        return await exchange('POST', path, text, timeoutMs, fresh);
+      }
+    } catch (e) {
+      if (e instanceof AuthzUnavailable) throw e;
+      throw new AuthzUnavailable(`authz-server unreachable: ${(e as Error).message}`);
     }
-    if (status !== 200 && status !== 403) throw new AuthzUnavailable(`authz-server answered ${status} on ${AUTHORIZED_PATH}`, status);
-    return readReply(status, text);
   }
 
   return {
     async authorize(body) {
       const start = performance.now();
       try {
-        let out: AuthorizedResponse;
-        try {
-          out = await once(body);
-        } catch (e) {
-          if (!(e instanceof ConnectionFailed)) throw e;
-          out = await once(body, true);
+        const reply = await post(AUTHORIZED_PATH, JSON.stringify(body));
+        if (reply.status === 401) {
+          const why = errorReason(reply.text);
+          throw new AuthzUnavailable(`authz-server refused our client token (401 on ${AUTHORIZED_PATH}${why ? `: ${why}` : ''}); check --authz-token-file against authz's --client-token-file`, 401);
         }
+        if (reply.status !== 200 && reply.status !== 403) throw new AuthzUnavailable(`authz-server answered ${reply.status} on ${AUTHORIZED_PATH}`, reply.status);
+        const out = readReply(reply.status, reply.text);
         opts.observe?.((performance.now() - start) / 1000, 'ok');
         return out;
       } catch (e) {
         opts.observe?.((performance.now() - start) / 1000, 'error');
-        if (e instanceof AuthzUnavailable) throw e;
-        throw new AuthzUnavailable(`authz-server unreachable: ${(e as Error).message}`);
+        throw e;
       }
     },
     async call(path, body) {
-      const text = JSON.stringify(body);
-      let reply: { status: number; text: string };
-      try {
-        try {
-          reply = await exchange('POST', path, text, timeoutMs);
-        } catch (e) {
-          if (!(e instanceof ConnectionFailed)) throw e;
-          reply = await exchange('POST', path, text, timeoutMs, fresh);
-        }
-      } catch (e) {
-        if (e instanceof AuthzUnavailable) throw e;
-        throw new AuthzUnavailable(`authz-server unreachable: ${(e as Error).message}`);
-      }
+      const reply = await post(path, JSON.stringify(body));
       if (reply.status !== 200) throw new AuthzUnavailable(`authz-server answered ${reply.status} on ${path}`, reply.status);
       try {
         return JSON.parse(reply.text) as unknown;
