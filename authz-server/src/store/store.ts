@@ -30,6 +30,11 @@ export interface BindingFilter {
   namespace?: string | undefined;
   /** Substring of the account, the role or the namespace (case-sensitive, as names are). */
   contains?: string | undefined;
+  /**
+   * Only bindings in a namespace one of these scope entries covers (exact, glob, `*`: auth/principal.ts),
+   * never one without namespace: an API token's view. Filtered in the query, so a page is full.
+   */
+  scope?: readonly string[] | undefined;
   limit: number;
   after?: number | undefined;
 }

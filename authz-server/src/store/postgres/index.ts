@@ -8,6 +8,7 @@ import { AuthzError, storeUnavailable } from '../../errors.js';
 import type { BindingRef } from '../../policy/decide.js';
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
+import { scopeEntryRegex } from '../../auth/principal.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { ChangeRow, FeedInfo } from '../changes.js';
@@ -291,7 +292,7 @@ export class PostgresStore implements Store {
 
   listBindings(f: BindingFilter): Promise<{ bindings: BindingRecord[]; next: number | null }> {
     const where: string[] = ['id > $1'];
-    const args: Array<string | number> = [f.after ?? 0];
+    const args: Array<string | number | string[]> = [f.after ?? 0];
     const add = (col: string, v: string | undefined) => {
       if (v === undefined) return;
       args.push(v);
@@ -304,6 +305,11 @@ export class PostgresStore implements Store {
       args.push(f.contains);
       const n = `$${args.length}`;
       where.push(`(strpos(account_name, ${n}) > 0 OR strpos(role_name, ${n}) > 0 OR strpos(namespace, ${n}) > 0)`);
+    }
+    if (f.scope) {
+      // The same meaning as auth/principal.ts scopeCovers, as regular expressions; '' (no namespace) never matches.
+      args.push(f.scope.map(scopeEntryRegex));
+      where.push(`namespace ~ ANY ($${args.length}::text[])`);
     }
     args.push(f.limit + 1);
     return this.run('list bindings', async (q) => {
