@@ -58,7 +58,7 @@ export type ImportMode = 'replace' | 'merge';
  * A change the caches must follow. `account`: that account's exact bindings changed; `patterns`: some
  * pattern binding changed; `roles`: some role changed; `all`: anything may have changed (import, or
  * change events were missed and the caches must be rebuilt). `unavailable`: changes can no longer be
- * seen (decisions must stop until the next `all`). `hint`: another process may have written; read the
+ * seen (decisions must stop until the next `all`). `hint`: a change was committed (here or by another process); read the
  * change log now (a hint carries no change itself).
  */
 export type StoreEvent =
@@ -75,8 +75,10 @@ export interface Store extends ApiTokenStore, ChangeLog {
   /** Robot accounts in the same database (store/sqlite/robots.ts, store/postgres/robots.ts). */
   readonly robots: RobotStore;
   /**
-   * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine
-   * emits; a SQLite file belongs to one process. Local writes are not echoed as a promise.
+   * Events of the engine: `hint` once a write of this process that appended to the change log has
+   * committed (both engines: the change tail then reads the log at once, whoever made the write — a
+   * route, the console, an import), and on PostgreSQL also for other replicas' writes (NOTIFY) and the
+   * notification connection's state (`unavailable`, `all`).
    */
   subscribe(listener: (e: StoreEvent) => void): void;
   /** False while changes made elsewhere may go unseen (lost notification connection). */

@@ -14,7 +14,7 @@ import { roleNamesOf, type State } from '../state-schema.js';
 import type { ChangeRow, FeedInfo } from '../changes.js';
 import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
-import { appendChange, changesSince, feedInfo } from './changes.js';
+import { appendChange, changesSince, feedInfo, takeAppended } from './changes.js';
 import { ChangeListener, DEFAULT_LISTENER, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
 import { PostgresRobotStore } from './robots.js';
@@ -137,12 +137,15 @@ export class PostgresStore implements Store {
       await c.query(`BEGIN${isolation}`);
       const out = await fn(c);
       await c.query('COMMIT');
+      // The one place a committed change tells this replica to read the log now, whatever route, CLI or import made it.
+      if (takeAppended(c)) this.emit({ kind: 'hint' });
       return out;
     } catch (e) {
       broken = !(e instanceof AuthzError);
       await c.query('ROLLBACK').catch(() => undefined);
       throw this.failure(what, e);
     } finally {
+      takeAppended(c);
       c.off('error', onError);
       c.release(broken);
     }

@@ -1,13 +1,13 @@
 /**
  * The SQLite engine: one file owned by one process (WAL, synchronous=FULL). better-sqlite3 is
- * synchronous; the methods are async only to fit the {@link Store} seam. Emits no events: nothing
- * else writes the file while the server runs.
+ * synchronous; the methods are async only to fit the {@link Store} seam. Its only event is `hint`, after
+ * a write that appended to the change log committed: nothing else writes the file while the server runs.
  */
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
-import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
+import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { SqliteRobotStore } from './robots.js';
 import { BindingTable } from './bindings.js';
 import { SqliteChanges } from './changes.js';
@@ -33,10 +33,13 @@ export class SqliteStore implements Store {
   /** The change log (store/changes.ts): every write below appends to it in its own transaction. */
   readonly changes: SqliteChanges;
   private readonly q;
+  private readonly listeners: Array<(e: StoreEvent) => void> = [];
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
-    this.changes = new SqliteChanges(db);
+    this.changes = new SqliteChanges(db, () => {
+      if (this.db.open) for (const l of this.listeners) l({ kind: 'hint' });
+    });
     this.robots = new SqliteRobotStore(db, this.changes);
     this.tokens = new TokenTable(db);
     this.q = {
@@ -58,8 +61,8 @@ export class SqliteStore implements Store {
     return new SqliteStore(openDatabase(file));
   }
 
-  subscribe(): void {
-    // One process owns the file: there is nobody else's change to hear about.
+  subscribe(listener: (e: StoreEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   async close(): Promise<void> {
