@@ -90,8 +90,11 @@ export interface Store extends ApiTokenStore, ChangeLog {
   getRole(name: string): Promise<RoleRecord | undefined>;
   listRoles(): Promise<RoleRecord[]>;
   countRoles(): Promise<number>;
-  /** Creates or replaces a role; `ts` is the ISO time stamp to record. */
-  putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }>;
+  /**
+   * Creates or replaces a role; `ts` is the ISO time stamp to record. `createOnly`: 409 naming the role
+   * when it exists, decided by the insert itself (unique name), so of two concurrent creates one fails.
+   */
+  putRole(name: string, permissions: Permission[], ts: string, createOnly?: boolean): Promise<{ created: boolean }>;
   /** 404 when missing; 409 while bindings use it unless `force`, which deletes them too. */
   deleteRole(name: string, force: boolean): Promise<{ deleted_bindings: number }>;
 

@@ -9,7 +9,7 @@ import type { BindingRef } from '../../policy/decide.js';
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
 import { scopeEntryRegex } from '../../auth/principal.js';
-import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
+import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { ChangeRow, FeedInfo } from '../changes.js';
 import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
@@ -195,14 +195,17 @@ export class PostgresStore implements Store {
     return this.run('count roles', async (q) => (await q.query<{ n: number }>('SELECT count(*) AS n FROM roles')).rows[0]?.n ?? 0);
   }
 
-  putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
+  putRole(name: string, permissions: Permission[], ts: string, createOnly = false): Promise<{ created: boolean }> {
     return this.tx('put role', async (c) => {
+      const onConflict = createOnly ? 'DO NOTHING' : 'DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at';
       const { rows } = await c.query<{ created: boolean }>(
         `INSERT INTO roles (${ROLE_COLS}) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at
+         ON CONFLICT (name) ${onConflict}
          RETURNING (xmax = 0) AS created`,
         [name, JSON.stringify(permissions), ts],
       );
+      // DO NOTHING returns no row: the role exists (a concurrent create waited for the other's commit).
+      if (createOnly && rows.length === 0) throw roleExists(name);
       await appendChange(c, 'role', name);
       return { created: rows[0]?.created === true };
     });

@@ -5,7 +5,7 @@
  */
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
-import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
+import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { SqliteRobotStore } from './robots.js';
@@ -46,6 +46,7 @@ export class SqliteStore implements Store {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
       insertRole: db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      createRole: db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
       updateRole: db.prepare('UPDATE roles SET permissions = ?, updated_at = ? WHERE name = ?'),
       deleteRole: db.prepare('DELETE FROM roles WHERE name = ?'),
       countRoles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM roles'),
@@ -115,9 +116,14 @@ export class SqliteStore implements Store {
     return this.q.countRoles.get()?.n ?? 0;
   }
 
-  async putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
+  async putRole(name: string, permissions: Permission[], ts: string, createOnly = false): Promise<{ created: boolean }> {
     const json = JSON.stringify(permissions);
     const created = this.db.transaction(() => {
+      if (createOnly) {
+        if (this.q.createRole.run(name, json, ts, ts).changes === 0) throw roleExists(name);
+        this.changes.append('role', name);
+        return true;
+      }
       this.changes.append('role', name);
       if (this.q.updateRole.run(json, ts, name).changes === 1) return false;
       this.q.insertRole.run(name, json, ts, ts);
