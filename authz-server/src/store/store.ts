@@ -9,6 +9,7 @@
 import type { BindingRef } from '../policy/decide.js';
 import type { Permission } from '../policy/permission.js';
 import type { RobotStore } from '../robots/store.js';
+import type { SessionStore } from '../console/session-store.js';
 import type { ApiTokenStore } from '../tokens/store.js';
 import type { State } from './state-schema.js';
 import type { ChangeLog } from './changes.js';
@@ -74,6 +75,8 @@ export interface Store extends ApiTokenStore, ChangeLog {
   readonly engine: 'sqlite' | 'postgres';
   /** Robot accounts in the same database (store/sqlite/robots.ts, store/postgres/robots.ts). */
   readonly robots: RobotStore;
+  /** The web console's sessions in the same database (store/sqlite/sessions.ts, store/postgres/sessions.ts). */
+  readonly sessions: SessionStore;
   /**
    * Events of the engine: `hint` once a write of this process that appended to the change log has
    * committed (both engines: the change tail then reads the log at once, whoever made the write — a

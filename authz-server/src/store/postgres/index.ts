@@ -18,6 +18,7 @@ import { appendChange, changesSince, feedInfo, takeAppended } from './changes.js
 import { ChangeListener, DEFAULT_LISTENER, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
 import { PostgresRobotStore } from './robots.js';
+import { PostgresSessionStore } from './sessions.js';
 import type { ApiTokenRecord } from '../../tokens/store.js';
 import { PostgresTokenTable } from './tokens.js';
 
@@ -54,6 +55,7 @@ export class PostgresStore implements Store {
   private readonly listeners: Array<(e: StoreEvent) => void> = [];
   private readonly feed: ChangeListener;
   readonly robots: PostgresRobotStore;
+  readonly sessions: PostgresSessionStore;
   private readonly tokens: PostgresTokenTable;
 
   private constructor(
@@ -68,6 +70,7 @@ export class PostgresStore implements Store {
     });
     this.robots = new PostgresRobotStore(this);
     this.tokens = new PostgresTokenTable(this);
+    this.sessions = new PostgresSessionStore(this);
   }
 
   /** Connects, migrates under the advisory lock, starts LISTENing. Errors are one line, password-free. */

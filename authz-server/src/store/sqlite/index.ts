@@ -9,6 +9,7 @@ import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingF
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { SqliteRobotStore } from './robots.js';
+import { SqliteSessionStore } from './sessions.js';
 import { BindingTable } from './bindings.js';
 import { SqliteChanges } from './changes.js';
 import { openDatabase, type Db } from './db.js';
@@ -29,6 +30,7 @@ export class SqliteStore implements Store {
   readonly inSync = true;
   readonly bindings: BindingTable;
   readonly robots: SqliteRobotStore;
+  readonly sessions: SqliteSessionStore;
   private readonly tokens: TokenTable;
   /** The change log (store/changes.ts): every write below appends to it in its own transaction. */
   readonly changes: SqliteChanges;
@@ -42,6 +44,7 @@ export class SqliteStore implements Store {
     });
     this.robots = new SqliteRobotStore(db, this.changes);
     this.tokens = new TokenTable(db);
+    this.sessions = new SqliteSessionStore(db);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
