@@ -136,13 +136,13 @@ export class PostgresStore implements Store {
     // would be an 'error' event nobody handles, and the process would crash.
     const onError = () => (broken = true);
     c.on('error', onError);
+    let out: T;
+    let changed = false;
     try {
       await c.query(`BEGIN${isolation}`);
-      const out = await fn(c);
+      out = await fn(c);
       await c.query('COMMIT');
-      // The one place a committed change tells this replica to read the log now, whatever route, CLI or import made it.
-      if (takeAppended(c)) this.emit({ kind: 'hint' });
-      return out;
+      changed = takeAppended(c);
     } catch (e) {
       broken = !(e instanceof AuthzError);
       await c.query('ROLLBACK').catch(() => undefined);
@@ -152,6 +152,10 @@ export class PostgresStore implements Store {
       c.off('error', onError);
       c.release(broken);
     }
+    // The one place a committed change tells this replica to read the log now, whatever route, CLI or
+    // import made it; after the transaction, so nothing a listener does can turn a commit into a failure.
+    if (changed) this.emit({ kind: 'hint' });
+    return out;
   }
 
   async ping(): Promise<boolean> {
