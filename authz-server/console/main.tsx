@@ -20,8 +20,8 @@ function signInUrl(expired: boolean): string {
 }
 
 function Nav({ session, path, onSignOut }: { session: SessionInfo; path: string; onSignOut: () => void }) {
-  // API tokens are the admin's to manage: a scoped token is not offered the page.
-  const tokens = session.features.tokens && session.principal.kind === 'admin';
+  // API tokens are the admin's to manage (the server always has them): a scoped token is not offered the page.
+  const tokens = session.principal.kind === 'admin';
   const pages = ['Roles', 'Bindings', 'Robots', 'Explain', ...(tokens ? ['Tokens'] : [])];
   return (
     <header>
@@ -66,7 +66,7 @@ function Page({ url, session }: { url: URL; session: SessionInfo }) {
     case `${BASE}/explain`:
       return <Explain services={session.features.services} />;
     case `${BASE}/tokens`:
-      return session.features.tokens ? <Tokens admin={session.principal.kind === 'admin'} /> : <p>Scoped API tokens are not enabled on this server.</p>;
+      return <Tokens admin={session.principal.kind === 'admin'} />;
     default:
       return <Roles />;
   }

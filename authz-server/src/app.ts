@@ -44,8 +44,6 @@ export interface AppDeps {
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
 const QUIET = new Set(['/authorized', '/healthz', '/readyz', '/metrics', CHANGES_PATH]);
-// POSTs that change nothing: no reason to read the change log after them.
-const READS = new Set(['/authorized', '/explain', '/robots/verify', '/robots/lookup']);
 
 const pathOnly = (url: string | undefined): string | undefined => (url === undefined ? undefined : url.split('?')[0]);
 
@@ -84,15 +82,6 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  // A write answered here is read from the change log at once (not at the next poll): the feed to authn
-  // and this replica's caches hear of it within a round trip.
-  app.use((req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !READS.has(req.path)) res.on('finish', () => {
-      // A refused request wrote nothing: no log read for it.
-      if (res.statusCode < 400) void deps.store.tail.hint();
-    });
-    next();
-  });
   const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, deps.store.engine, clock), assetsDir: defaultAssetsDir(), ...deps.console };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
   app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));

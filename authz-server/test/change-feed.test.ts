@@ -113,6 +113,30 @@ for (const engine of ENGINES) {
       await request(h.app).get('/changes').expect(401);
     });
 
+    it('the engine hints the tail when a change commits, whoever wrote it (not a route); a refused or empty write does not', async () => {
+      let hints = 0;
+      h.store.engine.subscribe((e) => void (e.kind === 'hint' && hints++));
+      // Straight on the engine, as the CLI's import, the console or a future route would: no HTTP middleware involved.
+      // The hint is there by the time the write resolves (not at the next poll; on PostgreSQL not only at the NOTIFY's echo).
+      let before = hints;
+      await h.store.engine.putRole('direct', [{ name: '**', actions: ['pull'] }], new Date().toISOString());
+      assert.ok(hints > before, 'role written: hinted');
+      before = hints;
+      await h.store.engine.addBinding({ account_name: 'alice', role_name: 'direct', namespace: null, is_pattern: false });
+      assert.ok(hints > before, 'binding written: hinted');
+      if (engine === 'sqlite') {
+        // (PostgreSQL's NOTIFY echoes of the writes above may still arrive: the exact count is SQLite's.)
+        before = hints;
+        await h.store.engine.robots.delete('robot:team-a+none');
+        await assert.rejects(h.store.engine.addBinding({ account_name: 'bob', role_name: 'ghost', namespace: null, is_pattern: false }));
+        await h.store.engine.addBinding({ account_name: 'alice', role_name: 'direct', namespace: null, is_pattern: false });
+        assert.equal(hints, before, 'nothing committed to the log: no hint');
+      }
+      // The tail that hint woke delivers both revisions to the feed.
+      const evs = await readFeed(base, '?since=0', (e) => changes(e).length >= 2);
+      assert.deepEqual(changes(evs).map(([, k, s]) => [k, s]), [['role', 'direct'], ['binding', 'alice']]);
+    });
+
     it('reset: a since older than the revisions kept', async () => {
       await h.sql("UPDATE feed_meta SET trimmed_through = 50");
       const evs = await readFeed(base, '?since=10', (e) => e.some((x) => x.event === 'reset'));

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type BindingRecord, type RoleRecord } from '../api.js';
 import { DataTable } from '../components/data-table.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
 import { submitted } from '../components/form-values.js';
@@ -58,20 +59,14 @@ function NewBinding({ onDone }: { onDone: () => void }) {
 export function Bindings({ url }: { url: URL }) {
   const q = url.searchParams.get('q') ?? '';
   const [text, setText] = useState(q);
-  const [rows, setRows] = useState<BindingRecord[] | null>(null);
-  const [next, setNext] = useState<number | null>(null);
   const [pages, setPages] = useState<number[]>([0]); // `after` of each page seen so far
-  const [error, setError] = useState<string | undefined>();
   const [creating, setCreating] = useState(false);
   const timer = useRef<ReturnType<typeof setTimeout>>();
   const after = pages[pages.length - 1] ?? 0;
 
-  const load = () =>
-    api.bindings(q, after, PAGE).then(
-      (r) => (setRows(r.bindings), setNext(r.next), setError(undefined)),
-      (e: Error) => setError(e.message),
-    );
-  useEffect(() => void load(), [q, after]);
+  const { data, error, setError, load } = useLoaded(() => api.bindings(q, after, PAGE), [q, after]);
+  const rows: BindingRecord[] | null = data?.bindings ?? null;
+  const next = data?.next ?? null;
   useEffect(() => setPages([0]), [q]);
 
   const onFilter = (v: string) => {

@@ -1,7 +1,8 @@
 /** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete (confirmed). */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, type Robot, type RobotSecret } from '../api.js';
 import { DataTable } from '../components/data-table.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { DockerLogin } from '../components/docker-login.js';
 import { Checkboxes, ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
@@ -83,14 +84,12 @@ function ConfirmDelete({ account, onConfirm, onCancel }: { account: string; onCo
 }
 
 export function Robots({ registryHost }: { registryHost: string | null }) {
-  const [robots, setRobots] = useState<Robot[] | null>(null);
-  const [error, setError] = useState<string | undefined>();
+  const { data, error, setError, load } = useLoaded(() => api.robots());
+  const robots: Robot[] | null = data?.robots ?? null;
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<string | null>(null);
   const [secret, setSecret] = useState<RobotSecret | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
-  const load = () => api.robots().then((r) => (setRobots(r.robots), setError(undefined)), (e: Error) => setError(e.message));
-  useEffect(() => void load(), []);
   const show = (s: RobotSecret) => (setSecret(s), setCreating(false), setRotating(null), void load());
   const remove = (account: string) => api.deleteRobot(account).then(() => (setDeleting(null), void load()), (e: Error) => setError(e.message));
   return (

@@ -1,7 +1,8 @@
 /** Roles: the table, New role (Name + Permissions as JSON, checked as typed), Delete with the conflict in words. */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, type Permission, type RoleRecord } from '../api.js';
 import { DataTable } from '../components/data-table.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
 
@@ -89,12 +90,10 @@ function DeleteRole({ role, onDone, onCancel }: { role: string; onDone: () => vo
 }
 
 export function Roles() {
-  const [roles, setRoles] = useState<RoleRecord[] | null>(null);
-  const [error, setError] = useState<string | undefined>();
+  const { data, error, load } = useLoaded(() => api.roles());
+  const roles: RoleRecord[] | null = data?.roles ?? null;
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
-  const load = () => api.roles().then((r) => (setRoles(r.roles), setError(undefined)), (e: Error) => setError(e.message));
-  useEffect(() => void load(), []);
   const done = () => (setCreating(false), setDeleting(null), void load());
   return (
     <section>

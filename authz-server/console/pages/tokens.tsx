@@ -3,10 +3,11 @@
  * the token shown once; Revoke after a confirmation (its sessions end on their next request). A scoped
  * token is not linked here; at the URL it sees the API's refusal.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ABILITIES } from '../../src/auth/abilities.js';
 import { api, type ApiToken, type NewApiToken } from '../api.js';
 import { DataTable } from '../components/data-table.js';
+import { useLoaded } from '../components/use-loaded.js';
 import { Checkboxes, ErrorText, Field } from '../components/field.js';
 import { errorsFrom, type Errors } from '../components/form-errors.js';
 import { submitted } from '../components/form-values.js';
@@ -66,13 +67,11 @@ function ConfirmRevoke({ name, onDone, onCancel }: { name: string; onDone: () =>
 }
 
 export function Tokens({ admin }: { admin: boolean }) {
-  const [tokens, setTokens] = useState<ApiToken[] | null>(null);
-  const [error, setError] = useState<string | undefined>();
+  const { data, error, load } = useLoaded(() => api.tokens());
+  const tokens: ApiToken[] | null = data?.tokens ?? null;
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<NewApiToken | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
-  const load = () => api.tokens().then((t) => (setTokens(t.tokens), setError(undefined)), (e: Error) => setError(e.message));
-  useEffect(() => void load(), []);
   return (
     <section>
       <h1>Tokens</h1>

@@ -32,23 +32,18 @@ export function requireAbility(res: Response, ability: Ability, namespace?: stri
   return p;
 }
 
-/** Route middleware form of {@link requireAdmin}. */
-export const adminOnly = (what: string): RequestHandler => (_req, res, next) => {
+/** A check above as route middleware: its 403 goes to the error middleware. */
+const asMiddleware = (check: (res: Response) => unknown): RequestHandler => (_req, res, next) => {
   try {
-    requireAdmin(res, what);
+    check(res);
     next();
   } catch (e) {
     next(e);
   }
 };
+
+/** Route middleware form of {@link requireAdmin}. */
+export const adminOnly = (what: string): RequestHandler => asMiddleware((res) => requireAdmin(res, what));
 
 /** Route middleware form of {@link requireAbility} without a namespace. */
-export const needAbility = (ability: Ability): RequestHandler => (_req, res, next) => {
-  try {
-    requireAbility(res, ability);
-    next();
-  } catch (e) {
-    next(e);
-  }
-};
-
+export const needAbility = (ability: Ability): RequestHandler => asMiddleware((res) => requireAbility(res, ability));

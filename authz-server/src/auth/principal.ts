@@ -39,6 +39,18 @@ function entryMatcher(entry: string): Matcher {
 /** Whether a namespace scope entry (exact, glob, `*`) covers `namespace`. */
 export const scopeCovers = (entry: string, namespace: string): boolean => entryMatcher(entry)(namespace);
 
+/**
+ * A scope entry as an anchored POSIX regular expression with the same meaning as {@link scopeCovers}
+ * (`*` and `?` inside one `/`-separated segment, `**` across, `*` alone: every namespace), for a
+ * database to filter by (store/postgres). Entries hold only `[a-z0-9*?-]` (tokens/schema.ts); anything
+ * else is quoted anyway.
+ */
+export function scopeEntryRegex(entry: string): string {
+  if (entry === '*') return '^.+$';
+  const body = entry.replace(/\*\*|\*|\?|[^*?]/g, (t) => (t === '**' ? '.*' : t === '*' ? '[^/]*' : t === '?' ? '[^/]' : /[A-Za-z0-9-]/.test(t) ? t : `\\${t}`));
+  return `^${body}$`;
+}
+
 /** Whether the principal's namespaces include `namespace` (the admin's include every namespace). */
 export function inNamespaces(p: Principal, namespace: string | null | undefined): boolean {
   if (p.kind === 'admin') return true;

@@ -69,9 +69,9 @@ export function bindingRoutes(ctx: RouteContext): Router {
   r.get('/bindings', ctx.admin, async (req, res) => {
     const q = parseBody(BindingQuerySchema, req.query);
     const p = requireAbility(res, 'read', q.namespace);
-    const page = await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, contains: q.q || undefined, after: q.after, limit: q.limit ?? DEFAULT_PAGE });
-    // An API token sees its namespaces' bindings only; a page may come back shorter, `next` still continues.
-    res.json(p.kind === 'admin' ? page : { ...page, bindings: page.bindings.filter((b) => inNamespaces(p, b.namespace)) });
+    // An API token sees its namespaces' bindings only, filtered by the query itself: every page is full.
+    const scope = p.kind === 'scoped' ? p.namespaces : undefined;
+    res.json(await ctx.store.listBindings({ account: q.account, role: q.role, namespace: q.namespace, contains: q.q || undefined, scope, after: q.after, limit: q.limit ?? DEFAULT_PAGE }));
   });
   r.get('/accounts/:account/permissions', ctx.admin, async (req, res) => {
     const p = requireAbility(res, 'read');

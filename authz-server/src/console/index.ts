@@ -15,7 +15,6 @@ import type { RobotStore } from '../robots/store.js';
 import { securityHeaders } from './headers.js';
 import type { TokenResolver } from './principal.js';
 import { notForConsole, requirePrincipal, requireSession } from './require-session.js';
-import { sessionStoreFor } from './session-store.js';
 import { sessionRoutes } from './session-routes.js';
 import { DEFAULT_TIMES, Sessions, type SessionTimes } from './sessions.js';
 import { staticRoutes } from './static.js';
@@ -37,7 +36,7 @@ export const DEFAULT_THROTTLE: ThrottleOptions = { limit: 5, windowMs: 60_000 };
 
 export function consoleRoutes(ctx: RouteContext & { robots: RobotStore }, opts: ConsoleOptions): Router {
   const now = () => ctx.clock().getTime();
-  const sessions = new Sessions(sessionStoreFor(ctx.store.engine), opts.resolver, opts.times ?? DEFAULT_TIMES, now);
+  const sessions = new Sessions(ctx.store.engine.sessions, opts.resolver, opts.times ?? DEFAULT_TIMES, now);
   const throttle = new SignInThrottle(opts.throttle ?? DEFAULT_THROTTLE, now);
   const shared = { ...ctx, admin: requirePrincipal, client: notForConsole };
 

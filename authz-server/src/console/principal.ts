@@ -25,8 +25,6 @@ export interface TokenResolver {
    * revoked); `fingerprint` is what {@link TokenResolver.fingerprint} gave at sign-in.
    */
   stillValid(principal: Principal, fingerprint: string): Promise<boolean>;
-  /** Whether this server has scoped API tokens (the console then offers the admin its Tokens page). */
-  scopedTokens(): Promise<boolean>;
 }
 
 
@@ -39,7 +37,7 @@ function sameHex(a: string, b: string): boolean {
   return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
-/** The resolver for the admin token alone (no scoped tokens on this build). */
+/** The resolver for the admin token alone (a part of the console's; tests sign in with it). */
 export function adminTokenResolver(tokens: Tokens): TokenResolver {
   const admin = tokens.admin ? digest(tokens.admin) : undefined;
   const adminFp = tokens.admin ? fingerprint(tokens.admin) : undefined;
@@ -52,9 +50,6 @@ export function adminTokenResolver(tokens: Tokens): TokenResolver {
     fingerprint,
     async stillValid(principal, fp) {
       return principal.kind === 'admin' && adminFp !== undefined && sameHex(fp, adminFp);
-    },
-    async scopedTokens() {
-      return false;
     },
   };
 }
@@ -72,10 +67,6 @@ export function consoleTokenResolver(tokens: Tokens, store: ApiTokenStore, clock
       if (principal.kind === 'admin') return admin.stillValid(principal, fp);
       const rec = await store.apiTokenByHash(fp);
       return rec !== undefined && rec.id === principal.id && !isExpired(rec, clock().getTime());
-    },
-    // Offered before the first token exists: the admin makes that one on the Tokens page too.
-    async scopedTokens() {
-      return true;
     },
   };
 }

@@ -22,7 +22,7 @@ export type SignIn = z.infer<typeof SignInSchema>;
 export interface SessionInfo {
   principal: { kind: Principal['kind']; name: string; namespaces?: string[] };
   csrf: string;
-  features: { tokens: boolean; registry_host: string | null; services: string[] };
+  features: { registry_host: string | null; services: string[] };
   idle_seconds: number;
 }
 
@@ -39,10 +39,10 @@ const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unk
 
 export function sessionRoutes(d: SessionRouteDeps): Router {
   const r = Router();
-  const info = async (principal: Principal, csrf: string): Promise<SessionInfo> => ({
+  const info = (principal: Principal, csrf: string): SessionInfo => ({
     principal: { kind: principal.kind, name: principal.name, ...(principal.kind === 'scoped' ? { namespaces: principal.namespaces } : {}) },
     csrf,
-    features: { tokens: await d.resolver.scopedTokens(), registry_host: d.registryHost, services: d.services },
+    features: { registry_host: d.registryHost, services: d.services },
     idle_seconds: Math.floor(d.sessions.times.idleMs / 1000),
   });
 
@@ -64,14 +64,14 @@ export function sessionRoutes(d: SessionRouteDeps): Router {
     const { id, csrf } = await d.sessions.create(principal, token);
     setSessionCookie(req, res, id, d.sessions.times.absoluteMs);
     d.logger.info({ audit: 'console', event: 'sign-in', who: principal.name, address }, 'console sign-in');
-    res.status(201).json(await info(principal, csrf));
+    res.status(201).json(info(principal, csrf));
   });
 
   r.get('/session', async (req, res) => {
     const id = readSessionCookie(req);
     const s = id ? await d.sessions.resolve(id) : null;
     if (!s) throw new AuthzError(401, 'unauthorized', 'not signed in (or the session expired)', 'session');
-    res.json(await info(s.principal, s.csrf));
+    res.json(info(s.principal, s.csrf));
   });
 
   r.delete('/session', async (req, res) => {

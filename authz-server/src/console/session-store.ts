@@ -1,14 +1,11 @@
 /**
- * Console sessions in the authz store (migration 5), so any replica serves them. A row is keyed by
- * the SHA-256 of the session id: the id itself (the cookie) is never stored, so a copy of the database
- * cannot be replayed as a session. Times are epoch milliseconds; expiry is decided by the caller.
+ * The console-session seam: sessions live in the authz store (migration 5), so any replica serves them;
+ * each engine implements it in its own folder (store/sqlite/sessions.ts, store/postgres/sessions.ts) and
+ * offers it as `Store.sessions`. A row is keyed by the SHA-256 of the session id: the id itself (the
+ * cookie) is never stored, so a copy of the database cannot be replayed as a session. Times are epoch
+ * milliseconds; expiry is decided by the caller (sessions.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Store } from '../store/store.js';
-import { SqliteStore } from '../store/sqlite/index.js';
-import { PostgresStore } from '../store/postgres/index.js';
-import { SqliteSessionStore } from './sqlite-sessions.js';
-import { PostgresSessionStore } from './postgres-sessions.js';
 
 export interface SessionRow {
   /** JSON of the Principal the token resolved to at sign-in. */
@@ -28,10 +25,3 @@ export interface SessionStore {
 }
 
 export const hashSessionId = (id: string): string => createHash('sha256').update(id).digest('hex');
-
-/** The engine's own session table, in the same database as the roles. */
-export function sessionStoreFor(engine: Store): SessionStore {
-  if (engine instanceof SqliteStore) return new SqliteSessionStore(engine.db);
-  if (engine instanceof PostgresStore) return new PostgresSessionStore(engine);
-  throw new Error(`no console session table for the ${engine.engine} engine`);
-}

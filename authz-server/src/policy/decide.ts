@@ -25,42 +25,68 @@ function vars(req: AuthorizedRequest, b: BindingRef): VarValues {
   return { namespace: b.namespace ?? undefined, account: req.Account, labels: req.Labels };
 }
 
-function labelsMatch(p: CompiledPermission, req: AuthorizedRequest, v: VarValues): boolean {
+/** The first match field of a permission that refuses a request (null: all accept it); worded only by explain. */
+type Mismatch =
+  | { field: 'type' | 'ip' | 'service' | 'name' }
+  | { field: 'label'; key: string; tpl: Template; missing: boolean };
+
+const TYPE: Mismatch = { field: 'type' };
+const IP: Mismatch = { field: 'ip' };
+const SERVICE: Mismatch = { field: 'service' };
+const NAME: Mismatch = { field: 'name' };
+
+function firstMismatch(p: CompiledPermission, req: AuthorizedRequest, v: VarValues): Mismatch | null {
+  if (!matchTemplate(p.type, req.Type, v)) return TYPE;
+  if (p.ip && !p.ip(req.IP)) return IP;
+  if (p.service && !matchTemplate(p.service, req.Service, v)) return SERVICE;
+  if (p.name && !matchTemplate(p.name, req.Name, v)) return NAME;
   for (const [key, tpl] of p.labels) {
-    if (!labelValues(req.Labels, key).some((val) => matchTemplate(tpl, val, v))) return false;
+    const have = labelValues(req.Labels, key);
+    if (have.length === 0) return { field: 'label', key, tpl, missing: true };
+    if (!have.some((val) => matchTemplate(tpl, val, v))) return { field: 'label', key, tpl, missing: false };
   }
-  return true;
+  return null;
 }
 
-/** True when the permission's match fields all accept the request. */
-export function permissionMatches(p: CompiledPermission, req: AuthorizedRequest, v: VarValues): boolean {
-  return (
-    matchTemplate(p.type, req.Type, v) &&
-    (!p.ip || p.ip(req.IP)) &&
-    (!p.service || matchTemplate(p.service, req.Service, v)) &&
-    (!p.name || matchTemplate(p.name, req.Name, v)) &&
-    (p.labels.length === 0 || labelsMatch(p, req, v))
-  );
+/** Every step of a decision being explained; {@link decide} passes none and skips what cannot change its answer. */
+interface Trace {
+  noRole(b: BindingRef): void;
+  /** `hits`: the requested actions the permission grants (empty when it does not match). */
+  permission(b: BindingRef, index: number, p: CompiledPermission, miss: Mismatch | null, hits: readonly string[]): void;
 }
 
-/** Decides one request. `bindings` must already be the account's exact + matching pattern bindings. */
-export function decide(req: AuthorizedRequest, bindings: readonly BindingRef[], roles: RoleLookup): AuthorizedResponse {
+const NO_HITS: readonly string[] = Object.freeze([]);
+
+/** The one decision loop: `decide` runs it bare, `explain` with a trace (then nothing is skipped). */
+function evaluate(req: AuthorizedRequest, bindings: readonly BindingRef[], roles: RoleLookup, trace?: Trace): AuthorizedResponse {
   const requested = [...new Set(req.Actions)].sort();
   const granted = new Set<string>();
   outer: for (const b of bindings) {
     const role = roles(b.role_name);
-    if (!role) continue;
+    if (!role) {
+      trace?.noRole(b);
+      continue;
+    }
     const v = vars(req, b);
-    for (const p of role.permissions) {
+    const perms = role.permissions;
+    for (let i = 0; i < perms.length; i++) {
+      const p = perms[i] as CompiledPermission;
       // Skip the matching work when the permission could not add anything new.
-      if (!p.all && !requested.some((a) => !granted.has(a) && p.actions.has(a))) continue;
-      if (!permissionMatches(p, req, v)) continue;
+      if (!trace && !p.all && !requested.some((a) => !granted.has(a) && p.actions.has(a))) continue;
+      const miss = firstMismatch(p, req, v);
+      if (trace) trace.permission(b, i, p, miss, miss ? NO_HITS : requested.filter((a) => p.all || p.actions.has(a)));
+      if (miss) continue;
       for (const a of requested) if (p.all || p.actions.has(a)) granted.add(a);
-      if (granted.size === requested.length) break outer;
+      if (!trace && granted.size === requested.length) break outer;
     }
   }
   const actions = requested.filter((a) => granted.has(a));
   return { allowed: requested.length > 0 && actions.length === requested.length, actions };
+}
+
+/** Decides one request. `bindings` must already be the account's exact + matching pattern bindings. */
+export function decide(req: AuthorizedRequest, bindings: readonly BindingRef[], roles: RoleLookup): AuthorizedResponse {
+  return evaluate(req, bindings, roles);
 }
 
 export interface Grant {
@@ -83,51 +109,48 @@ function describe(label: string, tpl: Template, got: string, v: VarValues): stri
   return `${label} "${got}" does not match ${shown}`;
 }
 
-/** Why a permission does not match, or null when it does. */
-export function mismatchReason(p: CompiledPermission, req: AuthorizedRequest, v: VarValues): string | null {
-  if (!matchTemplate(p.type, req.Type, v)) return describe('type', p.type, req.Type, v);
-  if (p.ip && !p.ip(req.IP)) return `ip "${req.IP}" is not in ${p.raw.ip}`;
-  if (p.service && !matchTemplate(p.service, req.Service, v)) return describe('service', p.service, req.Service, v);
-  if (p.name && !matchTemplate(p.name, req.Name, v)) return describe('name', p.name, req.Name, v);
-  for (const [key, tpl] of p.labels) {
-    const have = labelValues(req.Labels, key);
-    if (have.length === 0) return `label "${key}" is missing from the request`;
-    if (!have.some((val) => matchTemplate(tpl, val, v))) return describe(`label ${key}`, tpl, have.join(','), v);
+function mismatchText(m: Mismatch, p: CompiledPermission, req: AuthorizedRequest, v: VarValues): string {
+  switch (m.field) {
+    case 'type':
+      return describe('type', p.type, req.Type, v);
+    case 'ip':
+      return `ip "${req.IP}" is not in ${p.raw.ip}`;
+    case 'service':
+      return describe('service', p.service as Template, req.Service, v);
+    case 'name':
+      return describe('name', p.name as Template, req.Name, v);
+    case 'label':
+      return m.missing ? `label "${m.key}" is missing from the request` : describe(`label ${m.key}`, m.tpl, labelValues(req.Labels, m.key).join(','), v);
   }
-  return null;
 }
 
 function bindingText(b: BindingRef): string {
   return `binding ${b.account_name} → ${b.role_name}${b.namespace !== null ? ` (namespace ${b.namespace})` : ''}`;
 }
 
-/** Same decision as {@link decide}, with the binding → role → permission behind every grant and every miss. */
-export function explain(req: AuthorizedRequest, bindings: readonly BindingRef[], roles: RoleLookup): ExplainResult {
+/**
+ * The decision of {@link decide} — the same pass, traced — with the binding → role → permission behind
+ * every grant and every miss. `shown` limits the trace (not the decision) to some bindings: an API
+ * token sees only its namespaces' (routes/authorized.ts).
+ */
+export function explain(req: AuthorizedRequest, bindings: readonly BindingRef[], roles: RoleLookup, shown: (b: BindingRef) => boolean = () => true): ExplainResult {
   const requested = [...new Set(req.Actions)].sort();
   const byAction = new Map<string, Grant[]>(requested.map((a) => [a, []]));
   const misses: string[] = [];
-  if (bindings.length === 0) misses.push(`account "${req.Account}" has no bindings`);
-  for (const b of bindings) {
-    const role = roles(b.role_name);
-    if (!role) {
-      misses.push(`${bindingText(b)}: role "${b.role_name}" could not be loaded (its stored permissions no longer validate), so it grants nothing`);
-      continue;
-    }
-    const v = vars(req, b);
-    role.permissions.forEach((p, i) => {
+  const decision = evaluate(req, bindings, roles, {
+    noRole(b) {
+      if (shown(b)) misses.push(`${bindingText(b)}: role "${b.role_name}" could not be loaded (its stored permissions no longer validate), so it grants nothing`);
+    },
+    permission(b, i, p, miss, hits) {
+      if (!shown(b)) return;
       const where = `${bindingText(b)}, permission #${i}`;
-      const reason = mismatchReason(p, req, v);
-      const hits = requested.filter((a) => p.all || p.actions.has(a));
-      if (reason) return void misses.push(`${where}: ${reason}`);
+      if (miss) return void misses.push(`${where}: ${mismatchText(miss, p, req, vars(req, b))}`);
       if (hits.length === 0) return void misses.push(`${where}: matches, but grants only [${p.raw.actions.join(', ')}]`);
       for (const a of hits) byAction.get(a)?.push({ binding: b, permission_index: i, permission: p.raw });
-    });
-  }
-  const per_action = requested.map((action) => {
-    const granted_by = byAction.get(action) ?? [];
-    return { action, granted: granted_by.length > 0, granted_by };
+    },
   });
-  const actions = per_action.filter((x) => x.granted).map((x) => x.action);
-  const allowed = requested.length > 0 && actions.length === requested.length;
-  return { allowed, actions, requested, bindings_considered: bindings.length, per_action, misses: allowed ? [] : misses };
+  const considered = bindings.filter(shown).length;
+  if (considered === 0) misses.unshift(`account "${req.Account}" has no bindings`);
+  const per_action = requested.map((action) => ({ action, granted: decision.actions.includes(action), granted_by: byAction.get(action) ?? [] }));
+  return { ...decision, requested, bindings_considered: considered, per_action, misses: decision.allowed ? [] : misses };
 }

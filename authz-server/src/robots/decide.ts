@@ -15,12 +15,27 @@ export function isActive(r: RobotRecord, now: Date): boolean {
   return r.expires_at === null || Date.parse(r.expires_at) > now.getTime();
 }
 
+/**
+ * The robot table's answer and, when it denies, why in words: the one place a robot's grants are decided,
+ * so `/authorized` and `/explain` cannot disagree.
+ */
+function judgeRobot(robot: RobotRecord | undefined, req: AuthorizedRequest, now: Date): { decision: AuthorizedResponse; misses: string[] } {
+  const deny = (why: string) => ({ decision: { allowed: false, actions: [] }, misses: [why] });
+  if (!robot) return deny(`robot "${req.Account}" does not exist`);
+  if (!isActive(robot, now)) return deny(`robot "${req.Account}" expired at ${robot.expires_at}`);
+  if (req.Type !== 'repository' || !req.Name.startsWith(`${robot.namespace}/`) || req.Name.split('/').includes('..')) {
+    return deny(`robot "${req.Account}" may act only on repositories under "${robot.namespace}/"; "${req.Name}" is not one`);
+  }
+  const requested = [...new Set(req.Actions)].sort();
+  const may = robot.actions as string[];
+  const actions = requested.filter((a) => may.includes(a));
+  const allowed = actions.length > 0 && actions.length === requested.length;
+  const misses = allowed ? [] : requested.filter((a) => !may.includes(a)).map((a) => `robot "${req.Account}" may only ${robot.actions.join(', ')}, not ${a}`);
+  return { decision: { allowed, actions }, misses };
+}
+
 export async function decideRobot(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<AuthorizedResponse> {
-  const robot = await store.get(req.Account);
-  const inNamespace = robot !== undefined && req.Type === 'repository' && req.Name.startsWith(`${robot.namespace}/`) && !req.Name.split('/').includes('..');
-  const granted = robot && inNamespace && isActive(robot, now) ? req.Actions.filter((a) => (robot.actions as string[]).includes(a)) : [];
-  const actions = [...new Set(granted)].sort();
-  return { allowed: actions.length === new Set(req.Actions).size && actions.length > 0, actions };
+  return judgeRobot(await store.get(req.Account), req, now).decision;
 }
 
 /**
@@ -88,24 +103,15 @@ export async function lookupRobot(store: RobotStore, account: string, now: Date)
   };
 }
 
-/** The /explain answer for a robot: what {@link decideRobot} decides, in words (role bindings never apply to robots). */
-/** The robot table's own answer in words; role bindings never apply to a robot. */
+/** The /explain answer for a robot: {@link judgeRobot}'s decision and reasons (role bindings never apply to robots). */
 async function explainRobot(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
-  const robot = await store.get(req.Account);
-  const decision = await decideRobot(store, req, now);
+  const { decision, misses } = judgeRobot(await store.get(req.Account), req, now);
   const requested = [...new Set(req.Actions)].sort();
-  const granted = new Set(decision.actions);
-  const misses: string[] = [];
-  if (!robot) misses.push(`robot "${req.Account}" does not exist`);
-  else if (!isActive(robot, now)) misses.push(`robot "${req.Account}" expired at ${robot.expires_at}`);
-  else if (req.Type !== 'repository' || !req.Name.startsWith(`${robot.namespace}/`) || req.Name.split('/').includes('..')) {
-    misses.push(`robot "${req.Account}" may act only on repositories under "${robot.namespace}/"; "${req.Name}" is not one`);
-  } else for (const a of requested) if (!granted.has(a)) misses.push(`robot "${req.Account}" may only ${robot.actions.join(', ')}, not ${a}`);
   return {
     ...decision,
     requested,
     bindings_considered: 0,
-    per_action: requested.map((action) => ({ action, granted: granted.has(action), granted_by: [] })),
-    misses: decision.allowed ? [] : misses,
+    per_action: requested.map((action) => ({ action, granted: decision.actions.includes(action), granted_by: [] })),
+    misses,
   };
 }

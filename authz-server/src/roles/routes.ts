@@ -26,9 +26,8 @@ export function roleRoutes(ctx: RouteContext): Router {
   const writes = adminOnly('changing roles');
   const read = needAbility('read');
   const put = async (name: string, permissions: Permission[], onlyCreate: boolean) => {
-    // Checked, then written: two admins creating the same name at once may both pass (the later one replaces).
-    if (onlyCreate && (await ctx.store.getRole(name))) throw new AuthzError(409, 'conflict', `role "${name}" already exists; edit it instead`, 'name');
-    const { created } = await ctx.store.putRole(name, permissions);
+    // Create-only is the insert's own conflict (unique name), not a check before it: of two concurrent creates one gets the 409.
+    const { created } = await ctx.store.putRole(name, permissions, onlyCreate);
     ctx.logger.info({ role: name, created, permissions: permissions.length }, created ? 'role created' : 'role replaced');
     return {
       status: created ? 201 : 200,

@@ -12,7 +12,7 @@ import { AuthorizedRequestSchema, AUTHORIZED_PATH, type AuthorizedRequest, type 
 import { requireAbility } from '../auth/guard.js';
 import { inNamespaces, type Principal } from '../auth/principal.js';
 import { parseBody } from '../errors.js';
-import { explain, type ExplainResult } from '../policy/decide.js';
+import { explain, type BindingRef, type ExplainResult } from '../policy/decide.js';
 import { decideRobotAccount, explainRobotAccount } from '../robots/decide.js';
 import { ROBOT_PREFIX } from '../robots/schema.js';
 import type { RobotStore } from '../robots/store.js';
@@ -42,22 +42,13 @@ function counted(ctx: DecideDeps, out: AuthorizedResponse): Decided {
   return { status: out.allowed ? 200 : 403, out };
 }
 
-/** The explain answer; for an API token, the trace keeps only bindings of its namespaces (the decision is whole). */
+/** The explain answer: one traced pass of the decision; for an API token the trace keeps only its namespaces' bindings. */
 async function explainFor(ctx: DecideDeps, input: AuthorizedRequest, p: Principal): Promise<ExplainResult & { hidden_bindings?: number }> {
   if (input.Account.startsWith(ROBOT_PREFIX)) return explainRobotAccount(ctx.robots, input, ctx.clock());
   const all = await ctx.store.bindingsFor(input.Account);
-  const full = explain(input, all, ctx.store.role);
-  if (p.kind === 'admin') return full;
-  const shown = all.filter((b) => inNamespaces(p, b.namespace));
-  const trace = explain(input, shown, ctx.store.role);
-  return {
-    ...trace,
-    allowed: full.allowed,
-    actions: full.actions,
-    per_action: trace.per_action.map((x) => ({ ...x, granted: full.actions.includes(x.action) })),
-    misses: full.allowed ? [] : trace.misses,
-    hidden_bindings: all.length - shown.length,
-  };
+  if (p.kind === 'admin') return explain(input, all, ctx.store.role);
+  const shown = (b: BindingRef) => inNamespaces(p, b.namespace);
+  return { ...explain(input, all, ctx.store.role, shown), hidden_bindings: all.filter((b) => !shown(b)).length };
 }
 
 export async function decideRequest(ctx: DecideDeps, body: unknown): Promise<Decided> {

@@ -33,7 +33,7 @@ const OPS: Op[] = [
   { method: 'get', path: '/roles/{name}', auth: 'scoped', ability: 'read', summary: 'Get a role', params: ['name'], replies: ROLE_404 },
   { method: 'put', path: '/roles/{name}', auth: 'admin', summary: 'Create or replace a role', params: ['name'], body: 'PutRole', replies: { '201': 'Role created (200: replaced, "replaced":true)' } },
   { method: 'delete', path: '/roles/{name}', auth: 'admin', summary: 'Delete a role', params: ['name'], query: ['force'], replies: { ...ROLE_404, '409': 'role_in_use: bindings use the role and force is not true' } },
-  { method: 'get', path: '/bindings', auth: 'scoped', ability: 'read', summary: 'List bindings (paged by id; q: substring of account, role or namespace; an API token sees its namespaces\' only, so a page may be short)', query: ['account', 'role', 'namespace', 'q', 'limit', 'after'] },
+  { method: 'get', path: '/bindings', auth: 'scoped', ability: 'read', summary: 'List bindings (paged by id; q: substring of account, role or namespace; an API token sees its namespaces\' only, in full pages)', query: ['account', 'role', 'namespace', 'q', 'limit', 'after'] },
   { method: 'get', path: '/accounts/{account}/permissions', auth: 'scoped', ability: 'read', summary: 'Effective permissions of an account (`<anonymous>` for anonymous)', params: ['account'] },
   { method: 'get', path: '/export', auth: 'admin', summary: 'Whole state as JSON' },
   { method: 'post', path: '/import', auth: 'admin', summary: 'Replace (default) or merge the whole state, atomically', query: ['mode'], body: 'State' },

@@ -1,6 +1,7 @@
 /**
  * Follows the change log (changes.ts) of the database this replica uses: reads what was committed after
- * the last revision it saw, every POLL_MS and at once on a hint (a local write, a PostgreSQL NOTIFY),
+ * the last revision it saw, every POLL_MS and at once on a hint (the engine committed a change row, or a
+ * PostgreSQL NOTIFY came from another replica),
  * reads coalesced (one in flight, at most one more queued) so a flood of hints costs one read at a time.
  * Listeners get each batch in revision order: this replica's caches (decision-cache.ts) and the change
  * feed to authn (routes/changes.ts). `freshAt` is when the log was last read successfully: the feed
@@ -24,6 +25,7 @@ export class ChangeTail {
   private again = false;
   private failing = false;
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly enders = new Set<() => void>();
 
   constructor(
@@ -43,6 +45,8 @@ export class ChangeTail {
 
   /** Stops following; subscribers that passed `onStop` (the feed's open streams) are ended. */
   stop(): void {
+    // A hint arriving after this (a write's commit during shutdown) reads nothing: the engine is closing.
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const end of [...this.enders]) end();
@@ -65,6 +69,7 @@ export class ChangeTail {
 
   /** Read the log now (coalesced); resolves when a read that started after this call has finished. */
   hint(): Promise<void> {
+    if (this.stopped) return this.running ?? Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -74,7 +79,7 @@ export class ChangeTail {
         do {
           this.again = false;
           await this.readAll();
-        } while (this.again);
+        } while (this.again && !this.stopped);
       } finally {
         this.running = null;
       }

@@ -160,9 +160,9 @@ export class AuthzStore {
     return this.engine.countRoles();
   }
 
-  /** Creates or replaces a role (its permissions are overwritten). */
-  async putRole(name: string, permissions: Permission[]): Promise<{ created: boolean }> {
-    const out = await this.engine.putRole(name, permissions, this.now().toISOString());
+  /** Creates or replaces a role (its permissions are overwritten); `createOnly`: 409 when it exists. */
+  async putRole(name: string, permissions: Permission[], createOnly = false): Promise<{ created: boolean }> {
+    const out = await this.engine.putRole(name, permissions, this.now().toISOString(), createOnly);
     this.roleCache.set(name, compileRole(name, permissions));
     if (this.roleLoading) this.rolesDirty = true; // a reload that read the table before this write must run again
     return out;

@@ -6,6 +6,9 @@ export const roleNotFound = (name: string, field = 'name'): AuthzError => new Au
 export const roleMissingForBinding = (name: string): AuthzError =>
   new AuthzError(404, 'role_not_found', `role "${name}" does not exist; create it first (POST /add-role)`, 'role_name');
 
+/** A create-only role write (`If-None-Match: *`) met an existing role: decided by the table's unique name, not a check before. */
+export const roleExists = (name: string): AuthzError => new AuthzError(409, 'conflict', `role "${name}" already exists; edit it instead`, 'name');
+
 export const roleInUse = (name: string, used: number): AuthzError =>
   new AuthzError(409, 'role_in_use', `role "${name}" is used by ${used} binding(s); delete them first or pass force: true`, 'name');
 

@@ -9,6 +9,7 @@
 import type { BindingRef } from '../policy/decide.js';
 import type { Permission } from '../policy/permission.js';
 import type { RobotStore } from '../robots/store.js';
+import type { SessionStore } from '../console/session-store.js';
 import type { ApiTokenStore } from '../tokens/store.js';
 import type { State } from './state-schema.js';
 import type { ChangeLog } from './changes.js';
@@ -30,6 +31,11 @@ export interface BindingFilter {
   namespace?: string | undefined;
   /** Substring of the account, the role or the namespace (case-sensitive, as names are). */
   contains?: string | undefined;
+  /**
+   * Only bindings in a namespace one of these scope entries covers (exact, glob, `*`: auth/principal.ts),
+   * never one without namespace: an API token's view. Filtered in the query, so a page is full.
+   */
+  scope?: readonly string[] | undefined;
   limit: number;
   after?: number | undefined;
 }
@@ -53,7 +59,7 @@ export type ImportMode = 'replace' | 'merge';
  * A change the caches must follow. `account`: that account's exact bindings changed; `patterns`: some
  * pattern binding changed; `roles`: some role changed; `all`: anything may have changed (import, or
  * change events were missed and the caches must be rebuilt). `unavailable`: changes can no longer be
- * seen (decisions must stop until the next `all`). `hint`: another process may have written; read the
+ * seen (decisions must stop until the next `all`). `hint`: a change was committed (here or by another process); read the
  * change log now (a hint carries no change itself).
  */
 export type StoreEvent =
@@ -69,9 +75,13 @@ export interface Store extends ApiTokenStore, ChangeLog {
   readonly engine: 'sqlite' | 'postgres';
   /** Robot accounts in the same database (store/sqlite/robots.ts, store/postgres/robots.ts). */
   readonly robots: RobotStore;
+  /** The web console's sessions in the same database (store/sqlite/sessions.ts, store/postgres/sessions.ts). */
+  readonly sessions: SessionStore;
   /**
-   * Changes made by other processes sharing the database (other replicas). Only the PostgreSQL engine
-   * emits; a SQLite file belongs to one process. Local writes are not echoed as a promise.
+   * Events of the engine: `hint` once a write of this process that appended to the change log has
+   * committed (both engines: the change tail then reads the log at once, whoever made the write — a
+   * route, the console, an import), and on PostgreSQL also for other replicas' writes (NOTIFY) and the
+   * notification connection's state (`unavailable`, `all`).
    */
   subscribe(listener: (e: StoreEvent) => void): void;
   /** False while changes made elsewhere may go unseen (lost notification connection). */
@@ -83,8 +93,11 @@ export interface Store extends ApiTokenStore, ChangeLog {
   getRole(name: string): Promise<RoleRecord | undefined>;
   listRoles(): Promise<RoleRecord[]>;
   countRoles(): Promise<number>;
-  /** Creates or replaces a role; `ts` is the ISO time stamp to record. */
-  putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }>;
+  /**
+   * Creates or replaces a role; `ts` is the ISO time stamp to record. `createOnly`: 409 naming the role
+   * when it exists, decided by the insert itself (unique name), so of two concurrent creates one fails.
+   */
+  putRole(name: string, permissions: Permission[], ts: string, createOnly?: boolean): Promise<{ created: boolean }>;
   /** 404 when missing; 409 while bindings use it unless `force`, which deletes them too. */
   deleteRole(name: string, force: boolean): Promise<{ deleted_bindings: number }>;
 

@@ -11,7 +11,6 @@ import request from 'supertest';
 import { createLogger } from '../../../common/logger.js';
 import { createApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { adminTokenResolver } from '../../src/console/principal.js';
 import { AuthzStore } from '../../src/store/decision-cache.js';
 import { ADMIN, CLIENT, admin, ENGINES, openEngine, tempDir, type Engine } from '../helpers.js';
 import { sharedPg } from '../pg-server.js';
@@ -236,25 +235,15 @@ describe('console: REST additions it relies on', () => {
     assert.equal((await request(restarted).get('/ui/api/roles').set('Cookie', s.cookie)).status, 401);
   });
 
-  it('the session offers the Tokens page whenever the server has scoped tokens (before the first one exists), not with a resolver without them', async () => {
-    const { dir, cleanup } = tempDir();
-    const store = await AuthzStore.create(await openEngine('sqlite', dir));
-    const app = createApp({
-      store,
-      logger: createLogger({ name: 'authz-test', level: 'silent' }),
-      tokens: { admin: ADMIN, client: CLIENT },
-      console: { resolver: adminTokenResolver({ admin: ADMIN }) },
-    });
-    try {
-      const adminOnly = await request(app).post('/ui/api/session').send({ token: ADMIN });
-      assert.equal(adminOnly.body.features.tokens, false);
-      assert.deepEqual((await request(h.app).get('/tokens').set('Authorization', `Bearer ${ADMIN}`)).body.tokens, [], 'no token yet');
-      const s = await request(h.app).post('/ui/api/session').send({ token: ADMIN });
-      assert.equal(s.body.features.tokens, true);
-    } finally {
-      await store.close();
-      cleanup();
-    }
+  it("the session's features are what the pages use (registry host, services); the Tokens API is the admin's, a scoped session gets 403", async () => {
+    const s = await request(h.app).post('/ui/api/session').send({ token: ADMIN }).expect(201);
+    assert.deepEqual(s.body.features, { registry_host: 'registry.example.com', services: ['tollgate-registry'] });
+    const made = await request(h.app).post('/tokens').set('Authorization', `Bearer ${ADMIN}`).send({ name: 'viewer', namespaces: ['team-a'], abilities: ['read'] }).expect(201);
+    const scoped = await request(h.app).post('/ui/api/session').send({ token: made.body.token }).expect(201);
+    assert.deepEqual(scoped.body.principal, { kind: 'scoped', name: 'viewer', namespaces: ['team-a'] });
+    const cookie = ((scoped.headers['set-cookie'] as unknown as string[])[0] ?? '').split(';')[0] ?? '';
+    const res = await request(h.app).get('/ui/api/tokens').set('Cookie', cookie).expect(403);
+    assert.match(res.body.error.message, /admin token/);
   });
 });
 

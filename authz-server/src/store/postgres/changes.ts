@@ -3,13 +3,23 @@
  * inside the write's own transaction, last: it takes a self-conflicting lock on `changes` so revisions
  * (one identity sequence for all replicas) commit in order and a reader never sees rev N+1 before N;
  * then it NOTIFYs the channel as a hint for the other replicas to read the log now. One line is all a
- * new kind of write needs: `await appendChange(c, 'token', id)`.
+ * new kind of write needs: `await appendChange(c, 'token', id)`. The engine's `tx` asks
+ * {@link takeAppended} after its COMMIT and hints this replica's change tail at once (not at the NOTIFY's
+ * echo or the next poll).
  */
 import type pg from 'pg';
 import { CHANGES_KEPT, TRIM_EVERY, type ChangeKind, type ChangeRow, type FeedInfo } from '../changes.js';
 import { CHANNEL } from './listener.js';
 
 type Q = pg.PoolClient | pg.Pool;
+
+/** Connections whose open transaction appended a change row. */
+const appended = new WeakSet<pg.PoolClient>();
+
+/** Whether this connection's transaction appended to the log (and forget it: the connection is reused). */
+export function takeAppended(c: pg.PoolClient): boolean {
+  return appended.delete(c);
+}
 
 export async function appendChange(c: pg.PoolClient, kind: ChangeKind, subject: string | null = null, detail: string | null = null): Promise<void> {
   await c.query('LOCK TABLE changes IN SHARE ROW EXCLUSIVE MODE');
@@ -21,6 +31,7 @@ export async function appendChange(c: pg.PoolClient, kind: ChangeKind, subject: 
   }
   // The payload means nothing: a replica reads the log itself (a forged NOTIFY costs one read).
   await c.query('SELECT pg_notify($1, $2)', [CHANNEL, '']);
+  appended.add(c);
 }
 
 export async function feedInfo(q: Q): Promise<FeedInfo> {

@@ -8,15 +8,17 @@ import { AuthzError, storeUnavailable } from '../../errors.js';
 import type { BindingRef } from '../../policy/decide.js';
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
-import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
+import { scopeEntryRegex } from '../../auth/principal.js';
+import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { ChangeRow, FeedInfo } from '../changes.js';
 import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
-import { appendChange, changesSince, feedInfo } from './changes.js';
+import { appendChange, changesSince, feedInfo, takeAppended } from './changes.js';
 import { ChangeListener, DEFAULT_LISTENER, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
 import { PostgresRobotStore } from './robots.js';
+import { PostgresSessionStore } from './sessions.js';
 import type { ApiTokenRecord } from '../../tokens/store.js';
 import { PostgresTokenTable } from './tokens.js';
 
@@ -53,6 +55,7 @@ export class PostgresStore implements Store {
   private readonly listeners: Array<(e: StoreEvent) => void> = [];
   private readonly feed: ChangeListener;
   readonly robots: PostgresRobotStore;
+  readonly sessions: PostgresSessionStore;
   private readonly tokens: PostgresTokenTable;
 
   private constructor(
@@ -67,6 +70,7 @@ export class PostgresStore implements Store {
     });
     this.robots = new PostgresRobotStore(this);
     this.tokens = new PostgresTokenTable(this);
+    this.sessions = new PostgresSessionStore(this);
   }
 
   /** Connects, migrates under the advisory lock, starts LISTENing. Errors are one line, password-free. */
@@ -132,19 +136,26 @@ export class PostgresStore implements Store {
     // would be an 'error' event nobody handles, and the process would crash.
     const onError = () => (broken = true);
     c.on('error', onError);
+    let out: T;
+    let changed = false;
     try {
       await c.query(`BEGIN${isolation}`);
-      const out = await fn(c);
+      out = await fn(c);
       await c.query('COMMIT');
-      return out;
+      changed = takeAppended(c);
     } catch (e) {
       broken = !(e instanceof AuthzError);
       await c.query('ROLLBACK').catch(() => undefined);
       throw this.failure(what, e);
     } finally {
+      takeAppended(c);
       c.off('error', onError);
       c.release(broken);
     }
+    // The one place a committed change tells this replica to read the log now, whatever route, CLI or
+    // import made it; after the transaction, so nothing a listener does can turn a commit into a failure.
+    if (changed) this.emit({ kind: 'hint' });
+    return out;
   }
 
   async ping(): Promise<boolean> {
@@ -191,14 +202,17 @@ export class PostgresStore implements Store {
     return this.run('count roles', async (q) => (await q.query<{ n: number }>('SELECT count(*) AS n FROM roles')).rows[0]?.n ?? 0);
   }
 
-  putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
+  putRole(name: string, permissions: Permission[], ts: string, createOnly = false): Promise<{ created: boolean }> {
     return this.tx('put role', async (c) => {
+      const onConflict = createOnly ? 'DO NOTHING' : 'DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at';
       const { rows } = await c.query<{ created: boolean }>(
         `INSERT INTO roles (${ROLE_COLS}) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (name) DO UPDATE SET permissions = excluded.permissions, updated_at = excluded.updated_at
+         ON CONFLICT (name) ${onConflict}
          RETURNING (xmax = 0) AS created`,
         [name, JSON.stringify(permissions), ts],
       );
+      // DO NOTHING returns no row: the role exists (a concurrent create waited for the other's commit).
+      if (createOnly && rows.length === 0) throw roleExists(name);
       await appendChange(c, 'role', name);
       return { created: rows[0]?.created === true };
     });
@@ -291,7 +305,7 @@ export class PostgresStore implements Store {
 
   listBindings(f: BindingFilter): Promise<{ bindings: BindingRecord[]; next: number | null }> {
     const where: string[] = ['id > $1'];
-    const args: Array<string | number> = [f.after ?? 0];
+    const args: Array<string | number | string[]> = [f.after ?? 0];
     const add = (col: string, v: string | undefined) => {
       if (v === undefined) return;
       args.push(v);
@@ -304,6 +318,11 @@ export class PostgresStore implements Store {
       args.push(f.contains);
       const n = `$${args.length}`;
       where.push(`(strpos(account_name, ${n}) > 0 OR strpos(role_name, ${n}) > 0 OR strpos(namespace, ${n}) > 0)`);
+    }
+    if (f.scope) {
+      // The same meaning as auth/principal.ts scopeCovers, as regular expressions; '' (no namespace) never matches.
+      args.push(f.scope.map(scopeEntryRegex));
+      where.push(`namespace ~ ANY ($${args.length}::text[])`);
     }
     args.push(f.limit + 1);
     return this.run('list bindings', async (q) => {

@@ -1,5 +1,6 @@
 /** Prepared statements over the `bindings` table. `namespace` is '' in SQL, null outside. */
 import type { Db } from './db.js';
+import { scopeCovers } from '../../auth/principal.js';
 import type { BindingRef } from '../../policy/decide.js';
 import type { BindingFilter, BindingRecord } from '../store.js';
 
@@ -16,6 +17,10 @@ export class BindingTable {
   private readonly q;
 
   constructor(private readonly db: Db) {
+    // An API token's namespace scope, matched by the same code that checks its requests (auth/principal.ts).
+    db.function('tollgate_scope_covers', { deterministic: true }, (entry: unknown, ns: unknown) =>
+      typeof entry === 'string' && typeof ns === 'string' && ns !== '' && scopeCovers(entry, ns) ? 1 : 0,
+    );
     this.q = {
       forAccount: db
         .prepare<[string], [string, string]>(
@@ -82,6 +87,10 @@ export class BindingTable {
     if (f.namespace !== undefined) (where.push('namespace = ?'), args.push(f.namespace));
     // instr, not LIKE: the text is matched as typed (no % or _ wildcards to escape), same as strpos on PostgreSQL.
     if (f.contains) (where.push('(instr(account_name, ?) > 0 OR instr(role_name, ?) > 0 OR instr(namespace, ?) > 0)'), args.push(f.contains, f.contains, f.contains));
+    if (f.scope) {
+      where.push(`(${f.scope.map(() => 'tollgate_scope_covers(?, namespace)').join(' OR ') || '0'})`);
+      args.push(...f.scope);
+    }
     args.push(f.limit + 1);
     const rows = this.db.prepare<Array<string | number>, Row>(
       `SELECT id, account_name, role_name, namespace FROM bindings WHERE ${where.join(' AND ')} ORDER BY id LIMIT ?`,

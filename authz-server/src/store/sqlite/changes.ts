@@ -1,15 +1,21 @@
 /**
  * Appending to the change log on SQLite (store/changes.ts). Call `append` inside the write's own
  * transaction (better-sqlite3 `db.transaction`), so the revision exists exactly when the write committed.
- * One line is all a new kind of write needs: `this.changes.append('token', id)`.
+ * One line is all a new kind of write needs: `this.changes.append('token', id)`. Appending also schedules
+ * `committed` for when the synchronous transaction has returned (a microtask), once per batch: the one
+ * place that tells this replica's change tail to read the log now, whatever made the write.
  */
 import { CHANGES_KEPT, TRIM_EVERY, type ChangeKind, type ChangeLog, type ChangeRow, type FeedInfo } from '../changes.js';
 import type { Db } from './db.js';
 
 export class SqliteChanges implements ChangeLog {
   private readonly q;
+  private hintQueued = false;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly committed: () => void = () => undefined,
+  ) {
     this.q = {
       insert: db.prepare<[string, string | null, string | null, string]>('INSERT INTO changes (kind, subject, detail, at) VALUES (?, ?, ?, ?)'),
       since: db.prepare<[number, number], ChangeRow>('SELECT rev, kind, subject, detail FROM changes WHERE rev > ? ORDER BY rev LIMIT ?'),
@@ -28,6 +34,14 @@ export class SqliteChanges implements ChangeLog {
       this.q.trim.run(rev - CHANGES_KEPT);
       this.q.trimmed.run(rev - CHANGES_KEPT);
     }
+    if (this.hintQueued) return;
+    this.hintQueued = true;
+    // better-sqlite3 transactions are synchronous: a microtask runs after the COMMIT (or a rollback,
+    // after which the read finds nothing new).
+    queueMicrotask(() => {
+      this.hintQueued = false;
+      this.committed();
+    });
   }
 
   headSync(): number {

@@ -1,14 +1,15 @@
 /**
  * The SQLite engine: one file owned by one process (WAL, synchronous=FULL). better-sqlite3 is
- * synchronous; the methods are async only to fit the {@link Store} seam. Emits no events: nothing
- * else writes the file while the server runs.
+ * synchronous; the methods are async only to fit the {@link Store} seam. Its only event is `hint`, after
+ * a write that appended to the change log committed: nothing else writes the file while the server runs.
  */
 import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
-import { bindingNotFound, importUnknownRole, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
+import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
-import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store } from '../store.js';
+import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
 import { SqliteRobotStore } from './robots.js';
+import { SqliteSessionStore } from './sessions.js';
 import { BindingTable } from './bindings.js';
 import { SqliteChanges } from './changes.js';
 import { openDatabase, type Db } from './db.js';
@@ -29,20 +30,26 @@ export class SqliteStore implements Store {
   readonly inSync = true;
   readonly bindings: BindingTable;
   readonly robots: SqliteRobotStore;
+  readonly sessions: SqliteSessionStore;
   private readonly tokens: TokenTable;
   /** The change log (store/changes.ts): every write below appends to it in its own transaction. */
   readonly changes: SqliteChanges;
   private readonly q;
+  private readonly listeners: Array<(e: StoreEvent) => void> = [];
 
   constructor(readonly db: Db) {
     this.bindings = new BindingTable(db);
-    this.changes = new SqliteChanges(db);
+    this.changes = new SqliteChanges(db, () => {
+      if (this.db.open) for (const l of this.listeners) l({ kind: 'hint' });
+    });
     this.robots = new SqliteRobotStore(db, this.changes);
     this.tokens = new TokenTable(db);
+    this.sessions = new SqliteSessionStore(db);
     this.q = {
       getRole: db.prepare<[string], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles WHERE name = ?'),
       listRoles: db.prepare<[], RoleRow>('SELECT name, permissions, created_at, updated_at FROM roles ORDER BY name'),
       insertRole: db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?)'),
+      createRole: db.prepare('INSERT INTO roles (name, permissions, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING'),
       updateRole: db.prepare('UPDATE roles SET permissions = ?, updated_at = ? WHERE name = ?'),
       deleteRole: db.prepare('DELETE FROM roles WHERE name = ?'),
       countRoles: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM roles'),
@@ -58,8 +65,8 @@ export class SqliteStore implements Store {
     return new SqliteStore(openDatabase(file));
   }
 
-  subscribe(): void {
-    // One process owns the file: there is nobody else's change to hear about.
+  subscribe(listener: (e: StoreEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   async close(): Promise<void> {
@@ -112,9 +119,14 @@ export class SqliteStore implements Store {
     return this.q.countRoles.get()?.n ?? 0;
   }
 
-  async putRole(name: string, permissions: Permission[], ts: string): Promise<{ created: boolean }> {
+  async putRole(name: string, permissions: Permission[], ts: string, createOnly = false): Promise<{ created: boolean }> {
     const json = JSON.stringify(permissions);
     const created = this.db.transaction(() => {
+      if (createOnly) {
+        if (this.q.createRole.run(name, json, ts, ts).changes === 0) throw roleExists(name);
+        this.changes.append('role', name);
+        return true;
+      }
       this.changes.append('role', name);
       if (this.q.updateRole.run(json, ts, name).changes === 1) return false;
       this.q.insertRole.run(name, json, ts, ts);

@@ -1,6 +1,6 @@
 /** Console sessions on the authz SQLite file (table from migration 5). */
-import type { Db } from '../store/sqlite/db.js';
-import type { SessionRow, SessionStore } from './session-store.js';
+import type { SessionRow, SessionStore } from '../../console/session-store.js';
+import type { Db } from './db.js';
 
 export class SqliteSessionStore implements SessionStore {
   private readonly q;

@@ -3,8 +3,8 @@
  * replica is valid on every other, and a sign-out on one ends it everywhere. Database failures become
  * 503 through the engine's `run`, so an unreadable session is never taken as signed in.
  */
-import type { PgRunner } from '../store/postgres/robots.js';
-import type { SessionRow, SessionStore } from './session-store.js';
+import type { SessionRow, SessionStore } from '../../console/session-store.js';
+import type { PgRunner } from './robots.js';
 
 interface PgRow {
   principal: string;
