@@ -71,9 +71,13 @@ for (const engine of ENGINES) describe(`bad input (${engine})`, () => {
     await h.store.addBinding({ account_name: 'alice', role_name: 'keep' });
     before = snapshot();
   });
-  afterEach(() => {
-    assert.equal(snapshot(), before, 'store changed');
-    h.close();
+  // Awaited: the next test's harness must not start while this one's pool and change tail are still closing.
+  afterEach(async () => {
+    try {
+      assert.equal(snapshot(), before, 'store changed');
+    } finally {
+      await h.close();
+    }
   });
 
   for (const [title, path, body, status, field] of CASES) {
