@@ -20,11 +20,13 @@ export interface Upstream {
   timeoutMs: number;
   agent: HttpAgent;
   logger: Logger;
+  /** Seconds from sending to the response headers, by outcome (`2xx`…`5xx`, `error`). */
+  observe?: (seconds: number, outcome: string) => void;
 }
 
-export function upstreamOf(url: URL, timeoutMs: number, logger: Logger): Upstream {
+export function upstreamOf(url: URL, timeoutMs: number, logger: Logger, observe?: Upstream['observe']): Upstream {
   const opts = { keepAlive: true, maxSockets: 512, maxFreeSockets: 64, timeout: timeoutMs };
-  return { url, timeoutMs, logger, agent: url.protocol === 'https:' ? new HttpsAgent(opts) : new HttpAgent(opts) };
+  return { url, timeoutMs, logger, agent: url.protocol === 'https:' ? new HttpsAgent(opts) : new HttpAgent(opts), ...(observe ? { observe } : {}) };
 }
 
 const DOWN = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ETIMEDOUT', 'UPSTREAM_TIMEOUT']);
@@ -53,8 +55,10 @@ export function forward(up: Upstream, req: IncomingMessage, res: ServerResponse,
     agent: up.agent,
   });
   let answered = false;
+  const sent = performance.now();
   const fail = (err: NodeJS.ErrnoException): void => {
     if (answered && res.headersSent) return void res.destroy();
+    if (!answered) up.observe?.((performance.now() - sent) / 1000, 'error');
     answered = true;
     const e = failure(err);
     up.logger.warn({ method: req.method, status: e.status, code: err.code, reason: err.message }, 'upstream request failed');
@@ -68,6 +72,7 @@ export function forward(up: Upstream, req: IncomingMessage, res: ServerResponse,
   upReq.once('response', (upRes: IncomingMessage) => {
     if (answered) return void upRes.resume();
     answered = true;
+    up.observe?.((performance.now() - sent) / 1000, `${Math.floor((upRes.statusCode ?? 500) / 100)}xx`);
     if (upRes.statusCode === 401) {
       upRes.resume();
       return opts.onUnauthorized();

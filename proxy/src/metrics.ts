@@ -1,0 +1,71 @@
+/**
+ * The proxy's own Prometheus series, on the registry of authn's core metrics (so one `/metrics` shows the
+ * decision cache, the authz calls and the change feed beside them). Rules:
+ * - nothing runs per chunk of a body: bytes are read from the client socket's own counters once, when the
+ *   request's response closes (a blob stream pays no metric work);
+ * - labels stay low-cardinality: the scope action (pull, push, delete, catalog, base, none), the status,
+ *   the direction, the upstream outcome — never a repository, an account or an address.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import type { Route } from './route.js';
+
+export type RouteAction = 'pull' | 'push' | 'delete' | 'catalog' | 'base' | 'none';
+
+export interface ProxyMetrics {
+  /** Counts the request when its response closes; `action()` is read then (the route is known by that time). */
+  track(req: IncomingMessage, res: ServerResponse, action: () => RouteAction): void;
+  /** Time from sending a request upstream to its response headers, by outcome (status class or `error`). */
+  observeUpstream(seconds: number, outcome: string): void;
+}
+
+/** The action a request is counted under: what its first scope needs most (push implies pull). */
+export function actionOf(route: Pick<Route, 'kind' | 'scopes'>): RouteAction {
+  if (route.kind === 'base') return 'base';
+  if (route.kind === 'catalog') return 'catalog';
+  const actions = route.scopes[0]?.actions ?? [];
+  if (actions.includes('push')) return 'push';
+  if (actions.includes('delete')) return 'delete';
+  return actions.includes('pull') ? 'pull' : 'none';
+}
+
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createProxyMetrics(registry: Registry, opts: { defaults?: boolean } = {}): ProxyMetrics {
+  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'tollgate_proxy_' });
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'tollgate_proxy_requests_total',
+    help: 'Requests answered on the registry API, by scope action (pull, push, delete, catalog, base, none = no route) and status (aborted: the response never finished)',
+    labelNames: ['action', 'status'] as const,
+    registers,
+  });
+  const bytes = new Counter({
+    name: 'tollgate_proxy_client_bytes_total',
+    help: 'Bytes on client connections per proxied request: up = received after the request headers (bodies), down = sent (responses, headers included)',
+    labelNames: ['direction'] as const,
+    registers,
+  });
+  const upstream = new Histogram({
+    name: 'tollgate_proxy_upstream_duration_seconds',
+    help: 'Time from sending a request to the upstream registry to its response headers, by outcome (2xx, 3xx, 4xx, 5xx, error)',
+    labelNames: ['outcome'] as const,
+    buckets: BUCKETS,
+    registers,
+  });
+  return {
+    track(req, res, action) {
+      const sock = req.socket;
+      const read0 = sock.bytesRead;
+      const written0 = sock.bytesWritten;
+      res.once('close', () => {
+        requests.inc({ action: action(), status: res.writableFinished ? String(res.statusCode) : 'aborted' });
+        bytes.inc({ direction: 'up' }, Math.max(0, sock.bytesRead - read0));
+        bytes.inc({ direction: 'down' }, Math.max(0, sock.bytesWritten - written0));
+      });
+    },
+    observeUpstream(seconds, outcome) {
+      upstream.observe({ outcome }, seconds);
+    },
+  };
+}
