@@ -1,12 +1,14 @@
 /**
  * The proxy's own Prometheus series, on the registry of authn's core metrics (so one `/metrics` shows the
  * decision cache, the authz calls and the change feed beside them). Rules:
- * - nothing runs per chunk of a body: bytes are read from the client socket's own counters once, when the
- *   request's response closes (a blob stream pays no metric work);
+ * - nothing runs per chunk of a body: bytes are read from the client socket's own counters once, when each
+ *   response closes, and charged as the difference from the connection's previous mark (headers included;
+ *   a keep-alive connection's bytes are split between its requests, never counted twice);
  * - labels stay low-cardinality: the scope action (pull, push, delete, catalog, base, none), the status,
  *   the direction, the upstream outcome — never a repository, an account or an address.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Counter, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { Route } from './route.js';
 
@@ -42,7 +44,7 @@ export function createProxyMetrics(registry: Registry, opts: { defaults?: boolea
   });
   const bytes = new Counter({
     name: 'tollgate_proxy_client_bytes_total',
-    help: 'Bytes on client connections per proxied request: up = received after the request headers (bodies), down = sent (responses, headers included)',
+    help: 'Bytes on client connections of the registry API, headers included: up = received from clients, down = sent to them',
     labelNames: ['direction'] as const,
     registers,
   });
@@ -53,15 +55,16 @@ export function createProxyMetrics(registry: Registry, opts: { defaults?: boolea
     buckets: BUCKETS,
     registers,
   });
+  const marks = new WeakMap<Socket, { read: number; written: number }>();
   return {
     track(req, res, action) {
-      const sock = req.socket;
-      const read0 = sock.bytesRead;
-      const written0 = sock.bytesWritten;
       res.once('close', () => {
         requests.inc({ action: action(), status: res.writableFinished ? String(res.statusCode) : 'aborted' });
-        bytes.inc({ direction: 'up' }, Math.max(0, sock.bytesRead - read0));
-        bytes.inc({ direction: 'down' }, Math.max(0, sock.bytesWritten - written0));
+        const sock = req.socket;
+        const mark = marks.get(sock) ?? { read: 0, written: 0 };
+        bytes.inc({ direction: 'up' }, Math.max(0, sock.bytesRead - mark.read));
+        bytes.inc({ direction: 'down' }, Math.max(0, sock.bytesWritten - mark.written));
+        marks.set(sock, { read: sock.bytesRead, written: sock.bytesWritten });
       });
     },
     observeUpstream(seconds, outcome) {
