@@ -68,7 +68,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     }
     // A mount from a repository the caller may not read becomes a normal upload (as the registry would answer).
     const target = grant.optionalMissing.length ? withoutMount(route) : route.target;
-    deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
     const authorization =
       deps.mode.kind === 'token' ? `Bearer ${await deps.mode.tokens.tokenFor(caller.account, grant.access)}` : deps.mode.upstreamAuthorization;
     forward(deps.upstream, req, res, { target, ...(authorization ? { authorization } : {}), onUnauthorized: () => upstreamRefused(res, audit) });
