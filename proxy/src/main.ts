@@ -6,6 +6,7 @@
  */
 import { createMetrics } from '../../authn-server/src/metrics/index.js';
 import type { Server } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createAuthnCore } from '../../authn-server/src/core.js';
@@ -72,6 +73,15 @@ export async function startProxy(flags: ProxyFlags, log?: Logger, env: NodeJS.Pr
   return { server, url, close };
 }
 
+/**
+ * The `tollgate proxy` process: V8's incremental marking off before anything is served. Every 64 KiB a socket
+ * reads is a fresh external buffer; on the proxy's ~18 MB heap (authn's core) V8 answered that stream with a
+ * mark-compact every few MB moved (28–63 per 256 MiB measured with --trace-gc), which doubled the proxy's CPU
+ * per GiB over a bare relay's. Without incremental marking the buffers die in scavenges (0 mark-compacts in the
+ * same transfer) and a full collection waits for the old generation's own limit. Not in NODE_OPTIONS (node
+ * refuses this V8 flag there); not in startProxy (tests run it inside their own process). docs/proxy.md "Memory and CPU".
+ */
 export function serve(flags: ProxyFlags): Promise<void> {
+  setFlagsFromString('--no-incremental-marking');
   return serveUntilSignal('tollgate proxy', 'proxy', () => startProxy(flags));
 }
