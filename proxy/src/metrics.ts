@@ -58,9 +58,10 @@ export function createProxyMetrics(registry: Registry, opts: { defaults?: boolea
   const marks = new WeakMap<Socket, { read: number; written: number }>();
   return {
     track(req, res, action) {
+      // Taken now: the request always has its socket here, whatever node does with the references later.
+      const sock = req.socket;
       res.once('close', () => {
         requests.inc({ action: action(), status: res.writableFinished ? String(res.statusCode) : 'aborted' });
-        const sock = req.socket;
         const mark = marks.get(sock) ?? { read: 0, written: 0 };
         bytes.inc({ direction: 'up' }, Math.max(0, sock.bytesRead - mark.read));
         bytes.inc({ direction: 'down' }, Math.max(0, sock.bytesWritten - mark.written));
