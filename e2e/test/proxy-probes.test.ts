@@ -9,7 +9,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useStack } from '../harness/fixture.js';
+import { freePort, Proc, ROOT, waitForHttp } from '../harness/procs.js';
 import { basic, raw, startTestProxy } from '../harness/proxy.js';
+import { ISSUER, SERVICE } from '../harness/stack.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 /** The value of one series line (`name{labels} value`) in a Prometheus text page; 0 when absent. */
@@ -81,6 +83,25 @@ describe('e2e: proxy probes and metrics', function () {
     assert.equal((await fetch(`${p.url}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
     assert.equal((await fetch(`${p.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
     assert.equal((await fetch(`${p.url}/readyz`)).status, 200);
+  });
+
+  it('`tollgate proxy` as a process (the command k8s and compose run): /readyz 200, /metrics behind --metrics-token-file, /v2/ challenges', async () => {
+    const s = stack();
+    const [port, token] = [await freePort(), randomBytes(24).toString('hex')];
+    const file = join(s.dir, 'proxy-cli-metrics.token');
+    writeFileSync(file, token, { mode: 0o600 });
+    const proc = new Proc({
+      name: 'proxy-cli', cmd: process.execPath, logFile: join(s.dir, 'proxy-cli.log'), dropEnv: /^TOLLGATE_/,
+      args: ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', s.registry!.url, '--authz-url', s.authzUrl,
+        '--authz-token-file', join(s.dir, 'client.token'), '--issuer', ISSUER, '--service', SERVICE, '--key', s.key.key, '--cert', s.key.cert, '--users', join(s.dir, 'users.yml'), '--metrics-token-file', file, '--log-level', 'warn'],
+    });
+    s.defer(() => proc.stop());
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${url}/readyz`, [200], proc);
+    assert.equal((await fetch(`${url}/v2/`)).status, 401);
+    assert.equal((await fetch(`${url}/metrics`)).status, 401);
+    const page = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    assert.equal(sample(page, 'tollgate_proxy_requests_total{action="base",status="401"}'), 1);
   });
 
   it('only the exact probe paths are served: near misses get the registry\'s 404/405, and nothing under /v2/ is shadowed', async () => {
