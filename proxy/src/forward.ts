@@ -39,8 +39,9 @@ function failure(err: NodeJS.ErrnoException): ProxyError {
 /**
  * Whether a request (or, with `answering` = the request's method, a response) carries a body (RFC 9112 §6.3).
  * Most registry requests and answers do not (HEAD of a
- * blob, a mount, a 202/201 with `Content-Length: 0`): they are sent and answered without a stream pipeline
- * — half of a proxied HEAD's own CPU on this path was two pipelines' setup and teardown.
+ * blob, a mount, a 202/201 with `Content-Length: 0`): they are sent and answered without a stream pipeline.
+ * Two pipelines' setup and teardown (an AbortController and a DOMException each) were ≈ 0.17 ms of CPU per
+ * proxied HEAD in a --cpu-prof of 2,000 — about what authentication, decision and header mapping cost together.
  */
 function hasBody(m: IncomingMessage, answering?: string): boolean {
   const response = answering !== undefined;
