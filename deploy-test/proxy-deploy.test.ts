@@ -42,6 +42,12 @@ describe('docker-compose.proxy.yml (registry behind the proxy)', () => {
     assert.ok(p.networks?.includes('registry-net'));
   });
 
+  it('the proxy\'s healthcheck probes /readyz on the port it listens on', () => {
+    const p = over.services.proxy! as { command?: string[]; healthcheck?: { test?: string[] } };
+    const port = flag(p.command, '--listen')?.split(':').pop();
+    assert.ok(p.healthcheck?.test?.join(' ').includes(`http://127.0.0.1:${port}/readyz`));
+  });
+
   it('merged with docker-compose.yml (docker compose config), the registry publishes no port', function () {
     if (spawnSync('docker', ['compose', 'version']).status !== 0) return this.skip();
     const res = spawnSync('docker', ['compose', '-f', join(ROOT, 'docker-compose.yml'), '-f', file, 'config', '--format', 'json'], { cwd: ROOT, encoding: 'utf8' });
@@ -73,6 +79,14 @@ describe('kubectl kustomize k8s/overlays/proxy (components/proxy on the producti
     assert.equal(volumeOf(flag(c.args, '--cert')!)?.configMap?.name, 'tollgate-token-certs');
     const authn = deployment(objs, 'tollgate-authn').spec!.template.spec!;
     assert.ok(authn.volumes!.some((v) => v.secret?.secretName === 'tollgate-authn'));
+  });
+
+  it('the proxy is probed over HTTP: readiness on /readyz, liveness on /healthz, on its declared port', () => {
+    const c = deployment(objs, 'tollgate-proxy').spec!.template.spec!.containers[0]!;
+    assert.deepEqual([c.readinessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path], ['/readyz', '/healthz']);
+    const ports = new Set((c.ports ?? []).flatMap((p) => [p.name, p.containerPort]));
+    for (const probe of [c.readinessProbe, c.livenessProbe]) assert.ok(ports.has(probe!.httpGet!.port), 'probe port declared');
+    assert.equal(c.readinessProbe?.tcpSocket, undefined);
   });
 
   it('only the proxy reaches the registry; authz admits the proxy; the Ingress sends /v2 to the proxy', () => {

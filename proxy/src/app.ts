@@ -16,6 +16,7 @@ import { authenticate, type AuthenticateDeps, type Caller } from './authenticate
 import { authorize, type Decide, type Grant } from './authorize.js';
 import { basicChallenge, bearerChallenge, ProxyError, sendProxyError } from './errors.js';
 import { forward, type Upstream } from './forward.js';
+import { actionOf, type ProxyMetrics, type RouteAction } from './metrics.js';
 import { mapRequest, withoutMount, type Route } from './route.js';
 import type { UpstreamTokens } from './upstream-token.js';
 import { rangeProblem } from './range.js';
@@ -30,6 +31,8 @@ export interface ProxyDeps {
   clientIp: ClientIpResolver;
   service: string;
   logger: Logger;
+  /** Requests by action and status, client bytes (counted when each response closes). */
+  metrics?: ProxyMetrics;
 }
 
 export type ProxyHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -40,9 +43,10 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   const unauthorized = (route: Route | undefined, message: string, error?: 'insufficient_scope' | 'invalid_token') =>
     new ProxyError(401, 'UNAUTHORIZED', message, { challenge: challenge(route, error) });
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, seen: { action: RouteAction }): Promise<void> {
     const method = req.method ?? '';
     const route = mapRequest(method, req.url ?? '');
+    if (route.ok) seen.action = actionOf(route);
     if (!route.ok) throw new ProxyError(route.status, route.code, route.message, route.allow ? { allow: route.allow } : {});
     const bad = rangeProblem(route.kind, method, req.headers);
     if (bad) throw bad;
@@ -64,7 +68,7 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
     }
     // A mount from a repository the caller may not read becomes a normal upload (as the registry would answer).
     const target = grant.optionalMissing.length ? withoutMount(route) : route.target;
-    deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug({ audit: { ...audit, granted: grant.access.map(formatScope) } }, 'proxy request');
     const authorization =
       deps.mode.kind === 'token' ? `Bearer ${await deps.mode.tokens.tokenFor(caller.account, grant.access)}` : deps.mode.upstreamAuthorization;
     forward(deps.upstream, req, res, { target, ...(authorization ? { authorization } : {}), onUnauthorized: () => upstreamRefused(res, audit) });
@@ -85,7 +89,9 @@ export function createProxyHandler(deps: ProxyDeps): ProxyHandler {
   }
 
   return (req, res) => {
-    handle(req, res).catch((err: unknown) => {
+    const seen: { action: RouteAction } = { action: 'none' };
+    deps.metrics?.track(req, res, () => seen.action);
+    handle(req, res, seen).catch((err: unknown) => {
       if (!(err instanceof ProxyError)) {
         deps.logger.error({ err, method: req.method }, 'unhandled proxy error');
         err = new ProxyError(500, 'UNKNOWN', 'internal error');

@@ -42,6 +42,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--k8s-secrets', 'namespace credentials from Kubernetes Secrets (env TOLLGATE_AUTHN_K8S_SECRETS=true)')
     .option('--bcrypt-workers <n>', 'bcrypt threads (env TOLLGATE_AUTHN_BCRYPT_WORKERS)')
     .option('--uncached-per-ip <n>', 'uncached password checks per IP per minute (env TOLLGATE_AUTHN_UNCACHED_PER_IP)')
+    .option('--metrics-token-file <file>', 'bearer token /metrics requires, as at authn (env TOLLGATE_AUTHN_METRICS_TOKEN_FILE / TOLLGATE_AUTHN_METRICS_TOKEN; default: /metrics is open)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env TOLLGATE_AUTHN_LOG_LEVEL or TOLLGATE_LOG_LEVEL)')
     .action(async (opts: Record<string, unknown>) => {
       const { serve } = await import('./main.js');
