@@ -22,7 +22,8 @@ export interface ControllerOptions {
   resyncMs?: number;
   lease?: { namespace: string; name: string; identity: string; leaseSec?: number; renewDeadlineMs?: number; retryMs?: number };
   backoffBaseMs?: number;
-  watchIdleMs?: number;
+  /** How long the cache may go unconfirmed by the API server before /readyz says 503 (tests shorten it). */
+  staleAfterMs?: number;
 }
 
 const signature = (o: CredentialObject | undefined) =>
@@ -48,7 +49,7 @@ export class Controller {
       onError: (key, err, retryInMs) => d.logger.warn({ key, err: (err as Error).message, retryInMs }, 'controller: reconcile failed'),
       backoffBaseMs: opts.backoffBaseMs ?? 500,
     });
-    this.informer = new Informer({ kube: d.kube, path: paths.crs(), logger: d.logger, onChange: (k) => this.changed(k), idleMs: opts.watchIdleMs ?? 90_000 });
+    this.informer = new Informer({ kube: d.kube, path: paths.crs(), logger: d.logger, onChange: (k) => this.changed(k), staleAfterMs: opts.staleAfterMs });
     if (opts.lease) {
       this.leader = new LeaderElector({
         kube: d.kube,
@@ -82,6 +83,7 @@ export class Controller {
     this.queue.close();
     await this.leader?.close();
     await this.informer.close();
+    this.d.kube.close();
   }
 
   private changed(key: string): void {

@@ -66,7 +66,7 @@ export class World {
       k8sApiUrl: this.sim.url, authzUrl: this.authzUrl, authzTokenFile: join(this.dir, 'authz.token'), registryHost: HOST, audience: AUDIENCE,
       allowPush: ['team-*'], leaderElect: lease, logLevel: 'silent', ...flags,
     }, {});
-    const c = buildController(cfg, createLogger({ name: 'controller-test', level: process.env.CONTROLLER_TEST_LOG ?? 'silent' }), { backoffBaseMs: 100, watchIdleMs: 5000, leaseTiming: { leaseSec: 2, renewDeadlineMs: 1500, retryMs: 300 } });
+    const c = buildController(cfg, createLogger({ name: 'controller-test', level: process.env.CONTROLLER_TEST_LOG ?? 'silent' }), { backoffBaseMs: 100, staleAfterMs: 5000, leaseTiming: { leaseSec: 2, renewDeadlineMs: 1500, retryMs: 300 } });
     this.controllers.push(c);
     return c;
   }

@@ -8,12 +8,14 @@
  * (403, 500, garbage, timeout), throws: could not decide (503 + Retry-After).
  */
 import type { Logger } from '../../../../common/logger.js';
-import { ApiError, getJson, type ApiConnection } from './api-client.js';
+import { ApiError, KubeClient, type ApiConnection } from '../../../../common/kube/client.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
 
 export interface GetterOptions {
+  /** Where the API is; a client of its own is made for it unless `kube` (the backend's shared one) is given. */
   conn: ApiConnection;
+  kube?: KubeClient;
   secretName: string;
   registryHost?: string | undefined;
   logger: Logger;
@@ -34,10 +36,12 @@ const pause = (attempt: number): Promise<void> => new Promise((r) => setTimeout(
 export class SecretGetter {
   private readonly cache = new Map<string, { cred: SecretCredential | null; expiresAt: number }>();
   private readonly inflight = new Map<string, Promise<SecretCredential | null>>();
-  private readonly o: Required<Omit<GetterOptions, 'registryHost'>> & { registryHost?: string | undefined };
+  private readonly o: Required<Omit<GetterOptions, 'registryHost' | 'kube'>> & { registryHost?: string | undefined };
+  private readonly kube: KubeClient;
 
   constructor(opts: GetterOptions) {
     this.o = { ...GETTER_DEFAULTS, now: Date.now, ...opts };
+    this.kube = opts.kube ?? new KubeClient(opts.conn, { userAgent: 'tollgate-authn' });
   }
 
   async get(namespace: string): Promise<SecretCredential | null> {
@@ -56,7 +60,7 @@ export class SecretGetter {
     let r;
     for (let attempt = 0; ; attempt++) {
       try {
-        r = await getJson(this.o.conn, path, this.o.timeoutMs);
+        r = await this.kube.get(path, this.o.timeoutMs);
       } catch (e) {
         this.o.metrics.errors.inc({ kind: 'get' });
         throw e;
