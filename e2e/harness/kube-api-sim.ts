@@ -52,6 +52,8 @@ export class KubeApiSim {
   /** Fault injection: return a status code to answer this request with (a Status body), or undefined. */
   fail: ((method: string, path: string) => number | undefined) | undefined;
   tokensIssued = 0;
+  /** TCP connections accepted (a keep-alive client opens few; one per call without keep-alive). */
+  connections = 0;
   private readonly watches = new Set<ServerResponse>();
 
   constructor(readonly opts: KubeApiSimOptions = {}) {}
@@ -70,6 +72,7 @@ export class KubeApiSim {
         }
       });
     });
+    this.server.on('connection', () => this.connections++);
     this.server.listen(0, '127.0.0.1');
     await new Promise((r) => this.server.once('listening', r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
