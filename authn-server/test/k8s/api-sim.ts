@@ -26,7 +26,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Obj = Record<string, unknown>;
-type Fault = { status: number; body?: string } | 'garbage' | 'hang';
+type Fault = { status: number; body?: string; headers?: Record<string, string> } | 'garbage' | 'hang';
 export type BrokenWatch = 'error-after-200' | 'hang' | 'empty' | 'proxy-hold';
 
 interface Watcher {
@@ -165,7 +165,7 @@ export class SimulatedKubeApi {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('<html>not json');
       return true;
     }
-    res.writeHead(f.status, { 'Content-Type': 'application/json' }).end(f.body ?? JSON.stringify(status(f.status, 'Fault', `simulated ${f.status}`)));
+    res.writeHead(f.status, { 'Content-Type': 'application/json', ...f.headers }).end(f.body ?? JSON.stringify(status(f.status, 'Fault', `simulated ${f.status}`)));
     return true;
   }
 
