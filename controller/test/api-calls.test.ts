@@ -41,7 +41,7 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
 
   /** Requests after `mark` whose path is in namespace `ns`: kube `[method, path]` and authz `[method, path]`. */
   const since = (mark: { kube: number; authz: number }, ns: string) => ({
-    kube: w.sim.requests.slice(mark.kube).filter((r) => r.path.includes(`/namespaces/${ns}/`)).map((r) => [r.method, r.path] as const),
+    kube: w.sim.requests.slice(mark.kube).filter((r) => r.pathname.includes(`/namespaces/${ns}/`)).map((r) => [r.method, r.pathname] as const),
     authz: w.authzRequests.slice(mark.authz).filter((r) => decodeURIComponent(r.path).includes(`robot:${ns}+`) || r.path.includes(`namespace=${ns}`)).map((r) => [r.method, decodeURIComponent(r.path)] as const),
   });
   const count = (calls: ReadonlyArray<readonly [string, string]>, method: string, path: string) => calls.filter(([m, p]) => m === method && p === path).length;

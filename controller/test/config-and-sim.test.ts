@@ -63,7 +63,7 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     const inf = new Informer({ kube, path: '/api/v1/secrets', logger: createLogger({ name: 't', level: 'silent' }), onChange: (k) => seen.add(k), pageSize: 500 });
     inf.start();
     await inf.synced;
-    const pages = sim.requests.filter((r) => r.path === '/api/v1/secrets').length;
+    const pages = sim.requests.filter((r) => r.pathname === '/api/v1/secrets' && !r.path.includes('watch=')).length;
     assert.ok(pages >= 3, `${pages} list requests`);
     assert.equal([...inf.cache.keys()].filter((k) => k.startsWith('paged/')).length, 1100);
     sim.put('/api/v1/namespaces/paged/secrets', { metadata: { name: 'late' } });
@@ -79,7 +79,7 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     assert.equal((await kube.create(paths.leases('ns'), lease(microTime(Date.now())))).status, 201);
   });
 
-  it('SIMULATED: a watch replays from its resourceVersion; after compaction it answers an ERROR event with code 410', async () => {
+  it('SIMULATED: a watch replays from its resourceVersion; after compaction one from an older resourceVersion gets an ERROR event with code 410, one from the current resourceVersion is served', async () => {
     const from = String(sim.store.rv);
     await kube.create(paths.secrets('w'), { metadata: { name: 'a' } });
     const lines: string[] = [];
@@ -92,5 +92,12 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     const s2 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}`, { signal: ctl.signal, onLine: (l) => gone.push(l) });
     await s2.done.catch(() => undefined);
     assert.deepEqual(JSON.parse(gone[0]!).object.code, 410);
+    // As kube-apiserver: a watch from the current resourceVersion is served after compaction, not 410.
+    const current: string[] = [];
+    const s3 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${sim.store.rv}&timeoutSeconds=1`, { signal: ctl.signal, onLine: (l) => current.push(l) });
+    assert.equal(s3.status, 200);
+    await kube.create(paths.secrets('w'), { metadata: { name: 'b' } });
+    await s3.done.catch(() => undefined);
+    assert.deepEqual(current.map((l) => (JSON.parse(l) as { type: string; object: { metadata: { name?: string } } })).filter((e) => e.type !== 'BOOKMARK').map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'b']]);
   });
 });
