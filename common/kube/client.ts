@@ -127,9 +127,15 @@ export class KubeClient {
     const mod = url.protocol === 'https:' ? https : http;
     const headers = this.headers(body, contentType);
     return new Promise((resolve, reject) => {
-      const req = mod.request(url, { method, headers, ca: this.conn.ca, signal, agent: this.agent }, resolve);
+      let answered = false;
+      const req = mod.request(url, { method, headers, ca: this.conn.ca, signal, agent: this.agent }, (res) => {
+        answered = true;
+        resolve(res);
+      });
       req.on('error', (e: NodeJS.ErrnoException) => {
+        if (answered) return; // the response's own stream reports what breaks after the head
         if (signal.aborted) return reject(new ApiError(String(signal.reason ?? 'aborted')));
+        // Only a request that got no answer at all on a socket the server had just closed is sent again.
         if (!retried && req.reusedSocket && e.code === 'ECONNRESET') return resolve(this.open(method, path, body, contentType, signal, true));
         reject(new ApiError(`API ${method} ${url.pathname} failed: ${e.code ?? e.message}`));
       });
@@ -137,11 +143,12 @@ export class KubeClient {
     });
   }
 
-  /** One call with a total time bound (default the client's). */
-  async request(method: Method, path: string, payload?: unknown, contentType = 'application/json', timeoutMs = this.timeoutMs): Promise<ApiReply> {
-    const signal = AbortSignal.timeout(timeoutMs);
+  /** One call with a total time bound (default the client's); `stop` (a closing reflector) ends it sooner. */
+  async request(method: Method, path: string, payload?: unknown, contentType = 'application/json', timeoutMs = this.timeoutMs, stop?: AbortSignal): Promise<ApiReply> {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = stop ? AbortSignal.any([deadline, stop]) : deadline;
     const timedOut = (e: unknown) => {
-      throw signal.aborted ? new ApiError(`API ${method} ${path.split('?')[0]} timed out after ${timeoutMs} ms`) : e;
+      throw deadline.aborted ? new ApiError(`API ${method} ${path.split('?')[0]} timed out after ${timeoutMs} ms`) : e;
     };
     const body = payload === undefined ? undefined : JSON.stringify(payload);
     const res = await this.open(method, path, body, contentType, signal).catch(timedOut);
@@ -149,8 +156,8 @@ export class KubeClient {
     return { status: res.statusCode ?? 0, json: parse(text), headers: res.headers };
   }
 
-  get(path: string, timeoutMs?: number): Promise<ApiReply> {
-    return this.request('GET', path, undefined, undefined, timeoutMs);
+  get(path: string, timeoutMs?: number, stop?: AbortSignal): Promise<ApiReply> {
+    return this.request('GET', path, undefined, undefined, timeoutMs, stop);
   }
   create(path: string, obj: unknown): Promise<ApiReply> {
     return this.request('POST', path, obj);

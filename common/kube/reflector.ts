@@ -188,7 +188,7 @@ export class Reflector {
     let cont = '';
     let rv = '';
     do {
-      const r = await this.o.kube.get(this.url(`limit=${this.t.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`), this.t.listTimeoutMs);
+      const r = await this.o.kube.get(this.url(`limit=${this.t.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`), this.t.listTimeoutMs, this.ctl.signal);
       if (r.status === 410) throw new Gone('list continue token expired');
       if (r.status !== 200 || !isObject(r.json) || !Array.isArray(r.json.items) || !rvOf(r.json)) {
         throw new ApiError(`list ${this.o.path} answered ${r.status}${r.status === 200 ? ' with a body that is not a list' : statusMessage(r.json)}`, r.status);

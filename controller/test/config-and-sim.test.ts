@@ -73,6 +73,19 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     await inf.close();
   });
 
+  it('SIMULATED: closing the informer while its list hangs ends the list request instead of waiting for its timeout', async () => {
+    sim.failNext('list', 'hang');
+    const inf = new Informer({ kube, path: '/api/v1/namespaces/hang/secrets', logger: createLogger({ name: 't', level: 'silent' }), onChange: () => undefined, listTimeoutMs: 120_000 });
+    const asked = sim.requests.length;
+    inf.start();
+    const end = Date.now() + 3000;
+    while (sim.requests.length === asked && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sim.requests.at(-1)?.pathname, '/api/v1/namespaces/hang/secrets', 'the list was sent (and is not answered)');
+    const closed = await Promise.race([inf.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000).unref())]);
+    assert.equal(closed, 'closed');
+    assert.equal(inf.ready(), false);
+  });
+
   it('SIMULATED: Lease times must be MicroTime (six fractional digits)', async () => {
     const lease = (t: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${t.length}` }, spec: { holderIdentity: 'a', renewTime: t } });
     assert.equal((await kube.create(paths.leases('ns'), lease(new Date().toISOString()))).status, 400);
