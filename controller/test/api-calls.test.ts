@@ -2,7 +2,7 @@
  * What the controller costs the API server and authz, counted as a platform team would count it (SIMULATED
  * Kubernetes API server, real authz): its calls ride kept-alive connections instead of a TCP (and TLS)
  * handshake each; a resync of credentials that need nothing writes nothing (reads: the CR, its Secret,
- * its one robot by account — never the namespace's robot list); a rotation is exactly one Secret update,
+ * each listed service account once, its one robot by account — never the namespace's robot list); a rotation is exactly one Secret update,
  * one status write, one Event and one authz rotate.
  */
 import assert from 'node:assert/strict';
@@ -56,7 +56,7 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
     }, 10_000);
   };
 
-  it('SIMULATED: a resync of 4 settled Robot credentials writes nothing; each reconcile reads its CR, its Secret and its one robot by account (no robot list); a due rotation is one Secret PUT, one status write, one Event, one authz rotate', async () => {
+  it('SIMULATED: a resync of 4 settled Robot credentials writes nothing; each reconcile reads its CR, its Secret, its service account once and its one robot by account (no robot list); a due rotation is one Secret PUT, one status write, one Event, one authz rotate', async () => {
     const N = 4;
     const c = w.controller({ resync: '10s' });
     c.start();
@@ -81,6 +81,8 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
       assert.equal(count(steady.kube, 'GET', `/api/v1/namespaces/calls-a/secrets/steady-${i}-registry`), reconciles, `one Secret read per reconcile of steady-${i}`);
       assert.equal(count(steady.authz, 'GET', `/robots/robot:calls-a+steady-${i}`), reconciles, `one robot read per reconcile of steady-${i}`);
     }
+    const reconciles = steady.kube.filter(([, p]) => p.includes('/registrycredentials/')).length;
+    assert.equal(count(steady.kube, 'GET', '/api/v1/namespaces/calls-a/serviceaccounts/default'), reconciles, 'one read of the listed service account per reconcile');
     assert.ok(steady.kube.every(([, p]) => /\/(registrycredentials\/(steady|ka)-\d|secrets\/(steady|ka)-\d-registry|serviceaccounts\/default)$/.test(p)), JSON.stringify(steady.kube));
 
     const rot = since(mark, 'calls-b');
