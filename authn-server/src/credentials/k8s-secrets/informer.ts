@@ -8,7 +8,7 @@
  */
 import type { Logger } from '../../../../common/logger.js';
 import type { KubeClient } from '../../../../common/kube/client.js';
-import { Reflector, type ReflectorTimings } from '../../../../common/kube/reflector.js';
+import { Reflector, REFLECTOR_DEFAULTS, type ReflectorTimings } from '../../../../common/kube/reflector.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
 
@@ -45,7 +45,7 @@ export class SecretInformer {
         failure: (kind) => metrics.errors.inc({ kind }),
         stale: (stale) =>
           stale
-            ? logger.error({ staleAfterMs: timings.staleAfterMs }, 'k8s secrets: table not confirmed within the stale bound; namespace logins fail closed (503)')
+            ? logger.error({ staleAfterMs: timings.staleAfterMs ?? REFLECTOR_DEFAULTS.staleAfterMs }, 'k8s secrets: table not confirmed within the stale bound; namespace logins fail closed (503)')
             : logger.info('k8s secrets: table confirmed again; namespace logins answered'),
       },
     });
