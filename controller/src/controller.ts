@@ -26,8 +26,10 @@ export interface ControllerOptions {
   staleAfterMs?: number;
 }
 
+/** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
+/** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
 const signature = (o: CredentialObject | undefined) =>
-  o ? `${o.metadata.generation ?? 0}|${o.metadata.deletionTimestamp ?? ''}|${(o.metadata.finalizers ?? []).join(',')}|${o.status?.observedGeneration ?? ''}` : '';
+  o ? `${o.metadata.generation ?? 0}|${o.metadata.deletionTimestamp ?? ''}|${(o.metadata.finalizers ?? []).join(',')}` : '';
 
 export class Controller {
   readonly informer: Informer;

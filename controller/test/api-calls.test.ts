@@ -14,7 +14,7 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
   const w = new World();
   before(async () => {
     await w.start();
-    for (const ns of ['calls-a', 'calls-b']) w.serviceAccount(ns, 'default');
+    for (const ns of ['calls-a', 'calls-b', 'calls-c']) w.serviceAccount(ns, 'default');
   });
   after(() => w.stop());
 
@@ -94,6 +94,29 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
     ], 'a rotation: the Secret updated in place once, status once, one Rotated Event');
     assert.deepEqual(rot.authz.filter(([m]) => m !== 'GET'), [['POST', '/robots/robot:calls-b+rot/rotate']], 'one authz rotate, no create or delete');
     assert.equal(w.events('calls-b').filter((e) => e.reason === 'Rotated').length, 1);
+    await c.close();
+  });
+
+  it('SIMULATED: a spec change costs one reconcile — one read each of CR, service account, Secret and robot, one status write — and the controller\'s own status write starts no second one', async () => {
+    const c = w.controller();
+    c.start();
+    w.credential('calls-c', 'edit', { type: 'Robot', rotateEvery: '1h', serviceAccounts: ['default'] });
+    await waitFor('Ready', () => w.ready('calls-c', 'edit')?.status === 'True', 10_000);
+    await settle(c);
+    const mark = { kube: w.sim.requests.length, authz: w.authzRequests.length };
+    const cr = w.sim.store.get('registrycredentials', 'calls-c', 'edit')!;
+    w.sim.store.update('registrycredentials', 'calls-c', 'edit', { ...cr, spec: { ...(cr.spec as object), rotateEvery: '2h' } }, { status: false, patch: false });
+    await waitFor('generation 2 observed', () => w.cr('calls-c', 'edit')?.status?.observedGeneration === 2, 10_000);
+    await settle(c);
+    const calls = since(mark, 'calls-c');
+    const edit = calls.kube.filter(([, p]) => !p.includes('/registrycredentials/') || p.includes('/registrycredentials/edit'));
+    assert.deepEqual(edit.sort(), [
+      ['GET', '/api/v1/namespaces/calls-c/secrets/edit-registry'],
+      ['GET', '/api/v1/namespaces/calls-c/serviceaccounts/default'],
+      ['GET', '/apis/registry.tollgate.dev/v1alpha1/namespaces/calls-c/registrycredentials/edit'],
+      ['PATCH', '/apis/registry.tollgate.dev/v1alpha1/namespaces/calls-c/registrycredentials/edit/status'],
+    ]);
+    assert.deepEqual(calls.authz.filter(([, p]) => p.includes('+edit')), [['GET', '/robots/robot:calls-c+edit']]);
     await c.close();
   });
 });
