@@ -158,6 +158,29 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     assert.equal((await request(app).get('/robots').set(admin)).body.robots.length, 2);
   });
 
+  it('GET /robots/{account}: one robot without secret or hash; 404 naming the account; 400 for a malformed one; scoped tokens only in their namespaces', async () => {
+    const { secret } = (await create({ namespace: 'team-a', name: 'ci', actions: ['pull', 'push'] }).expect(201)).body;
+    await create({ namespace: 'team-b', name: 'ci', actions: ['pull'] }).expect(201);
+    const one = (await request(app).get('/robots/robot:team-a+ci').set(admin).expect(200)).body;
+    assert.deepEqual([one.account, one.namespace, one.name, one.actions, one.rotated_at], ['robot:team-a+ci', 'team-a', 'ci', ['pull', 'push'], null]);
+    assert.ok(!JSON.stringify(one).includes(secret) && !/secret_hash|previous_hash/.test(JSON.stringify(one)), 'no secret, no hash');
+    const missing = await request(app).get('/robots/robot:team-a+nobody').set(admin).expect(404);
+    assert.match(missing.body.error.message, /robot "robot:team-a\+nobody" does not exist/);
+    assert.equal(missing.body.error.field, 'account');
+    assert.equal((await request(app).get('/robots/alice').set(admin).expect(400)).body.error.field, 'account');
+    assert.equal((await request(app).get('/robots/robot:team-a+ci').set(client)).status, 401, 'the client token is not enough');
+    const mint = async (body: object) => ({ authorization: `Bearer ${(await request(app).post('/tokens').set(admin).send(body).expect(201)).body.token as string}` });
+    for (const [name, abilities] of [['a-read', ['read']], ['a-manage', ['robots:manage']], ['a-rotate', ['robots:rotate']]] as const) {
+      const tok = await mint({ name, namespaces: ['team-a'], abilities });
+      assert.equal((await request(app).get('/robots/robot:team-a+ci').set(tok).expect(200)).body.account, 'robot:team-a+ci', name);
+      assert.equal((await request(app).get('/robots/robot:team-a+nobody').set(tok)).status, 404, `${name}: absence is answered in its namespace`);
+      const other = await request(app).get('/robots/robot:team-b+ci').set(tok).expect(403);
+      assert.match(other.body.error.message, /team-b/, `${name}: another namespace is refused, naming it`);
+    }
+    const bindingsOnly = await mint({ name: 'a-bind', namespaces: ['team-a'], abilities: ['bindings:manage'] });
+    assert.equal((await request(app).get('/robots/robot:team-a+ci').set(bindingsOnly)).status, 403, 'bindings:manage alone does not show robots');
+  });
+
   it('export/import keeps robots working with their existing secrets (hashes only in the file)', async () => {
     const { secret } = (await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201)).body;
     const exported = (await request(app).get('/export').set(admin).expect(200)).body;

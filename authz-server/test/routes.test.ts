@@ -192,7 +192,7 @@ for (const engine of ENGINES) describe(`REST routes (${engine})`, () => {
       'post /authorized', 'post /explain', 'post /add-role', 'post /delete-role', 'post /add-role-binding', 'post /delete-role-binding',
       'get /roles', 'get /roles/{name}', 'put /roles/{name}', 'delete /roles/{name}', 'get /bindings', 'get /accounts/{account}/permissions',
       'get /export', 'post /import', 'get /healthz', 'get /readyz', 'get /metrics', 'get /openapi.json',
-      'post /robots', 'get /robots', 'post /robots/{account}/rotate', 'delete /robots/{account}', 'post /robots/verify', 'post /robots/lookup', 'get /changes',
+      'post /robots', 'get /robots', 'get /robots/{account}', 'post /robots/{account}/rotate', 'delete /robots/{account}', 'post /robots/verify', 'post /robots/lookup', 'get /changes',
       'post /tokens', 'get /tokens', 'delete /tokens/{name}',
     ];
     const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));

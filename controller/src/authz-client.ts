@@ -1,6 +1,6 @@
 /**
- * authz's robot REST API as the controller uses it (docs/namespace-credentials.md §4): list a
- * namespace's robots, create, rotate with an overlap, delete. The token should be a scoped
+ * authz's robot REST API as the controller uses it (docs/namespace-credentials.md §4): read one robot
+ * (`GET /robots/{account}`, not the namespace's list), create, rotate with an overlap, delete. The token should be a scoped
  * `robots:manage` token for all namespaces, never the admin token. authz not answering, or answering
  * anything unexpected, throws: the reconcile fails with `Ready=False` and retries; nothing is guessed.
  */
@@ -46,12 +46,12 @@ export class AuthzClient {
     return { status: res.status, json: json ?? {} };
   }
 
-  /** The robot `account` if it exists. */
-  async find(namespace: string, account: string): Promise<RobotView | undefined> {
-    const r = await this.call('GET', `/robots?namespace=${encodeURIComponent(namespace)}`);
-    if (r.status !== 200 || !Array.isArray(r.json.robots)) throw new AuthzUnavailable(`authz GET /robots answered ${r.status}`);
-    const hit = (r.json.robots as RobotView[]).find((x) => x.account === account);
-    return hit ? { account: hit.account, actions: [...hit.actions].sort() } : undefined;
+  /** The robot `account` if it exists: one by-account read, whatever the namespace holds. */
+  async find(account: string): Promise<RobotView | undefined> {
+    const r = await this.call('GET', `/robots/${encodeURIComponent(account)}`);
+    if (r.status === 404) return undefined;
+    if (r.status !== 200 || r.json.account !== account || !Array.isArray(r.json.actions)) throw new AuthzUnavailable(`authz GET /robots/… answered ${r.status}`);
+    return { account, actions: (r.json.actions as string[]).map(String).sort() };
   }
 
   /** Creates the robot; `undefined` when one of that name exists already (409). */

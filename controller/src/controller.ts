@@ -22,11 +22,14 @@ export interface ControllerOptions {
   resyncMs?: number;
   lease?: { namespace: string; name: string; identity: string; leaseSec?: number; renewDeadlineMs?: number; retryMs?: number };
   backoffBaseMs?: number;
-  watchIdleMs?: number;
+  /** How long the cache may go unconfirmed by the API server before /readyz says 503 (tests shorten it). */
+  staleAfterMs?: number;
 }
 
+/** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
+/** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
 const signature = (o: CredentialObject | undefined) =>
-  o ? `${o.metadata.generation ?? 0}|${o.metadata.deletionTimestamp ?? ''}|${(o.metadata.finalizers ?? []).join(',')}|${o.status?.observedGeneration ?? ''}` : '';
+  o ? `${o.metadata.generation ?? 0}|${o.metadata.deletionTimestamp ?? ''}|${(o.metadata.finalizers ?? []).join(',')}` : '';
 
 export class Controller {
   readonly informer: Informer;
@@ -48,7 +51,7 @@ export class Controller {
       onError: (key, err, retryInMs) => d.logger.warn({ key, err: (err as Error).message, retryInMs }, 'controller: reconcile failed'),
       backoffBaseMs: opts.backoffBaseMs ?? 500,
     });
-    this.informer = new Informer({ kube: d.kube, path: paths.crs(), logger: d.logger, onChange: (k) => this.changed(k), idleMs: opts.watchIdleMs ?? 90_000 });
+    this.informer = new Informer({ kube: d.kube, path: paths.crs(), logger: d.logger, onChange: (k) => this.changed(k), staleAfterMs: opts.staleAfterMs });
     if (opts.lease) {
       this.leader = new LeaderElector({
         kube: d.kube,
@@ -82,6 +85,7 @@ export class Controller {
     this.queue.close();
     await this.leader?.close();
     await this.informer.close();
+    this.d.kube.close();
   }
 
   private changed(key: string): void {

@@ -1,15 +1,16 @@
 /**
  * `tollgate controller`: the only file that reads flags/env and listens. Wires the API connection
- * (authn's in-cluster rules), the authz robot client, the reconcile dependencies, the controller, and
- * a small HTTP server for the kubelet's probes (`/healthz` always 200 while running, `/readyz` 200 once
- * the first list is in) and `/metrics` (no secrets in it).
+ * (common/kube: in-cluster or --k8s-api-url, one keep-alive client), the authz robot client, the
+ * reconcile dependencies, the controller, and a small HTTP server for the kubelet's probes (`/healthz`
+ * always 200 while running, `/readyz` 200 once listed and while the watch keeps the cache confirmed) and
+ * `/metrics` (no secrets in it).
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '../../common/logger.js';
 import { readSecretFile } from '../../common/secret.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
-import { resolveConnection } from '../../authn-server/src/credentials/k8s-secrets/connection.js';
+import { resolveConnection } from '../../common/kube/connection.js';
 import { AuthzClient } from './authz-client.js';
 import { loadConfig, type ControllerConfig } from './config.js';
 import { Controller } from './controller.js';
@@ -20,23 +21,18 @@ import { createEventRecorder } from './kube/events.js';
 /** Timings tests shorten; production uses the defaults (lease 15 s, renew deadline 10 s, retry 2 s). */
 export interface Tuning {
   backoffBaseMs?: number;
-  watchIdleMs?: number;
+  staleAfterMs?: number;
   leaseTiming?: { leaseSec: number; renewDeadlineMs: number; retryMs: number };
 }
 
 export function buildController(cfg: ControllerConfig, logger = createLogger({ name: 'tollgate-controller', ...(cfg.logLevel ? { level: cfg.logLevel } : {}) }), tuning: Tuning = {}): Controller {
-  let conn;
-  try {
-    conn = resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile });
-  } catch (e) {
-    // authn's message names its own flag; say which command needs the API.
-    throw new Error((e as Error).message.replace(/^--k8s-secrets: /, ''));
-  }
+  const conn = resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile }, process.env, 'tollgate controller');
   if (conn.baseUrl.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(conn.baseUrl.hostname)) throw new Error('--k8s-api-url: plain http is allowed only to a loopback address');
   // Read once at start so a missing file fails now; re-read per call so a rotated token is picked up.
   readSecretFile(cfg.authzTokenFile, '--authz-token-file');
   const authz = new AuthzClient(cfg.authzUrl, () => readSecretFile(cfg.authzTokenFile, '--authz-token-file'));
-  const kube = new KubeClient(conn);
+  // One keep-alive client for every call and the watch (a new TCP+TLS handshake per call costs the API server).
+  const kube = new KubeClient(conn, { userAgent: 'tollgate-controller' });
   const identity = cfg.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   return new Controller(
     {
@@ -55,7 +51,7 @@ export function buildController(cfg: ControllerConfig, logger = createLogger({ n
       workers: cfg.workers,
       resyncMs: cfg.resync * 1000,
       ...(tuning.backoffBaseMs ? { backoffBaseMs: tuning.backoffBaseMs } : {}),
-      ...(tuning.watchIdleMs ? { watchIdleMs: tuning.watchIdleMs } : {}),
+      ...(tuning.staleAfterMs ? { staleAfterMs: tuning.staleAfterMs } : {}),
       ...(cfg.leaderElect ? { lease: { namespace: cfg.leaseNamespace, name: cfg.leaseName, identity, ...tuning.leaseTiming } } : {}),
     },
   );
@@ -66,8 +62,6 @@ export async function runController(flags: Record<string, unknown>): Promise<voi
     const cfg = loadConfig(flags);
     const logger = createLogger({ name: 'tollgate-controller', ...(cfg.logLevel ? { level: cfg.logLevel } : {}) });
     const controller = buildController(cfg, logger);
-    let synced = false;
-    void controller.informer.synced.then(() => (synced = true));
     const http = await listen(
       (req, res) => {
         const path = (req.url ?? '').split('?')[0];
@@ -78,7 +72,7 @@ export async function runController(flags: Record<string, unknown>): Promise<voi
           });
           return;
         }
-        const ok = path === '/healthz' || (path === '/readyz' && synced);
+        const ok = path === '/healthz' || (path === '/readyz' && controller.informer.ready());
         res.writeHead(path === '/healthz' || path === '/readyz' ? (ok ? 200 : 503) : 404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok, leader: controller.leader?.isLeader() ?? true }));
       },

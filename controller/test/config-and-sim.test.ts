@@ -63,7 +63,7 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     const inf = new Informer({ kube, path: '/api/v1/secrets', logger: createLogger({ name: 't', level: 'silent' }), onChange: (k) => seen.add(k), pageSize: 500 });
     inf.start();
     await inf.synced;
-    const pages = sim.requests.filter((r) => r.path === '/api/v1/secrets').length;
+    const pages = sim.requests.filter((r) => r.pathname === '/api/v1/secrets' && !r.path.includes('watch=')).length;
     assert.ok(pages >= 3, `${pages} list requests`);
     assert.equal([...inf.cache.keys()].filter((k) => k.startsWith('paged/')).length, 1100);
     sim.put('/api/v1/namespaces/paged/secrets', { metadata: { name: 'late' } });
@@ -73,13 +73,26 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     await inf.close();
   });
 
+  it('SIMULATED: closing the informer while its list hangs ends the list request instead of waiting for its timeout', async () => {
+    sim.failNext('list', 'hang');
+    const inf = new Informer({ kube, path: '/api/v1/namespaces/hang/secrets', logger: createLogger({ name: 't', level: 'silent' }), onChange: () => undefined, listTimeoutMs: 120_000 });
+    const asked = sim.requests.length;
+    inf.start();
+    const end = Date.now() + 3000;
+    while (sim.requests.length === asked && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sim.requests.at(-1)?.pathname, '/api/v1/namespaces/hang/secrets', 'the list was sent (and is not answered)');
+    const closed = await Promise.race([inf.close().then(() => 'closed'), new Promise((r) => setTimeout(() => r('still waiting after 10 s'), 10_000).unref())]);
+    assert.equal(closed, 'closed');
+    assert.equal(inf.ready(), false);
+  });
+
   it('SIMULATED: Lease times must be MicroTime (six fractional digits)', async () => {
     const lease = (t: string) => ({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${t.length}` }, spec: { holderIdentity: 'a', renewTime: t } });
     assert.equal((await kube.create(paths.leases('ns'), lease(new Date().toISOString()))).status, 400);
     assert.equal((await kube.create(paths.leases('ns'), lease(microTime(Date.now())))).status, 201);
   });
 
-  it('SIMULATED: a watch replays from its resourceVersion; after compaction it answers an ERROR event with code 410', async () => {
+  it('SIMULATED: a watch replays from its resourceVersion; after compaction one from an older resourceVersion gets an ERROR event with code 410, one from the current resourceVersion is served', async () => {
     const from = String(sim.store.rv);
     await kube.create(paths.secrets('w'), { metadata: { name: 'a' } });
     const lines: string[] = [];
@@ -92,5 +105,12 @@ describe('SIMULATED Kubernetes API server: the wire behaviour controller tests d
     const s2 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${from}`, { signal: ctl.signal, onLine: (l) => gone.push(l) });
     await s2.done.catch(() => undefined);
     assert.deepEqual(JSON.parse(gone[0]!).object.code, 410);
+    // As kube-apiserver: a watch from the current resourceVersion is served after compaction, not 410.
+    const current: string[] = [];
+    const s3 = await kube.watch(`/api/v1/secrets?watch=1&resourceVersion=${sim.store.rv}&timeoutSeconds=1`, { signal: ctl.signal, onLine: (l) => current.push(l) });
+    assert.equal(s3.status, 200);
+    await kube.create(paths.secrets('w'), { metadata: { name: 'b' } });
+    await s3.done.catch(() => undefined);
+    assert.deepEqual(current.map((l) => (JSON.parse(l) as { type: string; object: { metadata: { name?: string } } })).filter((e) => e.type !== 'BOOKMARK').map((e) => [e.type, e.object.metadata.name]), [['ADDED', 'b']]);
   });
 });

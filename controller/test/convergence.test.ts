@@ -85,11 +85,12 @@ describe('controller: convergence (SIMULATED Kubernetes API, real authz)', funct
     c.start();
     await c.informer.synced;
     const relists = c.informer.relists;
-    w.sim.store.compact();
+    // Watch cut, a change it misses, then compaction: its resourceVersion is now too old (410), as on a real API server.
     w.sim.breakWatches();
     let failures = 0;
     w.sim.fail = (method, path) => (method !== 'GET' && path.includes('/secrets') && failures++ < 3 ? 500 : undefined);
     w.credential('team-a', 'flaky', { type: 'Robot', serviceAccounts: ['default'] });
+    w.sim.store.compact();
     await waitFor('Ready after 500s', () => w.ready('team-a', 'flaky')?.status === 'True', 15_000);
     assert.ok(failures >= 3, 'the injected failures were hit');
     assert.ok(c.informer.relists > relists, 'the 410 made it list again');

@@ -31,6 +31,8 @@ export class World {
   sim!: KubeApiSim;
   store!: AuthzStore;
   authzUrl = '';
+  /** Every request authz received (method and path with query), in order. */
+  readonly authzRequests: Array<{ method: string; path: string }> = [];
   private authzServer: Server | undefined;
   private authzPort = 0;
   private readonly controllers: Controller[] = [];
@@ -46,7 +48,10 @@ export class World {
 
   async authzUp(): Promise<void> {
     const app = createApp({ store: this.store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
-    this.authzServer = createServer(app);
+    this.authzServer = createServer((req, res) => {
+      this.authzRequests.push({ method: req.method ?? '', path: req.url ?? '' });
+      app(req, res);
+    });
     await new Promise<void>((r) => this.authzServer!.listen(this.authzPort, '127.0.0.1', r));
     this.authzPort = (this.authzServer.address() as AddressInfo).port;
     this.authzUrl = `http://127.0.0.1:${this.authzPort}`;
@@ -66,7 +71,7 @@ export class World {
       k8sApiUrl: this.sim.url, authzUrl: this.authzUrl, authzTokenFile: join(this.dir, 'authz.token'), registryHost: HOST, audience: AUDIENCE,
       allowPush: ['team-*'], leaderElect: lease, logLevel: 'silent', ...flags,
     }, {});
-    const c = buildController(cfg, createLogger({ name: 'controller-test', level: process.env.CONTROLLER_TEST_LOG ?? 'silent' }), { backoffBaseMs: 100, watchIdleMs: 5000, leaseTiming: { leaseSec: 2, renewDeadlineMs: 1500, retryMs: 300 } });
+    const c = buildController(cfg, createLogger({ name: 'controller-test', level: process.env.CONTROLLER_TEST_LOG ?? 'silent' }), { backoffBaseMs: 100, staleAfterMs: 5000, leaseTiming: { leaseSec: 2, renewDeadlineMs: 1500, retryMs: 300 } });
     this.controllers.push(c);
     return c;
   }

@@ -144,7 +144,7 @@ describe('controller: Robot credentials (SIMULATED Kubernetes API, real authz)',
     for (const r of w.sim.requests) {
       assert.ok(allowed.has(r.method), `${r.method} ${r.path}`);
       if (r.method === 'PATCH') assert.equal(r.contentType, 'application/merge-patch+json', r.path);
-      assert.match(r.path, /^\/api\/v1\/namespaces\/[^/]+\/(secrets|serviceaccounts)(\/[^/]+(\/token)?)?$|^\/apis\/registry\.tollgate\.dev\/v1alpha1\/(namespaces\/[^/]+\/)?registrycredentials(\/[^/]+(\/status)?)?$|^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events$|^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases(\/[^/]+)?$/, `${r.method} ${r.path}`);
+      assert.match(r.pathname, /^\/api\/v1\/namespaces\/[^/]+\/(secrets|serviceaccounts)(\/[^/]+(\/token)?)?$|^\/apis\/registry\.tollgate\.dev\/v1alpha1\/(namespaces\/[^/]+\/)?registrycredentials(\/[^/]+(\/status)?)?$|^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events$|^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases(\/[^/]+)?$/, `${r.method} ${r.path}`);
     }
   });
 });

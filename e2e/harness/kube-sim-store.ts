@@ -50,7 +50,12 @@ export class SimStore {
   compactedAt = 0;
   listeners = new Set<(e: LoggedEvent) => void>();
 
-  constructor(private readonly statusSubresource: (plural: string) => boolean) {}
+  constructor(
+    private readonly statusSubresource: (plural: string) => boolean,
+    firstResourceVersion = 1000,
+  ) {
+    this.rv = firstResourceVersion;
+  }
 
   private table(plural: string): Map<string, Obj> {
     let t = this.objects.get(plural);
@@ -66,9 +71,9 @@ export class SimStore {
     return this.table(plural).get(`${ns}/${name}`);
   }
 
-  /** Drops the event log: every watch from an older resourceVersion now gets 410 Gone. */
+  /** Drops the event log: every watch from an older resourceVersion now gets 410 Gone (from the current one: not). */
   compact(): void {
-    this.compactedAt = this.rv + 1;
+    this.compactedAt = this.rv;
     this.log.length = 0;
   }
 

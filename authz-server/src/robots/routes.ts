@@ -1,7 +1,8 @@
 /**
  * Robot accounts over REST. Admin token or API token: `POST /robots` and `DELETE /robots/{account}`
  * (`robots:manage`), `POST /robots/{account}/rotate` (`robots:rotate`), `GET /robots[?namespace=]`
- * (`read`, listing only the token's namespaces) — an API token only in its namespaces. Client token
+ * (`read`, listing only the token's namespaces) and `GET /robots/{account}` (`read`, or a robots ability,
+ * in the robot's namespace; the controller's one-robot lookup) — an API token only in its namespaces. Client token
  * (authn): `POST /robots/verify` `{account, secret}` and `POST /robots/lookup` `{account}`. A secret is
  * in exactly one response: the one that made it.
  */
@@ -75,6 +76,15 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     const p = requireAbility(res, hasAbility(principalOf(res), 'robots:rotate') ? 'robots:rotate' : 'read', ns);
     const now = ctx.clock();
     res.json({ robots: (await store.list(ns)).filter((x) => inNamespaces(p, x.namespace)).map((x) => publicView(x, now)) });
+  });
+
+  r.get('/robots/:account', ctx.admin, async (req, res) => {
+    const { account, namespace } = accountParam(req);
+    // As for the list: those who may rotate or manage robots may see one; others need `read`.
+    requireAbility(res, hasAbility(principalOf(res), 'robots:rotate') ? 'robots:rotate' : 'read', namespace, 'account');
+    const robot = await store.get(account);
+    if (!robot) throw new AuthzError(404, 'not_found', `robot "${account}" does not exist`, 'account');
+    res.json(publicView(robot, ctx.clock()));
   });
 
   r.post(ROBOT_VERIFY_PATH, ctx.client, jsonBody, async (req, res) => {

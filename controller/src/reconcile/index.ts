@@ -14,7 +14,7 @@ import { ensureFinalizer, writeStatus } from './cr-writes.js';
 import { finalize } from './finalize.js';
 import { robotCredential } from './robot.js';
 import { readSecret, writeSecret, deleteOwnSecret } from './secret.js';
-import { serviceAccountExists, setPullSecret } from './service-accounts.js';
+import { readServiceAccount, setPullSecret, type ServiceAccount } from './service-accounts.js';
 import { tokenCredential } from './token.js';
 import { Failure, type Credential, type CredentialObject, type ReconcileDeps, type ReconcileResult } from './types.js';
 
@@ -31,39 +31,45 @@ export async function reportFailure(d: ReconcileDeps, cr: CredentialObject, f: F
   await writeStatus(d, cr, { ...cr.status, observedGeneration: cr.metadata.generation ?? 0, conditions: [readyCondition(cr.status, outcome, cr.metadata.generation ?? 0, d.now())] });
 }
 
-async function preflight(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<Failure | undefined> {
+/** Every named service account must exist: a Failure naming the first missing one, else the accounts as read. */
+async function preflight(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<Failure | Map<string, ServiceAccount>> {
   const ns = cr.metadata.namespace;
+  const read = new Map<string, ServiceAccount>();
   for (const [i, sa] of spec.serviceAccounts.entries()) {
-    if (!(await serviceAccountExists(d, ns, sa))) return new Failure('MissingServiceAccount', `spec.serviceAccounts[${i}]: service account "${sa}" does not exist in namespace ${ns}`, 30_000);
+    const obj = read.get(sa) ?? (await readServiceAccount(d, ns, sa));
+    if (!obj) return new Failure('MissingServiceAccount', `spec.serviceAccounts[${i}]: service account "${sa}" does not exist in namespace ${ns}`, 30_000);
+    read.set(sa, obj);
   }
-  if (spec.type === 'ServiceAccountToken' && !(await serviceAccountExists(d, ns, spec.serviceAccountName))) {
+  if (spec.type === 'ServiceAccountToken' && !read.has(spec.serviceAccountName) && !(await readServiceAccount(d, ns, spec.serviceAccountName))) {
     return new Failure('MissingServiceAccount', `spec.serviceAccountName: service account "${spec.serviceAccountName}" does not exist in namespace ${ns}`, 30_000);
   }
-  return undefined;
+  return read;
 }
 
-async function attach(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<void> {
+async function attach(d: ReconcileDeps, cr: CredentialObject, spec: Spec, read: Map<string, ServiceAccount>): Promise<void> {
   const ns = cr.metadata.namespace;
   const oldName = cr.status?.secretName;
   const oldSas = cr.status?.serviceAccounts ?? [];
   for (const sa of oldSas) {
-    if (oldName !== undefined && (oldName !== spec.secretName || !spec.serviceAccounts.includes(sa))) await setPullSecret(d, ns, sa, oldName, false);
+    if (oldName === undefined || (oldName === spec.secretName && spec.serviceAccounts.includes(sa))) continue;
+    await setPullSecret(d, ns, sa, oldName, false);
+    read.delete(sa); // changed since preflight read it
   }
   if (oldName !== undefined && oldName !== spec.secretName) await deleteOwnSecret(d, cr, oldName);
-  for (const sa of spec.serviceAccounts) await setPullSecret(d, ns, sa, spec.secretName, true);
+  for (const sa of spec.serviceAccounts) await setPullSecret(d, ns, sa, spec.secretName, true, read.get(sa));
 }
 
 async function apply(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promise<ReconcileResult> {
   await ensureFinalizer(d, cr);
-  const pre = await preflight(d, cr, spec);
-  if (pre) throw pre;
+  const accounts = await preflight(d, cr, spec);
+  if (accounts instanceof Failure) throw accounts;
   const current = await readSecret(d, cr, spec.secretName);
   if (current.kind === 'foreign') throw new Failure('Conflict', `spec.secretName: Secret "${spec.secretName}" exists and was not created by this RegistryCredential; it is left alone`, 60_000);
   const have = current.kind === 'ours' ? current.credential : undefined;
   const cred: Credential | Failure = spec.type === 'Robot' ? await robotCredential(d, cr, spec, have) : await tokenCredential(d, cr, spec, have);
   if (cred instanceof Failure) throw cred;
   if (cred.password !== undefined) await writeSecret(d, cr, spec.secretName, current, cred.username, cred.password);
-  await attach(d, cr, spec);
+  await attach(d, cr, spec, accounts);
   if (cred.event) d.events.record(regarding(cr), 'Normal', cred.event.reason, cred.event.note);
   const gen = cr.metadata.generation ?? 0;
   const status: CredentialStatus = {

@@ -25,7 +25,7 @@ export async function robotCredential(d: ReconcileDeps, cr: CredentialObject, sp
   const account = robotAccount(ns, name);
   const claimed = cr.status?.account === account;
   const now = d.now();
-  let robot = await d.authz.find(ns, account);
+  let robot = await d.authz.find(account);
   if (robot && !claimed) return new Failure('Conflict', `robot "${account}" exists in authz but was not created by this RegistryCredential; delete it or rename the RegistryCredential`, 60_000);
   if (robot && robot.actions.join(',') !== spec.actions.join(',')) {
     await d.authz.remove(account);

@@ -11,26 +11,32 @@ const ATTEMPTS = 8;
 /** Several CRs of one namespace often name the same account: spread their retries a little. */
 const jitter = () => new Promise((r) => setTimeout(r, 5 + Math.random() * 45));
 
-/** True when the service account exists (a 404 is an answer; anything else but 200 throws). */
-export async function serviceAccountExists(d: ReconcileDeps, ns: string, sa: string): Promise<boolean> {
+export type ServiceAccount = Record<string, unknown>;
+
+/** The service account as read, or undefined when it does not exist (a 404 is an answer; anything else but 200 throws). */
+export async function readServiceAccount(d: ReconcileDeps, ns: string, sa: string): Promise<ServiceAccount | undefined> {
   const r = await d.kube.get(paths.serviceAccount(ns, sa));
-  if (r.status === 404) return false;
-  if (r.status !== 200) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
-  return true;
+  if (r.status === 404) return undefined;
+  if (r.status !== 200 || !isObj(r.json)) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
+  return r.json;
 }
 
-/** Makes `sa`'s imagePullSecrets hold (or not hold) `secretName`; false when the account does not exist. */
-export async function setPullSecret(d: ReconcileDeps, ns: string, sa: string, secretName: string, present: boolean): Promise<boolean> {
+/**
+ * Makes `sa`'s imagePullSecrets hold (or not hold) `secretName`; false when the account does not exist.
+ * `known` is a copy read earlier in this reconcile: used for the first attempt (a stale one answers 409
+ * and is read again), so a settled credential costs one read per account, not two.
+ */
+export async function setPullSecret(d: ReconcileDeps, ns: string, sa: string, secretName: string, present: boolean, known?: ServiceAccount): Promise<boolean> {
+  let read: ServiceAccount | undefined = known;
   for (let i = 0; i < ATTEMPTS; i++) {
-    const r = await d.kube.get(paths.serviceAccount(ns, sa));
-    if (r.status === 404) return false;
-    if (r.status !== 200 || !isObj(r.json)) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
-    const obj = r.json;
+    const obj = read ?? (await readServiceAccount(d, ns, sa));
+    read = undefined;
+    if (!obj) return false;
     const list = Array.isArray(obj.imagePullSecrets) ? (obj.imagePullSecrets as Array<{ name?: unknown }>) : [];
     const has = list.some((x) => x.name === secretName);
     if (has === present) return true;
-    obj.imagePullSecrets = present ? [...list, { name: secretName }] : list.filter((x) => x.name !== secretName);
-    const w = await d.kube.replace(paths.serviceAccount(ns, sa), obj);
+    const next = { ...obj, imagePullSecrets: present ? [...list, { name: secretName }] : list.filter((x) => x.name !== secretName) };
+    const w = await d.kube.replace(paths.serviceAccount(ns, sa), next);
     if (w.status === 409) {
       await jitter();
       continue;

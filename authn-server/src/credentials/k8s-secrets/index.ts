@@ -14,7 +14,7 @@ import { createHmac } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
-import type { ApiConnection } from './api-client.js';
+import { KubeClient, type ApiConnection } from '../../../../common/kube/client.js';
 import { SecretGetter } from './get-mode.js';
 import { SecretInformer, type InformerOptions } from './informer.js';
 import { createK8sMetrics } from './metrics.js';
@@ -36,7 +36,7 @@ export interface K8sSecretsOptions {
   logger: Logger;
   registry?: Registry;
   /** Informer timings (tests shorten them). */
-  informer?: Partial<Omit<InformerOptions, 'conn' | 'secretName' | 'registryHost' | 'logger' | 'metrics'>>;
+  informer?: Partial<Omit<InformerOptions, 'kube' | 'secretName' | 'registryHost' | 'logger' | 'metrics'>>;
 }
 
 export interface K8sSecretsBackend extends CredentialBackend {
@@ -58,9 +58,11 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   const logger = opts.logger.child({ backend: 'k8s-secrets' });
   let isReady: () => boolean = () => false;
   const metrics = createK8sMetrics(() => isReady(), opts.registry);
-  const common = { conn: opts.conn, secretName, registryHost: opts.registryHost, logger, metrics };
+  // One keep-alive client for the list, the watch and every get-mode GET.
+  const kube = new KubeClient(opts.conn, { userAgent: 'tollgate-authn' });
+  const common = { kube, secretName, registryHost: opts.registryHost, logger, metrics };
   const informer = opts.mode === 'get' ? undefined : new SecretInformer({ ...common, ...opts.informer });
-  const getter = opts.mode === 'get' ? new SecretGetter(common) : undefined;
+  const getter = opts.mode === 'get' ? new SecretGetter({ ...common, conn: opts.conn }) : undefined;
   isReady = () => (informer ? informer.ready() : true);
   informer?.start();
 
@@ -109,6 +111,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
     },
     close: async () => {
       await informer?.close();
+      kube.close();
     },
   };
 }

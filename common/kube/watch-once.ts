@@ -1,7 +1,7 @@
 /**
- * One watch request, and the verdict on how it ended. A 200 proves nothing (issue 18: an API server that
- * answers 200 and then sends an ERROR event, nothing at all, or an empty body, and a proxy that holds the
- * stream open, all kept a deleted Secret logging in). What counts:
+ * One watch request of the reflector, and the verdict on how it ended. A 200 proves nothing (issue 18: an
+ * API server that answers 200 and then sends an ERROR event, nothing at all, or an empty body, and a proxy
+ * that holds the stream open, all kept a deleted Secret logging in). What counts:
  * - an event that moves the resourceVersion on (ADDED, MODIFIED, DELETED, or a BOOKMARK with a new one) is
  *   progress, reported through `onEvent` as it arrives;
  * - the server ending the stream cleanly at the `timeoutSeconds` we asked for proves that nothing was
@@ -11,7 +11,7 @@
  *   is *broken* and aborted, an ERROR event or a garbage line is a failure: all throw `WatchFailed`;
  * - `410 Gone` (status or ERROR event) throws `Gone`: list again.
  */
-import { ApiError, watchLines, type ApiConnection } from './api-client.js';
+import { ApiError, statusMessage, type KubeClient } from './client.js';
 
 /** The watch asks for a fresh list (410 Gone). */
 export class Gone extends Error {}
@@ -28,7 +28,7 @@ export class WatchFailed extends ApiError {
 }
 
 export interface WatchOnceOptions {
-  conn: ApiConnection;
+  kube: KubeClient;
   /** Path and query up to (not including) `timeoutSeconds`. */
   path: string;
   timeoutSec: number;
@@ -43,10 +43,6 @@ export interface WatchOnceOptions {
 export type WatchEnd = 'ran-to-timeout' | 'progressed';
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
-function statusMessage(json: unknown): string {
-  return isObject(json) && typeof json.message === 'string' ? `: ${json.message.slice(0, 200)}` : '';
-}
 
 export async function watchOnce(o: WatchOnceOptions): Promise<WatchEnd> {
   const ctl = new AbortController();
@@ -79,7 +75,7 @@ export async function watchOnce(o: WatchOnceOptions): Promise<WatchEnd> {
     if (o.onEvent(type, obj)) progressed = true;
   };
   try {
-    const stream = await watchLines(o.conn, `${o.path}&timeoutSeconds=${o.timeoutSec}`, { signal: ctl.signal, onLine }).catch((e: unknown) => {
+    const stream = await o.kube.watch(`${o.path}&timeoutSeconds=${o.timeoutSec}`, { signal: ctl.signal, onLine }).catch((e: unknown) => {
       throw ctl.signal.reason === outlived ? new WatchFailed('outlived', `${outlived} before answering`) : e;
     });
     if (stream.status === 410) throw new Gone('watch answered 410 Gone');
