@@ -1,7 +1,7 @@
 /**
  * `tollgate authn serve` loads only what the server uses: the admin CLI commands registered in the
  * same binary must not pull axios (≈ 25 MB of RSS) into the token server, and a users-file-only server
- * loads none of the issuers (OIDC), Kubernetes Secrets or robots backends. Checked on the real CLI
+ * loads none of the issuers (OIDC), Kubernetes Secrets (nor common/kube/) or robots backends. Checked on the real CLI
  * with an ESM loader hook that records every module the process loads.
  */
 import assert from 'node:assert/strict';
@@ -39,11 +39,14 @@ function recordingArgs(dir: string, out: string, args: string[]): string[] {
   return ['--import', 'tsx', '--import', pathToFileURL(register).href, join(ROOT, 'cli', 'tollgate.ts'), ...args];
 }
 
-/** authn-server source files (credentials/…) in a list of loaded module URLs. */
+/** authn-server source files (credentials/…) and shared ones (common/…) in a list of loaded module URLs. */
 const sourcesIn = (out: string): string[] =>
   readFileSync(out, 'utf8')
     .split('\n')
-    .map((u) => /\/authn-server\/src\/(.+)\.ts$/.exec(u.split('?')[0]!)?.[1])
+    .map((u) => {
+      const m = /\/(authn-server\/src|common)\/(.+)\.ts$/.exec(u.split('?')[0]!);
+      return m && (m[1] === 'common' ? `common/${m[2]}` : m[2]);
+    })
     .filter((n): n is string => !!n);
 
 describe('what `authn serve` loads', () => {
@@ -86,7 +89,7 @@ describe('what `authn serve` loads', () => {
       assert.equal((await token('alice', 'alice-pass')).status, 200);
       const loaded = sourcesIn(out);
       assert.ok(loaded.includes('credentials/files/users-file'), `the users-file backend is loaded (${loaded.join(', ')})`);
-      for (const unused of ['credentials/oidc/', 'credentials/k8s-secrets/', 'credentials/robots']) {
+      for (const unused of ['credentials/oidc/', 'credentials/k8s-secrets/', 'credentials/robots', 'common/kube/']) {
         assert.deepEqual(
           loaded.filter((f) => f.startsWith(unused)),
           [],
