@@ -9,7 +9,8 @@ import type { ServerResponse } from 'node:http';
  * node then stores them as given, without the per-header bookkeeping of `setHeader` (hot paths).
  */
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra: readonly string[] = []): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text)), ...extra]);
-  res.end(text);
+  // Encoded once: its length is the header, and the socket gets the bytes without encoding the string again.
+  const bytes = Buffer.from(JSON.stringify(body));
+  res.writeHead(status, ['Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(bytes.length), ...extra]);
+  res.end(bytes);
 }
