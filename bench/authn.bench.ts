@@ -5,7 +5,8 @@
  * binding), authn-server (`tollgate authn serve`, users file with bcrypt cost-10 hashes), and a bare
  * express route returning a token-sized JSON body, all measured with autocannon in the same run:
  *   1. bare express route (the ceiling on this machine),
- *   2. the same route plus one /authorized call through authn's own authz client,
+ *   2. the same route plus one /authorized call through authn's own authz client, and the same route signing one
+ *      ES256 token with authn's key (what any token server does per token),
  *   3. cached re-login: GET /auth with Basic + 1 and 4 scopes, bcrypt verification cached, authn as started
  *      with no cache flags (decisions cached, kept current by authz's change feed), at 32 connections and
  *      (latency of several scopes) at one connection,
@@ -134,7 +135,17 @@ async function main(): Promise<void> {
     const authn = await start(authnArgs([]), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
     await new Promise((r) => setTimeout(r, 500));
     const idle = rssMb(authn.proc.pid!);
-    // Idle as it stays: the bcrypt thread that made the dummy hashes at start-up exits after 10 s without work.
+    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+    // Percent-encoded as the clients send it (Go's url.Values.Encode: `:` → %3A, `/` → %2F, `,` → %2C).
+    const q = (scope: string) => `scope=${encodeURIComponent(scope)}`;
+    const tokenPath = `/auth?account=alice&service=bench-registry&${q('repository:team-a/app:pull,push')}`;
+    // Four scopes in one token request (as `docker push` of an image mounted from other repositories asks).
+    const tokenPath4 = `${tokenPath}&${q('repository:team-a/base:pull')}&${q('repository:team-a/tools:pull')}&${q('repository:team-a/cache:pull,push')}`;
+    const headers = { authorization: basic('alice', 'alice-pw') };
+    // The first login pays bcrypt once; its token sizes the bare route's reply. Then idle as it stays: the bcrypt
+    // thread (dummy hashes at start-up, this login) exits after 10 s without work, as on a server whose clients
+    // are logged in (their re-logins are cached).
+    const firstToken = ((await (await fetch(authn.url + tokenPath, { headers })).json()) as { token: string }).token;
     await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
     const idleSettled = rssMb(authn.proc.pid!);
 
@@ -143,9 +154,24 @@ async function main(): Promise<void> {
       bareScript,
       `import express from ${JSON.stringify(join(root, 'node_modules', 'express', 'index.js'))};
 import { createAuthzClient } from ${JSON.stringify(join(buildDir, 'authn-server', 'src', 'authz-client', 'index.js'))};
+import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 const app = express();
-const body = { token: 'x'.repeat(700), access_token: 'x'.repeat(700), expires_in: 300, issued_at: new Date().toISOString() };
+// A token-sized reply: as long as the token authn issues for one scope (its x5c header included).
+const fake = 'x'.repeat(Number(process.env.TOKEN_CHARS));
+const body = { token: fake, access_token: fake, expires_in: 300, issued_at: new Date().toISOString() };
 app.get('/auth', (req, res) => res.json(body));
+// The same route signing a one-scope ES256 token with authn's key (header encoded once, 128-bit jti, as
+// token/issuer.ts does): the least any token server must do per token, with express around it.
+const key = { key: createPrivateKey(readFileSync(process.env.KEY_FILE)), dsaEncoding: 'ieee-p1363' };
+const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: 'bench', x5c: [fake.slice(0, Math.max(0, Number(process.env.TOKEN_CHARS) - 560))] })).toString('base64url');
+app.get('/auth-signed', (req, res) => {
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = { iss: 'tollgate', sub: 'alice', aud: 'bench-registry', access: [{ type: 'repository', name: 'team-a/app', actions: ['pull', 'push'] }], iat, nbf: iat, exp: iat + 300, jti: randomBytes(16).toString('base64url') };
+  const input = header + '.' + Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const token = input + '.' + sign('sha256', Buffer.from(input), key).toString('base64url');
+  res.json({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() });
+});
 // The same route plus one call to /authorized through authn's own authz client (node:http with a
 // keep-alive agent, authn-server/src/authz-client): the floor of any design that asks authz per request.
 const authz = createAuthzClient({ url: process.env.AUTHZ_URL, token: process.env.AUTHZ_TOKEN });
@@ -154,21 +180,12 @@ app.get('/auth-plus-authz', async (req, res) => { await authz.authorize(ask); re
 const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'listening', url: 'http://127.0.0.1:' + s.address().port })));
 `,
     );
-    const bare = await start([bareScript], { AUTHZ_URL: authz.url, AUTHZ_TOKEN: 'bench-client-token-0123456789abcdef' });
+    const bare = await start([bareScript], { AUTHZ_URL: authz.url, AUTHZ_TOKEN: 'bench-client-token-0123456789abcdef', TOKEN_CHARS: String(firstToken.length), KEY_FILE: keys.keyFile });
 
-    const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
-    // Percent-encoded as the clients send it (Go's url.Values.Encode: `:` → %3A, `/` → %2F, `,` → %2C).
-    const q = (scope: string) => `scope=${encodeURIComponent(scope)}`;
-    const tokenPath = `/auth?account=alice&service=bench-registry&${q('repository:team-a/app:pull,push')}`;
-    // Four scopes in one token request (as `docker push` of an image mounted from other repositories asks).
-    const tokenPath4 = `${tokenPath}&${q('repository:team-a/base:pull')}&${q('repository:team-a/tools:pull')}&${q('repository:team-a/cache:pull,push')}`;
-    const headers = { authorization: basic('alice', 'alice-pw') };
-    // The first login pays bcrypt once; the bcrypt thread it started then gets its 10 s to exit, as on a
-    // server whose clients are logged in (their re-logins are cached). Then the JIT warms up on both servers.
-    await fetch(authn.url + tokenPath, { headers });
-    await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+    // The JIT warms up on both servers.
     await load(authn.url + tokenPath, { headers, duration: 3 });
     await load(bare.url + '/auth', { duration: 3 });
+    await load(bare.url + '/auth-signed', { duration: 2 });
 
     /** Runs a load and adds the server's and the authz-server's CPU microseconds per request. */
     const measured = async (name: string, pid: number, url: string, opts: Partial<autocannon.Options>): Promise<Row> => {
@@ -183,9 +200,10 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     };
     const load0 = loadavg();
     const rows: Row[] = [];
-    rows.push(await measured('bare express route (same JSON size as a 1-scope token)', bare.proc.pid!, bare.url + '/auth', {}));
+    rows.push(await measured("bare express route (reply as long as authn's 1-scope token reply)", bare.proc.pid!, bare.url + '/auth', {}));
     await load(bare.url + '/auth-plus-authz', { duration: 2 });
     rows.push(await measured("bare express route + one /authorized call (authn's authz client)", bare.proc.pid!, bare.url + '/auth-plus-authz', {}));
+    rows.push(await measured("bare express route + one ES256 signature (a one-scope token signed with authn's key)", bare.proc.pid!, bare.url + '/auth-signed', {}));
     rows.push(await measured('authn: cached re-login, 1 scope, no cache flags (change feed + decision cache)', authn.proc.pid!, authn.url + tokenPath, { headers }));
     rows.push(await measured('authn: cached re-login, 4 scopes, no cache flags (change feed + decision cache)', authn.proc.pid!, authn.url + tokenPath4, { headers }));
     const afterCached = rssMb(authn.proc.pid!);
@@ -216,7 +234,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     const mem = rssMb(authn.proc.pid!);
 
     const load1 = loadavg();
-    const [bareRow, floorRow, cached, cached4] = rows as [Row, Row, Row, Row];
+    const [bareRow, floorRow, signedRow, cached, cached4] = rows as [Row, Row, Row, Row, Row];
     const [, dcRow, dc4] = dcRows as [Row, Row, Row];
     const x = (a: number, b: number) => (a / b).toFixed(2);
     const cpu = (r: Row) => (r.cpuUs ?? 0) + (r.authzUs ?? 0);
@@ -253,6 +271,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       '',
       `- No cache flags, 1 scope, vs the bare express route: **${x(cached.rps, bareRow.rps)}×** req/s (target ≥ 1.0×); p99 ${cached.p99} ms against the bare route's ${bareRow.p99} ms (target: no higher).`,
       `- No cache flags, 4 scopes: **${x(cached4.rps, bareRow.rps)}×** the bare route (target ≥ 0.8×), p99 ${cached4.p99} ms.`,
+      `- The bare route signing one ES256 token per request: ${x(signedRow.rps, bareRow.rps)}× the bare route (${signedRow.cpuUs} µs of CPU per token against ${bareRow.cpuUs}): the signature alone costs ${(signedRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs. authn (1 scope) against it: ${x(cached.rps, signedRow.rps)}× req/s, ${cached.cpuUs} µs per token.`,
       `- With \`--decision-cache-ttl 0\` (every scope asks authz): ${x(dcRow.rps, bareRow.rps)}× (1 scope, p99 ${dcRow.p99} ms), ${x(dc4.rps, bareRow.rps)}× (4 scopes, p99 ${dc4.p99} ms).`,
       `- Scopes are asked in parallel: at one connection a 4-scope token takes ${lat4.mean} ms on average against ${lat1.mean} ms for 1 scope (in series it would be ≈ 4 round trips).`,
       `- CPU per token, both processes: bare route ${bareRow.cpuUs} µs; no cache flags, 1 scope ${cached.cpuUs} + ${cached.authzUs} = ${cpu(cached)} µs (**${x(bareRow.cpuUs ?? 0, cpu(cached))}×** the bare route if CPU-bound);`,
