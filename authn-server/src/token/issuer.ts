@@ -10,7 +10,8 @@
  * aud); an access token is rejected here (wrong typ/aud/tgt).
  *
  * Signing uses node:crypto directly (JWS compact serialization by hand, header encoded once per key):
- * it is the hot path, and jose's WebCrypto signing costs ~4× more CPU per token. ES256 signatures are
+ * it is the hot path, and jose's WebCrypto signing costs ~4× more CPU per token. The signatures of one
+ * event-loop turn are made together (sign-batch.ts says why). ES256 signatures are
  * raw r||s (`ieee-p1363`), RS256 PKCS#1 v1.5 — exactly what registry 2.8 demands. jose verifies.
  */
 import { MAX_TOKEN_BYTES } from '../credentials/limits.js';
@@ -18,6 +19,7 @@ import { randomBytes, sign as cryptoSign } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, decodeProtectedHeader } from 'jose';
 import { AuthnError } from '../errors.js';
 import type { KeySet } from '../keys/load.js';
+import { batchedSigner } from './sign-batch.js';
 
 export interface AccessEntry {
   type: string;
@@ -85,14 +87,14 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
     b64url(JSON.stringify({ alg: signing.alg, typ, kid: signing.kid, ...(signing.includeX5c && signing.x5c.length ? { x5c: signing.x5c } : {}) }));
   const headers = { JWT: encodedHeader('JWT'), [REFRESH_TYP]: encodedHeader(REFRESH_TYP) };
   const keyInput = signing.alg === 'ES256' ? { key: signing.privateKey, dsaEncoding: 'ieee-p1363' as const } : signing.privateKey;
+  const signed = batchedSigner((input) => cryptoSign('sha256', input, keyInput));
 
   async function sign(typ: keyof typeof headers, claims: Record<string, unknown>, ttl: number): Promise<IssuedToken> {
     const issuedAt = clock();
     const iat = Math.floor(issuedAt.getTime() / 1000);
     const jti = newJti();
     const input = `${headers[typ]}.${b64url(JSON.stringify({ iss: opts.issuer, ...claims, iat, nbf: iat, exp: iat + ttl, jti }))}`;
-    const signature = cryptoSign('sha256', Buffer.from(input), keyInput).toString('base64url');
-    return { token: `${input}.${signature}`, jti, issuedAt, expiresIn: ttl };
+    return { token: `${input}.${await signed(input)}`, jti, issuedAt, expiresIn: ttl };
   }
 
   return {
