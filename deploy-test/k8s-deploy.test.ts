@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { kubectlMissingHint } from './helpers/k8s.js';
 import { run, ROOT, tempDir } from './helpers/run.js';
 
@@ -88,6 +88,17 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
     const calls = deploy(['--kustomize', join(ROOT, 'k8s', 'overlays', 'production')], 'unchanged');
     assert.deepEqual(calls.slice(-2), ['apply -f FILE -l app.kubernetes.io/component=controller', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
     assert.ok(calls.indexOf('apply -f FILE -l app.kubernetes.io/component=authz') < calls.indexOf('apply -f FILE -l app.kubernetes.io/component=controller'));
+  });
+
+  it('an overlay with trusted-ingress but no controller (its NetworkPolicy names ingress-nginx\'s `component: controller` pods) neither applies nor awaits a controller', () => {
+    const overlay = join(dir.path, 'ingress-only');
+    run('mkdir', ['-p', overlay]);
+    writeFileSync(join(overlay, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(overlay, join(ROOT, 'k8s', 'base'))}\ncomponents:\n  - ${relative(overlay, join(ROOT, 'k8s', 'components', 'trusted-ingress'))}\n`);
+    for (const mode of [[], ['--one-shot']]) {
+      const calls = deploy([...mode, '--kustomize', overlay], 'unchanged');
+      assert.ok(calls.some((c) => c.includes('deployment/tollgate-registry')), `the stack is awaited (${mode.join(' ') || 'ordered'})`);
+      assert.deepEqual(calls.filter((c) => c.includes('controller')), [], `no controller step (${mode.join(' ') || 'ordered'})`);
+    }
   });
 
   it('--secrets-only stops after the key material; --no-secrets never touches it', () => {

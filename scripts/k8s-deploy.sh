@@ -99,17 +99,23 @@ wait_for() {
   kubectl -n "$ns" rollout status "deployment/$1" --timeout "$timeout"
 }
 
+# The controller component is in the rendered objects when its Deployment is: a bare grep for its component
+# label would also match the NetworkPolicies that admit ingress-nginx's pods (labelled `component: controller`).
+has_controller() {
+  awk 'BEGIN { RS = "\n---\n" } /(^|\n)kind: Deployment\n/ && /\n  name: tollgate-controller\n/ { found = 1 } END { exit !found }' "$rendered"
+}
+
 if [ "$mode" = one-shot ]; then
   kubectl apply -k "$kdir"
   for d in tollgate-authz tollgate-authn tollgate-registry; do wait_for "$d"; done
-  if grep -q 'app.kubernetes.io/component: controller' "$rendered"; then wait_for tollgate-controller; fi
+  if has_controller; then wait_for tollgate-controller; fi
 else
   for c in authz authn registry; do
     kubectl apply -f "$rendered" -l "app.kubernetes.io/component=$c"
     wait_for "tollgate-$c"
   done
   # The controller (components/controller), after authz it talks to.
-  if grep -q 'app.kubernetes.io/component: controller' "$rendered"; then
+  if has_controller; then
     kubectl apply -f "$rendered" -l app.kubernetes.io/component=controller
     wait_for tollgate-controller
   fi
