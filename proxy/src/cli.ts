@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULTS as AUTHN_DEFAULTS } from '../../authn-server/src/config.js';
 import { PROXY_DEFAULTS } from './config.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -37,7 +38,7 @@ export function registerProxyCommand(program: Command): void {
     .option('--token-ttl <duration>', 'lifetime of upstream tokens (env TOLLGATE_AUTHN_TOKEN_TTL)')
     .option('--trust-proxy <cidrs>', 'proxies whose X-Forwarded-For is believed (env TOLLGATE_AUTHN_TRUST_PROXY)')
     .option('--anonymous', 'requests without credentials ask authz as account "" (env TOLLGATE_AUTHN_ANONYMOUS=true)')
-    .option('--decision-cache-ttl <duration>', 'cache /authorized answers, max 5s (env TOLLGATE_AUTHN_DECISION_CACHE_TTL)')
+    .option('--decision-cache-ttl <duration>', `longest life of a cached decision or robot login, kept current by authz's change feed; 0 = always ask authz (env TOLLGATE_AUTHN_DECISION_CACHE_TTL, default ${AUTHN_DEFAULTS.decisionCacheTtl}, max 1h)`)
     .option('--realm <name>', 'realm of the Basic challenge in token mode (env TOLLGATE_AUTHN_REALM)')
     .option('--k8s-secrets', 'namespace credentials from Kubernetes Secrets (env TOLLGATE_AUTHN_K8S_SECRETS=true)')
     .option('--bcrypt-workers <n>', 'bcrypt threads (env TOLLGATE_AUTHN_BCRYPT_WORKERS)')
