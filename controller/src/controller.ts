@@ -27,7 +27,6 @@ export interface ControllerOptions {
 }
 
 /** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
-/** What a reconcile depends on besides status: an event that changes none of it (our own status write) needs none. */
 const signature = (o: CredentialObject | undefined) =>
   o ? `${o.metadata.generation ?? 0}|${o.metadata.deletionTimestamp ?? ''}|${(o.metadata.finalizers ?? []).join(',')}` : '';
 

@@ -87,7 +87,7 @@ export function spaceConflicts(spaces: readonly Space[]): string[] {
 export function nameConflicts(source: string, names: Iterable<string>, spaces: readonly Space[]): string[] {
   const problems: string[] = [];
   for (const n of names) {
-    const owner = spaces.find((s) => inSpace(s, n));
+    const owner = ownerOf(spaces, n);
     if (owner) problems.push(`account spaces: ${source} user "${n.slice(0, 128)}" is in the accounts of ${owner.what}; rename the user`);
     if (problems.length >= 10) break;
   }

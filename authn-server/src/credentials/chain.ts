@@ -126,7 +126,7 @@ export async function createCredentials(opts: CredentialOptions): Promise<Creden
   let spacesOf: { issuers: readonly IssuerConfig[] | undefined; spaces: Space[] } | undefined;
   const spaces = (): Space[] => {
     const issuers = p.oidc?.issuers;
-    if (spacesOf?.issuers !== issuers || !spacesOf) spacesOf = { issuers, spaces: [...issuerSpaces(issuers ?? []), ...fixedSpaces] };
+    if (!spacesOf || spacesOf.issuers !== issuers) spacesOf = { issuers, spaces: [...issuerSpaces(issuers ?? []), ...fixedSpaces] };
     return spacesOf.spaces;
   };
   const p: Parts = { files: [], oidc: undefined, robots: opts.robots, secrets: opts.k8sSecrets, spaces, verifier, dummyCosts: new DummyCosts(), budget, recent: new RecentLogins(60_000, 10_000, opts.now) };

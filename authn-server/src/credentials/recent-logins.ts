@@ -3,12 +3,12 @@
  * login must pay the per-client budget before a remote lookup (authz `/robots/verify`, a Secret GET):
  * a new name or a wrong secret pays first, so nobody makes authn call out faster than the budget allows,
  * while a CI node re-logging in with its robot every few seconds does not spend it. It never decides a
- * login. Keyed by an HMAC under a per-process key: no secret is stored.
+ * login. Keyed by `loginKey` (login-key.ts): no secret is stored.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { loginKey, newLoginKeySecret } from './login-key.js';
 
 export class RecentLogins {
-  private readonly key = randomBytes(32);
+  private readonly key = newLoginKeySecret();
   private readonly seen = new Map<string, number>();
 
   constructor(
@@ -18,7 +18,7 @@ export class RecentLogins {
   ) {}
 
   private id(user: string, password: string): string {
-    return createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64url');
+    return loginKey(this.key, user, password);
   }
 
   has(user: string, password: string): boolean {

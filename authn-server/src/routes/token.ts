@@ -101,11 +101,12 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
         throw new AuthnError(400, 'invalid_request', `account "${account.slice(0, 128)}" does not match the authenticated user`, { field: 'account' });
       }
       const decision = await decide(deps.authz, { account: who.account, service, ip, labels: who.labels, scopes });
-      const access = await deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access });
-      let refreshToken: string | undefined;
-      if (offline && who.credentialId !== undefined) {
-        refreshToken = who.refreshToken ?? (await deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter, service }))?.token;
-      }
+      // Both signatures asked before either is awaited: they land in the same batch (token/sign-batch.ts).
+      const refresh = offline && who.credentialId !== undefined && who.refreshToken === undefined
+        ? deps.issuer.issueRefresh({ sub: who.account, credentialId: who.credentialId, notAfter: who.notAfter, service })
+        : undefined;
+      const [access, fresh] = await Promise.all([deps.issuer.issueAccess({ sub: who.account, aud: service, access: decision.access }), refresh]);
+      const refreshToken = offline && who.credentialId !== undefined ? (who.refreshToken ?? fresh?.token) : undefined;
       Object.assign(audit, { granted: decision.granted, denied: decision.denied, jti: access.jti, refresh_issued: refreshToken !== undefined, outcome: 'issued' });
       issued(who.grant).inc();
       if (decision.denied.length) deps.metrics.scopesDenied.inc(decision.denied.length);

@@ -1,10 +1,8 @@
 /**
  * bcrypt verification with a short-lived in-memory cache of successes.
  *
- * - Cache key: SHA-256(per-process random key NUL user NUL password), one `crypto.hash` call (the cache is
- *   looked up on every cached login: an HMAC object per request cost ≈ 3 % of the token path). The digest
- *   never leaves the process, so a keyed hash is all it needs to be: the password is never stored, nobody
- *   can precompute keys, and a Map lookup's timing reveals nothing an attacker could use.
+ * - Cache key: `loginKey` (../login-key.ts), a per-process keyed digest of (user, password): the password is
+ *   never stored.
  * - Only successes are cached, for `ttlMs`, at most `maxEntries` (oldest evicted first; with one TTL for all
  *   entries, insertion order is expiry order). A hit also requires the stored hash to be unchanged.
  * - Concurrent verifications of the same (user, password, hash) share one bcrypt run.
@@ -12,7 +10,8 @@
  * - Every bcrypt run that is not shared with one in flight first spends from the client's budget
  *   (`HashBusyError` `client-limit` when it is empty); cache hits spend nothing.
  */
-import { hash as digest, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { loginKey, newLoginKeySecret } from '../login-key.js';
 import bcrypt from 'bcryptjs';
 import type { HashBudget } from './hash-budget.js';
 import { HashBusyError, type Lane } from './hash-pool.js';
@@ -45,7 +44,7 @@ interface CacheEntry {
 }
 
 export class PasswordVerifier {
-  private readonly key = randomBytes(32).toString('hex');
+  private readonly key = newLoginKeySecret();
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly dummyHashes = new Map<number, Promise<string>>();
@@ -96,7 +95,7 @@ export class PasswordVerifier {
   }
 
   private cacheKey(user: string, password: string): string {
-    return digest('sha256', `${this.key}\0${user}\0${password}`, 'base64url');
+    return loginKey(this.key, user, password);
   }
 
   /** Concurrent compares of the same (user, password, hash) share one bcrypt run. */
