@@ -11,7 +11,7 @@ import { labelValues } from '../policy/pattern.js';
 import { credentialIdOf, hashEquals, hashSecret } from './secret.js';
 import type { RobotRecord, RobotStore } from './store.js';
 
-export function isActive(r: RobotRecord, now: Date): boolean {
+function isActive(r: RobotRecord, now: Date): boolean {
   return r.expires_at === null || Date.parse(r.expires_at) > now.getTime();
 }
 
@@ -34,33 +34,35 @@ function judgeRobot(robot: RobotRecord | undefined, req: AuthorizedRequest, now:
   return { decision: { allowed, actions }, misses };
 }
 
-export async function decideRobot(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<AuthorizedResponse> {
-  return judgeRobot(await store.get(req.Account), req, now).decision;
-}
-
 /**
  * Whether authn vouched for this request as a verified robot secret (common/robots.ts): only then is a
  * `robot:` account decided from the robot table. Any other source of a `robot:` name (an issuer's
  * `sub`, a users file) gets nothing — the name alone proves nothing.
  */
-export const carriesRobotLabel = (req: AuthorizedRequest): boolean => labelValues(req.Labels, ROBOT_CREDENTIAL_LABEL).includes(ROBOT_CREDENTIAL_VALUE);
+const carriesRobotLabel = (req: AuthorizedRequest): boolean => labelValues(req.Labels, ROBOT_CREDENTIAL_LABEL).includes(ROBOT_CREDENTIAL_VALUE);
 
-/** A `robot:` account's decision: the robot table when the label is there, else nothing. */
-export async function decideRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<AuthorizedResponse> {
-  return carriesRobotLabel(req) ? decideRobot(store, req, now) : { allowed: false, actions: [] };
+/** A `robot:` account's decision and reasons: without the label nothing (and no lookup), else {@link judgeRobot}. */
+async function judgeRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<{ decision: AuthorizedResponse; misses: string[] }> {
+  if (!carriesRobotLabel(req)) {
+    return { decision: { allowed: false, actions: [] }, misses: [`robot account without the label ${ROBOT_CREDENTIAL_LABEL}=${ROBOT_CREDENTIAL_VALUE} (set by authn on a verified robot secret): nothing is granted`] };
+  }
+  return judgeRobot(await store.get(req.Account), req, now);
 }
 
-/** `/explain` for a `robot:` account: the same answer as `/authorized`, with why (in words, for the console too). */
+export async function decideRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<AuthorizedResponse> {
+  return (await judgeRobotAccount(store, req, now)).decision;
+}
+
+/** `/explain` for a `robot:` account: the same answer as `/authorized`, with why (in words, for the console too); role bindings never apply. */
 export async function explainRobotAccount(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
-  if (carriesRobotLabel(req)) return explainRobot(store, req, now);
+  const { decision, misses } = await judgeRobotAccount(store, req, now);
   const requested = [...new Set(req.Actions)].sort();
   return {
-    allowed: false,
-    actions: [],
+    ...decision,
     requested,
     bindings_considered: 0,
-    per_action: requested.map((action) => ({ action, granted: false, granted_by: [] })),
-    misses: [`robot account without the label ${ROBOT_CREDENTIAL_LABEL}=${ROBOT_CREDENTIAL_VALUE} (set by authn on a verified robot secret): nothing is granted`],
+    per_action: requested.map((action) => ({ action, granted: decision.actions.includes(action), granted_by: [] })),
+    misses,
   };
 }
 
@@ -100,18 +102,5 @@ export async function lookupRobot(store: RobotStore, account: string, now: Date)
     credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash),
     not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null,
     generation: robot.generation,
-  };
-}
-
-/** The /explain answer for a robot: {@link judgeRobot}'s decision and reasons (role bindings never apply to robots). */
-async function explainRobot(store: RobotStore, req: AuthorizedRequest, now: Date): Promise<ExplainResult> {
-  const { decision, misses } = judgeRobot(await store.get(req.Account), req, now);
-  const requested = [...new Set(req.Actions)].sort();
-  return {
-    ...decision,
-    requested,
-    bindings_considered: 0,
-    per_action: requested.map((action) => ({ action, granted: decision.actions.includes(action), granted_by: [] })),
-    misses,
   };
 }
