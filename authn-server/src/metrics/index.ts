@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { finishTimer } from '../../../common/http-metrics.js';
 
 export interface Metrics {
   registry: Registry;
@@ -25,21 +26,6 @@ export interface Metrics {
   timeRequest(method: string, route: string, res: ServerResponse): void;
 }
 
-/**
- * `metric.labels(...values)` made once per label set and kept: prom-client otherwise validates and hashes
- * a label object on every `inc`/`observe`, several times per token request. Label values here are few
- * (routes, statuses, grants, results), so the map stays small.
- */
-export function children<C>(labels: (...values: string[]) => C): (...values: string[]) => C {
-  const made = new Map<string, C>();
-  return (...values) => {
-    const key = values.join('\0');
-    let c = made.get(key);
-    if (c === undefined) made.set(key, (c = labels(...values)));
-    return c;
-  };
-}
-
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
 export function createMetrics(defaults = true): Metrics {
@@ -53,14 +39,7 @@ export function createMetrics(defaults = true): Metrics {
     buckets: BUCKETS,
     registers,
   });
-  const durationOf = children((...v) => duration.labels(...v));
-  const timeUntilFinish = (res: ServerResponse, labels: () => { method: string; route: string }): void => {
-    const start = performance.now();
-    res.once('finish', () => {
-      const { method, route } = labels();
-      durationOf(method, route, String(res.statusCode)).observe((performance.now() - start) / 1000);
-    });
-  };
+  const timeUntilFinish = finishTimer(duration);
   const metrics: Metrics = {
     registry,
     tokensIssued: new Counter({ name: 'tollgate_authn_tokens_issued_total', help: 'Tokens issued, by grant (basic, anonymous, password, refresh_token)', labelNames: ['grant'] as const, registers }),

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { finishTimer } from '../../../common/http-metrics.js';
 
 export interface Metrics {
   registry: Registry;
@@ -34,10 +35,7 @@ export function createMetrics(counts?: { roles: () => Promise<number>; bindings:
     new Gauge({ name: 'tollgate_authz_roles', help: 'Roles in the store', registers: [registry], async collect() { this.set(await counts.roles()); } });
     new Gauge({ name: 'tollgate_authz_bindings', help: 'Bindings in the store', registers: [registry], async collect() { this.set(await counts.bindings()); } });
   }
-  const timeUntilFinish = (res: ServerResponse, labels: () => { method: string; route: string }): void => {
-    const start = performance.now();
-    res.once('finish', () => duration.observe({ ...labels(), status: String(res.statusCode) }, (performance.now() - start) / 1000));
-  };
+  const timeUntilFinish = finishTimer(duration);
   // The route label is read when the response finishes: express sets req.route while routing.
   const middleware: RequestHandler = (req, res, next) => {
     timeUntilFinish(res, () => ({ method: req.method, route: String((req.route as { path?: string } | undefined)?.path ?? 'unmatched') }));

@@ -10,7 +10,7 @@
  *   before the body is read;
  * - the body rules of `jsonBody` (routes/context.ts): BODY_LIMIT (413 body_too_large), any
  *   Content-Type read as JSON, strict JSON (400 invalid_json naming body), an empty body is `{}`;
- * - the zod contract (common/authorized.ts) through `decideRequest`, its 400s naming the field;
+ * - the zod contract (common/authorized.ts) through `decideRequestSync`, its 400s naming the field;
  * - errors rendered by errors.ts `sendError`; the request-duration histogram under the route label
  *   `/authorized` and the decision counter; failures logged in one line like app.ts does.
  * Anything this path does not handle itself goes to express untouched: a compressed body

@@ -5,7 +5,7 @@
  * POST /explain — same input, same answer, with the trace (admin token, or an API token with `read`
  * for a repository in its namespaces; bindings outside its namespaces are counted, not shown).
  * Production traffic to /authorized takes the express-free path in authorized-fast.ts, which runs
- * the same `decideRequest`; this route serves what that path hands over (see there).
+ * the same `decideRequestSync`; this route serves what that path hands over (see there).
  */
 import { Router } from 'express';
 import { AuthorizedRequestSchema, AUTHORIZED_PATH, type AuthorizedRequest, type AuthorizedResponse } from '../../../common/authorized.js';
@@ -20,15 +20,12 @@ import { jsonBody, type RouteContext } from './context.js';
 
 export type DecideDeps = Pick<RouteContext, 'store' | 'metrics' | 'clock'> & { robots: RobotStore };
 
-/**
- * Validates a parsed body against the contract (400 naming the field), decides, counts the result.
- * Robots get exactly their own grants; role bindings (even `*` patterns) never apply to them.
- */
 export type Decided = { status: 200 | 403; out: AuthorizedResponse };
 
 /**
- * As `decideRequest`, but answered without a promise when the store can (decision-cache.ts `decideSync`:
- * cached, or SQLite's synchronous lookup); throws the 400 of a malformed body.
+ * Validates a parsed body against the contract (throws the 400 naming the field), decides, counts the
+ * result — without a promise when the store can (decision-cache.ts `decideSync`: cached, or SQLite's
+ * synchronous lookup). Robots get exactly their own grants; role bindings (even `*` patterns) never apply.
  */
 export function decideRequestSync(ctx: DecideDeps, body: unknown): Decided | Promise<Decided> {
   const input = parseBody(AuthorizedRequestSchema, body);
@@ -51,18 +48,14 @@ async function explainFor(ctx: DecideDeps, input: AuthorizedRequest, p: Principa
   return { ...explain(input, all, ctx.store.role, shown), hidden_bindings: all.filter((b) => !shown(b)).length };
 }
 
-export async function decideRequest(ctx: DecideDeps, body: unknown): Promise<Decided> {
-  return decideRequestSync(ctx, body);
-}
-
 export function decisionRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
   const r = Router();
   r.post(AUTHORIZED_PATH, ctx.client, jsonBody, async (req, res) => {
-    const { status, out } = await decideRequest(ctx, req.body);
+    const { status, out } = await decideRequestSync(ctx, req.body);
     res.status(status).json(out);
   });
   r.post('/explain', ctx.admin, jsonBody, async (req, res) => {
-    requireAbility(res, 'read');
+    requireAbility(res, 'read'); // before the body is read: a token without `read` gets 403, not a 400 about its body
     const input = parseBody(AuthorizedRequestSchema, req.body);
     // An API token explains requests for repositories of its namespaces only.
     const p = requireAbility(res, 'read', input.Type === 'repository' ? (input.Name.split('/')[0] ?? '') : null, 'Name');
