@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseCidrs } from '../src/request/client-ip.js';
 import { createLoginThrottle, type ThrottleOptions } from '../src/throttle/index.js';
-import { clientKey } from '../src/throttle/client-key.js';
+import { clientKey } from '../../common/client-key.js';
 import { PairQueue } from '../src/throttle/pair-queue.js';
 import { basic, makeKeys, MemCredentials, StandInAuthz, tempDir, testApp } from './helpers.js';
 

@@ -16,7 +16,7 @@
  *   missing one; they live in their own bounded table, so spraying random names cannot evict — and so
  *   reset — a real account's bucket.
  */
-import { clientKey } from './client-key.js';
+import { clientKey } from '../../../common/client-key.js';
 
 export interface AccountGuardOptions {
   /** Failures an account absorbs before only trusted addresses may try. Default 10. */

@@ -11,7 +11,7 @@
  *   blocked, and at most `maxEntries` pairs are tracked (least recently failed evicted first).
  */
 import type { LoginThrottle } from '../credentials/backend.js';
-import { clientKey } from './client-key.js';
+import { clientKey } from '../../../common/client-key.js';
 
 export interface ThrottleOptions {
   /** Failures allowed before any delay. Default 5. */

@@ -4,7 +4,7 @@
  * free attempts. Serialising costs a legitimate client nothing: its concurrent re-logins wait for the first
  * bcrypt run and then hit the verification cache. Entries vanish when a pair's queue drains.
  */
-import { clientKey } from './client-key.js';
+import { clientKey } from '../../../common/client-key.js';
 
 export class PairQueue {
   private readonly tails = new Map<string, Promise<void>>();

@@ -4,6 +4,7 @@
  * (the row is deleted: the old cookie is dead on every replica). The token is read from the body
  * only, compared in constant time, and never logged.
  */
+import { clientKey } from '../../../common/client-key.js';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../../../common/logger.js';
@@ -35,7 +36,8 @@ export interface SessionRouteDeps {
   services: string[];
 }
 
-const clientAddress = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
+// One client as authn's throttles count it (common/client-key.ts): an IPv6 /64 is one host, not 2^64 budgets.
+const clientOf = (req: Request): string => clientKey(req.socket.remoteAddress ?? 'unknown');
 
 export function sessionRoutes(d: SessionRouteDeps): Router {
   const r = Router();
@@ -48,8 +50,9 @@ export function sessionRoutes(d: SessionRouteDeps): Router {
 
   r.post('/session', jsonBody, async (req, res) => {
     assertSameOrigin(req);
-    const address = clientAddress(req);
-    const wait = d.throttle.retryAfter(address);
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const client = clientOf(req);
+    const wait = d.throttle.retryAfter(client);
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));
       throw new AuthzError(429, 'too_many_requests', `too many failed sign-ins from this address; try again in ${wait} s`, 'token');
@@ -57,7 +60,7 @@ export function sessionRoutes(d: SessionRouteDeps): Router {
     const { token } = parseBody(SignInSchema, req.body);
     const principal = await d.resolver.resolve(token);
     if (!principal) {
-      d.throttle.failed(address);
+      d.throttle.failed(client);
       d.logger.warn({ audit: 'console', event: 'sign-in failed', address }, 'console sign-in failed');
       throw new AuthzError(401, 'unauthorized', 'wrong token', 'token');
     }

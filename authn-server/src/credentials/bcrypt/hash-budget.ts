@@ -7,7 +7,7 @@
  * Memory is bounded: at most `maxClients` buckets (least recently used dropped first); a full bucket is
  * the same as no bucket, so dropping one never hands out more than `burst`.
  */
-import { clientKey } from '../../throttle/client-key.js';
+import { clientKey } from '../../../../common/client-key.js';
 
 export interface HashBudgetOptions {
   /** Checks a client may start at once. Default 10. */
