@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '../src/config.js';
 import { createCredentials, type Credentials } from '../src/credentials/chain.js';
-import { resolveConnection } from '../src/credentials/k8s-secrets/connection.js';
+import { resolveConnection } from '../../common/kube/connection.js';
 import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions } from '../src/credentials/k8s-secrets/index.js';
 import type { KeySet } from '../src/keys/load.js';
 import { createMetrics } from '../src/metrics/index.js';

@@ -97,12 +97,11 @@ export class Reflector {
   readonly firstSync = new Promise<void>((resolve) => (this.markSynced = resolve));
 
   constructor(private readonly o: ReflectorOptions) {
-    // A timing given as undefined means "the default", not "no value".
-    const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ReflectorTimings;
-    const staleAfterMs = given.staleAfterMs ?? REFLECTOR_DEFAULTS.staleAfterMs;
-    const watchTimeoutSec = given.watchTimeoutSec ?? watchTimeoutFor(staleAfterMs);
+    // A timing given as undefined means "the default" (`??`), not "no value".
+    const staleAfterMs = o.staleAfterMs ?? REFLECTOR_DEFAULTS.staleAfterMs;
+    const watchTimeoutSec = o.watchTimeoutSec ?? watchTimeoutFor(staleAfterMs);
     const watchGraceMs = Math.min(5000, Math.max(500, watchTimeoutSec * 200));
-    const pick = <K extends keyof ReflectorTimings>(k: K, d: NonNullable<ReflectorTimings[K]>) => given[k] ?? d;
+    const pick = <K extends keyof ReflectorTimings>(k: K, d: NonNullable<ReflectorTimings[K]>) => o[k] ?? d;
     this.t = {
       listTimeoutMs: pick('listTimeoutMs', REFLECTOR_DEFAULTS.listTimeoutMs),
       staleAfterMs,

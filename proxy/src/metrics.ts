@@ -33,8 +33,8 @@ export function actionOf(route: Pick<Route, 'kind' | 'scopes'>): RouteAction {
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createProxyMetrics(registry: Registry, opts: { defaults?: boolean } = {}): ProxyMetrics {
-  if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'tollgate_proxy_' });
+export function createProxyMetrics(registry: Registry): ProxyMetrics {
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_proxy_' });
   const registers = [registry];
   const requests = new Counter({
     name: 'tollgate_proxy_requests_total',

@@ -282,7 +282,7 @@ export async function credentialsFromConfig(cfg: Config, logger: Logger, metrics
   });
   let k8sSecrets: SecretsSlot | undefined;
   if (cfg.k8sSecrets) {
-    const [{ resolveConnection }, { createK8sSecretsBackend }] = await Promise.all([import('./k8s-secrets/connection.js'), import('./k8s-secrets/index.js')]);
+    const [{ resolveConnection }, { createK8sSecretsBackend }] = await Promise.all([import('../../../common/kube/connection.js'), import('./k8s-secrets/index.js')]);
     k8sSecrets = createK8sSecretsBackend({
       conn: resolveConnection({ apiUrl: cfg.k8sApiUrl, tokenFile: cfg.k8sTokenFile, caFile: cfg.k8sCaFile }),
       secretName: cfg.k8sSecretName,
