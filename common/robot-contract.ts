@@ -38,3 +38,9 @@ export const RobotLookupReplySchema = z.union([
 export type RobotVerifyRequest = z.infer<typeof RobotVerifyRequestSchema>;
 export type RobotVerifyReply = z.infer<typeof RobotVerifyReplySchema>;
 export type RobotLookupReply = z.infer<typeof RobotLookupReplySchema>;
+
+/** The `.dockerconfigjson` of a robot credential (the CLI's `-o dockerconfigjson`, the controller's Secrets): docker, containerd and the kubelet read `auth` or user/password. */
+export function dockerConfigJson(host: string, username: string, password: string): string {
+  const auth = Buffer.from(`${username}:${password}`).toString('base64');
+  return JSON.stringify({ auths: { [host]: { username, password, auth } } });
+}

@@ -11,3 +11,8 @@ export const ROBOT_PREFIX = 'robot:';
 /** Label key authn sets (`{credential: ['robot']}`) on a verified robot login; reserved for that use. */
 export const ROBOT_CREDENTIAL_LABEL = 'credential';
 export const ROBOT_CREDENTIAL_VALUE = 'robot';
+
+/** The account of robot `name` in `namespace`: `robot:<namespace>+<name>`. */
+export function robotAccount(namespace: string, name: string): string {
+  return `${ROBOT_PREFIX}${namespace}+${name}`;
+}

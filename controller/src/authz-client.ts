@@ -4,7 +4,7 @@
  * `robots:manage` token for all namespaces, never the admin token. authz not answering, or answering
  * anything unexpected, throws: the reconcile fails with `Ready=False` and retries; nothing is guessed.
  */
-import { robotAccount } from '../../authz-server/src/robots/schema.js';
+import { robotAccount } from '../../common/robots.js';
 
 export { robotAccount };
 

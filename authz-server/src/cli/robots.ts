@@ -3,6 +3,7 @@
  * `-o dockerconfigjson --registry HOST` prints a Docker config ready for
  * `kubectl create secret generic NAME --type=kubernetes.io/dockerconfigjson --from-file=.dockerconfigjson=/dev/stdin`.
  */
+import { dockerConfigJson } from '../../../common/robot-contract.js';
 import type { Command } from 'commander';
 import { action, CliError, createClient, withClientOptions, type ClientOptions } from './client.js';
 
@@ -24,15 +25,10 @@ function checkOutput(opts: OutputOpts): Output {
   return opts.output as Output;
 }
 
-/** The `.dockerconfigjson` of a robot: docker, containerd and the kubelet read `auth` or user/password. */
-export function dockerConfig(registry: string, account: string, secret: string): string {
-  const auth = Buffer.from(`${account}:${secret}`).toString('base64');
-  return JSON.stringify({ auths: { [registry]: { username: account, password: secret, auth } } });
-}
 
 function print(out: Output, d: Issued, registry?: string): void {
   if (out === 'json') process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
-  else if (out === 'dockerconfigjson') process.stdout.write(`${dockerConfig(registry!, d.account, d.secret)}\n`);
+  else if (out === 'dockerconfigjson') process.stdout.write(`${dockerConfigJson(registry!, d.account, d.secret)}\n`);
   else {
     process.stdout.write(`account: ${d.account}\nsecret:  ${d.secret}\nexpires: ${d.expires_at ?? 'never'}\n`);
     if (d.previous_valid_until) process.stdout.write(`previous secret valid until: ${d.previous_valid_until}\n`);

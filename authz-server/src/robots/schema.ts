@@ -55,9 +55,7 @@ export const RotateRobotSchema = z.object({ overlap: durationIn(OVERLAP_RANGE.mi
 /** The verify/lookup bodies: the contract both servers share (common/robots.ts). */
 export { RobotVerifyRequestSchema as VerifySchema, RobotLookupRequestSchema as LookupSchema } from '../../../common/robot-contract.js';
 
-export function robotAccount(namespace: string, name: string): string {
-  return `${ROBOT_PREFIX}${namespace}+${name}`;
-}
+export { robotAccount } from '../../../common/robots.js';
 
 /** `robot:<ns>+<name>` → parts, or null when it is not a well-formed robot account. */
 export function parseRobotAccount(account: string): { namespace: string; name: string } | null {

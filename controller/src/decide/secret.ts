@@ -5,6 +5,7 @@
  * `controller: true` naming the CR's uid: a Secret without that uid was not made by us and is never
  * adopted or overwritten. Pure.
  */
+import { dockerConfigJson } from '../../../common/robot-contract.js';
 import { API_VERSION, CR } from './spec.js';
 
 export const MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'tollgate-controller' } as const;
@@ -24,10 +25,6 @@ export interface KubeSecret {
   data: Record<string, string>;
 }
 
-export function dockerConfigJson(host: string, username: string, password: string): string {
-  const auth = Buffer.from(`${username}:${password}`).toString('base64');
-  return JSON.stringify({ auths: { [host]: { username, password, auth } } });
-}
 
 export function desiredSecret(owner: Owner, secretName: string, host: string, username: string, password: string): KubeSecret {
   return {
