@@ -5,7 +5,7 @@
  * decision is re-made on every request and a changed grant is a different key. A cached token always
  * has at least 4/5 of its lifetime left when it reaches the registry.
  */
-import { LRUCache } from 'lru-cache';
+import { Lru } from '../../common/lru.js';
 import type { AccessEntry, TokenIssuer } from '../../authn-server/src/token/issuer.js';
 
 export interface UpstreamTokens {
@@ -14,7 +14,7 @@ export interface UpstreamTokens {
 
 export function upstreamTokens(issuer: TokenIssuer, service: string, tokenTtlSec: number, max = 10_000): UpstreamTokens {
   const ttl = Math.min(60, Math.floor(tokenTtlSec / 5)) * 1000;
-  const cache = new LRUCache<string, string>({ max, ttl, ttlAutopurge: false });
+  const cache = new Lru<string, string>({ maxEntries: max, ttlMs: ttl });
   return {
     async tokenFor(account, access) {
       const key = JSON.stringify([account, access]);

@@ -7,10 +7,10 @@
  *   change may change any decision; changes are rare next to token requests);
  * - an answer fetched while the feed moved (a change, a drop) is not stored: it may predate the change;
  * - `ttlMs` bounds an entry's life even when nothing changes (`--decision-cache-ttl`); 0 = no cache;
- * - bounded in entries and bytes (lru-cache); only answers are cached, never failures.
+ * - bounded in entries and bytes (common/lru.ts); only answers are cached, never failures.
  */
-import { LRUCache } from 'lru-cache';
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
+import { Lru } from '../../../common/lru.js';
 import type { ChangeFeed } from './feed.js';
 import type { AuthzClient } from './index.js';
 
@@ -34,18 +34,18 @@ interface Entry {
 }
 
 const keyOf = (r: AuthorizedRequest): string => JSON.stringify([r.Account, r.Type, r.Name, r.Service, r.IP, r.Actions, r.Labels ?? null]);
-// UTF-16 key and action strings plus a fixed overhead per entry (lru-cache's own nodes, the object).
+// UTF-16 key and action strings plus a fixed overhead per entry (the Map's slot, the entry objects).
 const sizeOf = (v: Entry, k: string): number => 2 * k.length + 96 + v.actions.reduce((n, a) => n + 2 * a.length + 16, 0);
 
 export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): AuthzClient & { size(): number; bytes(): number } {
   const feed = opts.feed;
   const passThrough = { call: inner.call.bind(inner), ping: inner.ping.bind(inner), close: inner.close.bind(inner) };
   if (opts.ttlMs <= 0 || !feed) return { ...passThrough, authorize: (r) => inner.authorize(r), size: () => 0, bytes: () => 0 };
-  const lru = new LRUCache<string, Entry>({
-    max: opts.maxEntries ?? DECISION_CACHE_MAX_ENTRIES,
-    maxSize: opts.maxBytes ?? DECISION_CACHE_MAX_BYTES,
-    sizeCalculation: sizeOf,
-    ttl: Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS),
+  const lru = new Lru<string, Entry>({
+    maxEntries: opts.maxEntries ?? DECISION_CACHE_MAX_ENTRIES,
+    maxBytes: opts.maxBytes ?? DECISION_CACHE_MAX_BYTES,
+    sizeOf,
+    ttlMs: Math.min(opts.ttlMs, MAX_DECISION_CACHE_TTL_MS),
   });
   // Any change that could alter a decision drops them all; an API token (admin routes only) cannot.
   feed.subscribe((c) => {
@@ -75,6 +75,6 @@ export function withDecisionCache(inner: AuthzClient, opts: CacheOptions): Authz
     },
     ...passThrough,
     size: () => lru.size,
-    bytes: () => lru.calculatedSize,
+    bytes: () => lru.bytes,
   };
 }

@@ -12,7 +12,7 @@
  * - Refresh: lookup gives the current secret's id, uncached.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { Lru } from '../../../common/lru.js';
 import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVerifyReplySchema } from '../../../common/robot-contract.js';
 import type { ChangeFeed } from '../authz-client/feed.js';
 import type { AuthzClient } from '../authz-client/index.js';
@@ -45,8 +45,8 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
   const ttl = opts.cacheTtlMs ?? 0;
   const feed = ttl > 0 ? opts.feed : undefined;
   const key = randomBytes(32);
-  // ttl and not_after are enforced here with the injected clock (tests); lru-cache bounds the count.
-  const cache = new LRUCache<string, Entry & { until: number }>({ max: opts.maxEntries ?? 10_000 });
+  // ttl and not_after are enforced here with the injected clock (tests); the Lru bounds the count.
+  const cache = new Lru<string, Entry & { until: number }>({ maxEntries: opts.maxEntries ?? 10_000 });
   feed?.subscribe((c) => {
     if (c === null || c.kind === 'import') return cache.clear();
     if (c.kind !== 'robot' || c.subject === null) return;

@@ -4,7 +4,7 @@
  * success does not clear the count (an attacker holding one valid token gains nothing). Memory is
  * bounded (least recently failing addresses forgotten first); the count is per replica.
  */
-import { LRUCache } from 'lru-cache';
+import { Lru } from '../../../common/lru.js';
 
 export interface ThrottleOptions {
   limit: number;
@@ -18,13 +18,13 @@ interface Entry {
 }
 
 export class SignInThrottle {
-  private readonly seen: LRUCache<string, Entry>;
+  private readonly seen: Lru<string, Entry>;
 
   constructor(
     private readonly opts: ThrottleOptions,
     private readonly now: () => number,
   ) {
-    this.seen = new LRUCache({ max: opts.maxAddresses ?? 10_000 });
+    this.seen = new Lru({ maxEntries: opts.maxAddresses ?? 10_000 });
   }
 
   /** Seconds to wait before this address may try again, or 0. */
