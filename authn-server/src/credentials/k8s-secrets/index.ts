@@ -62,7 +62,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   const kube = new KubeClient(opts.conn, { userAgent: 'tollgate-authn' });
   const common = { kube, secretName, registryHost: opts.registryHost, logger, metrics };
   const informer = opts.mode === 'get' ? undefined : new SecretInformer({ ...common, ...opts.informer });
-  const getter = opts.mode === 'get' ? new SecretGetter({ ...common, conn: opts.conn }) : undefined;
+  const getter = opts.mode === 'get' ? new SecretGetter(common) : undefined;
   isReady = () => (informer ? informer.ready() : true);
   informer?.start();
 
