@@ -11,7 +11,8 @@
  */
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { BCRYPT_HASH, BCRYPT_HINT, USERNAME, USERNAME_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
+import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { BCRYPT_HASH, BCRYPT_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
 
 const LabelValues = z

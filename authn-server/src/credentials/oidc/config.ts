@@ -14,6 +14,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
+import { USERNAME, USERNAME_HINT } from '../limits.js';
 
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
@@ -44,7 +45,7 @@ const pointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON Pointe
 const IssuerSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}'),
-    usernames: z.array(z.string().regex(/^[^:\u0000-\u001f\u007f]{1,256}$/, 'user names are 1-256 characters without ":" or control characters')).min(1).optional(),
+    usernames: z.array(z.string().regex(USERNAME, USERNAME_HINT)).min(1).optional(),
     issuer: url,
     audiences: z.array(z.string().min(1).max(512), { error: 'is required: the audiences a token must carry one of' }).min(1, 'must not be empty'),
     jwks: JwksSchema.default({ discovery: true }),
