@@ -18,7 +18,7 @@ function hashKind(hash: string): string {
 }
 
 /** Parses htpasswd text; throws `line N: …` for the first bad line. */
-export function parseHtpasswd(text: string): Map<string, UserRecord> {
+function parseHtpasswd(text: string): Map<string, UserRecord> {
   const records = new Map<string, UserRecord>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

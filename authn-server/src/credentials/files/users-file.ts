@@ -62,7 +62,7 @@ function formatIssues(error: z.ZodError): string {
 }
 
 /** Parses users-file text into records; throws with every problem named by path (first ten). */
-export function parseUsersFile(text: string): Map<string, UserRecord> {
+function parseUsersFile(text: string): Map<string, UserRecord> {
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   const first = doc.errors[0];
   if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);

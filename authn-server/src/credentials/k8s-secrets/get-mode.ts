@@ -35,7 +35,7 @@ export interface GetterOptions {
   now?: () => number;
 }
 
-export const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000, retries429: 2, maxRetryAfterMs: 10_000, retryAfterWaitMs: 1_000 } as const;
+const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000, retries429: 2, maxRetryAfterMs: 10_000, retryAfterWaitMs: 1_000 } as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pause = (attempt: number): Promise<void> => sleep(100 * 2 ** attempt * (0.5 + Math.random()));

@@ -16,7 +16,7 @@ import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
 import { USERNAME, USERNAME_HINT } from '../limits.js';
 
-export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
 
 const duration = (max: number) =>
