@@ -15,6 +15,15 @@ export const MAX_BASIC_BYTES = MAX_TOKEN_BYTES + ACCOUNT_NAME_MAX * 4 + 1;
 // eslint-disable-next-line no-control-regex
 export const USERNAME = new RegExp(`^[^:\\u0000-\\u001f\\u007f]{1,${ACCOUNT_NAME_MAX}}$`);
 export const USERNAME_HINT = `user names are 1-${ACCOUNT_NAME_MAX} characters without ":" or control characters`;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Why a user name a client presents (Basic, password grant) is refused before any check, or undefined. */
+export function presentedUserProblem(user: string): string | undefined {
+  if (user.length > ACCOUNT_NAME_MAX) return `longer than ${ACCOUNT_NAME_MAX} characters`;
+  if (CONTROL.test(user)) return 'with control characters';
+  return undefined;
+}
 /** authz refuses longer robot secrets (authz-server/src/robots/schema.ts VerifySchema); a longer one is not a robot secret. */
 export { ROBOT_SECRET_MAX_CHARS } from '../../../common/robot-contract.js';
 /** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs may be longer. */
