@@ -27,17 +27,16 @@ import { fileURLToPath } from 'node:url';
 import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
+import { flag, helpIfAsked, numArg, strArg } from './args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const DURATION = arg('duration', 10);
+const DURATION = numArg('duration', 10);
 /** NODE_OPTIONS for the authn-server processes; default as the Docker image and `npm start` run it (`--authn-node-options=` for none). */
-const AUTHN_NODE_OPTIONS = process.argv.find((a) => a.startsWith('--authn-node-options='))?.slice('--authn-node-options='.length) ?? '--max-semi-space-size=4';
-const CONNECTIONS = arg('connections', 32);
-const BCRYPT_USERS = arg('bcrypt-users', 64);
+const AUTHN_NODE_OPTIONS = strArg('authn-node-options', '--max-semi-space-size=4', 'OPTIONS');
+const CONNECTIONS = numArg('connections', 32);
+const BCRYPT_USERS = numArg('bcrypt-users', 64);
+const WRITE = flag('write', 'save bench/results/authn.md');
+helpIfAsked('npm run bench:authn [-- flags]: authn beside a bare express route (see the opening comment of bench/authn.bench.ts)');
 const COST = 10;
 /** How long "idle" waits after start: past the bcrypt pool's idle exit (HASH_THREAD_IDLE_MS, 10 s). */
 const IDLE_SETTLE_MS = 12_000;
@@ -288,7 +287,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       '',
     ].join('\n');
     process.stdout.write(md + '\n');
-    if (process.argv.includes('--write')) {
+    if (WRITE) {
       mkdirSync(join(root, 'bench', 'results'), { recursive: true });
       writeFileSync(join(root, 'bench', 'results', 'authn.md'), md);
     }

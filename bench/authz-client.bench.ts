@@ -18,16 +18,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AuthorizedRequest } from '../common/authorized.js';
 import { createAuthzClient } from '../authn-server/src/authz-client/index.js';
+import { flag, helpIfAsked, numArg } from './args.js';
 import { seed } from './authz-seed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const SECONDS = arg('seconds', 5);
-const CONCURRENCY = arg('concurrency', 32);
-const ROUNDS = arg('rounds', 3);
+const SECONDS = numArg('seconds', 5);
+const CONCURRENCY = numArg('concurrency', 32);
+const ROUNDS = numArg('rounds', 3);
+const WRITE = flag('write', 'save bench/results/authz-client.md');
+helpIfAsked('npm run bench:authz-client [-- flags]: authn\'s authz client beside axios, against the real authz-server');
 
 function cpuSec(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -118,7 +117,7 @@ try {
     '',
   ].join('\n');
   process.stdout.write(md + '\n');
-  if (process.argv.includes('--write')) {
+  if (WRITE) {
     mkdirSync(join(here, 'results'), { recursive: true });
     writeFileSync(join(here, 'results', 'authz-client.md'), md);
   }

@@ -20,20 +20,20 @@ import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { PgServer } from '../authz-server/test/pg-server.js';
 import { exportState } from '../authz-server/src/store/state.js';
+import { flag, helpIfAsked, numArg } from './args.js';
 import { accountName, namespaceOf, seed } from './authz-seed.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const ACCOUNTS = arg('accounts', 100_000);
-const PER = arg('per-account', 10);
-const DURATION = arg('duration', 10);
-const CONNECTIONS = arg('connections', 20);
-const DECISIONS = arg('decisions', 300_000);
+const ACCOUNTS = numArg('accounts', 100_000);
+const PER = numArg('per-account', 10);
+const DURATION = numArg('duration', 10);
+const CONNECTIONS = numArg('connections', 20);
+const DECISIONS = numArg('decisions', 300_000);
 /** HTTP rounds; each round measures every server back to back, so a shared machine's load hits them alike. */
-const ROUNDS = arg('rounds', 2);
+const ROUNDS = numArg('rounds', 2);
+const NO_POSTGRES = flag('no-postgres', 'skip the PostgreSQL store and server');
+const WRITE = flag('write', 'save bench/results/authz.md');
+helpIfAsked('npm run bench:authz [-- flags]: authz decisions and /authorized at 1M bindings, SQLite and PostgreSQL');
 
 /** CPU seconds (user + system) a process has used so far. */
 function cpuSec(pid: number): number {
@@ -129,7 +129,7 @@ try {
   // bare express, authz as served (express-free POST /authorized), the same app's express route, and PostgreSQL.
   const servers = [server('bare express route', ['bare'], 'x'), server('authz, SQLite', ['authz', file]), server('authz express route, SQLite', ['authz-express', file])];
   let importSecs = 0;
-  if (!process.argv.includes('--no-postgres')) {
+  if (!NO_POSTGRES) {
     pgs = await PgServer.create();
     const url = (await pgs.createDatabase('bench')).url;
     const pgStore = await AuthzStore.create(await PostgresStore.open({ url }));
@@ -188,7 +188,7 @@ try {
   const cmd = `npm run bench:authz -- --accounts ${ACCOUNTS} --per-account ${PER} --duration ${DURATION} --connections ${CONNECTIONS} --rounds ${ROUNDS}`;
   const report = lines.join('\n');
   process.stdout.write(`${report}\n\nmachine: ${machine}\n`);
-  if (process.argv.includes('--write')) {
+  if (WRITE) {
     const out = join(here, 'results', 'authz.md');
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(

@@ -18,15 +18,14 @@ import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { PostgresStore } from '../authz-server/src/store/postgres/index.js';
 import { exportState } from '../authz-server/src/store/state.js';
 import { PgServer } from '../authz-server/test/pg-server.js';
+import { flag, helpIfAsked, numArg } from './args.js';
 import { seed } from './authz-seed.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const ACCOUNTS = arg('accounts', 100_000);
-const PER = arg('per-account', 10);
-const REPEAT = arg('repeat', 20);
+const ACCOUNTS = numArg('accounts', 100_000);
+const PER = numArg('per-account', 10);
+const REPEAT = numArg('repeat', 20);
+const NO_POSTGRES = flag('no-postgres', 'skip the PostgreSQL store');
+helpIfAsked('npm run bench:console [-- flags]: the console\'s Bindings page queries at 1M bindings');
 const ADMIN = 'bench-admin-token-0123456789abcdef0123';
 const FILTERS: Array<[string, string]> = [
   ['no filter', ''],
@@ -61,7 +60,7 @@ try {
   const { store, seconds } = await seed(join(dir, 'authz.db'), ACCOUNTS, PER);
   process.stdout.write(`seeded ${(ACCOUNTS * PER).toLocaleString('en')} bindings in ${seconds.toFixed(1)} s\n`);
   const rows = await measure('SQLite', store);
-  if (!process.argv.includes('--no-postgres')) {
+  if (!NO_POSTGRES) {
     pgs = await PgServer.create();
     const url = (await pgs.createDatabase('bench')).url;
     const pg = await AuthzStore.create(await PostgresStore.open({ url }));

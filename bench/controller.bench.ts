@@ -15,13 +15,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { World, HOST, AUDIENCE } from '../controller/test/helpers.js';
+import { helpIfAsked, numArg } from './args.js';
 
-const arg = (name: string, def: number, max: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Math.min(max, Math.max(1, Number(i > 0 ? process.argv[i + 1] : def)));
-};
-const CRS = arg('crs', 1000, 20_000);
-const SAMPLES = arg('samples', 20, 1000);
+const CRS = numArg('crs', 1000, { min: 1, max: 20_000 });
+const SAMPLES = numArg('samples', 20, { min: 1, max: 1000 });
+helpIfAsked('npx tsx bench/controller.bench.ts [flags]: the controller against the SIMULATED API server and a real authz');
 const NAMESPACES = Math.max(1, Math.ceil(CRS / 10));
 const LOAD_AT_START = loadavg()[0] ?? 0;
 const ROOT = resolve(import.meta.dirname, '..');

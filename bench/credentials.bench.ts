@@ -10,10 +10,11 @@ import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
 import { createCredentials, type Credentials } from '../authn-server/src/credentials/chain.js';
+import { helpIfAsked, numArg } from './args.js';
 
 const COST = 10;
-const secondsArg = process.argv.indexOf('--seconds');
-const PHASE_MS = Math.min(30, Math.max(1, Number(secondsArg > 0 ? process.argv[secondsArg + 1] : 3))) * 1000;
+const PHASE_MS = numArg('seconds', 3, { min: 1, max: 30 }) * 1000;
+helpIfAsked('npm run bench:credentials [-- flags]: cached vs uncached bcrypt logins');
 const MAX_OPS = 200_000;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 

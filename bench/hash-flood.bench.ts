@@ -23,9 +23,10 @@ import { createCredentials, type CredentialOptions } from '../authn-server/src/c
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
 import { loadKeys } from '../authn-server/src/keys/load.js';
 import { createLoginThrottle } from '../authn-server/src/throttle/index.js';
+import { helpIfAsked, numArg } from './args.js';
 
-const secondsArg = process.argv.indexOf('--seconds');
-const PHASE_MS = Math.min(30, Math.max(1, Number(secondsArg > 0 ? process.argv[secondsArg + 1] : 5))) * 1000;
+const PHASE_MS = numArg('seconds', 5, { min: 1, max: 30 }) * 1000;
+helpIfAsked('npm run bench:hash-flood [-- flags]: cached-login latency under a flood of unknown users');
 const FLOOD_CONNECTIONS = 8;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 const logger = createLogger({ name: 'bench', level: 'silent' });

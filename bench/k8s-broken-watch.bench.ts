@@ -13,13 +13,11 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createLogger } from '../common/logger.js';
 import { createK8sSecretsBackend } from '../authn-server/src/credentials/k8s-secrets/index.js';
+import { helpIfAsked, numArg, strArg } from './args.js';
 
-const argOf = (name: string): string | undefined => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const SECONDS = Math.min(300, Math.max(1, Number(argOf('seconds') ?? 30)));
-const MODE = argOf('mode') ?? 'empty';
+const SECONDS = numArg('seconds', 30, { min: 1, max: 300 });
+const MODE = strArg('mode', 'empty', 'empty|error-after-200|hang|proxy-hold');
+helpIfAsked('node --import tsx bench/k8s-broken-watch.bench.ts [flags]: the Secret informer against a misbehaving watch');
 if (!['empty', 'error-after-200', 'hang', 'proxy-hold'].includes(MODE)) throw new Error(`--mode ${MODE}: not a broken watch`);
 
 const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'k8s-api-child.ts'), '100', MODE], { stdio: ['ignore', 'pipe', 'inherit'] });

@@ -15,13 +15,11 @@ import bcrypt from 'bcryptjs';
 import { createLogger } from '../common/logger.js';
 import { createCredentials } from '../authn-server/src/credentials/chain.js';
 import { createK8sSecretsBackend } from '../authn-server/src/credentials/k8s-secrets/index.js';
+import { helpIfAsked, numArg } from './args.js';
 
-const arg = (name: string, def: number, max: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return Math.min(max, Math.max(1, Number(i > 0 ? process.argv[i + 1] : def)));
-};
-const SECRETS = arg('secrets', 10_000, 100_000);
-const PHASE_MS = arg('seconds', 3, 30) * 1000;
+const SECRETS = numArg('secrets', 10_000, { min: 1, max: 100_000 });
+const PHASE_MS = numArg('seconds', 3, { min: 1, max: 30 }) * 1000;
+helpIfAsked('npm run bench:k8s [-- flags]: the Kubernetes Secret backend, start-up and logins');
 const MAX_OPS = 500_000;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 

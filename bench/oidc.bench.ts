@@ -17,9 +17,10 @@ import { stringify } from 'yaml';
 import { createLogger } from '../common/logger.js';
 import { createCredentials, type Credentials } from '../authn-server/src/credentials/chain.js';
 import { SimulatedIssuer } from '../e2e/harness/simulated-issuer.js';
+import { helpIfAsked, numArg } from './args.js';
 
-const secondsArg = process.argv.indexOf('--seconds');
-const PHASE_MS = Math.min(30, Math.max(1, Number(secondsArg > 0 ? process.argv[secondsArg + 1] : 3))) * 1000;
+const PHASE_MS = numArg('seconds', 3, { min: 1, max: 30 }) * 1000;
+helpIfAsked('npm run bench:oidc [-- flags]: JWT logins beside cached password logins');
 const MAX_OPS = 500_000;
 const LOAD_AT_START = loadavg()[0] ?? 0;
 

@@ -20,13 +20,13 @@ import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
 import { PgServer } from '../authz-server/test/pg-server.js';
+import { flag, helpIfAsked, numArg } from './args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const TRIALS = arg('trials', 100);
+const TRIALS = numArg('trials', 100);
+const NO_POSTGRES = flag('no-postgres', 'skip the two PostgreSQL replicas');
+const WRITE = flag('write', 'save bench/results/revocation.md');
+helpIfAsked('npx tsx bench/revocation.bench.ts [flags]: time from an admin call to the first refused token request');
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const CLIENT = 'bench-client-token-0123456789abcdef';
 const children: ChildProcess[] = [];
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
         return { adminUrl: a.url, authzForAuthn: a.url };
       }],
     ];
-    if (!process.argv.includes('--no-postgres')) {
+    if (!NO_POSTGRES) {
       setups.push(['PostgreSQL, two replicas (admin on A, authn on B)', async () => {
         pgs = await PgServer.create();
         const { url } = await pgs.createDatabase('revocation');
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     process.stdout.write(md);
-    if (process.argv.includes('--write')) {
+    if (WRITE) {
       mkdirSync(join(root, 'bench', 'results'), { recursive: true });
       writeFileSync(join(root, 'bench', 'results', 'revocation.md'), md);
     }

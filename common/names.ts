@@ -16,6 +16,8 @@ const HOST_PART = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?';
 const HOST = `(?:${HOST_PART}(?:\\.${HOST_PART})*|\\[[0-9A-Fa-f:.]+\\])(?::[0-9]+)?`;
 export const REPOSITORY_NAME = new RegExp(`^(?:(?:${HOST}/)?${COMPONENT}(?:/${COMPONENT})*)?$`);
 export const REPOSITORY_NAME_MAX = 255;
+/** Longest account (user) name: authn refuses a longer login before any check, authz a longer robot verify/lookup. */
+export const ACCOUNT_NAME_MAX = 256;
 export const REPOSITORY_NAME_HINT = 'lowercase components joined by "/", optionally after "host[:port]/"';
 
 /** Why `name` is not a repository name, or undefined when it is one. */

@@ -7,6 +7,7 @@
  * robot deleted and re-created under the same name never lets the old secret in.
  */
 import { z } from 'zod';
+import { ACCOUNT_NAME_MAX } from './names.js';
 
 export const ROBOT_VERIFY_PATH = '/robots/verify';
 export const ROBOT_LOOKUP_PATH = '/robots/lookup';
@@ -14,8 +15,8 @@ export const ROBOT_LOOKUP_PATH = '/robots/lookup';
 /** Longest robot secret either side accepts (authn refuses longer ones with a 400 before asking). */
 export const ROBOT_SECRET_MAX_CHARS = 512;
 
-export const RobotVerifyRequestSchema = z.object({ account: z.string().max(256), secret: z.string().max(ROBOT_SECRET_MAX_CHARS) }).strict();
-export const RobotLookupRequestSchema = z.object({ account: z.string().max(256) }).strict();
+export const RobotVerifyRequestSchema = z.object({ account: z.string().max(ACCOUNT_NAME_MAX), secret: z.string().max(ROBOT_SECRET_MAX_CHARS) }).strict();
+export const RobotLookupRequestSchema = z.object({ account: z.string().max(ACCOUNT_NAME_MAX) }).strict();
 
 export const RobotVerifyReplySchema = z.union([
   z.object({
@@ -35,9 +36,7 @@ export const RobotLookupReplySchema = z.union([
   z.object({ known: z.literal(false) }),
 ]);
 
-export type RobotVerifyRequest = z.infer<typeof RobotVerifyRequestSchema>;
 export type RobotVerifyReply = z.infer<typeof RobotVerifyReplySchema>;
-export type RobotLookupReply = z.infer<typeof RobotLookupReplySchema>;
 
 /** The `.dockerconfigjson` of a robot credential (the CLI's `-o dockerconfigjson`, the controller's Secrets): docker, containerd and the kubelet read `auth` or user/password. */
 export function dockerConfigJson(host: string, username: string, password: string): string {

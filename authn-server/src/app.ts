@@ -48,7 +48,7 @@ export interface AppDeps {
   metrics?: Metrics;
 }
 
-export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', tokenTtlSec: 300, refreshTtlSec: 30 * 86400, realm: 'tollgate' } as const;
+const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', tokenTtlSec: 300, refreshTtlSec: 30 * 86400, realm: 'tollgate' } as const;
 
 /**
  * The request listener (for `http.createServer` and supertest). `GET` on the exact token paths goes
@@ -57,7 +57,7 @@ export const APP_DEFAULTS = { issuer: 'tollgate', service: 'tollgate-registry', 
 export type AuthnApp = ((req: IncomingMessage, res: ServerResponse) => void) & { express: express.Express };
 
 /** At most one warning per 10 minutes: the header comes with every request of a misconfigured deployment. */
-export const FORWARDED_WARNING_INTERVAL_MS = 10 * 60_000;
+const FORWARDED_WARNING_INTERVAL_MS = 10 * 60_000;
 
 function ignoredForwardedWarning(logger: Logger, now: () => number): (peer: string) => void {
   let last = -Infinity;

@@ -39,26 +39,39 @@ export class AuthnError extends Error {
     readonly status: number,
     readonly code: ErrorCode,
     message: string,
-    /** `account`: who the refused request claimed to be; `audit`: more fields for the audit line (neither is sent to the client). */
-    readonly opts: { field?: string; retryAfterSec?: number; account?: string; audit?: Record<string, string> } = {},
+    /**
+     * `allow`: the methods a 405 names; `account`: who the refused request claimed to be; `audit`: more fields for
+     * the audit line (neither of the last two is sent to the client).
+     */
+    readonly opts: { field?: string; retryAfterSec?: number; allow?: string; account?: string; audit?: Record<string, string> } = {},
   ) {
     super(message);
     this.name = 'AuthnError';
   }
 }
 
-/** Writes an AuthnError; 401s carry the Basic challenge so clients know to send credentials. */
+/**
+ * What every token reply carries, success or error: neither may be cached (RFC 6749 §5.1 and §5.2 — the error
+ * response uses the same cache headers), nor may a refused login be kept by a proxy.
+ */
+export const NO_STORE = ['Cache-Control', 'no-store', 'Pragma', 'no-cache'] as const;
+
+/**
+ * Writes an AuthnError, its headers in one flat `writeHead` list as success replies are (sendJson). 401s carry
+ * the Basic challenge so clients know to send credentials.
+ */
 export function sendError(res: ServerResponse, e: AuthnError, realm: string): void {
   if (res.headersSent) return;
-  if (e.status === 401) res.setHeader('WWW-Authenticate', `Basic realm="${realm.replace(/["\\]/g, '')}"`);
-  if (e.opts.retryAfterSec !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
-  res.setHeader('Cache-Control', 'no-store');
+  const headers: string[] = [...NO_STORE];
+  if (e.status === 401) headers.push('WWW-Authenticate', `Basic realm="${realm.replace(/["\\]/g, '')}"`);
+  if (e.opts.retryAfterSec !== undefined) headers.push('Retry-After', String(Math.max(1, Math.ceil(e.opts.retryAfterSec))));
+  if (e.opts.allow !== undefined) headers.push('Allow', e.opts.allow);
   sendJson(res, e.status, {
     errors: [{ code: e.code.toUpperCase(), message: e.message, ...(e.opts.field ? { detail: { field: e.opts.field } } : {}) }],
     error: e.code,
     error_description: e.message,
     ...(e.opts.field ? { field: e.opts.field } : {}),
-  });
+  }, headers);
 }
 
 export const notFound: RequestHandler = (req, _res, next) => {

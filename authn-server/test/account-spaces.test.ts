@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { createCredentials, type CredentialOptions, type Credentials } from '../src/credentials/chain.js';
-import { createK8sSecretsBackend } from '../src/credentials/k8s-secrets/index.js';
+import { createK8sSecretsBackend, type K8sSecretsBackend } from '../src/credentials/k8s-secrets/index.js';
 import { generateKeyFiles } from '../src/keys/generate.js';
 import { Writable } from 'node:stream';
 import request from 'supertest';
@@ -32,9 +32,12 @@ describe('account spaces: one owner per account name', () => {
     writeFileSync(join(tmp.dir, 'jwks.json'), '{"keys":[]}');
   });
   after(() => tmp.cleanup());
-  afterEach(() => {
+  /** Every Secrets backend a test made (each holds a keep-alive API client), closed after it. */
+  const made: K8sSecretsBackend[] = [];
+  afterEach(async () => {
     open?.close();
     open = undefined;
+    await Promise.all(made.splice(0).map((b) => b.close()));
   });
 
   const issuersFile = (list: Iss[]): string => {
@@ -61,8 +64,11 @@ describe('account spaces: one owner per account name', () => {
     writeFileSync(path, `users:\n${names.map((n) => `  "${n}":\n    password: "${hash}"`).join('\n')}\n`);
     return path;
   };
-  const secrets = (accountPrefix: string) =>
-    createK8sSecretsBackend({ conn: { baseUrl: new URL('http://127.0.0.1:9'), tokenFile: join(tmp.dir, 'none') }, mode: 'get', accountPrefix, logger });
+  const secrets = (accountPrefix: string): K8sSecretsBackend => {
+    const b = createK8sSecretsBackend({ conn: { baseUrl: new URL('http://127.0.0.1:9'), tokenFile: join(tmp.dir, 'none') }, mode: 'get', accountPrefix, logger });
+    made.push(b);
+    return b;
+  };
   const robots = { name: 'robots', authenticate: async () => ({ kind: 'no-match' as const }), lookup: () => null };
   const base = (o: Partial<CredentialOptions>): CredentialOptions => ({ logger, hashBudget: false, watch: { watch: false, pollMs: 0 }, robots, ...o });
   const refused = async (o: Partial<CredentialOptions>, message: RegExp): Promise<void> => {

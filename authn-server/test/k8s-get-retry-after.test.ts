@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { KubeClient } from '../../common/kube/client.js';
 import { SecretGetter, retryAfterMs } from '../src/credentials/k8s-secrets/get-mode.js';
 import { createK8sMetrics } from '../src/credentials/k8s-secrets/metrics.js';
 import { SimulatedKubeApi } from './k8s/api-sim.js';
@@ -21,6 +22,7 @@ describe('get mode: 429 Retry-After (SIMULATED Kubernetes API server)', () => {
   let tmp: ReturnType<typeof tempDir>;
   let now: number;
   let g: SecretGetter;
+  let kube: KubeClient;
   const gets = () => sim.requests.filter((r) => r.path.startsWith('/api/v1/namespaces/')).length;
 
   beforeEach(async () => {
@@ -29,10 +31,12 @@ describe('get mode: 429 Retry-After (SIMULATED Kubernetes API server)', () => {
     const tokenFile = join(tmp.dir, 'token');
     writeFileSync(tokenFile, sim.token);
     now = 1_000_000;
-    g = new SecretGetter({ conn: { baseUrl: new URL(sim.url), tokenFile }, secretName: NAME, logger, metrics: createK8sMetrics(() => true), now: () => now });
+    kube = new KubeClient({ baseUrl: new URL(sim.url), tokenFile }, { userAgent: 'tollgate-authn' });
+    g = new SecretGetter({ kube, secretName: NAME, logger, metrics: createK8sMetrics(() => true), now: () => now });
     for (const ns of ['team-a', 'team-b', 'team-c']) sim.put(ns, NAME, { username: ns, password: `pw-${ns}` });
   });
   afterEach(async () => {
+    kube.close();
     await sim.stop();
     tmp.cleanup();
   });

@@ -11,6 +11,7 @@ import { Registry } from 'prom-client';
 import bcrypt from 'bcryptjs';
 import { loadConfig } from '../src/config.js';
 import { createCredentials, type Credentials } from '../src/credentials/chain.js';
+import { KubeClient } from '../../common/kube/client.js';
 import { resolveConnection } from '../../common/kube/connection.js';
 import { createK8sSecretsBackend, type K8sSecretsBackend, type K8sSecretsOptions } from '../src/credentials/k8s-secrets/index.js';
 import type { KeySet } from '../src/keys/load.js';
@@ -28,6 +29,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
   let tmp: ReturnType<typeof tempDir>;
   let tokenFile: string;
   let backend: K8sSecretsBackend | undefined;
+  let kube: KubeClient | undefined;
   let registry: Registry;
 
   beforeEach(async () => {
@@ -40,6 +42,8 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
   afterEach(async () => {
     await backend?.close();
     backend = undefined;
+    kube?.close();
+    kube = undefined;
     await sim.stop();
     tmp.cleanup();
   });
@@ -47,6 +51,11 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
   function open(opts: Partial<K8sSecretsOptions> = {}): K8sSecretsBackend {
     backend = createK8sSecretsBackend({ conn: { baseUrl: new URL(sim.url), tokenFile }, logger, registry, registryHost: 'registry.example.com', ...opts, informer: { ...FAST, ...opts.informer } });
     return backend;
+  }
+  /** A get-mode getter's API client, as the backend makes one; closed after each test. */
+  function client(): KubeClient {
+    kube = new KubeClient({ baseUrl: new URL(sim.url), tokenFile }, { userAgent: 'tollgate-authn' });
+    return kube;
   }
   const metric = async (name: string, labels = ''): Promise<number> => {
     const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
@@ -323,7 +332,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
       const { SecretGetter } = await import('../src/credentials/k8s-secrets/get-mode.js');
       const { createK8sMetrics } = await import('../src/credentials/k8s-secrets/metrics.js');
       let now = 0;
-      const g = new SecretGetter({ conn: { baseUrl: new URL(sim.url), tokenFile }, secretName: NAME, logger, metrics: createK8sMetrics(() => true), now: () => now });
+      const g = new SecretGetter({ kube: client(), secretName: NAME, logger, metrics: createK8sMetrics(() => true), now: () => now });
       assert.equal(await g.get('team-a'), null);
       sim.put('team-a', NAME, { username: 'team-a', password: 'pw' });
       now = 9_999;
@@ -340,7 +349,7 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
     it('a hanging API is bounded by the request timeout', async () => {
       const { SecretGetter } = await import('../src/credentials/k8s-secrets/get-mode.js');
       const { createK8sMetrics } = await import('../src/credentials/k8s-secrets/metrics.js');
-      const g = new SecretGetter({ conn: { baseUrl: new URL(sim.url), tokenFile }, secretName: NAME, logger, metrics: createK8sMetrics(() => true), timeoutMs: 200 });
+      const g = new SecretGetter({ kube: client(), secretName: NAME, logger, metrics: createK8sMetrics(() => true), timeoutMs: 200 });
       sim.failNext('get', 'hang');
       const t0 = Date.now();
       await assert.rejects(g.get('team-a'), /timed out/);

@@ -75,7 +75,7 @@ const notFound = (message: string, code: NoRoute['code'] = 'UNSUPPORTED'): NoRou
 const notAllowed = (methods: string[]): NoRoute => ({ ok: false, status: 405, code: 'UNSUPPORTED', message: `method not allowed (use ${methods.join(', ')})`, allow: methods.join(', ') });
 
 /** A name the proxy will decide on: the repository grammar, lowercase only (a host part may not carry case either). */
-export function isRepositoryName(name: string): boolean {
+function isRepositoryName(name: string): boolean {
   return name !== '' && name.length <= REPOSITORY_NAME_MAX && !/[A-Z]/.test(name) && REPOSITORY_NAME.test(name);
 }
 

@@ -1,5 +1,6 @@
 /** Tokens presented to the proxy are checked as registry 2.8 checks them (bearer.ts), with real keys and authn's own issuer. */
 import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
 import { createTokenIssuer } from '../../authn-server/src/token/issuer.js';
 import { makeKeys, tempDir } from '../../authn-server/test/helpers.js';
 import { verifyBearer } from '../src/bearer.js';
@@ -42,5 +43,31 @@ describe('proxy: bearer token verification', () => {
     const wider = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), access: [{ type: 'repository', name: 'team-b/app', actions: ['pull'] }] })).toString('base64url');
     assert.ok('refused' in (await verifyBearer(`${h}.${wider}.${s}`, opts)));
     assert.deepEqual(await verifyBearer('not-a-jwt', opts), { refused: 'not a JWT' });
+  });
+
+  it('refuses what the refresh grant refuses, by the same check (token/verify.ts): nbf ahead, string exp, aud array, typ, alg', async () => {
+    const { keys, issuer, opts } = await setup();
+    const good = await issuer.issueAccess({ sub: 'alice', aud: 'reg', access });
+    const [h, p] = good.token.split('.') as [string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
+    const sign = (c: Record<string, unknown>, hd: Record<string, unknown> = header) => new SignJWT(c).setProtectedHeader(hd as never).sign(keys.signing.privateKey);
+    const nowSec = Math.floor(now.getTime() / 1000);
+    // Another replica's clock 30 s ahead: accepted, as the registry does.
+    assert.deepEqual(await verifyBearer(await sign({ ...claims, nbf: nowSec + 30 }), opts), { account: 'alice', access });
+    const cases: Array<[string, string, RegExp]> = [
+      ['nbf two minutes ahead', await sign({ ...claims, nbf: nowSec + 120 }), /"nbf"/],
+      ['string exp', await sign({ ...claims, exp: String(claims.exp) }), /"exp"/],
+      ['aud as an array', await sign({ ...claims, aud: ['reg'] }), /aud must be a string/],
+      ['refresh typ', await sign(claims, { ...header, typ: 'tollgate-refresh+jwt' }), /"typ"/],
+      ['no access claim', await sign({ ...claims, access: undefined }), /"access"/],
+      ['HS256 keyed with our public key PEM', await new SignJWT(claims).setProtectedHeader({ ...header, alg: 'HS256' } as never).sign(Buffer.from(keys.signing.publicKey.export({ type: 'spki', format: 'pem' }) as string)), /"alg"/],
+      ['too long', 'x'.repeat(20000), /too long/],
+    ];
+    for (const [label, token, why] of cases) {
+      const r = await verifyBearer(token, opts);
+      assert.ok('refused' in r, label);
+      assert.match(r.refused, why, label);
+    }
   });
 });

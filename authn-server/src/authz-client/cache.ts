@@ -16,8 +16,8 @@ import type { AuthzClient } from './index.js';
 
 export const DEFAULT_DECISION_CACHE_TTL_MS = 60_000;
 export const MAX_DECISION_CACHE_TTL_MS = 3_600_000;
-export const DECISION_CACHE_MAX_ENTRIES = 50_000;
-export const DECISION_CACHE_MAX_BYTES = 16 * 1024 * 1024;
+const DECISION_CACHE_MAX_ENTRIES = 50_000;
+const DECISION_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface CacheOptions {
   ttlMs: number;

@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from '../../../common/logger.js';
 
-export const TRUST_MS = 750;
+const TRUST_MS = 750;
 /** A connection silent this long is taken for hung (no RST: blocked network) and replaced. */
 const SILENT_MS = 2000;
 const RETRY_MS = 250;
@@ -47,7 +47,7 @@ export interface FeedOptions {
 export type ResetCode = 'reset' | 'database' | 'malformed' | 'order' | 'unsupported' | 'connection';
 
 /** A reason as a metric label. */
-export function resetCode(reason: string): ResetCode {
+function resetCode(reason: string): ResetCode {
   if (reason.startsWith('authz reset')) return 'reset';
   if (reason.includes('another database')) return 'database';
   if (/malformed|unknown change feed event|before hello/.test(reason)) return 'malformed';

@@ -13,7 +13,7 @@
  */
 import { ROBOT_PREFIX } from '../../../common/robots.js';
 
-export const SA_PREFIX = 'system:serviceaccount:';
+const SA_PREFIX = 'system:serviceaccount:';
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_CHARS = /^[-a-z0-9]*$/;
 
@@ -48,7 +48,7 @@ export const secretsSpace = (accountPrefix: string): Space => ({
 export const ROBOT_SPACE: Space = { owner: 'robots', what: `robots ("${ROBOT_PREFIX}")`, fixed: ROBOT_PREFIX, tail: 'any', fix: `"${ROBOT_PREFIX}" is reserved for robots` };
 
 /** True when `account` is in `s`. */
-export function inSpace(s: Space, account: string): boolean {
+function inSpace(s: Space, account: string): boolean {
   if (!account.startsWith(s.fixed)) return false;
   const rest = account.slice(s.fixed.length);
   return s.tail === 'any' ? rest.length > 0 : LABEL.test(rest);

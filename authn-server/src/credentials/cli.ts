@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readPassword } from './read-password.js';
 
-export const HASH_COST_DEFAULT = 10;
+const HASH_COST_DEFAULT = 10;
 
 /** Parses `--cost`: bcrypt accepts 4–31; below 10 is too cheap for real use, but tests want 4. */
 function parseCost(value: string): number {

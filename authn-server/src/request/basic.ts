@@ -1,5 +1,5 @@
 /** `Authorization: Basic` parsing. Rules: strict base64, UTF-8, a `:` (the second one for `robot:` accounts), non-empty user, bounded sizes (a 16 KiB token fits: credentials/limits.ts). */
-import { MAX_BASIC_BYTES, MAX_USERNAME_CHARS } from '../credentials/limits.js';
+import { MAX_BASIC_BYTES, presentedUserProblem } from '../credentials/limits.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
 import { AuthnError } from '../errors.js';
 
@@ -36,7 +36,7 @@ export function parseBasic(header: string | undefined): BasicCredentials | null 
   const user = text.slice(0, colon);
   const password = text.slice(colon + 1);
   if (!user) throw broken('empty user name');
-  if (user.length > MAX_USERNAME_CHARS) throw broken(`user name longer than ${MAX_USERNAME_CHARS} characters`);
-  if (/[\u0000-\u001f\u007f]/.test(user)) throw broken('control characters in the user name');
+  const problem = presentedUserProblem(user);
+  if (problem) throw broken(`user name ${problem}`);
   return { user, password };
 }

@@ -17,6 +17,7 @@
 import { safeEqual } from '../../../common/secret.js';
 import type { Logger } from '../../../common/logger.js';
 import { HashBusyError, type Credentials } from '../credentials/chain.js';
+import { presentedUserProblem } from '../credentials/limits.js';
 import type { AuthnResult, Labels, LoginThrottle } from '../credentials/backend.js';
 import { AuthnError } from '../errors.js';
 import { parseBasic } from '../request/basic.js';
@@ -166,9 +167,8 @@ export async function identify(deps: IdentityDeps, method: string, fields: Field
     if (user !== undefined) {
       const password = single(fields, 'password');
       if (!user) throw new AuthnError(400, 'invalid_request', 'username must not be empty', { field: 'username' });
-      if (user.length > 256 || /[\u0000-\u001f\u007f]/.test(user)) {
-        throw new AuthnError(400, 'invalid_request', 'username must be at most 256 characters without control characters', { field: 'username' });
-      }
+      const problem = presentedUserProblem(user);
+      if (problem) throw new AuthnError(400, 'invalid_request', `username ${problem}`, { field: 'username' });
       if (password === undefined) throw new AuthnError(400, 'invalid_request', 'password is required with username', { field: 'password' });
       return login(deps, 'password', user, password, ip);
     }

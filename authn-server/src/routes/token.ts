@@ -10,7 +10,7 @@ import { auditLogger, type Logger } from '../../../common/logger.js';
 import type { AuthzClient } from '../authz-client/index.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
 import { sendJson } from '../../../common/json-reply.js';
-import { AuthnError, bodyParserError, sendError } from '../errors.js';
+import { AuthnError, bodyParserError, NO_STORE, sendError } from '../errors.js';
 import { children } from '../../../common/http-metrics.js';
 import type { Metrics } from '../metrics/index.js';
 import type { ClientIpResolver } from '../request/client-ip.js';
@@ -23,7 +23,6 @@ import { identify, type IdentityDeps } from './identity.js';
 
 export const TOKEN_PATHS = ['/auth', '/token', '/auth/token'];
 export const BODY_LIMIT = 64 * 1024;
-const NO_STORE = ['Cache-Control', 'no-store', 'Pragma', 'no-cache'] as const;
 
 export interface TokenRouteDeps extends IdentityDeps {
   authz: AuthzClient;
@@ -134,8 +133,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router & { direct: TokenHandl
   };
 
   const notAllowed = (req: Request, res: Response): void => {
-    res.set('Allow', 'GET, POST');
-    sendError(res, new AuthnError(405, 'invalid_request', `method ${req.method} not allowed (use GET or POST)`), deps.realm);
+    sendError(res, new AuthnError(405, 'invalid_request', `method ${req.method} not allowed (use GET or POST)`, { allow: 'GET, POST' }), deps.realm);
   };
   // Before r.get, which would otherwise answer HEAD by logging in and signing a token nobody receives.
   r.head(TOKEN_PATHS, notAllowed);

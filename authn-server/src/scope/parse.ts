@@ -10,7 +10,7 @@
 import { REPOSITORY_NAME, REPOSITORY_NAME_HINT } from '../../../common/names.js';
 import { AuthnError } from '../errors.js';
 
-export const MAX_SCOPES = 64;
+const MAX_SCOPES = 64;
 
 export interface Scope {
   type: string;

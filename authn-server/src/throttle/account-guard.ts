@@ -32,7 +32,7 @@ export interface AccountGuardOptions {
   now?: () => number;
 }
 
-export const ACCOUNT_GUARD_DEFAULTS = { burst: 10, perHour: 12, trustDays: 30, trustedPerAccount: 8, maxAccounts: 100_000 } as const;
+const ACCOUNT_GUARD_DEFAULTS = { burst: 10, perHour: 12, trustDays: 30, trustedPerAccount: 8, maxAccounts: 100_000 } as const;
 
 interface Bucket {
   tokens: number;

@@ -27,7 +27,7 @@ export interface ThrottleOptions {
   now?: () => number;
 }
 
-export const THROTTLE_DEFAULTS = { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, forgetAfterMs: 900_000, maxEntries: 50_000 } as const;
+const THROTTLE_DEFAULTS = { freeAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000, forgetAfterMs: 900_000, maxEntries: 50_000 } as const;
 
 interface Entry {
   failures: number;

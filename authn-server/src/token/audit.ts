@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export const AUDIT_MAX_CHARS = 256;
+const AUDIT_MAX_CHARS = 256;
 
 /**
  * A user name that looks like a secret — someone typed the robot secret or a token into the user-name
@@ -23,7 +23,7 @@ export function redactSecretLike(name: string): string {
   if (!looksSecret) return name;
   return `[redacted secret-like name sha256:${createHash('sha256').update(name).digest('hex').slice(0, 8)}]`;
 }
-export const AUDIT_MAX_ITEMS = 16;
+const AUDIT_MAX_ITEMS = 16;
 
 export function truncateText(text: string): string {
   if (text.length <= AUDIT_MAX_CHARS) return text;

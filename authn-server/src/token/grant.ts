@@ -24,7 +24,7 @@ export interface GrantInput {
   scopes: Scope[];
 }
 
-export const AUTHZ_RETRY_AFTER_SEC = 5;
+const AUTHZ_RETRY_AFTER_SEC = 5;
 
 export async function decide(authz: AuthzClient, input: GrantInput): Promise<Decision> {
   let answers: AuthorizedResponse[];

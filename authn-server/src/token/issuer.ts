@@ -12,14 +12,14 @@
  * Signing uses node:crypto directly (JWS compact serialization by hand, header encoded once per key):
  * it is the hot path, and jose's WebCrypto signing costs ~4× more CPU per token. The signatures of one
  * event-loop turn are made together (sign-batch.ts says why). ES256 signatures are
- * raw r||s (`ieee-p1363`), RS256 PKCS#1 v1.5 — exactly what registry 2.8 demands. jose verifies.
+ * raw r||s (`ieee-p1363`), RS256 PKCS#1 v1.5 — exactly what registry 2.8 demands. jose verifies, through
+ * verify.ts (the check the proxy's bearer tokens share).
  */
-import { MAX_TOKEN_BYTES } from '../credentials/limits.js';
 import { randomBytes, sign as cryptoSign } from 'node:crypto';
-import { errors as joseErrors, jwtVerify, decodeProtectedHeader } from 'jose';
 import { AuthnError } from '../errors.js';
 import type { KeySet } from '../keys/load.js';
 import { batchedSigner } from './sign-batch.js';
+import { verifyOwnJwt } from './verify.js';
 
 export interface AccessEntry {
   type: string;
@@ -60,7 +60,6 @@ export interface IssuerOptions {
 }
 
 export const REFRESH_TYP = 'tollgate-refresh+jwt';
-const NBF_LEEWAY_SEC = 60;
 
 // jti: 128 random bits. Drawn from a refilled 4 KiB pool: one randomBytes call per 256 tokens, not per token.
 let pool = Buffer.alloc(0);
@@ -105,40 +104,13 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
       return sign(REFRESH_TYP, { sub, aud: refreshAud, tgt: 'refresh', cid: credentialId, svc: service }, ttl);
     },
     async verifyRefresh(token, service, singleService) {
-      if (token.length > MAX_TOKEN_BYTES) throw refused('too long', 400);
-      let kid: unknown;
-      try {
-        kid = decodeProtectedHeader(token).kid;
-      } catch {
-        throw refused('not a JWT', 400);
-      }
-      const key = opts.keys.published.find((k) => k.kid === kid);
-      if (!key) throw refused('signed by an unknown key');
-      try {
-        const { payload, protectedHeader } = await jwtVerify(token, key.publicKey, {
-          algorithms: [key.alg],
-          issuer: opts.issuer,
-          audience: refreshAud,
-          typ: REFRESH_TYP,
-          currentDate: clock(),
-          // Another replica's clock may run ahead: accept its nbf up to 60 s early (the registry's own leeway).
-          clockTolerance: NBF_LEEWAY_SEC,
-          requiredClaims: ['sub', 'exp', 'cid', 'tgt'],
-        });
-        // …but no grace after exp: --refresh-ttl is exact.
-        if ((payload.exp as number) <= Math.floor(clock().getTime() / 1000)) throw refused('expired');
-        if (protectedHeader.typ !== REFRESH_TYP || payload.tgt !== 'refresh') throw refused('not a refresh token');
-        if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || payload.sub === '') throw refused('missing subject');
-        if (payload.svc === undefined ? !singleService : payload.svc !== service) throw refused(`issued for another service than "${service.slice(0, 128)}"`);
-        return { sub: payload.sub, credentialId: payload.cid };
-      } catch (e) {
-        if (e instanceof AuthnError) throw e;
-        if (e instanceof joseErrors.JWTExpired) throw refused('expired');
-        if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw refused('bad signature');
-        if (e instanceof joseErrors.JWTClaimValidationFailed) throw refused(`claim "${e.claim}" is not valid (not a refresh token of this server?)`);
-        if (e instanceof joseErrors.JOSEError) throw refused(e.message);
-        throw e;
-      }
+      const r = await verifyOwnJwt(token, { keys: opts.keys, issuer: opts.issuer, audience: refreshAud, typ: REFRESH_TYP, requiredClaims: ['sub', 'cid', 'tgt'], now: clock() });
+      if ('refused' in r) throw refused(r.claim === undefined ? r.refused : `${r.refused} (not a refresh token of this server?)`, r.malformed ? 400 : 401);
+      const { payload } = r;
+      if (payload.tgt !== 'refresh') throw refused('not a refresh token');
+      if (typeof payload.sub !== 'string' || typeof payload.cid !== 'string' || payload.sub === '') throw refused('missing subject');
+      if (payload.svc === undefined ? !singleService : payload.svc !== service) throw refused(`issued for another service than "${service.slice(0, 128)}"`);
+      return { sub: payload.sub, credentialId: payload.cid };
     },
   };
 }

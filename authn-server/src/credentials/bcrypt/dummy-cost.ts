@@ -12,7 +12,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 
-export const DEFAULT_DUMMY_COST = 10;
+const DEFAULT_DUMMY_COST = 10;
 
 export class DummyCosts {
   private costs: Array<[cost: number, count: number]> = [];

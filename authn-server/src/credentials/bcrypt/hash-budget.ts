@@ -19,7 +19,7 @@ export interface HashBudgetOptions {
   now?: () => number;
 }
 
-export const HASH_BUDGET_DEFAULTS = { burst: 10, perMinute: 60, maxClients: 50_000 } as const;
+const HASH_BUDGET_DEFAULTS = { burst: 10, perMinute: 60, maxClients: 50_000 } as const;
 
 export interface HashBudget {
   /** Spends one check; `retryAfterSec` when the client has none left. */

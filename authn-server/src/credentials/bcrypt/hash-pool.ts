@@ -56,7 +56,7 @@ export interface HashPool {
   close(): Promise<void>;
 }
 
-export const defaultHashWorkers = (): number => Math.min(8, Math.max(1, availableParallelism() - 1));
+const defaultHashWorkers = (): number => Math.min(8, Math.max(1, availableParallelism() - 1));
 
 // CommonJS, evaluated in each thread; bcryptjs is resolved here so it works from src/ (tsx) and dist/ alike.
 const WORKER_SOURCE = `

@@ -36,7 +36,7 @@ export interface VerifierOptions {
   onCache?: (hit: boolean) => void;
 }
 
-export const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000 } as const;
+const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000 } as const;
 
 interface CacheEntry {
   hash: string;

@@ -12,10 +12,6 @@ import type { PasswordVerifier } from '../bcrypt/verifier.js';
 export const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 export const BCRYPT_HINT = 'must be a bcrypt hash ($2a$, $2b$ or $2y$); make one with `tollgate hash-password` or `htpasswd -nB`';
 
-/** No `:` (Basic auth splits on the first one) and no control characters (they end up in logs and tokens). */
-// eslint-disable-next-line no-control-regex
-export const USERNAME = /^[^:\u0000-\u001f\u007f]{1,256}$/;
-export const USERNAME_HINT = 'user names are 1-256 characters without ":" or control characters';
 
 export interface FileBackendOptions {
   path: string;

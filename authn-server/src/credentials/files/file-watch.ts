@@ -24,10 +24,10 @@ export interface WatchOptions {
   watch?: boolean;
 }
 
-export const WATCH_DEFAULTS = { pollMs: 5000, debounceMs: 100, watch: true } as const;
+const WATCH_DEFAULTS = { pollMs: 5000, debounceMs: 100, watch: true } as const;
 
 /** Bigger files are refused: a users file is kilobytes, and reading it must not exhaust memory. */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 export interface WatchedFile {
   /** Checks now (`full`: read and hash the content even if stat is unchanged). Resolves when done. */

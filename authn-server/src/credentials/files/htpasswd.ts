@@ -4,7 +4,8 @@
  * crypt, plain text) rejects the whole file naming the line: a skipped line would lock a user out silently,
  * and rejecting a reload keeps the previous file serving. Users have no labels.
  */
-import { BCRYPT_HASH, USERNAME, USERNAME_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
+import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { BCRYPT_HASH, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
 
 function hashKind(hash: string): string {
@@ -17,7 +18,7 @@ function hashKind(hash: string): string {
 }
 
 /** Parses htpasswd text; throws `line N: …` for the first bad line. */
-export function parseHtpasswd(text: string): Map<string, UserRecord> {
+function parseHtpasswd(text: string): Map<string, UserRecord> {
   const records = new Map<string, UserRecord>();
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {

@@ -23,7 +23,7 @@ interface UserEntry extends UserRecord {
  * work across replicas; the fingerprint only has to be unforgeable inside a signed token and to reveal nothing
  * about the password, and an HMAC of a salted bcrypt hash does both.
  */
-export const DEFAULT_CREDENTIAL_ID_KEY = 'tollgate credential-id v1';
+const DEFAULT_CREDENTIAL_ID_KEY = 'tollgate credential-id v1';
 
 /** Fingerprint of one user's stored hash: stable while the hash is, different as soon as it changes. */
 export function credentialIdOf(user: string, hash: string, key: string | Buffer = DEFAULT_CREDENTIAL_ID_KEY): string {

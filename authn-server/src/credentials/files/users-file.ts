@@ -9,9 +9,10 @@
  * Rules: unknown keys are errors (a typo must not silently drop a field); every error names its path
  * (`users.alice.password: …`); duplicate keys are errors; the file is reloaded when it changes.
  */
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { BCRYPT_HASH, BCRYPT_HINT, USERNAME, USERNAME_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
+import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { parseYamlFile } from '../yaml-file.js';
+import { BCRYPT_HASH, BCRYPT_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
 
 const LabelValues = z
@@ -53,24 +54,11 @@ function refuseProtoKeys(data: unknown): void {
   }
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 10)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
-    .join('; ');
-}
-
 /** Parses users-file text into records; throws with every problem named by path (first ten). */
-export function parseUsersFile(text: string): Map<string, UserRecord> {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
-  const data: unknown = doc.toJS() ?? {};
-  refuseProtoKeys(data);
-  const parsed = UsersFileSchema.safeParse(data);
-  if (!parsed.success) throw new Error(formatIssues(parsed.error));
+function parseUsersFile(text: string): Map<string, UserRecord> {
+  const file = parseYamlFile(text, UsersFileSchema, refuseProtoKeys);
   const records = new Map<string, UserRecord>();
-  for (const [user, u] of Object.entries(parsed.data.users ?? {})) records.set(user, { hash: u.password, labels: u.labels });
+  for (const [user, u] of Object.entries(file.users ?? {})) records.set(user, { hash: u.password, labels: u.labels });
   return records;
 }
 

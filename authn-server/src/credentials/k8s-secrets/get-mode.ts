@@ -11,14 +11,13 @@
  * Retry-After).
  */
 import type { Logger } from '../../../../common/logger.js';
-import { ApiError, KubeClient, type ApiConnection, type ApiReply } from '../../../../common/kube/client.js';
+import { ApiError, type ApiReply, type KubeClient } from '../../../../common/kube/client.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
 
 export interface GetterOptions {
-  /** Where the API is; a client of its own is made for it unless `kube` (the backend's shared one) is given. */
-  conn: ApiConnection;
-  kube?: KubeClient;
+  /** The backend's one keep-alive API client (index.ts), shared with nothing else in get mode; its owner closes it. */
+  kube: KubeClient;
   secretName: string;
   registryHost?: string | undefined;
   logger: Logger;
@@ -36,7 +35,7 @@ export interface GetterOptions {
   now?: () => number;
 }
 
-export const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000, retries429: 2, maxRetryAfterMs: 10_000, retryAfterWaitMs: 1_000 } as const;
+const GETTER_DEFAULTS = { hitTtlMs: 30_000, missTtlMs: 10_000, timeoutMs: 5_000, maxEntries: 10_000, retries429: 2, maxRetryAfterMs: 10_000, retryAfterWaitMs: 1_000 } as const;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pause = (attempt: number): Promise<void> => sleep(100 * 2 ** attempt * (0.5 + Math.random()));
@@ -57,14 +56,12 @@ export function retryAfterMs(header: string | string[] | undefined, now: number)
 export class SecretGetter {
   private readonly cache = new Map<string, { cred: SecretCredential | null; expiresAt: number }>();
   private readonly inflight = new Map<string, Promise<SecretCredential | null>>();
-  private readonly o: Required<Omit<GetterOptions, 'registryHost' | 'kube'>> & { registryHost?: string | undefined };
-  private readonly kube: KubeClient;
+  private readonly o: Required<Omit<GetterOptions, 'registryHost'>> & { registryHost?: string | undefined };
   /** The API server asked (429 Retry-After) not to be asked before this time: misses fail closed until then. */
   private quietUntil = -Infinity;
 
   constructor(opts: GetterOptions) {
     this.o = { ...GETTER_DEFAULTS, now: Date.now, ...opts };
-    this.kube = opts.kube ?? new KubeClient(opts.conn, { userAgent: 'tollgate-authn' });
   }
 
   async get(namespace: string): Promise<SecretCredential | null> {
@@ -108,7 +105,7 @@ export class SecretGetter {
     for (let attempt = 0; ; attempt++) {
       let r: ApiReply;
       try {
-        r = await this.kube.get(path, this.o.timeoutMs);
+        r = await this.o.kube.get(path, this.o.timeoutMs);
       } catch (e) {
         this.o.metrics.errors.inc({ kind: 'get' });
         throw e;

@@ -20,12 +20,12 @@ import { SecretInformer, type InformerOptions } from './informer.js';
 import { createK8sMetrics } from './metrics.js';
 import { matches, type SecretCredential } from './parse-secret.js';
 
-export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-export const K8S_DEFAULTS = { secretName: 'tollgate-registry', accountPrefix: 'namespace:', mode: 'watch' } as const;
+const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const K8S_DEFAULTS = { secretName: 'tollgate-registry', accountPrefix: 'namespace:', mode: 'watch' } as const;
 /** Fixed so credential ids match across replicas and restarts; the id holds no password material anyway. */
 const CREDENTIAL_ID_KEY = 'tollgate k8s-secret credential id v1';
 
-export class K8sUnavailable extends Error {}
+class K8sUnavailable extends Error {}
 
 export interface K8sSecretsOptions {
   conn: ApiConnection;
@@ -62,7 +62,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   const kube = new KubeClient(opts.conn, { userAgent: 'tollgate-authn' });
   const common = { kube, secretName, registryHost: opts.registryHost, logger, metrics };
   const informer = opts.mode === 'get' ? undefined : new SecretInformer({ ...common, ...opts.informer });
-  const getter = opts.mode === 'get' ? new SecretGetter({ ...common, conn: opts.conn }) : undefined;
+  const getter = opts.mode === 'get' ? new SecretGetter(common) : undefined;
   isReady = () => (informer ? informer.ready() : true);
   informer?.start();
 

@@ -21,11 +21,11 @@ export interface SecretCredential {
 
 export type ParseResult = { ok: true; credential: SecretCredential } | { ok: false; namespace: string | undefined; reason: string };
 
-export const MAX_VALUE = 4096;
+const MAX_VALUE = 4096;
 const DIGEST_KEY = randomBytes(32);
 
 /** HMAC-SHA256(process key, user NUL password); both sides of a login compare in one constant-time step. */
-export function credentialDigest(user: string, password: string): Buffer {
+function credentialDigest(user: string, password: string): Buffer {
   return createHmac('sha256', DIGEST_KEY).update(user).update('\0').update(password).digest();
 }
 
@@ -33,7 +33,7 @@ export function credentialDigest(user: string, password: string): Buffer {
 export function matches(cred: SecretCredential, user: string, password: string): boolean {
   return timingSafeEqual(credentialDigest(user, password), cred.digest);
 }
-export const MAX_DOCKERCONFIG = 64 * 1024;
+const MAX_DOCKERCONFIG = 64 * 1024;
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 // eslint-disable-next-line no-control-regex

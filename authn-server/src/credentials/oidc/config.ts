@@ -10,12 +10,13 @@
  * - `tokenReview: true` is refused: this version cannot ask the API server yet, and accepting the key
  *   would let an operator believe a deleted pod's token stops working.
  */
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
+import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { parseYamlFile } from '../yaml-file.js';
 
-export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 export type Algorithm = (typeof ALLOWED_ALGORITHMS)[number];
 
 const duration = (max: number) =>
@@ -44,7 +45,7 @@ const pointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON Pointe
 const IssuerSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}'),
-    usernames: z.array(z.string().regex(/^[^:\u0000-\u001f\u007f]{1,256}$/, 'user names are 1-256 characters without ":" or control characters')).min(1).optional(),
+    usernames: z.array(z.string().regex(USERNAME, USERNAME_HINT)).min(1).optional(),
     issuer: url,
     audiences: z.array(z.string().min(1).max(512), { error: 'is required: the audiences a token must carry one of' }).min(1, 'must not be empty'),
     jwks: JwksSchema.default({ discovery: true }),
@@ -109,21 +110,8 @@ function refuseProtoKeys(v: unknown, path: string[]): void {
 
 /** Parses issuers-file text; throws with every problem named by path (first ten). */
 export function parseIssuersFile(text: string): IssuerConfig[] {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
-  const first = doc.errors[0];
-  if (first) throw new Error(`YAML error: ${(first.message.split('\n')[0] ?? '').replace(/:$/, '')}`);
-  const data: unknown = doc.toJS() ?? {};
-  refuseProtoKeys(data, []);
-  const parsed = FileSchema.safeParse(data);
-  if (!parsed.success) {
-    throw new Error(
-      parsed.error.issues
-        .slice(0, 10)
-        .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`)
-        .join('; '),
-    );
-  }
-  const issuers = parsed.data.issuers.map((i) => ({ ...i, usernames: i.usernames ?? [i.name] }));
+  const file = parseYamlFile(text, FileSchema, (data) => refuseProtoKeys(data, []));
+  const issuers = file.issuers.map((i) => ({ ...i, usernames: i.usernames ?? [i.name] }));
   const problems = cross(issuers);
   if (problems.length) throw new Error(problems.slice(0, 10).join('; '));
   return issuers;

@@ -15,7 +15,7 @@ export interface FetchOptions {
   timeoutMs?: number;
 }
 
-export const MAX_DOCUMENT_BYTES = 1024 * 1024;
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
 export async function fetchJson(url: string, opts: FetchOptions = {}): Promise<unknown> {
   const ca = opts.caFile ? await readFile(opts.caFile, 'utf8') : undefined;

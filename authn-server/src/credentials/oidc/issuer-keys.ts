@@ -43,7 +43,7 @@ export interface KeyCacheOptions {
   onFetch?: (ok: boolean) => void;
 }
 
-export const KEY_CACHE_DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 10 * 60_000, maxStaleMs: 60 * 60_000, retryMs: 5_000, timeoutMs: 5_000 } as const;
+const KEY_CACHE_DEFAULTS = { cooldownMs: 30_000, maxAgeMs: 10 * 60_000, maxStaleMs: 60 * 60_000, retryMs: 5_000, timeoutMs: 5_000 } as const;
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 type Key = Awaited<ReturnType<KeyResolver>>;
