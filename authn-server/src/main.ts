@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createLogger, type Logger } from '../../common/logger.js';
 import { listen, serveUntilSignal } from '../../common/serve.js';
 import { createApp } from './app.js';
@@ -49,18 +50,33 @@ export async function startServer(flags: ServeFlags, log?: Logger): Promise<Runn
 }
 
 /**
- * How far V8 lets the old generation grow past what the last full collection kept, in percent. V8 picks the
- * factor itself, up to 4× on a machine with ≥ 2 GB for the heap: with authn's ~19 MB live it let the old
- * generation reach 60–72 MB under load before collecting (136–147 MB RSS measured, --trace-gc). 30 % is V8's
- * own factor for small-memory devices; below ~27 MB live its minimum step (8 MB) decides anyway, so the old
- * generation stays under ~28 MB and a full collection costs ~5 ms. Read at each collection, so it can be set
- * here (unlike the semi-space size, which NODE_OPTIONS sets: docs/authn.md "Memory"); not in startServer,
- * which tests run inside their own process.
+ * V8's old-generation limits for the `authn serve` process, measured with --trace-gc under 32 connections
+ * (docs/authn.md "Memory"); neither can go in startServer, which tests run inside their own process.
+ *
+ * - Growth after a full collection capped at 30 % (V8's own factor for small-memory devices). V8 picks the factor
+ *   itself, up to 4× on a machine with ≥ 2 GB for the heap: with authn's ~19 MB live it let the old generation
+ *   reach 60–72 MB before collecting again (136–147 MB RSS). Capped, V8's minimum step (8 MB) decides below
+ *   ~27 MB live, so the old generation stays under ~28 MB; a full collection costs ~5 ms. Read at each collection,
+ *   so it can be set now (the semi-space size cannot: NODE_OPTIONS sets it).
+ * - One full collection once listening. Until its first one, V8 sizes the old generation from start-up alone:
+ *   a server loaded from its first second collected only at 38–42 MB (module loading is most of that garbage),
+ *   106–111 MB RSS. Collected once at start (~10 ms, before any request), later limits follow what stays live.
+ *   `gc` is reachable only with --expose-gc, which node refuses in NODE_OPTIONS; set here, it exposes `gc` to
+ *   new contexts only, and the one made for this call is dropped with it.
  */
 const AUTHN_HEAP_GROWING_PERCENT = 30;
+
+function collectStartupGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 /** CLI entry: start, wire signals, exit non-zero with a clear message on bad config. */
 export function serve(flags: ServeFlags): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${AUTHN_HEAP_GROWING_PERCENT}`);
-  return serveUntilSignal('tollgate authn serve', 'authn-server', () => startServer(flags));
+  return serveUntilSignal('tollgate authn serve', 'authn-server', async () => {
+    const running = await startServer(flags);
+    collectStartupGarbage();
+    return running;
+  });
 }
