@@ -10,6 +10,7 @@
 import type { Logger } from '../../../common/logger.js';
 import { microTime, parseTime } from '../decide/schedule.js';
 import { paths, type KubeClient } from './client.js';
+import { isObject } from '../../../common/is-object.js';
 
 export interface LeaseOptions {
   kube: KubeClient;
@@ -24,8 +25,6 @@ export interface LeaseOptions {
   onStart: () => void;
   onStop: () => void;
 }
-
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class LeaderElector {
   private leading = false;
@@ -93,12 +92,12 @@ export class LeaderElector {
     const r = await kube.get(paths.lease(namespace, name));
     if (r.status === 404) {
       const c = await kube.create(paths.leases(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(undefined, true) });
-      if (isObj(c.json) && (c.status === 201 || c.status === 200)) this.held = c.json;
+      if (isObject(c.json) && (c.status === 201 || c.status === 200)) this.held = c.json;
       return this.held !== undefined;
     }
-    if (r.status !== 200 || !isObj(r.json)) throw new Error(`GET lease answered ${r.status}`);
+    if (r.status !== 200 || !isObject(r.json)) throw new Error(`GET lease answered ${r.status}`);
     const lease = r.json;
-    const spec = isObj(lease.spec) ? lease.spec : {};
+    const spec = isObject(lease.spec) ? lease.spec : {};
     const mine = spec.holderIdentity === identity;
     const renewed = parseTime(spec.renewTime) ?? 0;
     const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : this.leaseSec;
@@ -113,9 +112,9 @@ export class LeaderElector {
    * until the watchdog's renew deadline — a passing API error does not hand the Lease over.
    */
   private async write(lease: Record<string, unknown>, take: boolean): Promise<200 | 409> {
-    const spec = isObj(lease.spec) ? lease.spec : {};
+    const spec = isObject(lease.spec) ? lease.spec : {};
     const w = await this.o.kube.replace(paths.lease(this.o.namespace, this.o.name), { ...lease, spec: this.spec(spec, take) });
-    if (w.status === 200 && isObj(w.json)) {
+    if (w.status === 200 && isObject(w.json)) {
       this.held = w.json;
       return 200;
     }
@@ -132,7 +131,7 @@ export class LeaderElector {
     this.set(false);
     const { kube, namespace, name } = this.o;
     const r = await kube.get(paths.lease(namespace, name)).catch(() => undefined);
-    if (r?.status !== 200 || !isObj(r.json) || !isObj(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
+    if (r?.status !== 200 || !isObject(r.json) || !isObject(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
     await kube.replace(paths.lease(namespace, name), { ...r.json, spec: { ...r.json.spec, holderIdentity: '', leaseDurationSeconds: 1 } }).catch(() => undefined);
   }
 }

@@ -10,6 +10,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { checkCredentialText as checkText, decodeSecretValue as decode, fromDockerConfig, MAX_VALUE, SecretValueRefused as Refused } from '../../../../common/docker-config.js';
+import { isObject } from '../../../../common/is-object.js';
 
 export interface SecretCredential {
   namespace: string;
@@ -34,8 +35,6 @@ export function credentialDigest(user: string, password: string): Buffer {
 export function matches(cred: SecretCredential, user: string, password: string): boolean {
   return timingSafeEqual(credentialDigest(user, password), cred.digest);
 }
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** Parses one Secret object; never throws. */
 export function parseSecret(obj: unknown, registryHost: string | undefined): ParseResult {
   const meta = isObject(obj) && isObject(obj.metadata) ? obj.metadata : undefined;
