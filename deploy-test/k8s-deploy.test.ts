@@ -16,8 +16,9 @@ case "$1" in
 esac
 echo "$*" >> "$KUBECTL_LOG"
 if [ "$1 $2 $3" = "-n $NS get" ]; then
-  # A GET of a Secret named in $MISSING answers NotFound (exit 1), like kubectl.
+  # A GET of a Secret named in $MISSING answers NotFound (exit 1), like kubectl; GET_ERROR=forbidden: every GET is refused.
   case " $MISSING " in *" $5 "*) echo "Error from server (NotFound): secrets \"$5\" not found" >&2; exit 1 ;; esac
+  [ "$GET_ERROR" = forbidden ] && { echo "Error from server (Forbidden): secrets \"$5\" is forbidden" >&2; exit 1; }
   echo "secret/$5"; exit 0
 fi
 if [ "$*" = "apply -f -" ]; then
@@ -49,9 +50,9 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
   });
   after(() => dir?.remove());
 
-  const deployWith = (args: string[], applyState: string, missing: string[] = []) => {
+  const deployWith = (args: string[], applyState: string, missing: string[] = [], getError = 'notfound') => {
     writeFileSync(log(), '');
-    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--certs', certs, ...args], { env: { ...env, APPLY_STATE: applyState, NS: 'tollgate', MISSING: missing.join(' ') } });
+    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--certs', certs, ...args], { env: { ...env, APPLY_STATE: applyState, NS: 'tollgate', MISSING: missing.join(' '), GET_ERROR: getError } });
     assert.equal(res.status, 0, res.stderr);
     return { calls: readFileSync(log(), 'utf8').trim().split('\n').map((l) => l.replace(/-f (?!-)\S+/, '-f FILE')), stderr: res.stderr, stdout: res.stdout };
   };
@@ -112,6 +113,12 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
       for (const line of create) assert.ok(stderr.includes(line), `${what}: stderr gives \`${line}\``);
       assert.match(stderr, /re-run this script/);
     }
+  });
+
+  it('a Secret that cannot be read for another reason (Forbidden) is not taken as missing: the controller is awaited', () => {
+    const { calls, stderr } = deployWith(['--kustomize', PROD], 'unchanged', [], 'forbidden');
+    assert.deepEqual(calls.slice(-2), ['-n tollgate get secret tollgate-controller-authz -o name', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
+    assert.doesNotMatch(stderr, /not waiting/);
   });
 
   it('an overlay with trusted-ingress but no controller (its NetworkPolicy names ingress-nginx\'s `component: controller` pods) neither applies nor awaits a controller', () => {

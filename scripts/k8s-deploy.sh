@@ -110,7 +110,9 @@ has_controller() {
 # ContainerCreating: say how to make it instead of waiting out the timeout.
 controller_authz="tollgate-controller-authz"
 wait_for_controller() {
-  if kubectl -n "$ns" get secret "$controller_authz" -o name >/dev/null 2>&1; then
+  local err
+  # Only a NotFound skips the wait: any other answer (no right to read Secrets, say) waits as before.
+  if err="$(kubectl -n "$ns" get secret "$controller_authz" -o name 2>&1 >/dev/null)" || [[ "$err" != *NotFound* ]]; then
     wait_for tollgate-controller
     return
   fi
