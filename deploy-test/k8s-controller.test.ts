@@ -2,13 +2,16 @@
  * k8s/components/controller in the production overlay: the CRD (full schema, status subresource,
  * printer columns) agrees with the controller's own checks, the ClusterRole is exactly the least that
  * works, tenants get RegistryCredentials through `edit`/`admin` aggregation only, the controller reaches
- * authz through its own NetworkPolicy, and its pod reads the API the in-cluster way with a projected token.
+ * authz through the base NetworkPolicy (the component adds none), and its pod reads the API the in-cluster way with a projected token.
  */
 import assert from 'node:assert/strict';
 import { parseIssuersFile } from '../authn-server/src/credentials/oidc/config.js';
 import { loadConfig } from '../controller/src/config.js';
 import { CR, FINALIZER } from '../controller/src/decide/spec.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { deployment, find, render, type K8sObject } from './helpers/k8s.js';
+import { ROOT, tempDir } from './helpers/run.js';
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
 
@@ -59,13 +62,46 @@ describe('k8s/components/controller (production overlay)', () => {
     assert.deepEqual(edit.rules.map((r) => r.apiGroups), [[CR.group]]);
   });
 
-  it('NetworkPolicy: the controller\'s pods reach authz on its port; the base policy is unchanged', () => {
-    const np = find(prod, 'NetworkPolicy', 'tollgate-controller-to-authz') as unknown as { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: Array<{ from: Array<{ podSelector: { matchLabels: Record<string, string> } }>; ports: Array<{ port: number }> }> } };
-    assert.deepEqual(np.spec.podSelector.matchLabels, { 'app.kubernetes.io/name': 'tollgate-authz' });
-    assert.deepEqual(np.spec.ingress[0]!.from.map((f) => f.podSelector.matchLabels), [{ 'app.kubernetes.io/name': 'tollgate-controller' }]);
-    assert.deepEqual(np.spec.ingress[0]!.ports.map((p) => p.port), [5001]);
+  it('the component labels only its own objects: the other pods keep their component (k8s-deploy.sh applies by it; the NetworkPolicies admit by it)', () => {
+    const component = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'];
+    assert.deepEqual(prod.filter((o) => component(o) === 'controller').map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      'ClusterRole/tollgate-controller', 'ClusterRole/tollgate-registrycredentials-edit', 'ClusterRole/tollgate-registrycredentials-view', 'ClusterRoleBinding/tollgate-controller',
+      'CustomResourceDefinition/registrycredentials.registry.tollgate.dev', 'Deployment/tollgate-controller', 'Role/tollgate-controller-lease', 'RoleBinding/tollgate-controller-lease', 'ServiceAccount/tollgate-controller',
+    ]);
+    for (const c of ['authz', 'authn', 'registry']) {
+      const d = deployment(prod, `tollgate-${c}`);
+      assert.equal(d.metadata?.labels?.['app.kubernetes.io/component'], c, `Deployment tollgate-${c}`);
+      assert.equal(d.spec!.template.metadata!.labels!['app.kubernetes.io/component'], c, `pods of tollgate-${c}`);
+    }
+    assert.equal(component(find(prod, 'Namespace', 'tollgate')), 'shared');
+  });
+
+  it('NetworkPolicy: the base policy tollgate-authz admits the controller\'s pods to authz on its port (by their component label, same namespace only); the component adds no policy of its own', () => {
+    type Sel = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+    type Policy = { metadata: { name: string }; spec: { podSelector: Sel; ingress: Array<{ from: Array<{ podSelector?: Sel; namespaceSelector?: Sel }>; ports: Array<{ port: number }> }> } };
+    const selects = (sel: Sel, labels: Record<string, string>) =>
+      Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && (sel.matchExpressions ?? []).every((e) => e.operator === 'In' && (e.values ?? []).includes(labels[e.key] ?? ''));
     const d = deployment(prod, 'tollgate-controller');
-    assert.deepEqual(d.spec!.template.metadata!.labels, { 'app.kubernetes.io/name': 'tollgate-controller', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/part-of': 'tollgate' });
+    const labels = d.spec!.template.metadata!.labels as Record<string, string>;
+    assert.deepEqual(labels, { 'app.kubernetes.io/name': 'tollgate-controller', 'app.kubernetes.io/component': 'controller', 'app.kubernetes.io/part-of': 'tollgate' });
+    const authzLabels = deployment(prod, 'tollgate-authz').spec!.template.metadata!.labels as Record<string, string>;
+    const toAuthz = (prod.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[]).filter((p) => selects(p.spec.podSelector, authzLabels));
+    // Which policy and peer let the controller in, on which ports: exactly the base policy's component peer.
+    const admitting = toAuthz.flatMap((p) => p.spec.ingress.flatMap((rule) => rule.from.filter((f) => f.namespaceSelector === undefined && f.podSelector && selects(f.podSelector, labels)).map((f) => ({ policy: p.metadata.name, peer: f.podSelector, ports: rule.ports.map((x) => x.port) }))));
+    assert.deepEqual(admitting, [{ policy: 'tollgate-authz', peer: { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['authn', 'controller', 'proxy'] }] }, ports: [5001] }]);
+
+    const dir = tempDir('controller-np');
+    try {
+      const overlay = (name: string, components: string[]) => {
+        const at = join(dir.path, name);
+        mkdirSync(at);
+        writeFileSync(join(at, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${relative(at, join(ROOT, 'k8s', 'base'))}\ncomponents:\n${components.map((c) => `  - ${relative(at, join(ROOT, 'k8s', 'components', c))}\n`).join('')}`);
+        return render(at).filter((o) => o.kind === 'NetworkPolicy');
+      };
+      assert.deepEqual(overlay('with', ['controller']), render('k8s').filter((o) => o.kind === 'NetworkPolicy'), 'base + the controller component: the base\'s NetworkPolicies, unchanged, and no other');
+    } finally {
+      dir.remove();
+    }
   });
 
   it('the pod: its own service account, the token projected at the in-cluster path, a separate authz token, flags the controller accepts', () => {

@@ -15,6 +15,12 @@ case "$1" in
   kustomize|create) exec "$REAL_KUBECTL" "$@" ;;
 esac
 echo "$*" >> "$KUBECTL_LOG"
+if [ "$1 $2 $3" = "-n $NS get" ]; then
+  # A GET of a Secret named in $MISSING answers NotFound (exit 1), like kubectl; GET_ERROR=forbidden: every GET is refused.
+  case " $MISSING " in *" $5 "*) echo "Error from server (NotFound): secrets \"$5\" not found" >&2; exit 1 ;; esac
+  [ "$GET_ERROR" = forbidden ] && { echo "Error from server (Forbidden): secrets \"$5\" is forbidden" >&2; exit 1; }
+  echo "secret/$5"; exit 0
+fi
 if [ "$*" = "apply -f -" ]; then
   # Answer like kubectl: one "<kind>/<name> <state>" line per object read from stdin.
   awk -v s="$APPLY_STATE" '/^kind:/ {k=tolower($2)} /^  name:/ {print k "/" $2 " " s}'
@@ -44,12 +50,14 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
   });
   after(() => dir?.remove());
 
-  const deploy = (args: string[], applyState: string) => {
+  const deployWith = (args: string[], applyState: string, missing: string[] = [], getError = 'notfound') => {
     writeFileSync(log(), '');
-    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--certs', certs, ...args], { env: { ...env, APPLY_STATE: applyState } });
+    const res = run('bash', [join(ROOT, 'scripts', 'k8s-deploy.sh'), '--certs', certs, ...args], { env: { ...env, APPLY_STATE: applyState, NS: 'tollgate', MISSING: missing.join(' '), GET_ERROR: getError } });
     assert.equal(res.status, 0, res.stderr);
-    return readFileSync(log(), 'utf8').trim().split('\n').map((l) => l.replace(/-f (?!-)\S+/, '-f FILE'));
+    return { calls: readFileSync(log(), 'utf8').trim().split('\n').map((l) => l.replace(/-f (?!-)\S+/, '-f FILE')), stderr: res.stderr, stdout: res.stdout };
   };
+  const deploy = (args: string[], applyState: string) => deployWith(args, applyState).calls;
+  const PROD = join(ROOT, 'k8s', 'overlays', 'production');
 
   it('applies key material, then authz, authn, registry, waiting for each rollout before the next', () => {
     assert.deepEqual(deploy([], 'created'), [
@@ -80,14 +88,37 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
       '-n tollgate rollout status deployment/tollgate-authz --timeout 300s',
       '-n tollgate rollout status deployment/tollgate-authn --timeout 300s',
       '-n tollgate rollout status deployment/tollgate-registry --timeout 300s',
+      '-n tollgate get secret tollgate-controller-authz -o name',
       '-n tollgate rollout status deployment/tollgate-controller --timeout 300s',
     ]);
   });
 
   it('with the controller component (production overlay), the controller is applied and awaited last, after the authz it talks to', () => {
     const calls = deploy(['--kustomize', join(ROOT, 'k8s', 'overlays', 'production')], 'unchanged');
-    assert.deepEqual(calls.slice(-2), ['apply -f FILE -l app.kubernetes.io/component=controller', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
+    assert.deepEqual(calls.slice(-3), ['apply -f FILE -l app.kubernetes.io/component=controller', '-n tollgate get secret tollgate-controller-authz -o name', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
     assert.ok(calls.indexOf('apply -f FILE -l app.kubernetes.io/component=authz') < calls.indexOf('apply -f FILE -l app.kubernetes.io/component=controller'));
+  });
+
+  it('on a first deploy (no Secret tollgate-controller-authz: its token needs a running authz) the controller is applied but not awaited, and the output says how to make the Secret and to re-run', () => {
+    const docs = readFileSync(join(ROOT, 'docs', 'controller.md'), 'utf8');
+    const create = docs.split('\n').filter((l) => /^(tollgate token create|kubectl -n tollgate create secret generic tollgate-controller-authz) /.test(l));
+    assert.equal(create.length, 2, 'docs/controller.md gives the two commands');
+    for (const mode of [[], ['--one-shot']]) {
+      const { calls, stderr } = deployWith([...mode, '--kustomize', PROD], 'created', ['tollgate-controller-authz']);
+      const what = mode.join(' ') || 'ordered';
+      assert.ok(calls.includes('-n tollgate rollout status deployment/tollgate-registry --timeout 300s'), `${what}: the stack is awaited`);
+      assert.deepEqual(calls.filter((c) => c.includes('rollout status deployment/tollgate-controller')), [], `${what}: no wait for the controller`);
+      if (!mode.length) assert.ok(calls.includes('apply -f FILE -l app.kubernetes.io/component=controller'), 'the controller is still applied: its pods start once the Secret exists');
+      assert.match(stderr, /not waiting for tollgate-controller: its authz token \(Secret tollgate-controller-authz\) does not exist yet/);
+      for (const line of create) assert.ok(stderr.includes(line), `${what}: stderr gives \`${line}\``);
+      assert.match(stderr, /re-run this script/);
+    }
+  });
+
+  it('a Secret that cannot be read for another reason (Forbidden) is not taken as missing: the controller is awaited', () => {
+    const { calls, stderr } = deployWith(['--kustomize', PROD], 'unchanged', [], 'forbidden');
+    assert.deepEqual(calls.slice(-2), ['-n tollgate get secret tollgate-controller-authz -o name', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
+    assert.doesNotMatch(stderr, /not waiting/);
   });
 
   it('an overlay with trusted-ingress but no controller (its NetworkPolicy names ingress-nginx\'s `component: controller` pods) neither applies nor awaits a controller', () => {

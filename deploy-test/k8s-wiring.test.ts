@@ -144,7 +144,6 @@ describe('k8s/ wiring', () => {
     const from = np.spec.ingress[0]!.from;
     assert.ok(from.every((f) => f.namespaceSelector === undefined && f.ipBlock === undefined), 'tollgate\'s namespace only');
     assert.deepEqual(from.map((f) => f.podSelector), [
-      { matchLabels: { 'app.kubernetes.io/name': 'tollgate-authn' } },
       { matchExpressions: [{ key: 'app.kubernetes.io/component', operator: 'In', values: ['authn', 'controller', 'proxy'] }] },
       { matchLabels: { 'tollgate.io/authz-client': 'true' } },
       { matchLabels: { 'tollgate.io/authz-admin': 'true' } },

@@ -105,10 +105,31 @@ has_controller() {
   awk 'BEGIN { RS = "\n---\n" } /(^|\n)kind: Deployment\n/ && /\n  name: tollgate-controller\n/ { found = 1 } END { exit !found }' "$rendered"
 }
 
+# The controller reads its authz token from the Secret tollgate-controller-authz, which can only be made once
+# authz runs (a scoped API token). On a first deploy it is missing and the controller's pods wait in
+# ContainerCreating: say how to make it instead of waiting out the timeout.
+controller_authz="tollgate-controller-authz"
+wait_for_controller() {
+  local err
+  # Only a NotFound skips the wait: any other answer (no right to read Secrets, say) waits as before.
+  if err="$(kubectl -n "$ns" get secret "$controller_authz" -o name 2>&1 >/dev/null)" || [[ "$err" != *NotFound* ]]; then
+    wait_for tollgate-controller
+    return
+  fi
+  cat >&2 <<EOF
+k8s-deploy: not waiting for tollgate-controller: its authz token (Secret $controller_authz) does not exist yet.
+  Create it now that authz runs (a robots:manage token for all namespaces, never the admin token):
+    kubectl -n $ns port-forward svc/tollgate-authz 5001:5001 &
+    tollgate token create controller --namespace '*' --ability robots:manage > controller.token
+    kubectl -n $ns create secret generic $controller_authz --from-file=token=controller.token
+  The controller's pods start once it exists; re-run this script to wait for them.
+EOF
+}
+
 if [ "$mode" = one-shot ]; then
   kubectl apply -k "$kdir"
   for d in tollgate-authz tollgate-authn tollgate-registry; do wait_for "$d"; done
-  if has_controller; then wait_for tollgate-controller; fi
+  if has_controller; then wait_for_controller; fi
 else
   for c in authz authn registry; do
     kubectl apply -f "$rendered" -l "app.kubernetes.io/component=$c"
@@ -117,7 +138,7 @@ else
   # The controller (components/controller), after authz it talks to.
   if has_controller; then
     kubectl apply -f "$rendered" -l app.kubernetes.io/component=controller
-    wait_for tollgate-controller
+    wait_for_controller
   fi
 fi
 

@@ -5,7 +5,7 @@
 import type { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
-import { parseListen } from '../../common/listen.js';
+import { durationSecondsField as seconds, listenField, parsedString as custom } from '../../common/config-fields.js';
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
@@ -79,28 +79,8 @@ const k8sApiUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' 
   return u.protocol === 'https:' || LOOPBACK.has(u.hostname) || u.hostname.startsWith('127.');
 }, 'plain http is allowed only to loopback (127.0.0.1, ::1, localhost); use https');
 
-function custom<T>(parse: (v: string) => T) {
-  return z.string().transform((v, ctx) => {
-    try {
-      return parse(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-}
-
-const seconds = (min: number, max: number) =>
-  custom((v) => {
-    const s = parseDurationSeconds(v);
-    // exp/iat/nbf are NumericDate integers to the registry: a fractional ttl made every token invalid.
-    if (!Number.isInteger(s)) throw new Error(`"${v}" must be a whole number of seconds`);
-    if (s < min || s > max) throw new Error(`"${v}" must be between ${min}s and ${max}s`);
-    return s;
-  });
-
 const ConfigSchema = z.object({
-  listen: custom(parseListen),
+  listen: listenField(),
   authzUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
   authzToken: z.string().min(1).optional(),
   metricsToken: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")').optional(),

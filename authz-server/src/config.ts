@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseListen } from '../../common/listen.js';
+import { listenField } from '../../common/config-fields.js';
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 
 export interface ServeFlags {
@@ -25,14 +25,7 @@ export const DEFAULTS = { listen: '127.0.0.1:5001', db: './data/authz.db', logLe
 const tokenSchema = z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")');
 
 const ConfigSchema = z.object({
-  listen: z.string().transform((v, ctx) => {
-    try {
-      return parseListen(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  }),
+  listen: listenField(),
   db: z
     .string()
     .min(1, 'must not be empty')

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { ApiConnection } from './connection.js';
+import { isObject } from '../is-object.js';
 
 export type { ApiConnection };
 
@@ -49,11 +50,9 @@ export interface KubeClientOptions {
   userAgent?: string;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** `: <message>` of a Kubernetes Status body, for error texts. */
 export function statusMessage(json: unknown): string {
-  return isObj(json) && typeof json.message === 'string' ? `: ${json.message.slice(0, 200)}` : '';
+  return isObject(json) && typeof json.message === 'string' ? `: ${json.message.slice(0, 200)}` : '';
 }
 
 function parse(text: string): unknown {

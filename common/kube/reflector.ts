@@ -17,6 +17,7 @@
 import type { Logger } from '../logger.js';
 import { ApiError, statusMessage, type KubeClient } from './client.js';
 import { Gone, watchOnce, WatchFailed, type WatchEnd } from './watch-once.js';
+import { isObject } from '../is-object.js';
 
 /** Where the reflector delivers what it reads. */
 export interface ReflectorSink {
@@ -73,7 +74,6 @@ export const REFLECTOR_DEFAULTS = { listTimeoutMs: 30_000, staleAfterMs: 30_000,
 /** `timeoutSeconds` for a stale-after bound: half of it, so two watch ends fit in it. */
 export const watchTimeoutFor = (staleAfterMs: number): number => Math.max(1, Math.min(300, Math.floor(staleAfterMs / 2000)));
 
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const rvOf = (o: unknown): string | undefined => (isObject(o) && isObject(o.metadata) && typeof o.metadata.resourceVersion === 'string' ? o.metadata.resourceVersion : undefined);
 const WATCHED = ['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK'];
 

@@ -12,6 +12,7 @@
  * - `410 Gone` (status or ERROR event) throws `Gone`: list again.
  */
 import { ApiError, statusMessage, type KubeClient } from './client.js';
+import { isObject } from '../is-object.js';
 
 /** The watch asks for a fresh list (410 Gone). */
 export class Gone extends Error {}
@@ -41,8 +42,6 @@ export interface WatchOnceOptions {
 }
 
 export type WatchEnd = 'ran-to-timeout' | 'progressed';
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export async function watchOnce(o: WatchOnceOptions): Promise<WatchEnd> {
   const ctl = new AbortController();

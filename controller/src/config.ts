@@ -4,33 +4,13 @@
  * one Lease `tollgate-controller` in the pod's namespace.
  */
 import { z } from 'zod';
-import { parseDurationSeconds } from '../../common/duration.js';
-import { parseListen } from '../../common/listen.js';
-
-const duration = (min: number, max: number) =>
-  z.string().transform((v, ctx) => {
-    try {
-      const s = parseDurationSeconds(v);
-      if (s < min || s > max) throw new Error(`must be between ${min}s and ${max}s`);
-      return s;
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+import { durationSecondsField as duration, listenField } from '../../common/config-fields.js';
 
 const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
 
 export const ConfigSchema = z
   .object({
-    listen: z.string().default('0.0.0.0:8080').transform((v, ctx) => {
-      try {
-        return parseListen(v);
-      } catch (e) {
-        ctx.addIssue({ code: 'custom', message: (e as Error).message });
-        return z.NEVER;
-      }
-    }),
+    listen: listenField().prefault('0.0.0.0:8080'),
     k8sApiUrl: httpUrl.optional(),
     k8sTokenFile: z.string().min(1).optional(),
     k8sCaFile: z.string().min(1).optional(),

@@ -6,6 +6,7 @@
  * one status write, one Event and one authz rotate.
  */
 import assert from 'node:assert/strict';
+import { microTime } from '../src/decide/schedule.js';
 import { KubeClient, paths } from '../src/kube/client.js';
 import { World, waitFor } from './helpers.js';
 
@@ -118,5 +119,32 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
     ]);
     assert.deepEqual(calls.authz.filter(([, p]) => p.includes('+edit')), [['GET', '/robots/robot:calls-c+edit']]);
     await c.close();
+  });
+
+  it('SIMULATED: a leader renews its Lease with one PUT per renew and no GET; when someone else writes the Lease, the 409 makes it re-read and step down', async () => {
+    const c = w.controller({ identity: 'renewer' }, true);
+    c.start();
+    await waitFor('leader', () => c.leader!.isLeader());
+    const leaseCalls = (from: number) => w.sim.requests.slice(from).filter((r) => r.pathname.includes('/leases')).map((r) => r.method);
+    const mark = w.sim.requests.length;
+    const renewTime = () => (w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!.spec as { renewTime: string }).renewTime;
+    let seen = renewTime();
+    for (let i = 0; i < 3; i++) {
+      seen = await waitFor(`renew ${i + 1}`, () => (renewTime() !== seen ? renewTime() : undefined));
+    }
+    const steady = leaseCalls(mark);
+    assert.ok(steady.length >= 3, `${steady.length} Lease calls`);
+    assert.deepEqual(steady.filter((m) => m !== 'PUT'), [], 'renewing is one PUT, no read');
+
+    // Another replica took the Lease (as after this one's lease ran out): the next renew meets 409.
+    const lease = w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!;
+    const theirs = { ...(lease.spec as object), holderIdentity: 'usurper', renewTime: microTime(Date.now() + 60_000), leaseDurationSeconds: 60 };
+    const before = w.sim.requests.length;
+    w.sim.store.update('leases', 'tollgate', 'tollgate-controller', { ...lease, spec: theirs }, { status: false, patch: false });
+    await waitFor('steps down', () => !c.leader!.isLeader());
+    assert.deepEqual(leaseCalls(before).slice(0, 2), ['PUT', 'GET'], 'the refused renew, then a fresh read');
+    assert.equal((w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!.spec as { holderIdentity: string }).holderIdentity, 'usurper', 'their Lease is not overwritten');
+    await c.close();
+    w.sim.store.remove('leases', 'tollgate', 'tollgate-controller');
   });
 });

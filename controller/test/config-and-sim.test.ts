@@ -29,6 +29,13 @@ describe('controller configuration', () => {
   for (const [flags, flag] of [[{ ...base, authzUrl: 'ftp://x' }, '--authz-url'], [{ ...base, registryHost: 'a b' }, '--registry-host'], [{ ...base, allowPush: ['Team_A'] }, '--allow-push'], [{ ...base, tokenMaxAge: 'soon' }, '--token-max-age'], [{ authzTokenFile: '/t', registryHost: 'r' }, '--authz-url']] as const) {
     it(`refuses a bad ${flag}, naming it`, () => assert.throws(() => loadConfig(flags as Record<string, unknown>, {}), new RegExp(flag)));
   }
+  it('durations and the listen address read as authz\'s and authn\'s do (common/config-fields.ts): whole seconds in bounds, HOST:PORT', () => {
+    assert.deepEqual(loadConfig({ ...base, resync: '1h', listen: '[::1]:9090' }, {}).listen, { host: '::1', port: 9090 });
+    assert.equal(loadConfig({ ...base, resync: '1h' }, {}).resync, 3600);
+    assert.throws(() => loadConfig({ ...base, resync: '10500ms' }, {}), /--resync: "10500ms" must be a whole number of seconds/);
+    assert.throws(() => loadConfig({ ...base, resync: '5s' }, {}), /--resync: "5s" must be between 10s and 86400s/);
+    assert.throws(() => loadConfig({ ...base, listen: '8080' }, {}), /--listen: invalid listen address "8080"/);
+  });
   it('the command exits 2 with the flag named and starts nothing', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'controller', '--authz-url', 'http://127.0.0.1:1', '--authz-token-file', '/nonexistent'], { encoding: 'utf8', env: { ...process.env, TOLLGATE_CONTROLLER_REGISTRY_HOST: '' } });
     assert.equal(r.status, 2, r.stderr);

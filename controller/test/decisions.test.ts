@@ -75,6 +75,17 @@ describe('controller decisions: the Secret', () => {
     assert.equal(readCredential(s, 'other.example.com'), undefined);
   });
 
+  it('is read back the way authn reads a .dockerconfigjson (common/docker-config.ts): an `auth`-only entry counts, a value no login could use does not', () => {
+    const secret = (auths: unknown, raw?: string) => ({ data: { '.dockerconfigjson': raw ?? Buffer.from(JSON.stringify({ auths })).toString('base64') } });
+    // `auth` splits at the first colon, as docker does (a robot's user name has one: the entry also has username).
+    const auth = Buffer.from('k8s:eyJ.token').toString('base64');
+    assert.deepEqual(readCredential(secret({ 'registry.example.com': { auth } }), 'registry.example.com'), { username: 'k8s', password: 'eyJ.token' });
+    assert.equal(readCredential(secret({ 'registry.example.com': { username: 'robot:team-a+ci', password: 'tgr\n' } }), 'registry.example.com'), undefined, 'a control character');
+    assert.equal(readCredential(secret({ 'registry.example.com': { username: '', password: 'tgr_x' } }), 'registry.example.com'), undefined, 'an empty user name');
+    assert.equal(readCredential(secret(undefined, 'not base64!'), 'registry.example.com'), undefined);
+    assert.equal(readCredential({ data: {} }, 'registry.example.com'), undefined);
+  });
+
   it('a Secret without the controller ownerReference is not ours', () => {
     assert.ok(!ownedBy({ metadata: { ownerReferences: [{ uid: 'uid-1', kind: 'RegistryCredential' }] } }, 'uid-1'), 'controller: true is required');
     assert.ok(!ownedBy({ metadata: {} }, 'uid-1'));

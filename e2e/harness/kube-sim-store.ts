@@ -6,6 +6,7 @@
  * RFC 7386 merge-patch, and finalizers (DELETE only sets deletionTimestamp while any remain).
  */
 import { randomUUID } from 'node:crypto';
+import { isObject as isObj } from '../../common/is-object.js';
 
 export type Obj = { apiVersion?: string; kind?: string; metadata: Record<string, unknown> & { name: string; namespace: string; resourceVersion: string }; [k: string]: unknown };
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -26,8 +27,6 @@ export class ApiFailure extends Error {
     super(message);
   }
 }
-
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** RFC 7386: objects merge, everything else replaces, null deletes. */
 export function mergePatch(target: unknown, patch: unknown): unknown {

@@ -17,10 +17,10 @@ import { Skopeo } from '../harness/skopeo.js';
 import { SERVICE, tollgate, type Stack } from '../harness/stack.js';
 
 /**
- * authn's documented robot freshness bound (docs/authn.md: a robot change reaches authn through the change
- * feed within 1 s) — the issue asks for 5 s or less — plus slack for a loaded CI machine.
+ * authn's documented robot freshness bound (docs/authn.md § Caching: a robot change reaches authn through
+ * the change feed within 1 s) plus a loose margin for a busy CI machine.
  */
-const ROBOT_FRESHNESS_MS = 5_000 + 3_000;
+const ROBOT_FRESHNESS_MS = 1_000 + 3_000;
 const CRS = '/apis/registry.tollgate.dev/v1alpha1/namespaces';
 
 const until = waitFor;

@@ -5,8 +5,10 @@
  * `controller: true` naming the CR's uid: a Secret without that uid was not made by us and is never
  * adopted or overwritten. Pure.
  */
+import { fromDockerConfig, SecretValueRefused } from '../../../common/docker-config.js';
 import { dockerConfigJson } from '../../../common/robot-contract.js';
 import { API_VERSION, CR } from './spec.js';
+import { isObject } from '../../../common/is-object.js';
 
 export const MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'tollgate-controller' } as const;
 export const SECRET_TYPE = 'kubernetes.io/dockerconfigjson';
@@ -41,23 +43,19 @@ export function desiredSecret(owner: Owner, secretName: string, host: string, us
   };
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** True when `secret` carries the controller ownerReference of the CR with `uid`. */
 export function ownedBy(secret: unknown, uid: string): boolean {
-  const refs = isObj(secret) && isObj(secret.metadata) ? secret.metadata.ownerReferences : undefined;
-  return Array.isArray(refs) && refs.some((r) => isObj(r) && r.uid === uid && r.kind === CR.kind && r.controller === true);
+  const refs = isObject(secret) && isObject(secret.metadata) ? secret.metadata.ownerReferences : undefined;
+  return Array.isArray(refs) && refs.some((r) => isObject(r) && r.uid === uid && r.kind === CR.kind && r.controller === true);
 }
 
-/** The `{username, password}` a Secret of ours holds for `host`, or undefined when it cannot be read. */
+/** The `{username, password}` a Secret of ours holds for `host` (read as authn reads it), or undefined when it holds none. */
 export function readCredential(secret: unknown, host: string): { username: string; password: string } | undefined {
-  const data = isObj(secret) && isObj(secret.data) ? secret.data['.dockerconfigjson'] : undefined;
-  if (typeof data !== 'string') return undefined;
+  const data = isObject(secret) && isObject(secret.data) ? secret.data['.dockerconfigjson'] : undefined;
   try {
-    const cfg = JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { auths?: Record<string, { username?: unknown; password?: unknown }> };
-    const e = cfg.auths?.[host];
-    return typeof e?.username === 'string' && typeof e.password === 'string' ? { username: e.username, password: e.password } : undefined;
-  } catch {
-    return undefined;
+    return fromDockerConfig(data, host);
+  } catch (e) {
+    if (e instanceof SecretValueRefused) return undefined;
+    throw e;
   }
 }

@@ -4,6 +4,7 @@
  * `kubectl describe` tells the tenant what to fix. Pure: no API server, no clock.
  */
 import { parseDurationSeconds } from '../../../common/duration.js';
+import { isObject } from '../../../common/is-object.js';
 
 export const CR = { group: 'registry.tollgate.dev', version: 'v1alpha1', kind: 'RegistryCredential', plural: 'registrycredentials' } as const;
 export const API_VERSION = `${CR.group}/${CR.version}`;
@@ -39,7 +40,6 @@ export interface SpecPolicy {
   pushAllowed: (namespace: string) => boolean;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const bad = (field: string, message: string): SpecResult => ({ ok: false, field, message: `${field}: ${message}` });
 
 function duration(v: unknown, field: string, dflt: number): number | string {
@@ -97,7 +97,7 @@ function tokenSpec(spec: Record<string, unknown>, policy: SpecPolicy, sn: string
 
 /** Validates `cr.spec` of a RegistryCredential in namespace `ns` named `name`. */
 export function validateSpec(raw: unknown, ns: string, name: string, policy: SpecPolicy): SpecResult {
-  if (!isObj(raw)) return bad('spec', 'is required');
+  if (!isObject(raw)) return bad('spec', 'is required');
   const sas = names(raw.serviceAccounts, 'spec.serviceAccounts');
   if (typeof sas === 'string') return { ok: false, field: 'spec.serviceAccounts', message: sas };
   const sn = secretName(raw, name);

@@ -4,6 +4,7 @@
  * an unchanged outcome writes an identical status and a status write never loops. Pure.
  */
 import { rfc3339 } from './schedule.js';
+import { isObject } from '../../../common/is-object.js';
 
 export interface Condition {
   type: 'Ready';
@@ -42,6 +43,6 @@ export function readyCondition(previous: CredentialStatus | undefined, outcome: 
 
 /** Stable comparison of two statuses (key order and undefined fields do not count). */
 export function sameStatus(a: CredentialStatus | undefined, b: CredentialStatus): boolean {
-  const norm = (s: CredentialStatus | undefined) => JSON.stringify(s ?? {}, (_k, v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y))) : v));
+  const norm = (s: CredentialStatus | undefined) => JSON.stringify(s ?? {}, (_k, v: unknown) => (isObject(v) ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => x.localeCompare(y))) : v));
   return norm(a) === norm(b);
 }

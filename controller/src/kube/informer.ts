@@ -8,6 +8,7 @@
 import type { Logger } from '../../../common/logger.js';
 import { Reflector, type ReflectorTimings } from '../../../common/kube/reflector.js';
 import type { KubeClient } from './client.js';
+import { isObject } from '../../../common/is-object.js';
 
 export interface InformerOptions extends ReflectorTimings {
   kube: KubeClient;
@@ -18,9 +19,8 @@ export interface InformerOptions extends ReflectorTimings {
 }
 
 type Obj = { metadata: { namespace?: string; name: string; resourceVersion?: string } } & Record<string, unknown>;
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const keyOf = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
-const valid = (o: unknown): o is Obj => isObj(o) && isObj(o.metadata) && typeof o.metadata.name === 'string';
+const valid = (o: unknown): o is Obj => isObject(o) && isObject(o.metadata) && typeof o.metadata.name === 'string';
 
 /** A controller resyncs from its cache every few minutes: ten minutes without confirmation is stale. */
 export const CONTROLLER_STALE_AFTER_MS = 600_000;

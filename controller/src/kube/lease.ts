@@ -3,11 +3,14 @@
  * `renewTime + leaseDurationSeconds` has passed, write it with the resourceVersion read (two candidates:
  * one gets 409 and stays a follower), renew every `retryMs`; a leader that has not renewed for
  * `renewDeadlineMs` stops working before its lease can run out. Times are MicroTime (six digits).
+ * A leader renews with one PUT of the Lease as it last wrote it (its resourceVersion is the check): a
+ * 409 means someone else wrote it since, so it reads the Lease afresh and decides again.
  * Releasing on shutdown empties `holderIdentity`, so another replica takes over at once.
  */
 import type { Logger } from '../../../common/logger.js';
 import { microTime, parseTime } from '../decide/schedule.js';
 import { paths, type KubeClient } from './client.js';
+import { isObject } from '../../../common/is-object.js';
 
 export interface LeaseOptions {
   kube: KubeClient;
@@ -23,8 +26,6 @@ export interface LeaseOptions {
   onStop: () => void;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 export class LeaderElector {
   private leading = false;
   private lastRenew = 0;
@@ -32,6 +33,8 @@ export class LeaderElector {
   private closed = false;
   private readonly leaseSec: number;
   private readonly now: () => number;
+  /** The Lease as this replica last wrote it, while it holds it: the steady-state renew replaces it as is. */
+  private held: Record<string, unknown> | undefined;
 
   constructor(private readonly o: LeaseOptions) {
     this.leaseSec = o.leaseSec ?? 15;
@@ -80,22 +83,43 @@ export class LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
+    if (this.held && this.leading) {
+      const renewed = await this.write(this.held, false);
+      if (renewed !== 409) return true;
+    }
+    this.held = undefined;
     const { kube, namespace, name, identity } = this.o;
     const r = await kube.get(paths.lease(namespace, name));
     if (r.status === 404) {
       const c = await kube.create(paths.leases(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: this.spec(undefined, true) });
-      return c.status === 201 || c.status === 200;
+      if (isObject(c.json) && (c.status === 201 || c.status === 200)) this.held = c.json;
+      return this.held !== undefined;
     }
-    if (r.status !== 200 || !isObj(r.json)) throw new Error(`GET lease answered ${r.status}`);
+    if (r.status !== 200 || !isObject(r.json)) throw new Error(`GET lease answered ${r.status}`);
     const lease = r.json;
-    const spec = isObj(lease.spec) ? lease.spec : {};
+    const spec = isObject(lease.spec) ? lease.spec : {};
     const mine = spec.holderIdentity === identity;
     const renewed = parseTime(spec.renewTime) ?? 0;
     const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : this.leaseSec;
     const free = !spec.holderIdentity || renewed + duration * 1000 < this.now();
     if (!mine && !free) return false;
-    const w = await kube.replace(paths.lease(namespace, name), { ...lease, spec: this.spec(spec, !mine) });
-    return w.status === 200;
+    return (await this.write(lease, !mine)) === 200;
+  }
+
+  /**
+   * PUTs `lease` renewed (or taken) with its resourceVersion. 200: it is held; 409: someone else wrote it
+   * (the caller re-reads); any other answer throws, keeping what is held, so a leader retries its renew
+   * until the watchdog's renew deadline — a passing API error does not hand the Lease over.
+   */
+  private async write(lease: Record<string, unknown>, take: boolean): Promise<200 | 409> {
+    const spec = isObject(lease.spec) ? lease.spec : {};
+    const w = await this.o.kube.replace(paths.lease(this.o.namespace, this.o.name), { ...lease, spec: this.spec(spec, take) });
+    if (w.status === 200 && isObject(w.json)) {
+      this.held = w.json;
+      return 200;
+    }
+    if (w.status === 409) return 409;
+    throw new Error(`PUT lease answered ${w.status}`);
   }
 
   /** Stops campaigning; a leader hands the Lease back (empty holder) so a follower need not wait it out. */
@@ -107,7 +131,7 @@ export class LeaderElector {
     this.set(false);
     const { kube, namespace, name } = this.o;
     const r = await kube.get(paths.lease(namespace, name)).catch(() => undefined);
-    if (r?.status !== 200 || !isObj(r.json) || !isObj(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
+    if (r?.status !== 200 || !isObject(r.json) || !isObject(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
     await kube.replace(paths.lease(namespace, name), { ...r.json, spec: { ...r.json.spec, holderIdentity: '', leaseDurationSeconds: 1 } }).catch(() => undefined);
   }
 }

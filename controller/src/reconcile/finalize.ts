@@ -8,7 +8,8 @@ import { FINALIZER } from '../decide/spec.js';
 import { dropFinalizer } from './cr-writes.js';
 import { deleteOwnSecret } from './secret.js';
 import { setPullSecret } from './service-accounts.js';
-import { isObj, type CredentialObject, type ReconcileDeps } from './types.js';
+import type { CredentialObject, ReconcileDeps } from './types.js';
+import { isObject } from '../../../common/is-object.js';
 
 /** Only Kubernetes names become path segments (a spec that never validated may hold anything). */
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -22,7 +23,7 @@ export async function finalize(d: ReconcileDeps, cr: CredentialObject): Promise<
   if (account !== undefined && account === robotAccount(ns, name)) {
     if (await d.authz.remove(account)) d.logger.info({ account }, 'controller: robot deleted');
   }
-  const spec = isObj(cr.spec) ? cr.spec : {};
+  const spec = isObject(cr.spec) ? cr.spec : {};
   const secretNames = new Set(names([cr.status?.secretName, spec.secretName ?? `${name}-registry`]));
   const sas = new Set([...strings(cr.status?.serviceAccounts), ...strings(spec.serviceAccounts)]);
   for (const secret of secretNames) {

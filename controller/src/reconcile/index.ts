@@ -6,10 +6,13 @@
  * exist and the Secret name must be free or ours — checked before any credential exists, so a refusal
  * leaves no partial credential; 5. the kind's credential (robot or token); 6. the Secret, a moved
  * Secret's old copy, the service accounts' references; 7. status and Events.
+ * authz refusing a request as bad input (`AuthzRefused`, a 4xx) is a decided failure like an invalid
+ * spec: reported on the CR, not retried until the CR changes (or the periodic resync).
  */
 import { validateSpec, type Spec } from '../decide/spec.js';
 import { readyCondition, type CredentialStatus, type Outcome } from '../decide/status.js';
 import { rfc3339 } from '../decide/schedule.js';
+import { AuthzRefused } from '../authz-client.js';
 import { ensureFinalizer, writeStatus } from './cr-writes.js';
 import { finalize } from './finalize.js';
 import { robotCredential } from './robot.js';
@@ -85,18 +88,22 @@ async function apply(d: ReconcileDeps, cr: CredentialObject, spec: Spec): Promis
   return { requeueAt: cred.next };
 }
 
+/** authz's refusal as the CR's failure: its own message, no timed retry (the same request would fail again). */
+const refused = (e: unknown): unknown => (e instanceof AuthzRefused ? new Failure('AuthzRefused', e.message) : e);
+
 export async function reconcile(d: ReconcileDeps, cr: CredentialObject): Promise<ReconcileResult> {
-  if (cr.metadata.deletionTimestamp) {
-    await finalize(d, cr);
-    return {};
-  }
-  const checked = validateSpec(cr.spec, cr.metadata.namespace, cr.metadata.name, d.policy);
   try {
+    if (cr.metadata.deletionTimestamp) {
+      await finalize(d, cr);
+      return {};
+    }
+    const checked = validateSpec(cr.spec, cr.metadata.namespace, cr.metadata.name, d.policy);
     if (!checked.ok) throw new Failure('InvalidSpec', checked.message);
     return await apply(d, cr, checked.spec);
   } catch (e) {
-    if (!(e instanceof Failure)) throw e;
-    await reportFailure(d, cr, e);
-    return e.retryMs === undefined ? {} : { requeueAt: d.now() + e.retryMs };
+    const f = refused(e);
+    if (!(f instanceof Failure)) throw e;
+    await reportFailure(d, cr, f);
+    return f.retryMs === undefined ? {} : { requeueAt: d.now() + f.retryMs };
   }
 }

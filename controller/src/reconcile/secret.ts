@@ -6,7 +6,8 @@
 import { desiredSecret, ownedBy, readCredential } from '../decide/secret.js';
 import { ApiError, paths, statusMessage } from '../kube/client.js';
 import { Stale } from './cr-writes.js';
-import { isObj, type CredentialObject, type ReconcileDeps } from './types.js';
+import type { CredentialObject, ReconcileDeps } from './types.js';
+import { isObject } from '../../../common/is-object.js';
 
 export type SecretState =
   | { kind: 'missing' }
@@ -17,9 +18,9 @@ export async function readSecret(d: ReconcileDeps, cr: CredentialObject, name: s
   const ns = cr.metadata.namespace;
   const r = await d.kube.get(paths.secret(ns, name));
   if (r.status === 404) return { kind: 'missing' };
-  if (r.status !== 200 || !isObj(r.json)) throw new ApiError(`GET secret ${ns}/${name} answered ${r.status}${statusMessage(r.json)}`, r.status);
+  if (r.status !== 200 || !isObject(r.json)) throw new ApiError(`GET secret ${ns}/${name} answered ${r.status}${statusMessage(r.json)}`, r.status);
   if (!ownedBy(r.json, cr.metadata.uid)) return { kind: 'foreign' };
-  const rv = isObj(r.json.metadata) ? String(r.json.metadata.resourceVersion ?? '') : '';
+  const rv = isObject(r.json.metadata) ? String(r.json.metadata.resourceVersion ?? '') : '';
   return { kind: 'ours', resourceVersion: rv, credential: readCredential(r.json, d.registryHost) };
 }
 

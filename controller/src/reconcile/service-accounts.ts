@@ -5,7 +5,8 @@
  * read; 409 → read again (a few times).
  */
 import { ApiError, paths, statusMessage } from '../kube/client.js';
-import { isObj, type ReconcileDeps } from './types.js';
+import type { ReconcileDeps } from './types.js';
+import { isObject } from '../../../common/is-object.js';
 
 const ATTEMPTS = 8;
 /** Several CRs of one namespace often name the same account: spread their retries a little. */
@@ -17,7 +18,7 @@ export type ServiceAccount = Record<string, unknown>;
 export async function readServiceAccount(d: ReconcileDeps, ns: string, sa: string): Promise<ServiceAccount | undefined> {
   const r = await d.kube.get(paths.serviceAccount(ns, sa));
   if (r.status === 404) return undefined;
-  if (r.status !== 200 || !isObj(r.json)) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
+  if (r.status !== 200 || !isObject(r.json)) throw new ApiError(`GET serviceaccount ${ns}/${sa} answered ${r.status}${statusMessage(r.json)}`, r.status);
   return r.json;
 }
 

@@ -9,7 +9,8 @@ import { decodeJwt } from 'jose';
 import type { TokenSpec } from '../decide/spec.js';
 import { parseTime, tokenRefreshAt } from '../decide/schedule.js';
 import { ApiError, paths, statusMessage } from '../kube/client.js';
-import { Failure, isObj, type Credential, type CredentialObject, type ReconcileDeps } from './types.js';
+import { Failure, type Credential, type CredentialObject, type ReconcileDeps } from './types.js';
+import { isObject } from '../../../common/is-object.js';
 
 export async function tokenCredential(d: ReconcileDeps, cr: CredentialObject, spec: TokenSpec, current: { username: string; password: string } | undefined): Promise<Credential | Failure> {
   const ns = cr.metadata.namespace;
@@ -22,7 +23,7 @@ export async function tokenCredential(d: ReconcileDeps, cr: CredentialObject, sp
   const r = await d.kube.create(paths.token(ns, spec.serviceAccountName), body);
   if (r.status === 404) return new Failure('MissingServiceAccount', `spec.serviceAccountName: service account "${spec.serviceAccountName}" does not exist in namespace ${ns}`, 30_000);
   if (r.status === 403 || r.status === 400 || r.status === 422) return new Failure('TokenRequestRefused', `TokenRequest refused (${r.status})${statusMessage(r.json)}`, 60_000);
-  const st = isObj(r.json) && isObj(r.json.status) ? r.json.status : undefined;
+  const st = isObject(r.json) && isObject(r.json.status) ? r.json.status : undefined;
   if ((r.status !== 201 && r.status !== 200) || typeof st?.token !== 'string') throw new ApiError(`TokenRequest for ${ns}/${spec.serviceAccountName} answered ${r.status}${statusMessage(r.json)}`, r.status);
   let iat = now;
   let exp = parseTime(st.expirationTimestamp) ?? now + spec.expirationSeconds * 1000;

@@ -67,5 +67,3 @@ export interface ReconcileResult {
   /** When to reconcile again (ms since epoch); undefined: only on the next event or resync. */
   requeueAt?: number;
 }
-
-export const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -11,6 +11,7 @@ import type { KubeClient } from '../../../../common/kube/client.js';
 import { Reflector, REFLECTOR_DEFAULTS, type ReflectorTimings } from '../../../../common/kube/reflector.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
+import { isObject } from '../../../../common/is-object.js';
 
 export interface InformerOptions extends ReflectorTimings {
   kube: KubeClient;
@@ -19,8 +20,6 @@ export interface InformerOptions extends ReflectorTimings {
   logger: Logger;
   metrics: K8sMetrics;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export class SecretInformer {
   readonly table = new Map<string, SecretCredential>();
