@@ -277,7 +277,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       `  without the cache ${cpu(dcRow)} µs (**${x(bareRow.cpuUs ?? 0, cpu(dcRow))}×**). One /authorized call (row 2 minus row 1) costs ${callUs} µs: ${(floorRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs in the caller, ${(floorRow.authzUs ?? 0) - (bareRow.authzUs ?? 0)} µs in authz-server.`,
       `- authn-server RSS (target ≤ 75 MB idle, ≤ 100 MB peak under load): idle ${idleSettled.rss} MB (${IDLE_SETTLE_MS / 1000} s after start; ${idle.rss} MB at 0.5 s, while the bcrypt thread that made the dummy hashes still runs);`,
       `  highest RSS sampled every 50 ms during the cached 32-connection runs ${Math.max(cached.maxRss ?? 0, cached4.maxRss ?? 0)} MB (1 scope ${cached.maxRss}, 4 scopes ${cached4.maxRss}); after them ${afterCached.rss} MB, peak since start (VmHWM, includes the warm-up's bcrypt thread) ${afterCached.peak} MB;`,
-      `  after the uncached bcrypt logins too ${mem.rss} MB (peak ${mem.peak} MB). \`--decision-cache-ttl 0\` process: idle ${idleDc.rss} MB, after its runs ${memDc.rss} MB, peak ${memDc.peak} MB.`,
+      `  after the uncached bcrypt logins too ${mem.rss} MB (peak ${mem.peak} MB). \`--decision-cache-ttl 0\` process, loaded 0.5 s after its start (its bcrypt thread still running): idle ${idleDc.rss} MB, highest sampled during its runs ${Math.max(dcRow.maxRss ?? 0, dc4.maxRss ?? 0)} MB, after them ${memDc.rss} MB, peak ${memDc.peak} MB.`,
       '',
       '| uncached login | first logins/s | p50 ms | p99 ms | errors |',
       '|---|---:|---:|---:|---:|',
