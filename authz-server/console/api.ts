@@ -12,7 +12,7 @@ import type { Permission } from '../src/policy/permission.js';
 import type { CreateRobotSchema, RotateRobotSchema } from '../src/robots/schema.js';
 import type { publicView } from '../src/robots/routes.js';
 import type { CreateTokenSchema } from '../src/tokens/schema.js';
-import type { publicTokenView } from '../src/tokens/routes.js';
+import type { ApiTokenView, NewApiTokenView } from '../src/tokens/routes.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import type { BindingRecord, RoleRecord } from '../src/store/store.js';
 
@@ -24,8 +24,8 @@ export type Robot = ReturnType<typeof publicView>;
 export type RobotSecret = { account: string; secret: string; expires_at: string | null };
 export type Explained = ExplainResult & { request: AuthorizedRequest };
 export type CreateToken = z.input<typeof CreateTokenSchema>;
-export type ApiToken = ReturnType<typeof publicTokenView>;
-export type NewApiToken = ApiToken & { token: string };
+export type ApiToken = ApiTokenView;
+export type NewApiToken = NewApiTokenView;
 
 /** An API refusal: its message, and the field it names (shown beside that control). */
 export class ApiError extends Error {

@@ -11,7 +11,22 @@ import { CreateTokenSchema, TokenNameSchema } from './schema.js';
 import { hashApiToken, newApiToken, newTokenId } from './secret.js';
 import { isExpired, type ApiTokenRecord } from './store.js';
 
-export function publicTokenView(t: ApiTokenRecord, now: Date) {
+/** An API token as `GET /tokens` lists it (never the token, never its hash); the CLI and the console read this type. */
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  namespaces: string[];
+  abilities: ApiTokenRecord['abilities'];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  expired: boolean;
+}
+
+/** `POST /tokens`' answer: the view plus the token, shown this once. */
+export type NewApiTokenView = ApiTokenView & { token: string };
+
+export function publicTokenView(t: ApiTokenRecord, now: Date): ApiTokenView {
   return {
     id: t.id,
     name: t.name,
@@ -45,7 +60,8 @@ export function tokenRoutes(ctx: RouteContext): Router {
     };
     if (!(await store.createApiToken(record))) throw new AuthzError(409, 'conflict', `API token "${body.name}" already exists; revoke it first or pick another name`, 'name');
     ctx.logger.info({ token: record.name, id: record.id, namespaces: record.namespaces, abilities: record.abilities, expires_at: record.expires_at }, 'API token created');
-    res.status(201).json({ ...publicTokenView(record, now), token });
+    const created: NewApiTokenView = { ...publicTokenView(record, now), token };
+    res.status(201).json(created);
   });
 
   r.get('/tokens', ctx.admin, admin, async (_req, res) => {
