@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { AuthzError } from '../errors.js';
-import { ActionsSchema, NamespaceSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
+import { K8sNamespaceSchema } from '../common-schema.js';
+import { ActionsSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
 import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 const iso = z.iso.datetime({ offset: true });
@@ -17,7 +18,7 @@ export const RobotsStateSchema = z
     accounts: z.array(
       z
         .object({
-          namespace: NamespaceSchema,
+          namespace: K8sNamespaceSchema,
           name: RobotNameSchema,
           actions: ActionsSchema,
           created_at: iso,

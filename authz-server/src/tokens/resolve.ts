@@ -23,7 +23,7 @@ export interface PrincipalResolver {
   byHash(hash: string): Promise<ScopedPrincipal | null>;
 }
 
-export const LAST_USED_RESOLUTION_MS = 60_000;
+const LAST_USED_RESOLUTION_MS = 60_000;
 const TOUCHED_MAX = 10_000;
 
 export function principalResolver(tokens: Pick<Tokens, 'admin'>, store: ApiTokenStore, clock: () => Date): PrincipalResolver {
