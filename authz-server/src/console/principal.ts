@@ -6,7 +6,7 @@
  * for an API token the hash the token table already keeps (storing it reveals nothing new), so a revoke,
  * an expiry or a replaced admin token ends the sessions made with it.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '../../../common/secret.js';
 import { digest, type Tokens } from '../auth/bearer.js';
 import type { Principal } from '../auth/principal.js';
 import type { PrincipalResolver } from '../tokens/resolve.js';
@@ -29,12 +29,6 @@ export interface TokenResolver {
 /** SHA-256 of the token: stored with the session, so a replaced token ends its sessions. */
 export const fingerprint = (token: string): string => digest(`tollgate-console:${token}`).toString('hex');
 
-function sameHex(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'hex');
-  const y = Buffer.from(b, 'hex');
-  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
-}
-
 /** The console's resolver over the app's {@link PrincipalResolver}: the admin token, then scoped API tokens. */
 export function consoleTokenResolver(tokens: Pick<Tokens, 'admin'>, principals: PrincipalResolver): TokenResolver {
   const adminFp = tokens.admin ? fingerprint(tokens.admin) : undefined;
@@ -42,7 +36,7 @@ export function consoleTokenResolver(tokens: Pick<Tokens, 'admin'>, principals: 
     resolve: (token) => principals.resolve(token),
     fingerprint: (token) => (looksLikeApiToken(token) ? hashApiToken(token) : fingerprint(token)),
     async stillValid(principal, fp) {
-      if (principal.kind === 'admin') return adminFp !== undefined && sameHex(fp, adminFp);
+      if (principal.kind === 'admin') return adminFp !== undefined && safeEqual(fp, adminFp);
       return (await principals.byHash(fp))?.id === principal.id;
     },
   };
