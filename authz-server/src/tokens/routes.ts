@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import { adminOnly } from '../auth/guard.js';
-import { AuthzError, parseBody } from '../errors.js';
+import { AuthzError, parseBody, parseParam } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { CreateTokenSchema, TokenNameSchema } from './schema.js';
 import { hashApiToken, newApiToken, newTokenId } from './secret.js';
@@ -26,7 +26,7 @@ export interface ApiTokenView {
 /** `POST /tokens`' answer: the view plus the token, shown this once. */
 export type NewApiTokenView = ApiTokenView & { token: string };
 
-export function publicTokenView(t: ApiTokenRecord, now: Date): ApiTokenView {
+function publicTokenView(t: ApiTokenRecord, now: Date): ApiTokenView {
   return {
     id: t.id,
     name: t.name,
@@ -70,11 +70,10 @@ export function tokenRoutes(ctx: RouteContext): Router {
   });
 
   r.delete('/tokens/:name', ctx.admin, admin, async (req, res) => {
-    const parsed = TokenNameSchema.safeParse(req.params.name);
-    if (!parsed.success) throw new AuthzError(400, 'invalid_request', `name: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'name');
-    if (!(await store.deleteApiToken(parsed.data))) throw new AuthzError(404, 'not_found', `API token "${parsed.data}" does not exist`, 'name');
-    ctx.logger.info({ token: parsed.data }, 'API token revoked');
-    res.json({ revoked: true, name: parsed.data });
+    const name = parseParam(TokenNameSchema, req.params.name, 'name');
+    if (!(await store.deleteApiToken(name))) throw new AuthzError(404, 'not_found', `API token "${name}" does not exist`, 'name');
+    ctx.logger.info({ token: name }, 'API token revoked');
+    res.json({ revoked: true, name });
   });
   return r;
 }
