@@ -17,8 +17,29 @@ import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robo
 import { hashSecret, newSecret } from './secret.js';
 import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
-/** What GET /robots shows: no hashes. */
-export function publicView(r: RobotRecord, now: Date) {
+/** A robot as `GET /robots` shows it (no hashes); the CLI and the console read this type. */
+export interface RobotView {
+  account: string;
+  namespace: string;
+  name: string;
+  actions: RobotRecord['actions'];
+  created_at: string;
+  expires_at: string | null;
+  rotated_at: string | null;
+  previous_valid_until: string | null;
+  expired: boolean;
+}
+
+/** A reply carrying a new secret, the only one that shows it: `POST /robots` (201) and rotate. */
+export interface RobotSecretView {
+  account: string;
+  secret: string;
+  expires_at: string | null;
+}
+export type CreatedRobotView = RobotSecretView & { actions: RobotRecord['actions'] };
+export type RotatedRobotView = RobotSecretView & { previous_valid_until: string };
+
+function publicView(r: RobotRecord, now: Date): RobotView {
   const overlap = r.previous_until !== null && Date.parse(r.previous_until) > now.getTime();
   return {
     account: r.account,
@@ -64,7 +85,8 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     };
     if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
     ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at, by: principalOf(res).name }, 'robot created');
-    res.status(201).json({ account: record.account, secret, expires_at: record.expires_at, actions: record.actions });
+    const created: CreatedRobotView = { account: record.account, secret, expires_at: record.expires_at, actions: record.actions };
+    res.status(201).json(created);
   });
 
   r.get('/robots', ctx.admin, async (req, res) => {
@@ -112,7 +134,8 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     }
     const robot = await store.get(account);
     ctx.logger.info({ account, previous_valid_until: until, by: principalOf(res).name }, 'robot rotated');
-    res.json({ account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until });
+    const rotated: RotatedRobotView = { account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until };
+    res.json(rotated);
   });
 
   r.delete('/robots/:account', ctx.admin, async (req, res) => {
