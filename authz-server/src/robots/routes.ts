@@ -10,6 +10,7 @@ import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { hasAbility, inNamespaces } from '../auth/principal.js';
 import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robot-contract.js';
+import { DNS_LABEL } from '../common-schema.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
@@ -91,7 +92,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
 
   r.get('/robots', ctx.admin, async (req, res) => {
     const ns = req.query.namespace;
-    if (ns !== undefined && (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns))) {
+    if (ns !== undefined && (typeof ns !== 'string' || !DNS_LABEL.test(ns))) {
       throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
     }
     // Those who may rotate or manage robots may see them (the controller lists before it creates); others need `read`.
