@@ -9,7 +9,7 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../../common/logger.js';
 import { adminAuth } from './auth/admin-auth.js';
-import { requireToken, type Tokens } from './auth/bearer.js';
+import { requireClientToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { AuthzStore } from './store/decision-cache.js';
@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps): AuthzApp {
     clock,
     // Admin routes: the admin token or a scoped API token → res.locals.principal (auth/principal.ts).
     admin: adminAuth(deps.tokens, principals),
-    client: requireToken(deps.tokens, 'client'),
+    client: requireClientToken(deps.tokens),
   };
   const app = express();
   app.disable('x-powered-by');
