@@ -10,11 +10,9 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { digest, type Tokens } from '../auth/bearer.js';
-import { ADMIN_PRINCIPAL, type Principal } from '../auth/principal.js';
+import { ADMIN_PRINCIPAL, type Principal, type ScopedPrincipal } from '../auth/principal.js';
 import { hashApiToken, looksLikeApiToken } from './secret.js';
 import { isExpired, type ApiTokenStore } from './store.js';
-
-export type ScopedPrincipal = Extract<Principal, { kind: 'scoped' }>;
 
 export interface PrincipalResolver {
   /** The admin token → the admin principal; a live API token → its scoped principal; else null. */
