@@ -16,7 +16,7 @@ import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
 import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
 import { hashSecret, newSecret } from './secret.js';
-import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
+import { isRobotExpired, newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 /** A robot as `GET /robots` shows it (no hashes); the CLI and the console read this type. */
 export interface RobotView {
@@ -51,7 +51,7 @@ function publicView(r: RobotRecord, now: Date): RobotView {
     expires_at: r.expires_at,
     rotated_at: r.rotated_at,
     previous_valid_until: overlap ? r.previous_until : null,
-    expired: r.expires_at !== null && Date.parse(r.expires_at) <= now.getTime(),
+    expired: isRobotExpired(r, now),
   };
 }
 
