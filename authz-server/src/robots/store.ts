@@ -3,8 +3,9 @@
  * reach a store — only their keyed hashes (secret.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { ROBOT_ACTIONS } from './schema.js';
 
-export type RobotAction = 'pull' | 'push';
+export type RobotAction = (typeof ROBOT_ACTIONS)[number];
 
 export interface RobotRecord {
   account: string;
