@@ -1,5 +1,6 @@
 /** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete (confirmed). */
 import { useState } from 'preact/hooks';
+import { ROBOT_ACTIONS } from '../../src/robots/actions.js';
 import { api, type Robot, type RobotSecret } from '../api.js';
 import { Confirm } from '../components/confirm.js';
 import { DataTable } from '../components/data-table.js';
@@ -11,8 +12,6 @@ import { submitted } from '../components/form-values.js';
 import { SecretOnce } from '../components/secret.js';
 import { when } from '../components/time.js';
 
-const ACTIONS = ['pull', 'push'] as const;
-
 function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
@@ -20,7 +19,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
     setErrors({});
     const ttl = value('ttl');
     try {
-      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions: ticked('action', ACTIONS), ...(ttl ? { ttl } : {}) }));
+      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions: ticked('action', ROBOT_ACTIONS), ...(ttl ? { ttl } : {}) }));
     } catch (err) {
       setErrors(errorsFrom(err, { namespace: 'namespace', name: 'name', actions: 'actions', ttl: 'ttl' }));
     }
@@ -34,7 +33,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
       <Field id="robot-name" label="Name" error={errors.name}>
         {(a) => <input {...a} name="name" />}
       </Field>
-      <Checkboxes id="robot-actions" legend="Actions" name="action" options={ACTIONS} checked={['pull']} error={errors.actions} />
+      <Checkboxes id="robot-actions" legend="Actions" name="action" options={ROBOT_ACTIONS} checked={['pull']} error={errors.actions} />
       <Field id="robot-ttl" label="Expires after" error={errors.ttl} hint="Optional, e.g. 30d or 12h; empty: never.">
         {(a) => <input {...a} name="ttl" />}
       </Field>

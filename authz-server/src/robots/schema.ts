@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { DNS_LABEL, durationIn, K8sNamespaceSchema } from '../common-schema.js';
+import { ROBOT_ACTIONS, type RobotAction } from './actions.js';
 
 export { ROBOT_PREFIX } from '../../../common/robots.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
-export const ROBOT_ACTIONS = ['pull', 'push'] as const;
 export const TTL_RANGE = { min: 3600, max: 2 * 366 * 86400 } as const;
 export const OVERLAP_RANGE = { min: 0, max: 30 * 86400, default: 86400 } as const;
 
@@ -20,7 +20,7 @@ export const ActionsSchema = z
   .min(1, 'give at least "pull"')
   .refine((a) => new Set(a).size === a.length, 'duplicate action')
   .refine((a) => a.includes('pull'), 'a robot that pushes must also pull: use ["pull"] or ["pull","push"]')
-  .transform((a) => [...a].sort() as Array<(typeof ROBOT_ACTIONS)[number]>);
+  .transform((a) => [...a].sort() as RobotAction[]);
 
 export const CreateRobotSchema = z
   .object({

@@ -3,9 +3,9 @@
  * reach a store — only their keyed hashes (secret.ts).
  */
 import { randomBytes } from 'node:crypto';
-import type { ROBOT_ACTIONS } from './schema.js';
+import type { RobotAction } from './actions.js';
 
-export type RobotAction = (typeof ROBOT_ACTIONS)[number];
+export type { RobotAction };
 
 export interface RobotRecord {
   account: string;
