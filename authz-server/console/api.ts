@@ -10,9 +10,9 @@ import type { SessionInfo, SignIn } from '../src/console/session-routes.js';
 import type { ExplainResult } from '../src/policy/decide.js';
 import type { Permission } from '../src/policy/permission.js';
 import type { CreateRobotSchema, RotateRobotSchema } from '../src/robots/schema.js';
-import type { publicView } from '../src/robots/routes.js';
+import type { CreatedRobotView, RobotSecretView, RobotView, RotatedRobotView } from '../src/robots/routes.js';
 import type { CreateTokenSchema } from '../src/tokens/schema.js';
-import type { publicTokenView } from '../src/tokens/routes.js';
+import type { ApiTokenView, NewApiTokenView } from '../src/tokens/routes.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import type { BindingRecord, RoleRecord } from '../src/store/store.js';
 
@@ -20,12 +20,12 @@ export type { BindingRecord, ExplainResult, Permission, RoleRecord, SessionInfo 
 export type BindingInput = z.input<typeof BindingSchema>;
 export type CreateRobot = z.input<typeof CreateRobotSchema>;
 export type RotateRobot = z.input<typeof RotateRobotSchema>;
-export type Robot = ReturnType<typeof publicView>;
-export type RobotSecret = { account: string; secret: string; expires_at: string | null };
+export type Robot = RobotView;
+export type RobotSecret = RobotSecretView;
 export type Explained = ExplainResult & { request: AuthorizedRequest };
 export type CreateToken = z.input<typeof CreateTokenSchema>;
-export type ApiToken = ReturnType<typeof publicTokenView>;
-export type NewApiToken = ApiToken & { token: string };
+export type ApiToken = ApiTokenView;
+export type NewApiToken = NewApiTokenView;
 
 /** An API refusal: its message, and the field it names (shown beside that control). */
 export class ApiError extends Error {
@@ -84,8 +84,8 @@ export const api = {
   addBinding: (b: BindingInput) => call<{ created: boolean; message: string }>('POST', '/add-role-binding', b),
   deleteBinding: (b: BindingInput) => call('POST', '/delete-role-binding', b),
   robots: () => call<{ robots: Robot[] }>('GET', '/robots'),
-  createRobot: (r: CreateRobot) => call<RobotSecret>('POST', '/robots', r),
-  rotateRobot: (account: string, r: RotateRobot) => call<RobotSecret & { previous_valid_until: string }>('POST', `/robots/${enc(account)}/rotate`, r),
+  createRobot: (r: CreateRobot) => call<CreatedRobotView>('POST', '/robots', r),
+  rotateRobot: (account: string, r: RotateRobot) => call<RotatedRobotView>('POST', `/robots/${enc(account)}/rotate`, r),
   deleteRobot: (account: string) => call('DELETE', `/robots/${enc(account)}`),
   explain: (r: AuthorizedRequest) => call<Explained>('POST', '/explain', r),
   tokens: () => call<{ tokens: ApiToken[] }>('GET', '/tokens'),

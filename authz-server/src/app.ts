@@ -9,7 +9,7 @@ import express from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from '../../common/logger.js';
 import { adminAuth } from './auth/admin-auth.js';
-import { requireToken, type Tokens } from './auth/bearer.js';
+import { requireClientToken, type Tokens } from './auth/bearer.js';
 import { errorMiddleware, notFound } from './errors.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import type { AuthzStore } from './store/decision-cache.js';
@@ -27,7 +27,7 @@ import { openApiRoutes } from './routes/openapi.js';
 import { robotRoutes } from './robots/routes.js';
 import type { RobotStore } from './robots/store.js';
 import { stateRoutes } from './routes/state.js';
-import { tokenResolver } from './tokens/resolve.js';
+import { principalResolver } from './tokens/resolve.js';
 import { tokenRoutes } from './tokens/routes.js';
 
 export interface AppDeps {
@@ -52,14 +52,16 @@ export type AuthzApp = RequestListener & { express: express.Express };
 export function createApp(deps: AppDeps): AuthzApp {
   const metrics = deps.metrics ?? createMetrics({ roles: () => deps.store.countRoles(), bindings: () => deps.store.countBindings() }, false);
   const clock = deps.clock ?? (() => new Date());
+  // One resolver for the REST API and the console: one last_used_at throttle per token (tokens/resolve.ts).
+  const principals = principalResolver(deps.tokens, deps.store.engine, clock);
   const ctx: RouteContext = {
     store: deps.store,
     logger: deps.logger,
     metrics,
     clock,
     // Admin routes: the admin token or a scoped API token → res.locals.principal (auth/principal.ts).
-    admin: adminAuth(deps.tokens, tokenResolver(deps.store.engine, clock)),
-    client: requireToken(deps.tokens, 'client'),
+    admin: adminAuth(deps.tokens, principals),
+    client: requireClientToken(deps.tokens),
   };
   const app = express();
   app.disable('x-powered-by');
@@ -82,7 +84,7 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, deps.store.engine, clock), assetsDir: defaultAssetsDir(), ...deps.console };
+  const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, principals), assetsDir: defaultAssetsDir(), ...deps.console };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
   app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);

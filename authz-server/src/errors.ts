@@ -64,6 +64,13 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, prefix 
   return r.data;
 }
 
+/** Parses a path parameter with a zod schema or throws the 400 naming it (`field`). */
+export function parseParam<T extends z.ZodType>(schema: T, raw: unknown, field: string): z.infer<T> {
+  const r = schema.safeParse(typeof raw === 'string' ? raw : '');
+  if (!r.success) throw new AuthzError(400, 'invalid_request', `${field}: ${r.error.issues[0]?.message ?? 'invalid'}`, field);
+  return r.data;
+}
+
 /** The database could not answer, or the caches may be stale: could not decide, so 503 (fail closed). */
 export const storeUnavailable = (why: string): AuthzError => new AuthzError(503, 'unavailable', `authz store unavailable: ${why}; retry shortly`);
 

@@ -182,6 +182,38 @@ for (const engine of ENGINES) describe(`scoped API tokens (${engine})`, () => {
     assert.equal(await lastUsed(), '2026-03-01T00:01:01.000Z');
   });
 
+  it('REST and console use of one token share one last-used throttle: one write a minute at most, console use counted', async () => {
+    const token = await mint({ name: 'both', namespaces: ['team-a'], abilities: ['read'] });
+    const engineStore = h.store.engine;
+    const real = engineStore.touchApiToken.bind(engineStore);
+    const writes: string[] = [];
+    engineStore.touchApiToken = async (id, at) => (writes.push(at), real(id, at));
+    try {
+      const at = (s: number) => (now = new Date(Date.parse('2026-03-01T00:00:00Z') + s * 1000));
+      const lastUsed = async () => (await request(h.app).get('/tokens').set(admin)).body.tokens.find((x: { name: string }) => x.name === 'both').last_used_at as string | null;
+      const rest = () => request(h.app).get('/roles').set(bearer(token)).expect(200);
+      await rest();
+      at(10);
+      const signIn = await request(h.app).post('/ui/api/session').set('Host', '127.0.0.1').send({ token }).expect(201);
+      const cookie = String((signIn.headers['set-cookie'] as unknown as string[])[0]).split(';')[0] ?? '';
+      const ui = () => request(h.app).get('/ui/api/roles').set('Cookie', cookie).expect(200);
+      at(20);
+      await ui();
+      assert.deepEqual(writes, ['2026-03-01T00:00:00.000Z'], 'sign-in and console use within the minute of a REST use write nothing');
+      at(61);
+      await ui();
+      assert.equal(await lastUsed(), '2026-03-01T00:01:01.000Z', 'a console session using the token is a use');
+      at(70);
+      await rest();
+      at(125);
+      await Promise.all([rest(), ui(), rest(), ui(), rest(), ui()]);
+      assert.deepEqual(writes, ['2026-03-01T00:00:00.000Z', '2026-03-01T00:01:01.000Z', '2026-03-01T00:02:05.000Z'], 'one write per minute, whichever surface used it');
+      assert.equal(await lastUsed(), '2026-03-01T00:02:05.000Z');
+    } finally {
+      engineStore.touchApiToken = real;
+    }
+  });
+
   it('routes decide from res.locals.principal, so another authentication can mount them (contracts §1)', async () => {
     await robot(admin, 'team-a').expect(201);
     await robot(admin, 'team-b').expect(201);

@@ -275,20 +275,40 @@ describe('change feed at shutdown', () => {
 });
 
 describe('synchronous decision path (SQLite)', () => {
-  it('cold and cached decisions are answered without a promise and match the async path', async () => {
+  it('cold and cached decisions are answered without a promise, with the expected grants, and match the async path', async () => {
     const store = await AuthzStore.create(SqliteStore.open(':memory:'));
     try {
       await store.putRole('reader', [{ name: 'team-a/**', actions: ['pull'] }]);
+      await store.putRole('ns-push', [{ name: '${namespace}/**', actions: ['pull', 'push'] }]);
       await store.addBinding({ account_name: 'alice', role_name: 'reader' });
       await store.addBinding({ account_name: 'ci-*', role_name: 'reader' });
+      await store.addBinding({ account_name: 'ci-*', role_name: 'ns-push', namespace: 'team-b' });
+      await store.addBinding({ account_name: 'bob', role_name: 'ns-push', namespace: 'team-a' });
       await store.decide(req({ Account: 'warm-up' })); // loads the pattern bindings once
-      for (const account of ['alice', 'ci-1', 'mallory', '']) {
-        const sync = store.decideSync(req({ Account: account }));
-        assert.ok(sync, `answered synchronously for "${account}"`);
-        assert.deepEqual(sync, await store.decide(req({ Account: account })));
+      // [account, repository, requested actions] → what a user expects granted: a wrong answer on both paths fails here.
+      const cases: Array<[string, string, string[], { allowed: boolean; actions: string[] }]> = [
+        ['alice', 'team-a/app', ['pull'], { allowed: true, actions: ['pull'] }],
+        ['alice', 'team-a/app', ['push', 'pull'], { allowed: false, actions: ['pull'] }],
+        ['alice', 'team-b/app', ['pull'], { allowed: false, actions: [] }],
+        ['ci-1', 'team-b/app', ['push', 'pull'], { allowed: true, actions: ['pull', 'push'] }],
+        ['ci-1', 'team-a/app', ['push', 'pull'], { allowed: false, actions: ['pull'] }],
+        ['ci-1', 'team-c/app', ['pull'], { allowed: false, actions: [] }],
+        ['bob', 'team-a/deep/app', ['pull', 'push'], { allowed: true, actions: ['pull', 'push'] }],
+        ['bob', 'team-ab/app', ['pull'], { allowed: false, actions: [] }],
+        ['mallory', 'team-a/app', ['pull'], { allowed: false, actions: [] }],
+        ['', 'team-a/app', ['pull'], { allowed: false, actions: [] }],
+      ];
+      for (const pass of ['cold', 'cached']) {
+        for (const [account, name, actions, want] of cases) {
+          const r = req({ Account: account, Name: name, Actions: actions });
+          const what = `${pass}: "${account}" ${actions.join(',')} on ${name}`;
+          assert.deepEqual(store.decideSync(r), want, `synchronous, ${what}`);
+          assert.deepEqual(await store.decide(r), want, `async, ${what}`);
+        }
       }
       await store.deleteBinding({ account_name: 'alice', role_name: 'reader' });
       assert.deepEqual(store.decideSync(req({ Account: 'alice' })), { allowed: false, actions: [] });
+      assert.deepEqual(await store.decide(req({ Account: 'alice' })), { allowed: false, actions: [] });
     } finally {
       await store.close();
     }

@@ -215,6 +215,20 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
   });
 
+  it('a merge whose key changed after the route checked it (a concurrent import) is refused by the engine with the same 409, never a 500', async () => {
+    await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
+    const robots = h.store.engine.robots;
+    const key = await robots.hashKey();
+    await assert.rejects(robots.importAll(Buffer.alloc(32, 7), [], 'merge'), (e: { status?: number; field?: string; message: string }) => {
+      assert.equal(e.status, 409, e.message);
+      assert.equal(e.field, 'robots.hash_key');
+      assert.match(e.message, /hash_key differs/);
+      return true;
+    });
+    assert.ok((await robots.hashKey()).equals(key), 'key unchanged');
+    assert.equal((await robots.list()).length, 1, 'robots unchanged');
+  });
+
   it('a v1 database migrates to the latest schema keeping its roles, and robots work on it', async () => {
     const v1 = MIGRATIONS.filter((m) => m.version === 1);
     let engineStore: SqliteStore | PostgresStore;

@@ -1,6 +1,8 @@
 /** Robots: the table, New robot (secret shown once), Rotate with an Overlap, Delete (confirmed). */
 import { useState } from 'preact/hooks';
+import { ROBOT_ACTIONS } from '../../src/robots/actions.js';
 import { api, type Robot, type RobotSecret } from '../api.js';
+import { Confirm } from '../components/confirm.js';
 import { DataTable } from '../components/data-table.js';
 import { useLoaded } from '../components/use-loaded.js';
 import { DockerLogin } from '../components/docker-login.js';
@@ -10,8 +12,6 @@ import { submitted } from '../components/form-values.js';
 import { SecretOnce } from '../components/secret.js';
 import { when } from '../components/time.js';
 
-const ACTIONS = ['pull', 'push'] as const;
-
 function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
   const [errors, setErrors] = useState<Errors>({});
   const submit = async (e: Event) => {
@@ -19,7 +19,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
     setErrors({});
     const ttl = value('ttl');
     try {
-      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions: ticked('action', ACTIONS), ...(ttl ? { ttl } : {}) }));
+      onCreated(await api.createRobot({ namespace: value('namespace'), name: value('name'), actions: ticked('action', ROBOT_ACTIONS), ...(ttl ? { ttl } : {}) }));
     } catch (err) {
       setErrors(errorsFrom(err, { namespace: 'namespace', name: 'name', actions: 'actions', ttl: 'ttl' }));
     }
@@ -33,7 +33,7 @@ function NewRobot({ onCreated }: { onCreated: (s: RobotSecret) => void }) {
       <Field id="robot-name" label="Name" error={errors.name}>
         {(a) => <input {...a} name="name" />}
       </Field>
-      <Checkboxes id="robot-actions" legend="Actions" name="action" options={ACTIONS} checked={['pull']} error={errors.actions} />
+      <Checkboxes id="robot-actions" legend="Actions" name="action" options={ROBOT_ACTIONS} checked={['pull']} error={errors.actions} />
       <Field id="robot-ttl" label="Expires after" error={errors.ttl} hint="Optional, e.g. 30d or 12h; empty: never.">
         {(a) => <input {...a} name="ttl" />}
       </Field>
@@ -69,29 +69,14 @@ function Rotate({ account, onRotated, onCancel }: { account: string; onRotated: 
   );
 }
 
-function ConfirmDelete({ account, onConfirm, onCancel }: { account: string; onConfirm: () => void; onCancel: () => void }) {
-  return (
-    <div class="panel" role="group" aria-label={`Delete ${account}`}>
-      <p>Delete {account}? Its secret stops working at once, for everyone using it.</p>
-      <button type="button" class="danger" onClick={onConfirm}>
-        Confirm delete
-      </button>
-      <button type="button" onClick={onCancel}>
-        Cancel
-      </button>
-    </div>
-  );
-}
-
 export function Robots({ registryHost }: { registryHost: string | null }) {
-  const { data, error, setError, load } = useLoaded(() => api.robots());
+  const { data, error, load } = useLoaded(() => api.robots());
   const robots: Robot[] | null = data?.robots ?? null;
   const [creating, setCreating] = useState(false);
   const [rotating, setRotating] = useState<string | null>(null);
   const [secret, setSecret] = useState<RobotSecret | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
   const show = (s: RobotSecret) => (setSecret(s), setCreating(false), setRotating(null), void load());
-  const remove = (account: string) => api.deleteRobot(account).then(() => (setDeleting(null), void load()), (e: Error) => setError(e.message));
   return (
     <section>
       <h1>Robots</h1>
@@ -100,7 +85,11 @@ export function Robots({ registryHost }: { registryHost: string | null }) {
       </button>
       {creating ? <NewRobot onCreated={show} /> : null}
       {rotating ? <Rotate account={rotating} onRotated={show} onCancel={() => setRotating(null)} /> : null}
-      {deleting ? <ConfirmDelete account={deleting} onConfirm={() => void remove(deleting)} onCancel={() => setDeleting(null)} /> : null}
+      {deleting ? (
+        <Confirm label={`Delete ${deleting}`} confirm="Confirm delete" errorId="delete-robot-error" onConfirm={() => api.deleteRobot(deleting).then(() => (setDeleting(null), void load()))} onCancel={() => setDeleting(null)}>
+          Delete {deleting}? Its secret stops working at once, for everyone using it.
+        </Confirm>
+      ) : null}
       {secret ? (
         <SecretOnce heading={`Secret for ${secret.account}`} label="Secret" secret={secret.secret} lost="Rotate the robot if it is lost." onClose={() => setSecret(null)}>
           <DockerLogin account={secret.account} secret={secret.secret} registryHost={registryHost} />

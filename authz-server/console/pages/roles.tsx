@@ -1,6 +1,7 @@
 /** Roles: the table, New role (Name + Permissions as JSON, checked as typed), Delete with the conflict in words. */
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Permission, type RoleRecord } from '../api.js';
+import { Confirm } from '../components/confirm.js';
 import { DataTable } from '../components/data-table.js';
 import { useLoaded } from '../components/use-loaded.js';
 import { ErrorText, Field } from '../components/field.js';
@@ -58,34 +59,21 @@ function NewRole({ onDone }: { onDone: () => void }) {
 }
 
 function DeleteRole({ role, onDone, onCancel }: { role: string; onDone: () => void; onCancel: () => void }) {
-  const [conflict, setConflict] = useState<string | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const remove = async (force: boolean) => {
+  // A bound role is refused (409) unless forced: the panel then shows the conflict and offers the forced delete.
+  const [conflict, setConflict] = useState(false);
+  const remove = async () => {
     try {
-      await api.deleteRole(role, force);
-      onDone();
+      await api.deleteRole(role, conflict);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 409) setConflict(e.message);
-      else setError((e as Error).message);
+      if (e instanceof ApiError && e.status === 409) setConflict(true);
+      throw e;
     }
+    onDone();
   };
   return (
-    <div class="panel" role="group" aria-label={`Delete role ${role}`}>
-      <p>Delete role “{role}”? Requests it grants will be denied.</p>
-      <ErrorText id="delete-role-error" error={conflict ?? error} />
-      {conflict ? (
-        <button type="button" class="danger" onClick={() => void remove(true)}>
-          Delete role and its bindings
-        </button>
-      ) : (
-        <button type="button" class="danger" onClick={() => void remove(false)}>
-          Confirm delete
-        </button>
-      )}
-      <button type="button" onClick={onCancel}>
-        Cancel
-      </button>
-    </div>
+    <Confirm label={`Delete role ${role}`} confirm={conflict ? 'Delete role and its bindings' : 'Confirm delete'} errorId="delete-role-error" onConfirm={remove} onCancel={onCancel}>
+      Delete role “{role}”? Requests it grants will be denied.
+    </Confirm>
   );
 }
 

@@ -6,6 +6,7 @@
 import { useState } from 'preact/hooks';
 import { ABILITIES } from '../../src/auth/abilities.js';
 import { api, type ApiToken, type NewApiToken } from '../api.js';
+import { Confirm } from '../components/confirm.js';
 import { DataTable } from '../components/data-table.js';
 import { useLoaded } from '../components/use-loaded.js';
 import { Checkboxes, ErrorText, Field } from '../components/field.js';
@@ -49,23 +50,6 @@ function NewToken({ onCreated }: { onCreated: (t: NewApiToken) => void }) {
   );
 }
 
-function ConfirmRevoke({ name, onDone, onCancel }: { name: string; onDone: () => void; onCancel: () => void }) {
-  const [error, setError] = useState<string | undefined>();
-  const revoke = () => api.revokeToken(name).then(onDone, (e: Error) => setError(e.message));
-  return (
-    <div class="panel" role="group" aria-label={`Revoke ${name}`}>
-      <p>Revoke {name}? Requests and console sessions using it are refused from their next call, on every replica.</p>
-      <ErrorText id="revoke-token-error" error={error} />
-      <button type="button" class="danger" onClick={() => void revoke()}>
-        Confirm revoke
-      </button>
-      <button type="button" onClick={onCancel}>
-        Cancel
-      </button>
-    </div>
-  );
-}
-
 export function Tokens({ admin }: { admin: boolean }) {
   const { data, error, load } = useLoaded(() => api.tokens());
   const tokens: ApiToken[] | null = data?.tokens ?? null;
@@ -81,7 +65,11 @@ export function Tokens({ admin }: { admin: boolean }) {
         </button>
       ) : null}
       {creating ? <NewToken onCreated={(t) => (setCreated(t), setCreating(false), void load())} /> : null}
-      {revoking ? <ConfirmRevoke name={revoking} onDone={() => (setRevoking(null), void load())} onCancel={() => setRevoking(null)} /> : null}
+      {revoking ? (
+        <Confirm label={`Revoke ${revoking}`} confirm="Confirm revoke" errorId="revoke-token-error" onConfirm={() => api.revokeToken(revoking).then(() => (setRevoking(null), void load()))} onCancel={() => setRevoking(null)}>
+          Revoke {revoking}? Requests and console sessions using it are refused from their next call, on every replica.
+        </Confirm>
+      ) : null}
       {created ? (
         <SecretOnce heading={`Token ${created.name}`} label="Token" secret={created.token} lost="Revoke it and make another if it is lost." onClose={() => setCreated(null)}>
           <p>Send it as “Authorization: Bearer …” to authz's REST API, or sign in to this console with it.</p>

@@ -24,10 +24,10 @@ export function requireAdmin(res: Response, what: string): Principal {
 /** 403 unless the caller has `ability` (and, when given, `namespace` in its scope). */
 export function requireAbility(res: Response, ability: Ability, namespace?: string | null, field = 'namespace'): Principal {
   const p = principalOf(res);
-  if (!hasAbility(p, ability)) throw forbidden(`API token "${(p as { name: string }).name}" lacks the ability "${ability}"`);
+  if (!hasAbility(p, ability)) throw forbidden(`API token "${p.name}" lacks the ability "${ability}"`);
   if (namespace !== undefined && !can(p, ability, namespace)) {
     const ns = namespace === null || namespace === '' ? 'no namespace' : `namespace "${namespace}"`;
-    throw forbidden(`API token "${(p as { name: string }).name}" may not act in ${ns} (its namespaces: ${p.kind === 'scoped' ? p.namespaces.join(', ') : '*'})`, field);
+    throw forbidden(`API token "${p.name}" may not act in ${ns} (its namespaces: ${p.kind === 'scoped' ? p.namespaces.join(', ') : '*'})`, field);
   }
   return p;
 }

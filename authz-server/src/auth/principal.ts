@@ -9,9 +9,8 @@ import { parseTemplate, type Matcher } from '../policy/pattern.js';
 import type { Ability } from './abilities.js';
 
 export { ABILITIES, type Ability } from './abilities.js';
-export type Principal =
-  | { kind: 'admin'; name: 'admin' }
-  | { kind: 'scoped'; id: string; name: string; namespaces: string[]; abilities: Ability[] };
+export type ScopedPrincipal = { kind: 'scoped'; id: string; name: string; namespaces: string[]; abilities: Ability[] };
+export type Principal = { kind: 'admin'; name: 'admin' } | ScopedPrincipal;
 
 export const ADMIN_PRINCIPAL: Principal = { kind: 'admin', name: 'admin' };
 

@@ -10,11 +10,11 @@
 import { Router, type Response } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { inNamespaces } from '../auth/principal.js';
+import { K8sNamespaceSchema } from '../common-schema.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { roleContainedIn } from '../policy/containment.js';
 import { parseTemplate, substitute } from '../policy/pattern.js';
 import type { Permission } from '../policy/permission.js';
-import { NamespaceSchema as K8sNamespaceSchema } from '../robots/schema.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { ANONYMOUS, BindingQuerySchema, BindingSchema, NewBindingSchema, type BindingInput } from './schema.js';
 

@@ -1,13 +1,7 @@
 /** `tollgate binding add|list|rm`. */
 import type { Command } from 'commander';
+import type { BindingRecord } from '../store/store.js';
 import { action, createClient, withClientOptions, type ClientOptions } from './client.js';
-
-interface BindingRow {
-  id: number;
-  account_name: string;
-  role_name: string;
-  namespace: string | null;
-}
 
 type NsOpts = ClientOptions & { namespace?: string };
 
@@ -48,12 +42,12 @@ export function registerBindingCommands(program: Command): void {
   ).action(
     action(async (opts: NsOpts & { account?: string; role?: string; filter?: string; json?: boolean }) => {
       const { http } = await createClient(opts);
-      const all: BindingRow[] = [];
+      const all: BindingRecord[] = [];
       let after: number | null = 0;
       while (after !== null) {
         const params = { account: opts.account, role: opts.role, namespace: opts.namespace, q: opts.filter, after, limit: 10000 };
         const res = await http.get('/bindings', { params });
-        const page = res.data as { bindings: BindingRow[]; next: number | null };
+        const page = res.data as { bindings: BindingRecord[]; next: number | null };
         all.push(...page.bindings);
         after = page.next;
       }

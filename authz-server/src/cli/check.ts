@@ -1,19 +1,7 @@
 /** `tollgate check`: asks `/explain` and prints a readable trace. Exit 0 allowed, 3 denied, 1 error. */
 import type { Command } from 'commander';
+import type { ExplainResult } from '../policy/decide.js';
 import { action, collect, CliError, createClient, withClientOptions, type ClientOptions } from './client.js';
-
-interface Explain {
-  allowed: boolean;
-  actions: string[];
-  requested: string[];
-  bindings_considered: number;
-  per_action: Array<{
-    action: string;
-    granted: boolean;
-    granted_by: Array<{ binding: { account_name: string; role_name: string; namespace: string | null }; permission_index: number; permission: unknown }>;
-  }>;
-  misses: string[];
-}
 
 interface CheckOpts extends ClientOptions {
   account: string;
@@ -65,7 +53,7 @@ export function registerCheckCommand(program: Command): void {
         Labels: labels(opts.label),
       };
       const res = await (await createClient(opts)).http.post('/explain', body);
-      const x = res.data as Explain;
+      const x = res.data as ExplainResult;
       if (opts.json) process.stdout.write(`${JSON.stringify(x, null, 2)}\n`);
       else process.stdout.write(render(body, x));
       if (!x.allowed) process.exitCode = DENIED_EXIT;
@@ -73,7 +61,7 @@ export function registerCheckCommand(program: Command): void {
   );
 }
 
-function render(req: { Account: string; Type: string; Name: string; Actions: string[] }, x: Explain): string {
+function render(req: { Account: string; Type: string; Name: string; Actions: string[] }, x: ExplainResult): string {
   const who = req.Account === '' ? '<anonymous>' : req.Account;
   const lines = [`${x.allowed ? 'ALLOWED' : 'DENIED'}: ${who} ${req.Type}:${req.Name}:${x.requested.join(',')} → granted [${x.actions.join(', ')}]`];
   lines.push(`  ${x.bindings_considered} binding(s) considered`);

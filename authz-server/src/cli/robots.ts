@@ -5,6 +5,7 @@
  */
 import { dockerConfigJson } from '../../../common/robot-contract.js';
 import type { Command } from 'commander';
+import type { CreatedRobotView, RobotView, RotatedRobotView } from '../robots/routes.js';
 import { action, CliError, createClient, withClientOptions, type ClientOptions } from './client.js';
 
 type Output = 'text' | 'json' | 'dockerconfigjson';
@@ -12,12 +13,7 @@ interface OutputOpts {
   output: string;
   registry?: string;
 }
-interface Issued {
-  account: string;
-  secret: string;
-  expires_at: string | null;
-  previous_valid_until?: string;
-}
+type Issued = CreatedRobotView | RotatedRobotView;
 
 function checkOutput(opts: OutputOpts): Output {
   if (!['text', 'json', 'dockerconfigjson'].includes(opts.output)) throw new CliError(`-o must be text, json or dockerconfigjson (got "${opts.output}")`);
@@ -25,13 +21,12 @@ function checkOutput(opts: OutputOpts): Output {
   return opts.output as Output;
 }
 
-
 function print(out: Output, d: Issued, registry?: string): void {
   if (out === 'json') process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
   else if (out === 'dockerconfigjson') process.stdout.write(`${dockerConfigJson(registry!, d.account, d.secret)}\n`);
   else {
     process.stdout.write(`account: ${d.account}\nsecret:  ${d.secret}\nexpires: ${d.expires_at ?? 'never'}\n`);
-    if (d.previous_valid_until) process.stdout.write(`previous secret valid until: ${d.previous_valid_until}\n`);
+    if ('previous_valid_until' in d) process.stdout.write(`previous secret valid until: ${d.previous_valid_until}\n`);
     process.stderr.write('the secret is shown only this once\n');
   }
 }
@@ -55,18 +50,18 @@ export function registerRobotCommands(program: Command): void {
       const out = checkOutput(opts);
       const actions = opts.actions.split(',').map((a) => a.trim()).filter(Boolean);
       const res = await (await createClient(opts)).http.post('/robots', { namespace, name, actions, ...(opts.ttl ? { ttl: opts.ttl } : {}) });
-      print(out, res.data as Issued, opts.registry);
+      print(out, res.data as CreatedRobotView, opts.registry);
     }),
   );
 
   withClientOptions(robot.command('list').description('list robots (never secrets)').option('--namespace <ns>', 'only this namespace').option('--json', 'JSON output')).action(
     action(async (opts: ClientOptions & { namespace?: string; json?: boolean }) => {
       const res = await (await createClient(opts)).http.get('/robots', { params: opts.namespace ? { namespace: opts.namespace } : {} });
-      const robots = (res.data as { robots: Array<Record<string, unknown>> }).robots;
+      const robots = (res.data as { robots: RobotView[] }).robots;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(robots, null, 2)}\n`);
       for (const r of robots) {
-        const overlap = r.previous_valid_until ? `  previous secret until ${String(r.previous_valid_until)}` : '';
-        process.stdout.write(`${String(r.account)}  ${(r.actions as string[]).join(',')}  expires ${String(r.expires_at ?? 'never')}${r.expired ? ' (EXPIRED)' : ''}${overlap}\n`);
+        const overlap = r.previous_valid_until ? `  previous secret until ${r.previous_valid_until}` : '';
+        process.stdout.write(`${r.account}  ${r.actions.join(',')}  expires ${r.expires_at ?? 'never'}${r.expired ? ' (EXPIRED)' : ''}${overlap}\n`);
       }
       if (robots.length === 0) process.stderr.write('no robots\n');
     }),
@@ -76,11 +71,11 @@ export function registerRobotCommands(program: Command): void {
     action(async (account: string, opts: ClientOptions & OutputOpts & { overlap: string }) => {
       const out = checkOutput(opts);
       const res = await (await createClient(opts)).http.post(`/robots/${encodeURIComponent(account)}/rotate`, { overlap: opts.overlap });
-      print(out, res.data as Issued, opts.registry);
+      print(out, res.data as RotatedRobotView, opts.registry);
     }),
   );
 
-  withClientOptions(robot.command('rm <account>').description('delete a robot (authn stops accepting it within 60 s)')).action(
+  withClientOptions(robot.command('rm <account>').description('delete a robot (authn stops accepting it within 1 s)')).action(
     action(async (account: string, opts: ClientOptions) => {
       await (await createClient(opts)).http.delete(`/robots/${encodeURIComponent(account)}`);
       process.stdout.write(`deleted ${account}\n`);

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import type { RoleRecord } from '../store/store.js';
 import { action, collect, CliError, createClient, withClientOptions, type ClientOptions } from './client.js';
 
 function permissionsFrom(opts: { permission: string[]; file?: string }): unknown[] {
@@ -58,7 +59,7 @@ export function registerRoleCommands(program: Command): void {
   withClientOptions(role.command('list').description('list roles').option('--json', 'print JSON')).action(
     action(async (opts: ClientOptions & { json?: boolean }) => {
       const res = await (await createClient(opts)).http.get('/roles');
-      const roles = (res.data as { roles: Array<{ name: string; permissions: Array<{ actions: string[]; name?: string }> }> }).roles;
+      const roles = (res.data as { roles: RoleRecord[] }).roles;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(roles, null, 2)}\n`);
       if (roles.length === 0) return void process.stdout.write('no roles\n');
       for (const r of roles) {

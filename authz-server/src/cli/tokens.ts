@@ -3,18 +3,8 @@
  * on stdout, and nowhere else.
  */
 import type { Command } from 'commander';
+import type { ApiTokenView, NewApiTokenView } from '../tokens/routes.js';
 import { action, collect, createClient, withClientOptions, type ClientOptions } from './client.js';
-
-interface TokenView {
-  name: string;
-  namespaces: string[];
-  abilities: string[];
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  expired: boolean;
-  token?: string;
-}
 
 export function registerTokenCommands(program: Command): void {
   const token = program.command('token').description('scoped API tokens for admin routes: abilities (read, robots:rotate, robots:manage, bindings:manage) in namespaces');
@@ -30,7 +20,7 @@ export function registerTokenCommands(program: Command): void {
   ).action(
     action(async (name: string, opts: ClientOptions & { namespace: string[]; ability: string[]; ttl?: string; json?: boolean }) => {
       const body = { name, namespaces: opts.namespace, abilities: opts.ability, ...(opts.ttl ? { ttl: opts.ttl } : {}) };
-      const t = (await (await createClient(opts)).http.post('/tokens', body)).data as TokenView;
+      const t = (await (await createClient(opts)).http.post('/tokens', body)).data as NewApiTokenView;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(t, null, 2)}\n`);
       process.stdout.write(`${t.token}\n`);
       process.stderr.write(`token "${t.name}": ${t.abilities.join(',')} in ${t.namespaces.join(',')}, expires ${t.expires_at ?? 'never'}; shown only this once\n`);
@@ -39,7 +29,7 @@ export function registerTokenCommands(program: Command): void {
 
   withClientOptions(token.command('list').description('list tokens (never the tokens themselves)').option('--json', 'JSON output')).action(
     action(async (opts: ClientOptions & { json?: boolean }) => {
-      const tokens = ((await (await createClient(opts)).http.get('/tokens')).data as { tokens: TokenView[] }).tokens;
+      const tokens = ((await (await createClient(opts)).http.get('/tokens')).data as { tokens: ApiTokenView[] }).tokens;
       if (opts.json) return void process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
       for (const t of tokens) {
         const state = t.expired ? ' (EXPIRED)' : '';

@@ -3,9 +3,8 @@
  * whose Sec-Fetch-Site says another site, is refused; and every state-changing request must carry the
  * session's CSRF token in `X-CSRF-Token` (only a page of this origin can read it, from the session API).
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
-import { digest } from '../auth/bearer.js';
+import { safeEqual } from '../../../common/secret.js';
 import { AuthzError } from '../errors.js';
 
 export const CSRF_HEADER = 'x-csrf-token';
@@ -28,10 +27,10 @@ export function assertSameOrigin(req: Request): void {
   if (host === undefined || host !== req.headers.host) throw new AuthzError(403, 'forbidden', 'cross-origin request refused', 'origin');
 }
 
-
+/** 403 unless the request carries the session's CSRF token (compared in constant time). */
 export function assertCsrfToken(req: Request, expected: string): void {
   const got = req.headers[CSRF_HEADER];
-  if (typeof got !== 'string' || !timingSafeEqual(digest(got), digest(expected))) {
+  if (typeof got !== 'string' || !safeEqual(got, expected)) {
     throw new AuthzError(403, 'forbidden', 'missing or wrong X-CSRF-Token header (reload the console)', 'csrf');
   }
 }

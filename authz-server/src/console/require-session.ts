@@ -9,7 +9,7 @@ import type { Logger } from '../../../common/logger.js';
 import { AuthzError } from '../errors.js';
 import { readSessionCookie } from './cookie.js';
 import { assertCsrfToken, assertSameOrigin, isSafeMethod } from './csrf.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../auth/principal.js';
 import type { Sessions } from './sessions.js';
 
 export function requireSession(sessions: Sessions, logger: Logger): RequestHandler {
@@ -36,7 +36,7 @@ export function requireSession(sessions: Sessions, logger: Logger): RequestHandl
 /**
  * What the shared routers get as their `admin` gate under `/ui/api`: a principal must have been set
  * by {@link requireSession}. Which namespaces and abilities it holds is for the routes to check
- * (i18-authz's `can(principal, …)`); until scoped tokens exist only the admin resolves.
+ * (auth/guard.ts), as for a bearer token on the REST API.
  */
 export const requirePrincipal: RequestHandler = (_req, res, next) => {
   const p = res.locals.principal as Principal | undefined;

@@ -1,5 +1,5 @@
 /**
- * The console's built page (scripts/build-console.ts writes it to dist/console/): content-hashed
+ * The console's built page (scripts/build-console.mjs writes it to dist/console/): content-hashed
  * assets under `/ui/assets/` cached for a year, and `index.html` for every other `/ui/` path (the page
  * routes itself from the URL). Unbuilt (a source checkout before `npm run build`): 503 saying so.
  */

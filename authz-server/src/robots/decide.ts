@@ -9,11 +9,7 @@ import { ROBOT_CREDENTIAL_LABEL, ROBOT_CREDENTIAL_VALUE } from '../../../common/
 import type { ExplainResult } from '../policy/decide.js';
 import { labelValues } from '../policy/pattern.js';
 import { credentialIdOf, hashEquals, hashSecret } from './secret.js';
-import type { RobotRecord, RobotStore } from './store.js';
-
-function isActive(r: RobotRecord, now: Date): boolean {
-  return r.expires_at === null || Date.parse(r.expires_at) > now.getTime();
-}
+import { isRobotExpired, type RobotRecord, type RobotStore } from './store.js';
 
 /**
  * The robot table's answer and, when it denies, why in words: the one place a robot's grants are decided,
@@ -22,7 +18,7 @@ function isActive(r: RobotRecord, now: Date): boolean {
 function judgeRobot(robot: RobotRecord | undefined, req: AuthorizedRequest, now: Date): { decision: AuthorizedResponse; misses: string[] } {
   const deny = (why: string) => ({ decision: { allowed: false, actions: [] }, misses: [why] });
   if (!robot) return deny(`robot "${req.Account}" does not exist`);
-  if (!isActive(robot, now)) return deny(`robot "${req.Account}" expired at ${robot.expires_at}`);
+  if (isRobotExpired(robot, now)) return deny(`robot "${req.Account}" expired at ${robot.expires_at}`);
   if (req.Type !== 'repository' || !req.Name.startsWith(`${robot.namespace}/`) || req.Name.split('/').includes('..')) {
     return deny(`robot "${req.Account}" may act only on repositories under "${robot.namespace}/"; "${req.Name}" is not one`);
   }
@@ -81,7 +77,7 @@ export async function verifyRobot(store: RobotStore, account: string, secret: st
   const current = hashEquals(hash, robot?.secret_hash ?? ABSENT_HASH);
   const inOverlap = robot?.previous_hash != null && robot.previous_until !== null && Date.parse(robot.previous_until) > now.getTime();
   const previous = hashEquals(hash, (inOverlap ? robot?.previous_hash : null) ?? ABSENT_HASH) && inOverlap;
-  if (!robot || !isActive(robot, now) || (!current && !previous)) return { valid: false, known: true };
+  if (!robot || isRobotExpired(robot, now) || (!current && !previous)) return { valid: false, known: true };
   const until = [robot.expires_at, current ? null : robot.previous_until].filter((t): t is string => t !== null).map((t) => Math.floor(Date.parse(t) / 1000));
   return {
     valid: true,
@@ -97,7 +93,7 @@ export async function verifyRobot(store: RobotStore, account: string, secret: st
 /** The credential id of the robot's current secret (refresh tokens), or null when it cannot log in. */
 export async function lookupRobot(store: RobotStore, account: string, now: Date): Promise<{ credential_id: string; not_after: number | null; generation: string } | null> {
   const robot = await store.get(account);
-  if (!robot || !isActive(robot, now)) return null;
+  if (!robot || isRobotExpired(robot, now)) return null;
   return {
     credential_id: credentialIdOf(await store.hashKey(), robot.secret_hash),
     not_after: robot.expires_at ? Math.floor(Date.parse(robot.expires_at) / 1000) : null,

@@ -10,15 +10,37 @@ import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { hasAbility, inNamespaces } from '../auth/principal.js';
 import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robot-contract.js';
+import { DNS_LABEL } from '../common-schema.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
 import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
 import { hashSecret, newSecret } from './secret.js';
-import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
+import { isRobotExpired, newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
-/** What GET /robots shows: no hashes. */
-export function publicView(r: RobotRecord, now: Date) {
+/** A robot as `GET /robots` shows it (no hashes); the CLI and the console read this type. */
+export interface RobotView {
+  account: string;
+  namespace: string;
+  name: string;
+  actions: RobotRecord['actions'];
+  created_at: string;
+  expires_at: string | null;
+  rotated_at: string | null;
+  previous_valid_until: string | null;
+  expired: boolean;
+}
+
+/** A reply carrying a new secret, the only one that shows it: `POST /robots` (201) and rotate. */
+export interface RobotSecretView {
+  account: string;
+  secret: string;
+  expires_at: string | null;
+}
+export type CreatedRobotView = RobotSecretView & { actions: RobotRecord['actions'] };
+export type RotatedRobotView = RobotSecretView & { previous_valid_until: string };
+
+function publicView(r: RobotRecord, now: Date): RobotView {
   const overlap = r.previous_until !== null && Date.parse(r.previous_until) > now.getTime();
   return {
     account: r.account,
@@ -29,7 +51,7 @@ export function publicView(r: RobotRecord, now: Date) {
     expires_at: r.expires_at,
     rotated_at: r.rotated_at,
     previous_valid_until: overlap ? r.previous_until : null,
-    expired: r.expires_at !== null && Date.parse(r.expires_at) <= now.getTime(),
+    expired: isRobotExpired(r, now),
   };
 }
 
@@ -64,12 +86,13 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     };
     if (!(await store.create(record))) throw new AuthzError(409, 'conflict', `robot "${record.account}" already exists; rotate it or delete it first`, 'name');
     ctx.logger.info({ account: record.account, actions: record.actions, expires_at: record.expires_at, by: principalOf(res).name }, 'robot created');
-    res.status(201).json({ account: record.account, secret, expires_at: record.expires_at, actions: record.actions });
+    const created: CreatedRobotView = { account: record.account, secret, expires_at: record.expires_at, actions: record.actions };
+    res.status(201).json(created);
   });
 
   r.get('/robots', ctx.admin, async (req, res) => {
     const ns = req.query.namespace;
-    if (ns !== undefined && (typeof ns !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns))) {
+    if (ns !== undefined && (typeof ns !== 'string' || !DNS_LABEL.test(ns))) {
       throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
     }
     // Those who may rotate or manage robots may see them (the controller lists before it creates); others need `read`.
@@ -112,7 +135,8 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
     }
     const robot = await store.get(account);
     ctx.logger.info({ account, previous_valid_until: until, by: principalOf(res).name }, 'robot rotated');
-    res.json({ account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until });
+    const rotated: RotatedRobotView = { account, secret, expires_at: robot?.expires_at ?? null, previous_valid_until: until };
+    res.json(rotated);
   });
 
   r.delete('/robots/:account', ctx.admin, async (req, res) => {

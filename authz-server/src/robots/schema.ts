@@ -4,17 +4,15 @@
  * Basic splits on the first one; PROTOCOL.md §10) nor anything a glob or log would misread.
  */
 import { z } from 'zod';
-import { parseDurationSeconds } from '../../../common/duration.js';
+import { DNS_LABEL, durationIn, K8sNamespaceSchema } from '../common-schema.js';
+import { ROBOT_ACTIONS, type RobotAction } from './actions.js';
 
 export { ROBOT_PREFIX } from '../../../common/robots.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
-export const ROBOT_ACTIONS = ['pull', 'push'] as const;
 export const TTL_RANGE = { min: 3600, max: 2 * 366 * 86400 } as const;
 export const OVERLAP_RANGE = { min: 0, max: 30 * 86400, default: 86400 } as const;
 
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-export const NamespaceSchema = z.string().regex(LABEL, 'must be a Kubernetes namespace name (RFC 1123 label: a-z, 0-9, "-", at most 63)');
-export const RobotNameSchema = z.string().regex(LABEL, 'must be lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit');
+export const RobotNameSchema = z.string().regex(DNS_LABEL, 'must be lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit');
 
 /** `["pull"]` or `["pull","push"]` (order-free, no duplicates); push without pull is refused. */
 export const ActionsSchema = z
@@ -22,28 +20,11 @@ export const ActionsSchema = z
   .min(1, 'give at least "pull"')
   .refine((a) => new Set(a).size === a.length, 'duplicate action')
   .refine((a) => a.includes('pull'), 'a robot that pushes must also pull: use ["pull"] or ["pull","push"]')
-  .transform((a) => [...a].sort() as Array<(typeof ROBOT_ACTIONS)[number]>);
-
-/** A duration (`90d`, `12h`, or seconds as a number) within [min, max] seconds. */
-export const durationIn = (min: number, max: number, what: string) =>
-  z.union([z.string().max(32), z.number().int()]).transform((v, ctx) => {
-    let s: number;
-    try {
-      s = typeof v === 'number' ? v : parseDurationSeconds(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-    if (!(s >= min && s <= max)) {
-      ctx.addIssue({ code: 'custom', message: `${what} must be between ${min}s and ${max}s (${max / 86400} days)` });
-      return z.NEVER;
-    }
-    return s;
-  });
+  .transform((a) => [...a].sort() as RobotAction[]);
 
 export const CreateRobotSchema = z
   .object({
-    namespace: NamespaceSchema,
+    namespace: K8sNamespaceSchema,
     name: RobotNameSchema,
     actions: ActionsSchema,
     ttl: durationIn(TTL_RANGE.min, TTL_RANGE.max, 'ttl').optional(),
@@ -65,5 +46,5 @@ export function parseRobotAccount(account: string): { namespace: string; name: s
   if (plus < 0) return null;
   const namespace = rest.slice(0, plus);
   const name = rest.slice(plus + 1);
-  return LABEL.test(namespace) && LABEL.test(name) ? { namespace, name } : null;
+  return DNS_LABEL.test(namespace) && DNS_LABEL.test(name) ? { namespace, name } : null;
 }

@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { AuthzError } from '../errors.js';
-import { ActionsSchema, NamespaceSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
+import { K8sNamespaceSchema } from '../common-schema.js';
+import { ActionsSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
+import { robotKeyMismatch } from '../store/errors.js';
 import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
 
 const iso = z.iso.datetime({ offset: true });
@@ -17,7 +19,7 @@ export const RobotsStateSchema = z
     accounts: z.array(
       z
         .object({
-          namespace: NamespaceSchema,
+          namespace: K8sNamespaceSchema,
           name: RobotNameSchema,
           actions: ActionsSchema,
           created_at: iso,
@@ -76,7 +78,7 @@ export async function checkRobotsImport(store: RobotStore, state: RobotsState, m
   if (mode !== 'merge') return;
   const key = Buffer.from(state.hash_key, 'base64url');
   if ((await store.list()).length > 0 && !key.equals(await store.hashKey())) {
-    throw new AuthzError(409, 'conflict', 'robots.hash_key differs from this server\'s and robots exist here: import with mode=replace, or merge into a server without robots', 'robots.hash_key');
+    throw robotKeyMismatch();
   }
 }
 

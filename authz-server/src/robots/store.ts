@@ -3,8 +3,9 @@
  * reach a store — only their keyed hashes (secret.ts).
  */
 import { randomBytes } from 'node:crypto';
+import type { RobotAction } from './actions.js';
 
-export type RobotAction = 'pull' | 'push';
+export type { RobotAction };
 
 export interface RobotRecord {
   account: string;
@@ -31,6 +32,9 @@ export type Row = Omit<RobotRecord, 'actions'> & { actions: string };
 /** The robots table's columns, in the order both engines read and write them. */
 export const COLS = 'account, namespace, name, actions, created_at, expires_at, rotated_at, secret_hash, previous_hash, previous_until, generation';
 export const toRecord = (r: Row): RobotRecord => ({ ...r, actions: JSON.parse(r.actions) as RobotRecord['actions'] });
+
+/** Past its expiry (a robot without one never expires): it gets nothing and verifies no secret. */
+export const isRobotExpired = (r: Pick<RobotRecord, 'expires_at'>, now: Date): boolean => r.expires_at !== null && Date.parse(r.expires_at) <= now.getTime();
 
 /** A fresh generation id (robot create, or an import that writes a robot). */
 export const newGeneration = (): string => randomBytes(16).toString('hex');

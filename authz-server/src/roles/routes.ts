@@ -7,7 +7,7 @@
  */
 import { Router, type Request } from 'express';
 import { adminOnly, needAbility } from '../auth/guard.js';
-import { AuthzError, parseBody } from '../errors.js';
+import { AuthzError, parseBody, parseParam } from '../errors.js';
 import type { Permission } from '../policy/permission.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { AddRoleSchema, DeleteRoleSchema, PutRoleSchema, RoleNameSchema } from './schema.js';
@@ -15,11 +15,7 @@ import { AddRoleSchema, DeleteRoleSchema, PutRoleSchema, RoleNameSchema } from '
 /** `If-None-Match: *` creates only (the console's New role): an existing role is a 409, never overwritten. */
 const createOnly = (req: Request): boolean => req.headers['if-none-match'] === '*';
 
-function nameParam(raw: unknown): string {
-  const r = RoleNameSchema.safeParse(typeof raw === 'string' ? raw : '');
-  if (!r.success) throw new AuthzError(400, 'invalid_request', `name: ${r.error.issues[0]?.message ?? 'invalid'}`, 'name');
-  return r.data;
-}
+const nameParam = (raw: unknown): string => parseParam(RoleNameSchema, raw, 'name');
 
 export function roleRoutes(ctx: RouteContext): Router {
   const r = Router();

@@ -6,7 +6,7 @@
  * own API; numbers in docs/authn.md "Hot paths".
  *
  * What it still shares with the express route (routes/authorized.ts), so both behave the same:
- * - auth: `tokenCheck` (auth/bearer.ts), client or admin token, compared in constant time, checked
+ * - auth: `clientTokenCheck` (auth/bearer.ts), client or admin token, compared in constant time, checked
  *   before the body is read;
  * - the body rules of `jsonBody` (routes/context.ts): BODY_LIMIT (413 body_too_large), any
  *   Content-Type read as JSON, strict JSON (400 invalid_json naming body), an empty body is `{}`;
@@ -20,7 +20,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { AUTHORIZED_PATH } from '../../../common/authorized.js';
 import type { Logger } from '../../../common/logger.js';
-import { tokenCheck, type Tokens } from '../auth/bearer.js';
+import { clientTokenCheck, type Tokens } from '../auth/bearer.js';
 import { sendJson } from '../../../common/json-reply.js';
 import { AuthzError, sendError } from '../errors.js';
 import { decideRequestSync, type DecideDeps } from './authorized.js';
@@ -58,7 +58,7 @@ function parseJson(text: string): unknown {
 
 /** Wraps `fallback` (the express app): exact `POST /authorized` is answered here, the rest passes through. */
 export function withFastAuthorized(deps: FastDeps, fallback: RequestListener): RequestListener {
-  const checkClient = tokenCheck(deps.tokens, 'client');
+  const checkClient = clientTokenCheck(deps.tokens);
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
     const err = e instanceof AuthzError ? e : new AuthzError(500, 'internal', 'internal error');
     if (!(e instanceof AuthzError)) deps.logger.error({ err: e, method: 'POST', path: AUTHORIZED_PATH }, 'unhandled error');

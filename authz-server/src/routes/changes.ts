@@ -14,7 +14,7 @@
  *   trusting its caches.
  * A client that cannot keep up (1 MiB unsent) is disconnected; it reconnects with `since`.
  */
-import { Router, type Response } from 'express';
+import { Router } from 'express';
 import { AuthzError } from '../errors.js';
 import type { ChangeRow } from '../store/changes.js';
 import { POLL_MS } from '../store/change-tail.js';

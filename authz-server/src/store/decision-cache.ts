@@ -10,7 +10,7 @@
  */
 import type { AuthorizedRequest, AuthorizedResponse } from '../../../common/authorized.js';
 import { storeUnavailable } from '../errors.js';
-import { decide, explain, type BindingRef, type CompiledRole, type ExplainResult } from '../policy/decide.js';
+import { decide, type BindingRef, type CompiledRole } from '../policy/decide.js';
 import { parseTemplate, type Matcher } from '../policy/pattern.js';
 import { compilePermission, type Permission } from '../policy/permission.js';
 import { ANONYMOUS, isAccountPattern, type BindingInput } from '../bindings/schema.js';

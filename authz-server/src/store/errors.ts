@@ -17,5 +17,9 @@ export function bindingNotFound(account: string, role: string, namespace: string
   return new AuthzError(404, 'binding_not_found', `no binding of "${account}" to role "${role}"${ns}`, 'account_name');
 }
 
+/** A merge import would mix robot hashes of two keys (those robots could never log in again). */
+export const robotKeyMismatch = (): AuthzError =>
+  new AuthzError(409, 'conflict', "robots.hash_key differs from this server's and robots exist here: import with mode=replace, or merge into a server without robots", 'robots.hash_key');
+
 export const importUnknownRole = (role: string, i: number): AuthzError =>
   new AuthzError(400, 'invalid_request', `binding refers to unknown role "${role}"`, `bindings[${i}].role_name`);

@@ -5,13 +5,28 @@
  */
 import { Router } from 'express';
 import { adminOnly } from '../auth/guard.js';
-import { AuthzError, parseBody } from '../errors.js';
+import { AuthzError, parseBody, parseParam } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { CreateTokenSchema, TokenNameSchema } from './schema.js';
 import { hashApiToken, newApiToken, newTokenId } from './secret.js';
 import { isExpired, type ApiTokenRecord } from './store.js';
 
-export function publicTokenView(t: ApiTokenRecord, now: Date) {
+/** An API token as `GET /tokens` lists it (never the token, never its hash); the CLI and the console read this type. */
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  namespaces: string[];
+  abilities: ApiTokenRecord['abilities'];
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  expired: boolean;
+}
+
+/** `POST /tokens`' answer: the view plus the token, shown this once. */
+export type NewApiTokenView = ApiTokenView & { token: string };
+
+function publicTokenView(t: ApiTokenRecord, now: Date): ApiTokenView {
   return {
     id: t.id,
     name: t.name,
@@ -45,7 +60,8 @@ export function tokenRoutes(ctx: RouteContext): Router {
     };
     if (!(await store.createApiToken(record))) throw new AuthzError(409, 'conflict', `API token "${body.name}" already exists; revoke it first or pick another name`, 'name');
     ctx.logger.info({ token: record.name, id: record.id, namespaces: record.namespaces, abilities: record.abilities, expires_at: record.expires_at }, 'API token created');
-    res.status(201).json({ ...publicTokenView(record, now), token });
+    const created: NewApiTokenView = { ...publicTokenView(record, now), token };
+    res.status(201).json(created);
   });
 
   r.get('/tokens', ctx.admin, admin, async (_req, res) => {
@@ -54,11 +70,10 @@ export function tokenRoutes(ctx: RouteContext): Router {
   });
 
   r.delete('/tokens/:name', ctx.admin, admin, async (req, res) => {
-    const parsed = TokenNameSchema.safeParse(req.params.name);
-    if (!parsed.success) throw new AuthzError(400, 'invalid_request', `name: ${parsed.error.issues[0]?.message ?? 'invalid'}`, 'name');
-    if (!(await store.deleteApiToken(parsed.data))) throw new AuthzError(404, 'not_found', `API token "${parsed.data}" does not exist`, 'name');
-    ctx.logger.info({ token: parsed.data }, 'API token revoked');
-    res.json({ revoked: true, name: parsed.data });
+    const name = parseParam(TokenNameSchema, req.params.name, 'name');
+    if (!(await store.deleteApiToken(name))) throw new AuthzError(404, 'not_found', `API token "${name}" does not exist`, 'name');
+    ctx.logger.info({ token: name }, 'API token revoked');
+    res.json({ revoked: true, name });
   });
   return r;
 }

@@ -4,10 +4,9 @@
  * namespace once). Abilities come from auth/principal.ts.
  */
 import { z } from 'zod';
-import { ABILITIES } from '../auth/principal.js';
-import { scopeCovers } from '../auth/principal.js';
+import { ABILITIES, scopeCovers } from '../auth/principal.js';
 import { parseTemplate, PatternError } from '../policy/pattern.js';
-import { durationIn } from '../robots/schema.js';
+import { durationIn } from '../common-schema.js';
 
 export const TOKEN_PREFIX = 'tgt_';
 export const TOKEN_TTL_RANGE = { min: 60, max: 2 * 366 * 86400 } as const;

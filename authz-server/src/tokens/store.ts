@@ -28,10 +28,10 @@ export const toTokenRecord = (r: ApiTokenRow): ApiTokenRecord => ({
 
 export const toTokenRow = (r: ApiTokenRecord): ApiTokenRow => ({ ...r, namespaces: JSON.stringify(r.namespaces), abilities: JSON.stringify(r.abilities) });
 
-/** The token methods of the store seam (store/store.ts), implemented by both engines. */
 /** Past its expiry (a token without one never expires). */
 export const isExpired = (t: Pick<ApiTokenRecord, 'expires_at'>, nowMs: number): boolean => t.expires_at !== null && Date.parse(t.expires_at) <= nowMs;
 
+/** The token methods of the store seam (store/store.ts), implemented by both engines. */
 export interface ApiTokenStore {
   /** Resolves false when a token of that name exists. */
   createApiToken(t: ApiTokenRecord): Promise<boolean>;
@@ -40,5 +40,6 @@ export interface ApiTokenStore {
   deleteApiToken(name: string): Promise<boolean>;
   /** One lookup by the unique hash index. */
   apiTokenByHash(hash: string): Promise<ApiTokenRecord | undefined>;
+  /** Sets last_used_at; tokens/resolve.ts decides how often. */
   touchApiToken(id: string, at: string): Promise<void>;
 }

@@ -430,6 +430,33 @@ describe('web console in Chromium (real authz-server)', function () {
     assert.equal(await store.countBindings(), 0);
   });
 
+  it('Delete robot: asks, Cancel deletes nothing, a failure shows in the panel, Confirm deletes', async () => {
+    for (const name of ['gone', 'raced']) assert.equal((await rest('POST', '/robots', ADMIN, { namespace: 'team-c', name, actions: ['pull'] })).status, 201);
+    await page.getByRole('link', { name: 'Robots' }).click();
+    const ask = async (account: string) => {
+      await page.getByRole('button', { name: `Delete ${account}`, exact: true }).click();
+      const panel = page.getByRole('group', { name: `Delete ${account}` });
+      await panel.getByRole('button', { name: 'Confirm delete' }).waitFor();
+      return panel;
+    };
+    let panel = await ask('robot:team-c+gone');
+    await clean('robot delete confirmation');
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+    await panel.waitFor({ state: 'detached' });
+    assert.equal((await rest('GET', '/robots/robot:team-c+gone', ADMIN)).status, 200, 'Cancel deletes nothing');
+    panel = await ask('robot:team-c+gone');
+    await panel.getByRole('button', { name: 'Confirm delete' }).click();
+    await page.getByRole('cell', { name: 'robot:team-c+gone', exact: true }).waitFor({ state: 'detached' });
+    assert.equal((await rest('GET', '/robots/robot:team-c+gone', ADMIN)).status, 404);
+    // Deleted elsewhere while the question is open: the refusal is shown in the panel, beside its buttons.
+    panel = await ask('robot:team-c+raced');
+    assert.equal((await rest('DELETE', '/robots/robot:team-c+raced', ADMIN)).status, 200);
+    await panel.getByRole('button', { name: 'Confirm delete' }).click();
+    await alertIn(panel, /robot "robot:team-c\+raced" does not exist/);
+    await clean('robot delete refused');
+    await panel.getByRole('button', { name: 'Cancel' }).click();
+  });
+
   it('an expired session returns to sign-in and then back to where the user was', async () => {
     await page.goto(`${base}/ui/bindings?q=alice`);
     await page.getByText(/matching “alice”/).waitFor();

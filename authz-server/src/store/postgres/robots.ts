@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { AuthzError } from '../../errors.js';
+import { robotKeyMismatch } from '../errors.js';
 import { appendChange } from './changes.js';
 import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
@@ -100,7 +100,7 @@ export class PostgresRobotStore implements RobotStore {
       const current = (await c.query<{ hmac_key: Buffer }>('SELECT hmac_key FROM robot_hash_key WHERE id = 1')).rows[0]?.hmac_key;
       // Merging hashes made with another key would leave robots that can never log in.
       if (mode === 'merge' && current && !current.equals(key) && (await c.query('SELECT 1 FROM robots LIMIT 1')).rowCount! > 0) {
-        throw new AuthzError(409, 'conflict', "robots.hash_key differs from this server's and robots exist here: import with mode=replace, or merge into a server without robots", 'robots.hash_key');
+        throw robotKeyMismatch();
       }
       if (mode === 'replace') await c.query('DELETE FROM robots');
       await c.query(SET_KEY, [key]);

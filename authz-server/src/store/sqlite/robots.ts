@@ -1,6 +1,7 @@
 /** RobotStore on the authz SQLite database (table from migration 2). Sync underneath, async seam. */
 import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
+import { robotKeyMismatch } from '../errors.js';
 import type { SqliteChanges } from './changes.js';
 import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
@@ -83,7 +84,7 @@ export class SqliteRobotStore implements RobotStore {
       const current = this.q.getKey.get()?.hmac_key;
       // Merging hashes made with another key would leave robots that can never log in.
       if (mode === 'merge' && current && !Buffer.from(current).equals(key) && this.q.all.all().length > 0) {
-        throw new RobotKeyMismatch();
+        throw robotKeyMismatch();
       }
       if (mode === 'replace') this.db.exec('DELETE FROM robots');
       this.q.setKey.run(key);
@@ -96,11 +97,5 @@ export class SqliteRobotStore implements RobotStore {
 
   async ping(): Promise<boolean> {
     return this.q.ping.get()?.ok === 1;
-  }
-}
-
-export class RobotKeyMismatch extends Error {
-  constructor() {
-    super('the file\'s robot hash key differs from this server\'s and robots exist here: import with mode=replace, or merge into a server without robots');
   }
 }

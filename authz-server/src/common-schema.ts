@@ -1,0 +1,29 @@
+/**
+ * Field schemas more than one domain checks the same way, so each rule is written once: a Kubernetes
+ * namespace name (robots; the namespace an API token binds in) and a bounded duration (a robot's ttl and
+ * overlap, an API token's ttl).
+ */
+import { z } from 'zod';
+import { parseDurationSeconds } from '../../common/duration.js';
+
+/** An RFC 1123 label: a-z, 0-9 and "-", at most 63, starting and ending with a letter or digit. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export const K8sNamespaceSchema = z.string().regex(DNS_LABEL, 'must be a Kubernetes namespace name (RFC 1123 label: a-z, 0-9, "-", at most 63)');
+
+/** A duration (`90d`, `12h`, or seconds as a number) within [min, max] seconds. */
+export const durationIn = (min: number, max: number, what: string) =>
+  z.union([z.string().max(32), z.number().int()]).transform((v, ctx) => {
+    let s: number;
+    try {
+      s = typeof v === 'number' ? v : parseDurationSeconds(v);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+    if (!(s >= min && s <= max)) {
+      ctx.addIssue({ code: 'custom', message: `${what} must be between ${min}s and ${max}s (${max / 86400} days)` });
+      return z.NEVER;
+    }
+    return s;
+  });
