@@ -4,9 +4,9 @@
  * cluster is recorded (and `apply -f -` answers like kubectl does) so the sequence can be checked.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { kubectlMissingHint } from './helpers/k8s.js';
+import { kubectlMissingHint, render } from './helpers/k8s.js';
 import { run, ROOT, tempDir } from './helpers/run.js';
 
 const FAKE = `#!/usr/bin/env bash
@@ -69,7 +69,21 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
       '-n tollgate rollout status deployment/tollgate-authn --timeout 300s',
       'apply -f FILE -l app.kubernetes.io/component=registry',
       '-n tollgate rollout status deployment/tollgate-registry --timeout 300s',
+      'apply -f FILE',
     ]);
+  });
+
+  it('every object of every overlay is applied, labelled or not (Ingress, PDB, the proxy), the rest after the registry', () => {
+    // The fake kubectl does not select: which objects an `apply -f FILE -l component=X` reaches is worked out here.
+    for (const kdir of ['k8s', ...readdirSync(join(ROOT, 'k8s', 'overlays')).map((o) => `k8s/overlays/${o}`)]) {
+      const objects = render(kdir);
+      const calls = deploy(['--kustomize', join(ROOT, kdir)], 'unchanged');
+      const applies = calls.filter((c) => c.startsWith('apply -f FILE'));
+      const applied = (o: (typeof objects)[number]) =>
+        applies.some((c) => c === 'apply -f FILE' || c === `apply -f FILE -l app.kubernetes.io/component=${o.metadata.labels?.['app.kubernetes.io/component']}`);
+      assert.deepEqual(objects.filter((o) => !applied(o)).map((o) => `${o.kind}/${o.metadata.name}`), [], `${kdir}: objects never applied`);
+      assert.ok(calls.indexOf('apply -f FILE') > calls.indexOf('-n tollgate rollout status deployment/tollgate-registry --timeout 300s'), `${kdir}: the rest comes after the registry`);
+    }
   });
 
   it('after a key change restarts authz, then the registry (new bundle), then authn (new key)', () => {
@@ -95,8 +109,8 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
 
   it('with the controller component (production overlay), the controller is applied and awaited last, after the authz it talks to', () => {
     const calls = deploy(['--kustomize', join(ROOT, 'k8s', 'overlays', 'production')], 'unchanged');
-    assert.deepEqual(calls.slice(-3), ['apply -f FILE -l app.kubernetes.io/component=controller', '-n tollgate get secret tollgate-controller-authz -o name', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
-    assert.ok(calls.indexOf('apply -f FILE -l app.kubernetes.io/component=authz') < calls.indexOf('apply -f FILE -l app.kubernetes.io/component=controller'));
+    assert.deepEqual(calls.slice(-3), ['apply -f FILE', '-n tollgate get secret tollgate-controller-authz -o name', '-n tollgate rollout status deployment/tollgate-controller --timeout 300s']);
+    assert.ok(calls.indexOf('-n tollgate rollout status deployment/tollgate-authz --timeout 300s') < calls.indexOf('apply -f FILE'));
   });
 
   it('on a first deploy (no Secret tollgate-controller-authz: its token needs a running authz) the controller is applied but not awaited, and the output says how to make the Secret and to re-run', () => {
@@ -108,9 +122,10 @@ describe('scripts/k8s-deploy.sh with a FAKE kubectl (no API server here: cluster
       const what = mode.join(' ') || 'ordered';
       assert.ok(calls.includes('-n tollgate rollout status deployment/tollgate-registry --timeout 300s'), `${what}: the stack is awaited`);
       assert.deepEqual(calls.filter((c) => c.includes('rollout status deployment/tollgate-controller')), [], `${what}: no wait for the controller`);
-      if (!mode.length) assert.ok(calls.includes('apply -f FILE -l app.kubernetes.io/component=controller'), 'the controller is still applied: its pods start once the Secret exists');
+      if (!mode.length) assert.ok(calls.includes('apply -f FILE'), 'the controller is still applied: its pods start once the Secret exists');
       assert.match(stderr, /not waiting for tollgate-controller: its authz token \(Secret tollgate-controller-authz\) does not exist yet/);
-      for (const line of create) assert.ok(stderr.includes(line), `${what}: stderr gives \`${line}\``);
+      // The docs name certs/ relative to the checkout; the script prints the --certs it was given.
+      for (const line of create.map((l) => l.replace('certs/admin.token', join(certs, 'admin.token')))) assert.ok(stderr.includes(line), `${what}: stderr gives \`${line}\``);
       assert.match(stderr, /re-run this script/);
     }
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Deploys tollgate to the current kubectl context in the documented order:
-#   key material (Secrets/ConfigMap from certs/) → authz (wait for rollout) → authn (wait) → registry (wait).
+#   key material (Secrets/ConfigMap from certs/) → authz (wait for rollout) → authn (wait) → registry (wait)
+#   → the rest of the kustomization (Ingress, PDBs, the controller: wait for it once its authz token exists).
 # When key material changed, the affected Deployments are restarted in a rotation-safe order
 # (authz, then registry so it trusts the new bundle, then authn which signs with the new key).
 set -euo pipefail
@@ -120,7 +121,7 @@ wait_for_controller() {
 k8s-deploy: not waiting for tollgate-controller: its authz token (Secret $controller_authz) does not exist yet.
   Create it now that authz runs (a robots:manage token for all namespaces, never the admin token):
     kubectl -n $ns port-forward svc/tollgate-authz 5001:5001 &
-    tollgate token create controller --namespace '*' --ability robots:manage > controller.token
+    tollgate token create controller --namespace '*' --ability robots:manage --token-file $certs/admin.token > controller.token &&
     kubectl -n $ns create secret generic $controller_authz --from-file=token=controller.token
   The controller's pods start once it exists; re-run this script to wait for them.
 EOF
@@ -135,11 +136,11 @@ else
     kubectl apply -f "$rendered" -l "app.kubernetes.io/component=$c"
     wait_for "tollgate-$c"
   done
-  # The controller (components/controller), after authz it talks to.
-  if has_controller; then
-    kubectl apply -f "$rendered" -l app.kubernetes.io/component=controller
-    wait_for_controller
-  fi
+  # Then everything else the kustomization renders, after the servers it fronts or talks to: the controller
+  # (components/controller), Ingresses, PodDisruptionBudgets, an overlay's own objects (the proxy). One apply of
+  # the whole, so an object without one of the labels above is not left out; unchanged for what is already up.
+  kubectl apply -f "$rendered"
+  if has_controller; then wait_for_controller; fi
 fi
 
 restart() {
