@@ -1,7 +1,9 @@
 /**
- * A bounded least-recently-used map: the caches of authn (decisions, robot verifications), the proxy's upstream
- * tokens and the console's sign-in throttle. Bounded in entries and, with `sizeOf`, in bytes; with `ttlMs`, an
- * entry ends that long after it was set, whatever its use.
+ * A bounded least-recently-used map: every cache of authn (decisions, robot verifications, bcrypt successes,
+ * recent logins, Secrets in get mode, verified OIDC tokens), the proxy's upstream tokens and the console's sign-in
+ * throttle. Bounded in entries and, with `sizeOf`, in bytes; an entry ends `ttlMs` after it was set (the cache's, or
+ * its own given to `set`), whatever its use. Time is `performance.now()`: a wall clock stepped back does not
+ * lengthen a cached decision's life.
  *
  * Why not lru-cache: it allocates its arrays for `maxEntries` up front. authn's 50,000-entry decision cache held
  * 2.2 MB that way from start-up (five 391 KB arrays and three typed arrays in a heap snapshot), empty or not, in a
@@ -13,8 +15,9 @@ export interface LruOptions<K, V> {
   /** With `sizeOf`: the total the entries may weigh (an entry heavier than this alone is not stored). */
   maxBytes?: number;
   sizeOf?: (value: V, key: K) => number;
-  /** An entry's life from `set` (0 or absent: until evicted). */
+  /** An entry's life from `set` (0 or absent: until evicted), unless `set` gives its own. */
   ttlMs?: number;
+  /** Milliseconds on a clock that does not go back (tests inject one). */
   now?: () => number;
 }
 
@@ -37,7 +40,7 @@ export class Lru<K, V> {
     this.maxEntries = Math.max(1, opts.maxEntries);
     this.maxBytes = opts.maxBytes ?? Infinity;
     this.ttlMs = opts.ttlMs ?? 0;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.now());
   }
 
   get size(): number {
@@ -62,12 +65,15 @@ export class Lru<K, V> {
     return slot.value;
   }
 
-  set(key: K, value: V): void {
+  /** Stores `value` (replacing any entry of `key`); `ttlMs` ≤ 0 given here stores nothing: it has already ended. */
+  set(key: K, value: V, ttlMs?: number): void {
     const old = this.map.get(key);
     if (old) this.drop(key, old);
+    if (ttlMs !== undefined && !(ttlMs > 0)) return;
     const size = this.opts.sizeOf ? this.opts.sizeOf(value, key) : 0;
     if (size > this.maxBytes) return;
-    this.map.set(key, { value, size, ends: this.ttlMs > 0 ? this.now() + this.ttlMs : Infinity });
+    const life = ttlMs ?? this.ttlMs;
+    this.map.set(key, { value, size, ends: life > 0 ? this.now() + life : Infinity });
     this.weight += size;
     // The Map iterates oldest first: evict from the front until both bounds hold.
     for (const [k, slot] of this.map) {

@@ -53,6 +53,33 @@ describe('Lru (common/lru.ts)', () => {
     assert.equal(lru.get('a'), 2, 'set again: a fresh life');
   });
 
+  it('an entry given its own life at set ends then; a life already over stores nothing', () => {
+    let t = 0;
+    const lru = new Lru<string, number>({ maxEntries: 10, ttlMs: 1_000, now: () => t });
+    lru.set('short', 1, 10);
+    lru.set('cache', 2);
+    lru.set('over', 3, 0);
+    lru.set('over2', 4, -5);
+    assert.equal(lru.size, 2, 'nothing stored for a life already over');
+    t = 10;
+    assert.equal(lru.get('short'), undefined);
+    assert.equal(lru.get('cache'), 2, "the cache's own life applies when set gives none");
+    t = 1_000;
+    assert.equal(lru.get('cache'), undefined);
+  });
+
+  it('without an injected clock, time is monotonic (performance.now), not the wall clock', () => {
+    const realNow = Date.now;
+    const lru = new Lru<string, number>({ maxEntries: 10, ttlMs: 60_000 });
+    lru.set('a', 1);
+    try {
+      Date.now = () => realNow() + 3_600_000; // the wall clock jumps an hour
+      assert.equal(lru.get('a'), 1, 'a wall-clock jump does not end the entry');
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   it('deleting while iterating entries (a robot dropping all its cached logins) visits every entry once', () => {
     const lru = new Lru<string, string>({ maxEntries: 10 });
     for (const [k, v] of [['1', 'x'], ['2', 'y'], ['3', 'x'], ['4', 'x']] as const) lru.set(k, v);

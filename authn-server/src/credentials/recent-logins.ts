@@ -5,31 +5,26 @@
  * while a CI node re-logging in with its robot every few seconds does not spend it. It never decides a
  * login. Keyed by `loginKey` (login-key.ts): no secret is stored.
  */
+import { Lru } from '../../../common/lru.js';
 import { loginKey, newLoginKeySecret } from './login-key.js';
 
 export class RecentLogins {
   private readonly key = newLoginKeySecret();
-  private readonly seen = new Map<string, number>();
+  private readonly seen: Lru<string, true>;
 
-  constructor(
-    private readonly ttlMs = 60_000,
-    private readonly max = 10_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(ttlMs = 60_000, max = 10_000, now?: () => number) {
+    this.seen = new Lru({ maxEntries: max, ttlMs, ...(now ? { now } : {}) });
+  }
 
   private id(user: string, password: string): string {
     return loginKey(this.key, user, password);
   }
 
   has(user: string, password: string): boolean {
-    const until = this.seen.get(this.id(user, password));
-    return until !== undefined && until > this.now();
+    return this.seen.get(this.id(user, password)) !== undefined;
   }
 
   add(user: string, password: string): void {
-    const k = this.id(user, password);
-    this.seen.delete(k);
-    while (this.seen.size >= this.max) this.seen.delete(this.seen.keys().next().value!);
-    this.seen.set(k, this.now() + this.ttlMs);
+    this.seen.set(this.id(user, password), true);
   }
 }

@@ -11,8 +11,8 @@
  *   entry also ends at the secret's own end (robot expiry, overlap end) and after `cacheTtlMs`.
  * - Refresh: lookup gives the current secret's id, uncached.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import { Lru } from '../../../common/lru.js';
+import { loginKey, newLoginKeySecret } from './login-key.js';
 import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH, RobotLookupReplySchema, RobotVerifyReplySchema } from '../../../common/robot-contract.js';
 import type { ChangeFeed } from '../authz-client/feed.js';
 import type { AuthzClient } from '../authz-client/index.js';
@@ -44,9 +44,9 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
   const now = opts.now ?? Date.now;
   const ttl = opts.cacheTtlMs ?? 0;
   const feed = ttl > 0 ? opts.feed : undefined;
-  const key = randomBytes(32);
-  // ttl and not_after are enforced here with the injected clock (tests); the Lru bounds the count.
-  const cache = new Lru<string, Entry & { until: number }>({ maxEntries: opts.maxEntries ?? 10_000 });
+  const key = newLoginKeySecret();
+  // An entry ends at the first of `ttl` and the secret's not_after (tests inject the clock).
+  const cache = new Lru<string, Entry>({ maxEntries: opts.maxEntries ?? 10_000, ...(opts.now ? { now: opts.now } : {}) });
   feed?.subscribe((c) => {
     if (c === null || c.kind === 'import') return cache.clear();
     if (c.kind !== 'robot' || c.subject === null) return;
@@ -71,18 +71,17 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
         opts.onLookup?.(feed ? 'untrusted' : 'miss');
         return (await verify(user, password)).result;
       }
-      const ck = createHmac('sha256', key).update(user).update('\0').update(password).digest('base64url');
+      const ck = loginKey(key, user, password);
       const hit = cache.get(ck);
-      if (hit && hit.until > now()) {
+      if (hit) {
         opts.onLookup?.('hit');
         return hit.result;
       }
       opts.onLookup?.('miss');
       const { epoch, rev } = feed;
       const out = await verify(user, password);
-      const until = Math.min(now() + ttl, out.until);
-      if (out.result.kind === 'ok' && until > now() && feed.epoch === epoch && feed.rev === rev && feed.trusted()) {
-        cache.set(ck, { account: user, generation: out.generation, result: out.result, until });
+      if (out.result.kind === 'ok' && feed.epoch === epoch && feed.rev === rev && feed.trusted()) {
+        cache.set(ck, { account: user, generation: out.generation, result: out.result }, Math.min(ttl, out.until - now()));
       }
       return out.result;
     },

@@ -3,14 +3,15 @@
  *
  * - Cache key: `loginKey` (../login-key.ts), a per-process keyed digest of (user, password): the password is
  *   never stored.
- * - Only successes are cached, for `ttlMs`, at most `maxEntries` (oldest evicted first; with one TTL for all
- *   entries, insertion order is expiry order). A hit also requires the stored hash to be unchanged.
+ * - Only successes are cached, for `ttlMs`, at most `maxEntries` (common/lru.ts: least recently used evicted
+ *   first). A hit also requires the stored hash to be unchanged.
  * - Concurrent verifications of the same (user, password, hash) share one bcrypt run.
  * - `dummy` burns one compare against a fixed hash of the given cost so unknown users cost the same.
  * - Every bcrypt run that is not shared with one in flight first spends from the client's budget
  *   (`HashBusyError` `client-limit` when it is empty); cache hits spend nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { Lru } from '../../../../common/lru.js';
 import { loginKey, newLoginKeySecret } from '../login-key.js';
 import bcrypt from 'bcryptjs';
 import type { HashBudget } from './hash-budget.js';
@@ -38,31 +39,24 @@ export interface VerifierOptions {
 
 const VERIFIER_DEFAULTS = { ttlMs: 60_000, maxEntries: 10_000 } as const;
 
-interface CacheEntry {
-  hash: string;
-  expiresAt: number;
-}
-
 export class PasswordVerifier {
   private readonly key = newLoginKeySecret();
-  private readonly cache = new Map<string, CacheEntry>();
+  /** Login key → the hash it was verified against. */
+  private readonly cache: Lru<string, string>;
   private readonly inflight = new Map<string, Promise<boolean>>();
   private readonly dummyHashes = new Map<number, Promise<string>>();
   private readonly ttlMs: number;
-  private readonly maxEntries: number;
   private readonly compareFn: CompareFn;
   private readonly hashFn: HashFn;
   private readonly budget: HashBudget | undefined;
-  private readonly now: () => number;
   private readonly onCache: ((hit: boolean) => void) | undefined;
 
   constructor(opts: VerifierOptions = {}) {
     this.ttlMs = opts.ttlMs ?? VERIFIER_DEFAULTS.ttlMs;
-    this.maxEntries = Math.max(1, opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries);
+    this.cache = new Lru({ maxEntries: opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries, ttlMs: this.ttlMs, ...(opts.now ? { now: opts.now } : {}) });
     this.compareFn = opts.compare ?? ((password, hash) => bcrypt.compare(password, hash));
     this.hashFn = opts.hash ?? ((password, cost) => bcrypt.hash(password, cost));
     this.budget = opts.budget;
-    this.now = opts.now ?? Date.now;
     this.onCache = opts.onCache;
   }
 
@@ -75,14 +69,14 @@ export class PasswordVerifier {
   async verify(user: string, password: string, hash: string, client?: string): Promise<boolean> {
     const key = this.cacheKey(user, password);
     const hit = this.cache.get(key);
-    if (hit && hit.hash === hash && hit.expiresAt > this.now()) {
+    if (hit === hash) {
       this.onCache?.(true);
       return true;
     }
-    if (hit) this.cache.delete(key);
+    if (hit !== undefined) this.cache.delete(key);
     this.onCache?.(false);
     const ok = await this.compareOnce(key, password, hash, client, 'known');
-    if (ok && this.ttlMs > 0) this.remember(key, hash);
+    if (ok && this.ttlMs > 0) this.cache.set(key, hash);
     return ok;
   }
 
@@ -125,15 +119,5 @@ export class PasswordVerifier {
   /** Forgets every cached success (on reload: a changed file may have changed or removed anyone). */
   clear(): void {
     this.cache.clear();
-  }
-
-  private remember(key: string, hash: string): void {
-    this.cache.delete(key);
-    while (this.cache.size >= this.maxEntries) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done) break;
-      this.cache.delete(oldest.value);
-    }
-    this.cache.set(key, { hash, expiresAt: this.now() + this.ttlMs });
   }
 }

@@ -11,6 +11,7 @@
  * Retry-After).
  */
 import type { Logger } from '../../../../common/logger.js';
+import { Lru } from '../../../../common/lru.js';
 import { ApiError, type ApiReply, type KubeClient } from '../../../../common/kube/client.js';
 import type { K8sMetrics } from './metrics.js';
 import { parseSecret, type SecretCredential } from './parse-secret.js';
@@ -54,7 +55,8 @@ export function retryAfterMs(header: string | string[] | undefined, now: number)
 }
 
 export class SecretGetter {
-  private readonly cache = new Map<string, { cred: SecretCredential | null; expiresAt: number }>();
+  /** Namespace → its credential, or null: none (a shorter life). */
+  private readonly cache: Lru<string, SecretCredential | null>;
   private readonly inflight = new Map<string, Promise<SecretCredential | null>>();
   private readonly o: Required<Omit<GetterOptions, 'registryHost'>> & { registryHost?: string | undefined };
   /** The API server asked (429 Retry-After) not to be asked before this time: misses fail closed until then. */
@@ -62,11 +64,12 @@ export class SecretGetter {
 
   constructor(opts: GetterOptions) {
     this.o = { ...GETTER_DEFAULTS, now: Date.now, ...opts };
+    this.cache = new Lru({ maxEntries: this.o.maxEntries, ...(opts.now ? { now: opts.now } : {}) });
   }
 
   async get(namespace: string): Promise<SecretCredential | null> {
     const hit = this.cache.get(namespace);
-    if (hit && hit.expiresAt > this.o.now()) return hit.cred;
+    if (hit !== undefined) return hit;
     let p = this.inflight.get(namespace);
     if (!p) {
       p = this.fetch(namespace).finally(() => this.inflight.delete(namespace));
@@ -125,12 +128,6 @@ export class SecretGetter {
   }
 
   private remember(namespace: string, cred: SecretCredential | null): void {
-    this.cache.delete(namespace);
-    while (this.cache.size >= this.o.maxEntries) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done) break;
-      this.cache.delete(oldest.value);
-    }
-    this.cache.set(namespace, { cred, expiresAt: this.o.now() + (cred ? this.o.hitTtlMs : this.o.missTtlMs) });
+    this.cache.set(namespace, cred, cred ? this.o.hitTtlMs : this.o.missTtlMs);
   }
 }

@@ -14,6 +14,7 @@
  *   the JWT (`notAfter`).
  */
 import { createHash } from 'node:crypto';
+import { Lru } from '../../../../common/lru.js';
 import type { Logger } from '../../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
 import { loadAndWatch, type WatchOptions } from '../files/file-watch.js';
@@ -65,8 +66,8 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const log = opts.logger.child({ backend: 'oidc' });
   const cacheTtlMs = opts.cacheTtlMs ?? 60_000;
   const cacheMax = Math.max(1, opts.cacheMaxEntries ?? 10_000);
-  // Bounded Map, oldest insertion evicted first (as the password verifier's cache).
-  const cache = new Map<string, { v: VerifiedToken; until: number }>();
+  // A verified token, until the first of the cache TTL and its own exp.
+  const cache = new Lru<string, VerifiedToken>({ maxEntries: cacheMax, ...(opts.now ? { now: opts.now } : {}) });
   const inflight = new Map<string, Promise<VerifiedToken>>();
   let byName = new Map<string, Issuer>();
   /** The configs of byName, made once per (re)load: the chain keys its account-space list on this array. */
@@ -108,8 +109,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     const key = `${issuer.cfg.name}\0${createHash('sha256').update(token).digest('base64url')}`;
     const t = now();
     const hit = cache.get(key);
-    if (hit && hit.until > t) return { v: hit.v, cached: true };
-    if (hit) cache.delete(key);
+    if (hit) return { v: hit, cached: true };
     let pending = inflight.get(key);
     // A login joining another's verification counts as cached: it did not verify.
     const joined = pending !== undefined;
@@ -120,8 +120,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     const v = await pending;
     // Only while the issuer is unchanged: a reload clears the cache.
     if (byName.get(issuer.cfg.name) === issuer) {
-      while (cache.size >= cacheMax) cache.delete(cache.keys().next().value!);
-      cache.set(key, { v, until: Math.min(t + cacheTtlMs, v.exp * 1000) });
+      cache.set(key, v, Math.min(cacheTtlMs, v.exp * 1000 - now()));
     }
     return { v, cached: joined };
   }
