@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): AuthzApp {
   const robots = deps.robots ?? deps.store.engine.robots;
   const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, principals), assetsDir: defaultAssetsDir(), ...deps.console };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
-  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
+  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

@@ -39,6 +39,12 @@ export const isRobotExpired = (r: Pick<RobotRecord, 'expires_at'>, now: Date): b
 /** A fresh generation id (robot create, or an import that writes a robot). */
 export const newGeneration = (): string => randomBytes(16).toString('hex');
 
+/** The robots part of an import file, validated: the hash key and the records to write (robots/state.ts). */
+export interface RobotImport {
+  key: Buffer;
+  records: RobotRecord[];
+}
+
 export interface RobotStore {
   /** Creates a robot; resolves false when the account exists. */
   create(r: RobotRecord): Promise<boolean>;
