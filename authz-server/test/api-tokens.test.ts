@@ -63,6 +63,11 @@ for (const engine of ENGINES) describe(`scoped API tokens (${engine})`, () => {
     forbidden(await request(h.app).delete('/tokens/all').set(bearer(t)), /admin token/);
     assert.equal((await request(h.app).get('/tokens').set(client)).status, 401);
     assert.equal((await request(h.app).get('/roles').set(client)).status, 401);
+    // A token for every namespace still binds only in Kubernetes namespace names.
+    const bad = await bindAs(bearer(t), { account_name: 'alice', role_name: 'ns-pull', namespace: 'Team.A' });
+    assert.equal(bad.status, 400, JSON.stringify(bad.body));
+    assert.equal(bad.body.error.field, 'namespace');
+    assert.match(bad.body.error.message, /^namespace: must be a Kubernetes namespace name \(RFC 1123/);
   });
 
   it('a namespace-scoped token cannot create a robot, a binding or a role outside its namespace, nor export or import', async () => {

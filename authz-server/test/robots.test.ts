@@ -144,7 +144,11 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
     const rot = await request(app).post('/robots/robot:team-a+ci/rotate').set(admin).send({ overlap: '31d' }).expect(400);
     assert.equal(rot.body.error.field, 'overlap');
-    await request(app).get('/robots?namespace=Bad/ns').set(admin).expect(400);
+    for (const q of ['namespace=Bad/ns', 'namespace=a&namespace=b']) {
+      const bad = (await request(app).get(`/robots?${q}`).set(admin).expect(400)).body.error;
+      assert.equal(bad.field, 'namespace', q);
+      assert.match(bad.message, /^namespace: must be a Kubernetes namespace name \(RFC 1123/, q);
+    }
     await request(app).post('/robots/verify').set(client).send({ account: 'robot:team-a+ci' }).expect(400);
   });
 
