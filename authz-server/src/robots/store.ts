@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RobotAction } from './actions.js';
 
-export type { RobotAction };
-
 export interface RobotRecord {
   account: string;
   namespace: string;
