@@ -219,6 +219,15 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     }
   });
 
+  it('isEmpty answers whether any robot exists (what a merge import checks before comparing keys)', async () => {
+    const robots = h.store.engine.robots;
+    assert.equal(await robots.isEmpty(), true);
+    await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
+    assert.equal(await robots.isEmpty(), false);
+    await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(200);
+    assert.equal(await robots.isEmpty(), true);
+  });
+
   it('a merge whose key changed after the route checked it (a concurrent import) is refused by the engine with the same 409, never a 500', async () => {
     await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
     const robots = h.store.engine.robots;

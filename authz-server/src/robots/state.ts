@@ -78,7 +78,7 @@ function overlapProblem(a: RobotsState['accounts'][number], path: string): void 
 export async function prepareRobotsImport(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<RobotImport> {
   const records = toRecords(state);
   const key = Buffer.from(state.hash_key, 'base64url');
-  if (mode === 'merge' && (await store.list()).length > 0 && !key.equals(await store.hashKey())) {
+  if (mode === 'merge' && !(await store.isEmpty()) && !key.equals(await store.hashKey())) {
     throw robotKeyMismatch();
   }
   return { key, records };

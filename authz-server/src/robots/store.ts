@@ -48,6 +48,8 @@ export interface RobotStore {
   create(r: RobotRecord): Promise<boolean>;
   get(account: string): Promise<RobotRecord | undefined>;
   list(namespace?: string): Promise<RobotRecord[]>;
+  /** No robot at all (one indexed row read, not a listing). */
+  isEmpty(): Promise<boolean>;
   /** Swaps in a new hash, keeping the old one until `previousUntil`; false when the robot does not exist. */
   rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean>;
   delete(account: string): Promise<boolean>;

@@ -82,6 +82,10 @@ export class PostgresRobotStore implements RobotStore {
     });
   }
 
+  isEmpty(): Promise<boolean> {
+    return this.db.run('any robot', async (q) => (await q.query('SELECT 1 FROM robots LIMIT 1')).rowCount === 0);
+  }
+
   rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
     return this.db.tx('rotate robot', async (c) => {
       const { rows } = await c.query<{ generation: string }>(

@@ -51,6 +51,10 @@ export class SqliteRobotStore implements RobotStore {
     return (namespace === undefined ? this.q.all.all() : this.q.byNs.all(namespace)).map(toRecord);
   }
 
+  async isEmpty(): Promise<boolean> {
+    return this.q.any.get() === undefined;
+  }
+
   async rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
     return this.db.transaction(() => {
       const done = this.q.rotate.run(previousUntil, hash, at, account).changes === 1;
