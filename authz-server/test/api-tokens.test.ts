@@ -255,6 +255,10 @@ for (const engine of ENGINES) describe(`scoped API tokens (${engine})`, () => {
       [{ name: '', namespaces: ['team-a'], abilities: ['read'] }, 'name', /letters, digits/],
       [{ name: 'x y', namespaces: ['team-a'], abilities: ['read'] }, 'name', /letters, digits/],
       [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], ttl: '1s' }, 'ttl', /between/],
+      [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], ttl: 30 }, 'ttl', /^ttl: ttl must be between/],
+      [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], ttl: '1.5d' }, 'ttl', /^ttl: invalid duration "1\.5d" \(use e\.g\. 90s/],
+      [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], ttl: '9'.repeat(33) }, 'ttl', /^ttl: Too big: expected string to have <=32 characters$/],
+      [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], ttl: 1.5 }, 'ttl', /^ttl: Invalid input$/],
       [{ name: 'x', namespaces: ['team-a'], abilities: ['read'], admin: true }, 'admin', /unknown field/],
       [{ namespaces: ['team-a'], abilities: ['read'] }, 'name', /./],
     ];
