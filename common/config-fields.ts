@@ -7,13 +7,16 @@ import { z } from 'zod';
 import { parseDurationSeconds } from './duration.js';
 import { parseListen } from './listen.js';
 
-/** A string turned into `T` by `parse`; what `parse` throws is the field's message. */
+/**
+ * A string turned into `T` by `parse`; what `parse` throws is the field's message — also as a union's
+ * string branch (`continue`: the union reports this issue of its one matching branch, not "Invalid input").
+ */
 export function parsedString<T>(parse: (v: string) => T) {
   return z.string().transform((v, ctx) => {
     try {
       return parse(v);
     } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      ctx.addIssue({ code: 'custom', message: (e as Error).message, continue: true });
       return z.NEVER;
     }
   });

@@ -10,22 +10,18 @@ import type { SessionInfo, SignIn } from '../src/console/session-routes.js';
 import type { ExplainResult } from '../src/policy/decide.js';
 import type { Permission } from '../src/policy/permission.js';
 import type { CreateRobotSchema, RotateRobotSchema } from '../src/robots/schema.js';
-import type { CreatedRobotView, RobotSecretView, RobotView, RotatedRobotView } from '../src/robots/routes.js';
+import type { CreatedRobotView, RobotSecretView as RobotSecret, RobotView as Robot, RotatedRobotView } from '../src/robots/routes.js';
 import type { CreateTokenSchema } from '../src/tokens/schema.js';
-import type { ApiTokenView, NewApiTokenView } from '../src/tokens/routes.js';
+import type { ApiTokenView as ApiToken, NewApiTokenView as NewApiToken } from '../src/tokens/routes.js';
 import type { AuthorizedRequest } from '../../common/authorized.js';
 import type { BindingRecord, RoleRecord } from '../src/store/store.js';
 
-export type { BindingRecord, ExplainResult, Permission, RoleRecord, SessionInfo };
+export type { ApiToken, BindingRecord, ExplainResult, NewApiToken, Permission, Robot, RobotSecret, RoleRecord, SessionInfo };
 export type BindingInput = z.input<typeof BindingSchema>;
 export type CreateRobot = z.input<typeof CreateRobotSchema>;
 export type RotateRobot = z.input<typeof RotateRobotSchema>;
-export type Robot = RobotView;
-export type RobotSecret = RobotSecretView;
 export type Explained = ExplainResult & { request: AuthorizedRequest };
 export type CreateToken = z.input<typeof CreateTokenSchema>;
-export type ApiToken = ApiTokenView;
-export type NewApiToken = NewApiTokenView;
 
 /** An API refusal: its message, and the field it names (shown beside that control). */
 export class ApiError extends Error {

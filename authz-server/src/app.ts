@@ -38,8 +38,11 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Robot accounts; default: the engine's own (`store.engine.robots`, same database). */
   robots?: RobotStore;
-  /** The web console at /ui/ (console/); default: admin-token sign-in, assets from dist/console. */
-  console?: Partial<ConsoleOptions>;
+  /**
+   * The web console at /ui/ (console/); assets from dist/console by default. Sign-in (the admin token or a
+   * scoped API token) always goes through the app's one resolver, so it is not an option here.
+   */
+  console?: Partial<Omit<ConsoleOptions, 'resolver'>>;
 }
 
 // Busy, routine routes log at debug so the decision path does not flood the log.
@@ -84,9 +87,9 @@ export function createApp(deps: AppDeps): AuthzApp {
     next();
   });
   const robots = deps.robots ?? deps.store.engine.robots;
-  const consoleOpts: ConsoleOptions = { resolver: consoleTokenResolver(deps.tokens, principals), assetsDir: defaultAssetsDir(), ...deps.console };
+  const consoleOpts: ConsoleOptions = { assetsDir: defaultAssetsDir(), ...deps.console, resolver: consoleTokenResolver(deps.tokens, principals) };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
-  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
+  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

@@ -3,6 +3,7 @@
  * namespace name (robots; the namespace an API token binds in) and a bounded duration (a robot's ttl and
  * overlap, an API token's ttl).
  */
+import { parsedString } from '../../common/config-fields.js';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
 
@@ -13,17 +14,8 @@ export const K8sNamespaceSchema = z.string().regex(DNS_LABEL, 'must be a Kuberne
 
 /** A duration (`90d`, `12h`, or seconds as a number) within [min, max] seconds. */
 export const durationIn = (min: number, max: number, what: string) =>
-  z.union([z.string().max(32), z.number().int()]).transform((v, ctx) => {
-    let s: number;
-    try {
-      s = typeof v === 'number' ? v : parseDurationSeconds(v);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
-    if (!(s >= min && s <= max)) {
-      ctx.addIssue({ code: 'custom', message: `${what} must be between ${min}s and ${max}s (${max / 86400} days)` });
-      return z.NEVER;
-    }
-    return s;
-  });
+  z
+    .union([z.string().max(32), z.number().int()])
+    .pipe(z.union([z.number(), parsedString(parseDurationSeconds)]))
+    // Not a number: the duration did not parse, and that issue is already the field's message.
+    .refine((s) => typeof s !== 'number' || (s >= min && s <= max), `${what} must be between ${min}s and ${max}s (${max / 86400} days)`);

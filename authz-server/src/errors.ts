@@ -64,10 +64,10 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown, prefix 
   return r.data;
 }
 
-/** Parses a path parameter with a zod schema or throws the 400 naming it (`field`). */
+/** Parses one path or query value (a non-string is refused) with a zod schema, or throws the 400 naming it (`field`). */
 export function parseParam<T extends z.ZodType>(schema: T, raw: unknown, field: string): z.infer<T> {
   const r = schema.safeParse(typeof raw === 'string' ? raw : '');
-  if (!r.success) throw new AuthzError(400, 'invalid_request', `${field}: ${r.error.issues[0]?.message ?? 'invalid'}`, field);
+  if (!r.success) throw validationError(r.error, field);
   return r.data;
 }
 

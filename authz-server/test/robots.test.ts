@@ -144,7 +144,11 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
     const rot = await request(app).post('/robots/robot:team-a+ci/rotate').set(admin).send({ overlap: '31d' }).expect(400);
     assert.equal(rot.body.error.field, 'overlap');
-    await request(app).get('/robots?namespace=Bad/ns').set(admin).expect(400);
+    for (const q of ['namespace=Bad/ns', 'namespace=a&namespace=b']) {
+      const bad = (await request(app).get(`/robots?${q}`).set(admin).expect(400)).body.error;
+      assert.equal(bad.field, 'namespace', q);
+      assert.match(bad.message, /^namespace: must be a Kubernetes namespace name \(RFC 1123/, q);
+    }
     await request(app).post('/robots/verify').set(client).send({ account: 'robot:team-a+ci' }).expect(400);
   });
 
@@ -213,6 +217,15 @@ for (const engine of ENGINES) describe(`robot accounts (authz, ${engine})`, () =
     } finally {
       await other.close();
     }
+  });
+
+  it('isEmpty answers whether any robot exists (what a merge import checks before comparing keys)', async () => {
+    const robots = h.store.engine.robots;
+    assert.equal(await robots.isEmpty(), true);
+    await create({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
+    assert.equal(await robots.isEmpty(), false);
+    await request(app).delete('/robots/robot:team-a+ci').set(admin).expect(200);
+    assert.equal(await robots.isEmpty(), true);
   });
 
   it('a merge whose key changed after the route checked it (a concurrent import) is refused by the engine with the same 409, never a 500', async () => {

@@ -86,6 +86,50 @@ for (const engine of ENGINES) describe(`export and import (${engine})`, () => {
     assert.deepEqual([after.status, after.body.actions], [403, ['push']]);
   });
 
+  // Another import landing between the route's robot-key check and the write: staged deterministically
+  // by running that import (a real one, on the same database) the moment the route reads the key.
+  it('a merge whose robot key changes after the route checked it is refused 409 with roles and bindings unchanged', async () => {
+    await request(h.app).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
+    const file = (await request(h.app).get('/export').set(admin).expect(200)).body;
+    file.roles.push({ name: 'new', permissions: [{ name: 'new/**', actions: ['pull'] }] });
+    file.bindings.push({ account_name: 'newcomer', role_name: 'new' });
+    const robots = h.store.engine.robots;
+    const hashKey = robots.hashKey.bind(robots);
+    const otherKey = Buffer.alloc(32, 9);
+    let raced = false;
+    robots.hashKey = async () => {
+      const key = await hashKey();
+      if (!raced) {
+        raced = true;
+        await robots.importAll(otherKey, await robots.list(), 'replace');
+      }
+      return key;
+    };
+    const res = await request(h.app).post('/import?mode=merge').set(admin).send(file);
+    assert.ok(raced, 'the concurrent import ran between check and write');
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.equal(res.body.error.field, 'robots.hash_key');
+    assert.equal(await h.store.getRole('new'), undefined, 'no role written');
+    assert.equal(await h.store.countBindings(), 3, 'no binding written');
+    assert.equal((await h.store.decide(req({ Account: 'newcomer', Name: 'new/x' }))).allowed, false);
+    assert.ok((await hashKey()).equals(otherKey), "the concurrent import's key stays");
+  });
+
+  it('the engine import writes robots with roles and bindings in one transaction: a key mismatch writes none of them', async () => {
+    await request(h.app).post('/robots').set(admin).send({ namespace: 'team-a', name: 'ci', actions: ['pull'] }).expect(201);
+    const before = (await request(h.app).get('/export').set(admin)).body;
+    const state = { version: 1 as const, roles: [{ name: 'new', permissions: [{ name: 'new/**', actions: ['pull' as const] }] }], bindings: [{ account_name: 'newcomer', role_name: 'new' }] };
+    await assert.rejects(h.store.importState(state, 'merge', new Date(), { key: Buffer.alloc(32, 7), records: [] }), (e: { status?: number; field?: string }) => {
+      assert.equal(e.status, 409);
+      assert.equal(e.field, 'robots.hash_key');
+      return true;
+    });
+    const after = (await request(h.app).get('/export').set(admin)).body;
+    assert.deepEqual({ ...after, exported_at: 0 }, { ...before, exported_at: 0 });
+    const ok = await h.store.importState(state, 'merge', new Date(), { key: Buffer.from(before.robots.hash_key, 'base64url'), records: [] });
+    assert.deepEqual(ok, { roles: 1, bindings: 1, robots: 0 });
+  });
+
   it('import may exceed the 64 KiB limit of other routes', async () => {
     const bindings = Array.from({ length: 3000 }, (_, i) => ({ account_name: `user-${i}`, role_name: 'r', namespace: `ns-${i}` }));
     const file = { version: 1, roles: [{ name: 'r', permissions: { name: '${namespace}/**', actions: ['pull'] } }], bindings };

@@ -11,7 +11,7 @@ import { Router, type Response } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { inNamespaces } from '../auth/principal.js';
 import { K8sNamespaceSchema } from '../common-schema.js';
-import { AuthzError, parseBody } from '../errors.js';
+import { AuthzError, parseBody, parseParam } from '../errors.js';
 import { roleContainedIn } from '../policy/containment.js';
 import { parseTemplate, substitute } from '../policy/pattern.js';
 import type { Permission } from '../policy/permission.js';
@@ -41,10 +41,10 @@ async function checkScopedBind(ctx: RouteContext, res: Response, b: BindingInput
   const ns = b.namespace ?? null;
   requireAbility(res, 'bindings:manage', ns);
   if (principalOf(res).kind === 'admin') return;
-  if (!K8sNamespaceSchema.safeParse(ns).success) throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
+  const namespace = parseParam(K8sNamespaceSchema, ns, 'namespace');
   const role = await ctx.store.getRole(b.role_name);
   if (!role) return; // the store answers 404 role_not_found
-  const c = roleContainedIn(role.permissions, ns!);
+  const c = roleContainedIn(role.permissions, namespace);
   if (!c.contained) {
     throw new AuthzError(403, 'forbidden', `role "${b.role_name}" can reach outside namespace "${ns}" (permission #${c.index}: ${c.reason}); only the admin token may bind it`, 'role_name');
   }

@@ -14,9 +14,8 @@ import { hashApiToken, looksLikeApiToken } from '../tokens/secret.js';
 
 export type { Principal };
 
-export interface TokenResolver {
-  /** The principal a token stands for, or null (wrong token). Never throws for a wrong token. */
-  resolve(token: string): Promise<Principal | null>;
+/** `resolve`: the principal a token stands for, or null (wrong token); the app's own (tokens/resolve.ts). */
+export interface TokenResolver extends Pick<PrincipalResolver, 'resolve'> {
   /** A one-way fingerprint of the token, kept with the session for {@link TokenResolver.stillValid}. */
   fingerprint(token: string): string;
   /**
@@ -27,13 +26,13 @@ export interface TokenResolver {
 }
 
 /** SHA-256 of the token: stored with the session, so a replaced token ends its sessions. */
-export const fingerprint = (token: string): string => digest(`tollgate-console:${token}`).toString('hex');
+const fingerprint = (token: string): string => digest(`tollgate-console:${token}`).toString('hex');
 
 /** The console's resolver over the app's {@link PrincipalResolver}: the admin token, then scoped API tokens. */
 export function consoleTokenResolver(tokens: Pick<Tokens, 'admin'>, principals: PrincipalResolver): TokenResolver {
   const adminFp = tokens.admin ? fingerprint(tokens.admin) : undefined;
   return {
-    resolve: (token) => principals.resolve(token),
+    resolve: principals.resolve,
     fingerprint: (token) => (looksLikeApiToken(token) ? hashApiToken(token) : fingerprint(token)),
     async stillValid(principal, fp) {
       if (principal.kind === 'admin') return adminFp !== undefined && safeEqual(fp, adminFp);

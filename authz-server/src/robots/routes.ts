@@ -10,8 +10,8 @@ import { Router, type Request } from 'express';
 import { principalOf, requireAbility } from '../auth/guard.js';
 import { hasAbility, inNamespaces } from '../auth/principal.js';
 import { ROBOT_LOOKUP_PATH, ROBOT_VERIFY_PATH } from '../../../common/robot-contract.js';
-import { DNS_LABEL } from '../common-schema.js';
-import { AuthzError, parseBody } from '../errors.js';
+import { K8sNamespaceSchema } from '../common-schema.js';
+import { AuthzError, parseBody, parseParam } from '../errors.js';
 import { jsonBody, type RouteContext } from '../routes/context.js';
 import { lookupRobot, verifyRobot } from './decide.js';
 import { CreateRobotSchema, LookupSchema, OVERLAP_RANGE, parseRobotAccount, robotAccount, RotateRobotSchema, VerifySchema } from './schema.js';
@@ -91,10 +91,7 @@ export function robotRoutes(ctx: RouteContext & { robots: RobotStore }): Router 
   });
 
   r.get('/robots', ctx.admin, async (req, res) => {
-    const ns = req.query.namespace;
-    if (ns !== undefined && (typeof ns !== 'string' || !DNS_LABEL.test(ns))) {
-      throw new AuthzError(400, 'invalid_request', 'namespace must be a Kubernetes namespace name', 'namespace');
-    }
+    const ns = req.query.namespace === undefined ? undefined : parseParam(K8sNamespaceSchema, req.query.namespace, 'namespace');
     // Those who may rotate or manage robots may see them (the controller lists before it creates); others need `read`.
     const p = requireAbility(res, hasAbility(principalOf(res), 'robots:rotate') ? 'robots:rotate' : 'read', ns);
     const now = ctx.clock();

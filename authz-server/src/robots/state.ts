@@ -8,7 +8,7 @@ import { AuthzError } from '../errors.js';
 import { K8sNamespaceSchema } from '../common-schema.js';
 import { ActionsSchema, OVERLAP_RANGE, RobotNameSchema, robotAccount } from './schema.js';
 import { robotKeyMismatch } from '../store/errors.js';
-import { newGeneration, type RobotRecord, type RobotStore } from './store.js';
+import { newGeneration, type RobotImport, type RobotRecord, type RobotStore } from './store.js';
 
 const iso = z.iso.datetime({ offset: true });
 const hash = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a robot secret hash (43 base64url characters)');
@@ -70,18 +70,16 @@ function overlapProblem(a: RobotsState['accounts'][number], path: string): void 
 }
 
 /**
- * Everything that could refuse the robots part, checked before anything is written (roles and bindings
- * are imported first): a robot listed twice (400), a merge that would mix hashes of two keys (409).
+ * The robots part made ready for the engine's import (store/state.ts `importState`, one transaction with
+ * the roles and bindings), refusing early what it can: a robot listed twice (400), a merge that would
+ * mix hashes of two keys (409). The engine checks the key again inside its transaction, since another
+ * import may change it between this check and the write.
  */
-export async function checkRobotsImport(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<void> {
-  toRecords(state);
-  if (mode !== 'merge') return;
+export async function prepareRobotsImport(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<RobotImport> {
+  const records = toRecords(state);
   const key = Buffer.from(state.hash_key, 'base64url');
-  if ((await store.list()).length > 0 && !key.equals(await store.hashKey())) {
+  if (mode === 'merge' && !(await store.isEmpty()) && !key.equals(await store.hashKey())) {
     throw robotKeyMismatch();
   }
-}
-
-export async function importRobots(store: RobotStore, state: RobotsState, mode: 'replace' | 'merge'): Promise<number> {
-  return store.importAll(Buffer.from(state.hash_key, 'base64url'), toRecords(state), mode);
+  return { key, records };
 }

@@ -5,8 +5,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RobotAction } from './actions.js';
 
-export type { RobotAction };
-
 export interface RobotRecord {
   account: string;
   namespace: string;
@@ -39,11 +37,19 @@ export const isRobotExpired = (r: Pick<RobotRecord, 'expires_at'>, now: Date): b
 /** A fresh generation id (robot create, or an import that writes a robot). */
 export const newGeneration = (): string => randomBytes(16).toString('hex');
 
+/** The robots part of an import file, validated: the hash key and the records to write (robots/state.ts). */
+export interface RobotImport {
+  key: Buffer;
+  records: RobotRecord[];
+}
+
 export interface RobotStore {
   /** Creates a robot; resolves false when the account exists. */
   create(r: RobotRecord): Promise<boolean>;
   get(account: string): Promise<RobotRecord | undefined>;
   list(namespace?: string): Promise<RobotRecord[]>;
+  /** No robot at all (one indexed row read, not a listing). */
+  isEmpty(): Promise<boolean>;
   /** Swaps in a new hash, keeping the old one until `previousUntil`; false when the robot does not exist. */
   rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean>;
   delete(account: string): Promise<boolean>;

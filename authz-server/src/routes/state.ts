@@ -6,22 +6,22 @@ import { Router } from 'express';
 import { adminOnly } from '../auth/guard.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { exportState, importState, StateSchema } from '../store/state.js';
-import { checkRobotsImport, exportRobots, importRobots } from '../robots/state.js';
-import type { RobotStore } from '../robots/store.js';
+import { exportRobots, prepareRobotsImport } from '../robots/state.js';
 import { importBody, type RouteContext } from './context.js';
 
-export function stateRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
+export function stateRoutes(ctx: RouteContext): Router {
+  // The engine's own robots: the import writes them in the transaction that writes roles and bindings.
+  const robots = ctx.store.engine.robots;
   const r = Router();
   r.get('/export', ctx.admin, adminOnly('export'), async (_req, res) => {
-    res.json({ ...(await exportState(ctx.store, ctx.clock())), robots: await exportRobots(ctx.robots) });
+    res.json({ ...(await exportState(ctx.store, ctx.clock())), robots: await exportRobots(robots) });
   });
   r.post('/import', ctx.admin, adminOnly('import'), importBody, async (req, res) => {
     const mode = req.query.mode ?? 'replace';
     if (mode !== 'replace' && mode !== 'merge') throw new AuthzError(400, 'invalid_request', 'mode must be replace or merge', 'mode');
     const state = parseBody(StateSchema, req.body);
-    if (state.robots) await checkRobotsImport(ctx.robots, state.robots, mode);
-    const counts: Record<string, number> = await importState(ctx.store, state, mode, ctx.clock());
-    if (state.robots) counts.robots = await importRobots(ctx.robots, state.robots, mode);
+    const robotsPart = state.robots && (await prepareRobotsImport(robots, state.robots, mode));
+    const counts = await importState(ctx.store, state, mode, ctx.clock(), robotsPart);
     ctx.logger.info({ mode, ...counts }, 'state imported');
     res.json({ ok: true, mode, ...counts });
   });

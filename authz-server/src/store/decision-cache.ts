@@ -15,7 +15,8 @@ import { parseTemplate, type Matcher } from '../policy/pattern.js';
 import { compilePermission, type Permission } from '../policy/permission.js';
 import { ANONYMOUS, isAccountPattern, type BindingInput } from '../bindings/schema.js';
 import type { State } from './state-schema.js';
-import type { BindingFilter, BindingRecord, ImportMode, RoleRecord, Store, StoreEvent } from './store.js';
+import type { BindingFilter, BindingRecord, ImportCounts, ImportMode, RoleRecord, Store, StoreEvent } from './store.js';
+import type { RobotImport } from '../robots/store.js';
 import type { ChangeRow } from './changes.js';
 import { ChangeTail } from './change-tail.js';
 
@@ -323,8 +324,8 @@ export class AuthzStore {
   }
 
   /** Atomic import; every cache is rebuilt afterwards. */
-  async importState(state: State, mode: ImportMode, now: Date): Promise<{ roles: number; bindings: number }> {
-    const counts = await this.engine.importState(state, mode, now.toISOString());
+  async importState(state: State, mode: ImportMode, now: Date, robots?: RobotImport): Promise<ImportCounts> {
+    const counts = await this.engine.importState(state, mode, now.toISOString(), robots);
     this.dropBindingCaches();
     await this.reloadRoles();
     return counts;

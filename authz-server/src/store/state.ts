@@ -4,7 +4,8 @@
  */
 import type { AuthzStore } from './decision-cache.js';
 import { STATE_VERSION, type ExportedState, type State } from './state-schema.js';
-import type { ImportMode } from './store.js';
+import type { ImportCounts, ImportMode } from './store.js';
+import type { RobotImport } from '../robots/store.js';
 
 export { StateSchema, STATE_VERSION, type State, type ExportedState } from './state-schema.js';
 export type { ImportMode } from './store.js';
@@ -16,8 +17,9 @@ export async function exportState(store: AuthzStore, now: Date): Promise<Exporte
 
 /**
  * `replace`: the store ends up exactly equal to the file. `merge`: roles in the file are created or
- * replaced, bindings added; nothing is deleted.
+ * replaced, bindings added; nothing is deleted. `robots` (robots/state.ts `prepareRobotsImport`) is
+ * written in the same transaction as the roles and bindings.
  */
-export function importState(store: AuthzStore, state: State, mode: ImportMode, now: Date): Promise<{ roles: number; bindings: number }> {
-  return store.importState(state, mode, now);
+export function importState(store: AuthzStore, state: State, mode: ImportMode, now: Date, robots?: RobotImport): Promise<ImportCounts> {
+  return store.importState(state, mode, now, robots);
 }

@@ -8,7 +8,7 @@
  */
 import type { BindingRef } from '../policy/decide.js';
 import type { Permission } from '../policy/permission.js';
-import type { RobotStore } from '../robots/store.js';
+import type { RobotImport, RobotStore } from '../robots/store.js';
 import type { SessionStore } from '../console/session-store.js';
 import type { ApiTokenStore } from '../tokens/store.js';
 import type { State } from './state-schema.js';
@@ -54,6 +54,12 @@ export interface StateRows {
 }
 
 export type ImportMode = 'replace' | 'merge';
+/** What an import wrote; `robots` only when the file had a robots part. */
+export interface ImportCounts {
+  roles: number;
+  bindings: number;
+  robots?: number;
+}
 
 /**
  * A change the caches must follow. `account`: that account's exact bindings changed; `patterns`: some
@@ -119,6 +125,9 @@ export interface Store extends ApiTokenStore, ChangeLog {
   listBindings(f: BindingFilter): Promise<{ bindings: BindingRecord[]; next: number | null }>;
 
   exportRows(): Promise<StateRows>;
-  /** All or nothing; 400 naming the binding when it refers to an unknown role. */
-  importState(state: State, mode: ImportMode, ts: string): Promise<{ roles: number; bindings: number }>;
+  /**
+   * All or nothing, robots included (one transaction): 400 naming the binding when it refers to an
+   * unknown role, 409 when a merge's robot key differs from this database's (store/errors.ts).
+   */
+  importState(state: State, mode: ImportMode, ts: string, robots?: RobotImport): Promise<ImportCounts>;
 }

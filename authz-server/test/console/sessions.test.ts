@@ -15,6 +15,7 @@ import { AuthzStore } from '../../src/store/decision-cache.js';
 import { ADMIN, CLIENT, admin, ENGINES, openEngine, tempDir, type Engine } from '../helpers.js';
 import { sharedPg } from '../pg-server.js';
 import { PostgresStore } from '../../src/store/postgres/index.js';
+import { ADMIN_PRINCIPAL } from '../../src/auth/principal.js';
 
 const HOST = '127.0.0.1:5001';
 
@@ -244,6 +245,30 @@ describe('console: REST additions it relies on', () => {
     const cookie = ((scoped.headers['set-cookie'] as unknown as string[])[0] ?? '').split(';')[0] ?? '';
     const res = await request(h.app).get('/ui/api/tokens').set('Cookie', cookie).expect(403);
     assert.match(res.body.error.message, /admin token/);
+  });
+});
+
+describe('console sign-in resolver', () => {
+  it('goes through the app\'s one resolver: a resolver passed in the console options is not used (a wrong token stays 401)', async () => {
+    const { dir, cleanup } = tempDir();
+    mkdirSync(join(dir, 'ui', 'assets'), { recursive: true });
+    writeFileSync(join(dir, 'ui', 'index.html'), '<!doctype html><title>console</title>');
+    const store = await AuthzStore.create(await openEngine('sqlite', dir));
+    try {
+      const everyoneAdmin = { resolve: async () => ADMIN_PRINCIPAL, fingerprint: () => 'x', stillValid: async () => true };
+      const app = createApp({
+        store,
+        logger: createLogger({ name: 'authz-test', level: 'silent' }),
+        tokens: { admin: ADMIN, client: CLIENT },
+        // @ts-expect-error the console option has no resolver: sign-in is the REST API's resolver
+        console: { resolver: everyoneAdmin, assetsDir: join(dir, 'ui') },
+      });
+      assert.equal((await signIn(app, 'not-the-admin-token')).res.status, 401);
+      assert.equal((await signIn(app)).res.status, 201);
+    } finally {
+      await store.close();
+      cleanup();
+    }
   });
 });
 

@@ -12,12 +12,13 @@ import { scopeEntryRegex } from '../../auth/principal.js';
 import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
 import type { ChangeRow, FeedInfo } from '../changes.js';
-import type { BindingFilter, BindingRecord, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
+import type { BindingFilter, BindingRecord, ImportCounts, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
+import type { RobotImport } from '../../robots/store.js';
 import { clientConfig, describeConnectError, type PgOptions } from './connect.js';
 import { appendChange, changesSince, feedInfo, takeAppended } from './changes.js';
 import { ChangeListener, DEFAULT_LISTENER, type ListenerOptions } from './listener.js';
 import { migrate } from './migrate.js';
-import { PostgresRobotStore } from './robots.js';
+import { PostgresRobotStore, writeRobotsImport } from './robots.js';
 import { PostgresSessionStore } from './sessions.js';
 import type { ApiTokenRecord } from '../../tokens/store.js';
 import { PostgresTokenTable } from './tokens.js';
@@ -348,11 +349,13 @@ export class PostgresStore implements Store {
     );
   }
 
-  importState(state: State, mode: ImportMode, ts: string): Promise<{ roles: number; bindings: number }> {
+  importState(state: State, mode: ImportMode, ts: string, robots?: RobotImport): Promise<ImportCounts> {
     const names = roleNamesOf(state);
     return this.tx('import', async (c) => {
       // A big file may take longer than one ordinary statement may.
       await c.query("SET LOCAL statement_timeout = '300s'");
+      // Robots first: their 409 (a key changed since the route checked) comes before any other write.
+      const robotCount = robots ? { robots: await writeRobotsImport(c, robots, mode) } : {};
       if (mode === 'replace') await c.query('DELETE FROM bindings; DELETE FROM roles;');
       for (const r of state.roles) {
         await c.query(
@@ -379,7 +382,7 @@ export class PostgresStore implements Store {
         added += res.rowCount ?? 0;
       }
       await appendChange(c, 'import');
-      return { roles: state.roles.length, bindings: added };
+      return { roles: state.roles.length, bindings: added, ...robotCount };
     });
   }
 }

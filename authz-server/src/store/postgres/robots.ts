@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { robotKeyMismatch } from '../errors.js';
 import { appendChange } from './changes.js';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
+import { COLS, toRecord, type RobotImport, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 /** What this store needs of the engine: its query helpers, which turn database failures into 503. */
 export interface PgRunner {
@@ -37,6 +37,24 @@ const UPSERT = `INSERT INTO robots (${COLS}) VALUES (${PARAMS})
     secret_hash = excluded.secret_hash, previous_hash = excluded.previous_hash, previous_until = excluded.previous_until, generation = excluded.generation`;
 const SET_KEY = 'INSERT INTO robot_hash_key (id, hmac_key) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET hmac_key = excluded.hmac_key';
 
+/**
+ * The robots part of an import, inside the caller's transaction (importAll, or the engine's whole-state
+ * import, which runs it first): throws the 409 before writing anything when a merge would mix hashes of two keys.
+ */
+export async function writeRobotsImport(c: pg.PoolClient, { key, records }: RobotImport, mode: 'replace' | 'merge'): Promise<number> {
+  // Serializes with another import and with hashKey()'s first insert.
+  await c.query('LOCK TABLE robot_hash_key IN EXCLUSIVE MODE');
+  const current = (await c.query<{ hmac_key: Buffer }>('SELECT hmac_key FROM robot_hash_key WHERE id = 1')).rows[0]?.hmac_key;
+  // Merging hashes made with another key would leave robots that can never log in.
+  if (mode === 'merge' && current && !current.equals(key) && (await c.query('SELECT 1 FROM robots LIMIT 1')).rowCount! > 0) {
+    throw robotKeyMismatch();
+  }
+  if (mode === 'replace') await c.query('DELETE FROM robots');
+  await c.query(SET_KEY, [key]);
+  for (const r of records) await c.query(UPSERT, values(r));
+  return records.length;
+}
+
 export class PostgresRobotStore implements RobotStore {
   constructor(private readonly db: PgRunner) {}
 
@@ -62,6 +80,10 @@ export class PostgresRobotStore implements RobotStore {
         : await q.query<Row>(`SELECT ${COLS} FROM robots WHERE namespace = $1 ORDER BY account`, [namespace]);
       return res.rows.map(toRecord);
     });
+  }
+
+  isEmpty(): Promise<boolean> {
+    return this.db.run('any robot', async (q) => (await q.query('SELECT 1 FROM robots LIMIT 1')).rowCount === 0);
   }
 
   rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
@@ -95,18 +117,9 @@ export class PostgresRobotStore implements RobotStore {
 
   importAll(key: Buffer, robots: RobotRecord[], mode: 'replace' | 'merge'): Promise<number> {
     return this.db.tx('import robots', async (c) => {
-      // Serializes with another import and with hashKey()'s first insert.
-      await c.query('LOCK TABLE robot_hash_key IN EXCLUSIVE MODE');
-      const current = (await c.query<{ hmac_key: Buffer }>('SELECT hmac_key FROM robot_hash_key WHERE id = 1')).rows[0]?.hmac_key;
-      // Merging hashes made with another key would leave robots that can never log in.
-      if (mode === 'merge' && current && !current.equals(key) && (await c.query('SELECT 1 FROM robots LIMIT 1')).rowCount! > 0) {
-        throw robotKeyMismatch();
-      }
-      if (mode === 'replace') await c.query('DELETE FROM robots');
-      await c.query(SET_KEY, [key]);
-      for (const r of robots) await c.query(UPSERT, values(r));
+      const n = await writeRobotsImport(c, { key, records: robots }, mode);
       await appendChange(c, 'import');
-      return robots.length;
+      return n;
     });
   }
 

@@ -7,7 +7,8 @@ import type { Permission } from '../../policy/permission.js';
 import { isAccountPattern } from '../../bindings/schema.js';
 import { bindingNotFound, importUnknownRole, roleExists, roleInUse, roleMissingForBinding, roleNotFound } from '../errors.js';
 import { roleNamesOf, type State } from '../state-schema.js';
-import type { BindingFilter, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
+import type { BindingFilter, ImportCounts, ImportMode, NewBinding, RoleRecord, StateRows, Store, StoreEvent } from '../store.js';
+import type { RobotImport } from '../../robots/store.js';
 import { SqliteRobotStore } from './robots.js';
 import { SqliteSessionStore } from './sessions.js';
 import { BindingTable } from './bindings.js';
@@ -208,9 +209,11 @@ export class SqliteStore implements Store {
     }))();
   }
 
-  async importState(state: State, mode: ImportMode, ts: string): Promise<{ roles: number; bindings: number }> {
+  async importState(state: State, mode: ImportMode, ts: string, robots?: RobotImport): Promise<ImportCounts> {
     const names = roleNamesOf(state);
-    return this.db.transaction(() => {
+    const counts = this.db.transaction((): ImportCounts => {
+      // Robots first: their 409 (a key changed since the route checked) comes before any other write.
+      const robotCount = robots ? { robots: this.robots.writeImport(robots, mode) } : {};
       if (mode === 'replace') this.db.exec('DELETE FROM bindings; DELETE FROM roles;');
       for (const r of state.roles) this.q.upsertRole.run(r.name, JSON.stringify(r.permissions), ts, ts);
       let added = 0;
@@ -219,7 +222,9 @@ export class SqliteStore implements Store {
         added += this.q.insertBinding.run(b.account_name, b.role_name, b.namespace ?? '', isAccountPattern(b.account_name) ? 1 : 0).changes;
       });
       this.changes.append('import');
-      return { roles: state.roles.length, bindings: added };
+      return { roles: state.roles.length, bindings: added, ...robotCount };
     })();
+    if (robots) this.robots.imported(robots.key);
+    return counts;
   }
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { robotKeyMismatch } from '../errors.js';
 import type { SqliteChanges } from './changes.js';
-import { COLS, toRecord, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
+import { COLS, toRecord, type RobotImport, type RobotRecord, type Row, type RobotStore } from '../../robots/store.js';
 
 const toRow = (r: RobotRecord): Row => ({ ...r, actions: JSON.stringify(r.actions) });
 
@@ -24,6 +24,7 @@ export class SqliteRobotStore implements RobotStore {
       ),
       get: db.prepare<[string], Row>(`SELECT ${COLS} FROM robots WHERE account = ?`),
       all: db.prepare<[], Row>(`SELECT ${COLS} FROM robots ORDER BY account`),
+      any: db.prepare<[], { one: number }>('SELECT 1 AS one FROM robots LIMIT 1'),
       byNs: db.prepare<[string], Row>(`SELECT ${COLS} FROM robots WHERE namespace = ? ORDER BY account`),
       rotate: db.prepare('UPDATE robots SET previous_hash = secret_hash, previous_until = ?, secret_hash = ?, rotated_at = ? WHERE account = ?'),
       delete: db.prepare('DELETE FROM robots WHERE account = ?'),
@@ -48,6 +49,10 @@ export class SqliteRobotStore implements RobotStore {
 
   async list(namespace?: string): Promise<RobotRecord[]> {
     return (namespace === undefined ? this.q.all.all() : this.q.byNs.all(namespace)).map(toRecord);
+  }
+
+  async isEmpty(): Promise<boolean> {
+    return this.q.any.get() === undefined;
   }
 
   async rotate(account: string, hash: string, previousUntil: string, at: string): Promise<boolean> {
@@ -80,19 +85,34 @@ export class SqliteRobotStore implements RobotStore {
   }
 
   async importAll(key: Buffer, robots: RobotRecord[], mode: 'replace' | 'merge'): Promise<number> {
-    this.db.transaction(() => {
-      const current = this.q.getKey.get()?.hmac_key;
-      // Merging hashes made with another key would leave robots that can never log in.
-      if (mode === 'merge' && current && !Buffer.from(current).equals(key) && this.q.all.all().length > 0) {
-        throw robotKeyMismatch();
-      }
-      if (mode === 'replace') this.db.exec('DELETE FROM robots');
-      this.q.setKey.run(key);
-      for (const r of robots) this.q.upsert.run(toRow(r));
+    const n = this.db.transaction(() => {
+      const written = this.writeImport({ key, records: robots }, mode);
       this.changes.append('import');
+      return written;
     })();
+    this.imported(key);
+    return n;
+  }
+
+  /**
+   * The robots part of an import, inside the caller's transaction (importAll, or the engine's whole-state
+   * import): throws the 409 before writing anything when a merge would mix hashes of two keys.
+   */
+  writeImport({ key, records }: RobotImport, mode: 'replace' | 'merge'): number {
+    const current = this.q.getKey.get()?.hmac_key;
+    // Merging hashes made with another key would leave robots that can never log in.
+    if (mode === 'merge' && current && !Buffer.from(current).equals(key) && this.q.any.get() !== undefined) {
+      throw robotKeyMismatch();
+    }
+    if (mode === 'replace') this.db.exec('DELETE FROM robots');
+    this.q.setKey.run(key);
+    for (const r of records) this.q.upsert.run(toRow(r));
+    return records.length;
+  }
+
+  /** After the import's transaction committed: the key it wrote is the one to hash with. */
+  imported(key: Buffer): void {
     this.key = key;
-    return robots.length;
   }
 
   async ping(): Promise<boolean> {
