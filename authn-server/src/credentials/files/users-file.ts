@@ -10,7 +10,7 @@
  * (`users.alice.password: …`); duplicate keys are errors; the file is reloaded when it changes.
  */
 import { z } from 'zod';
-import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { USERNAME_HINT, userNameProblem } from '../limits.js';
 import { parseYamlFile } from '../yaml-file.js';
 import { BCRYPT_HASH, BCRYPT_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
@@ -37,7 +37,7 @@ const UsersFileSchema = z
       .nullish()
       .superRefine((users, ctx) => {
         for (const name of Object.keys(users ?? {})) {
-          if (!USERNAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: USERNAME_HINT });
+          if (userNameProblem(name)) ctx.addIssue({ code: 'custom', path: [name], message: USERNAME_HINT });
         }
       }),
   })

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
-import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { USERNAME_HINT, userNameProblem } from '../limits.js';
 import { parseYamlFile } from '../yaml-file.js';
 
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
@@ -45,7 +45,7 @@ const pointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON Pointe
 const IssuerSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}'),
-    usernames: z.array(z.string().regex(USERNAME, USERNAME_HINT)).min(1).optional(),
+    usernames: z.array(z.string().refine((u) => !userNameProblem(u), USERNAME_HINT)).min(1).optional(),
     issuer: url,
     audiences: z.array(z.string().min(1).max(512), { error: 'is required: the audiences a token must carry one of' }).min(1, 'must not be empty'),
     jwks: JwksSchema.default({ discovery: true }),
