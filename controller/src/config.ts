@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { durationSecondsField as duration, listenField } from '../../common/config-fields.js';
+import { DNS_LABEL } from '../../common/names.js';
 
 const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
 
@@ -25,7 +26,7 @@ export const ConfigSchema = z
     workers: z.coerce.number().int().min(1).max(64).default(4),
     resync: duration(10, 86400).default(600),
     leaderElect: z.boolean().default(true),
-    leaseNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name').default('tollgate'),
+    leaseNamespace: z.string().regex(DNS_LABEL, 'must be a namespace name').default('tollgate'),
     leaseName: z.string().min(1).max(253).default('tollgate-controller'),
     identity: z.string().min(1).max(128).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

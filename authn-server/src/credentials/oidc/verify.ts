@@ -13,7 +13,7 @@
  * surface as `KeysUnavailable` from issuer-keys.ts.
  */
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { ACCOUNT_NAME_MAX } from '../../../../common/names.js';
+import { ACCOUNT_NAME_MAX, DNS_LABEL } from '../../../../common/names.js';
 import type { Labels } from '../backend.js';
 import { MAX_TOKEN_BYTES, presentedUserProblem } from '../limits.js';
 import type { IssuerConfig } from './config.js';
@@ -43,7 +43,6 @@ export interface VerifiedToken {
   namespace?: string;
 }
 
-const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 function checkShape(token: string, cfg: IssuerConfig): void {
@@ -121,7 +120,7 @@ function kubernetesIdentity(payload: JWTPayload, cfg: IssuerConfig, labels: Labe
   const k = payload['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown } } | undefined;
   if (k === null || typeof k !== 'object') throw r('not_kubernetes', 'token has no "kubernetes.io" claim');
   const ns = k.namespace;
-  if (typeof ns !== 'string' || ns.length > 63 || !LABEL.test(ns)) throw r('bad_namespace', 'kubernetes.io.namespace is not an RFC 1123 label');
+  if (typeof ns !== 'string' || !DNS_LABEL.test(ns)) throw r('bad_namespace', 'kubernetes.io.namespace is not an RFC 1123 label');
   const sa = k.serviceaccount?.name;
   if (typeof sa !== 'string' || sa.length > 253 || !SUBDOMAIN.test(sa)) throw r('bad_serviceaccount', 'kubernetes.io.serviceaccount.name is not an RFC 1123 subdomain');
   if (payload.sub !== `system:serviceaccount:${ns}:${sa}`) throw r('sub_mismatch', 'sub does not match the kubernetes.io claim (system:serviceaccount:<namespace>:<name>)');
