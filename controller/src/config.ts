@@ -4,18 +4,16 @@
  * one Lease `tollgate-controller` in the pod's namespace.
  */
 import { z } from 'zod';
-import { durationSecondsField as duration, listenField } from '../../common/config-fields.js';
+import { durationSecondsField as duration, httpUrlField, k8sApiUrlField, listenField } from '../../common/config-fields.js';
 import { DNS_LABEL } from '../../common/names.js';
-
-const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
 
 export const ConfigSchema = z
   .object({
     listen: listenField().prefault('0.0.0.0:8080'),
-    k8sApiUrl: httpUrl.optional(),
+    k8sApiUrl: k8sApiUrlField().optional(),
     k8sTokenFile: z.string().min(1).optional(),
     k8sCaFile: z.string().min(1).optional(),
-    authzUrl: httpUrl,
+    authzUrl: httpUrlField(),
     authzTokenFile: z.string().min(1, 'is required'),
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be a registry host[:port]'),
     audience: z.string().min(1).max(512).optional(),

@@ -11,6 +11,7 @@
  *   would let an operator believe a deleted pod's token stops working.
  */
 import { z } from 'zod';
+import { httpUrlField } from '../../../../common/config-fields.js';
 import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
 import { USERNAME_HINT, userNameProblem } from '../limits.js';
@@ -31,7 +32,7 @@ const duration = (max: number) =>
     }
   });
 
-const url = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+const url = httpUrlField();
 
 const JwksSchema = z.union([
   z.object({ discovery: z.literal(true) }).strict(),
