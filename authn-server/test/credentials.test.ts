@@ -92,7 +92,7 @@ describe('credentials', () => {
       ['broken YAML', 'users: [\n', /YAML error: .*line \d/],
       ['an unknown top-level key', 'user: {}\n', /\(top level\).*user/],
       // A plain object would swallow these keys silently.
-      ['a user named __proto__', `users:\n  __proto__:\n    password: "${hash('x')}"\n`, /users\.__proto__: .*not "__proto__"/],
+      ['a user named __proto__', `users:\n  __proto__:\n    password: "${hash('x')}"\n`, /users\.__proto__: "__proto__" is not allowed/],
       ['a label named __proto__', `users:\n  bob:\n    password: "${hash('x')}"\n    labels: {__proto__: [a]}\n`, /users\.bob\.labels\.__proto__/],
     ];
     for (const [what, yaml, message] of invalid) {
