@@ -29,7 +29,7 @@ export function userNameProblem(name: string): string | undefined {
 }
 /** authz refuses longer robot secrets (authz-server/src/robots/schema.ts VerifySchema); a longer one is not a robot secret. */
 export { ROBOT_SECRET_MAX_CHARS } from '../../../common/robot-contract.js';
-/** Longest password of a file user or Secret (a Secret value is at most 4096, k8s-secrets/parse-secret.ts); JWTs may be longer. */
-export const PASSWORD_MAX_CHARS = 4096;
+/** Longest password of a file user or Secret: a Secret value's limit (common/docker-config.ts MAX_VALUE); JWTs may be longer. */
+export { MAX_VALUE as PASSWORD_MAX_CHARS } from '../../../common/docker-config.js';
 /** Request headers authn accepts (Node's default is 16 KiB, too small for a 16 KiB token in base64). */
 export const MAX_HEADER_BYTES = 32 * 1024;
