@@ -5,7 +5,7 @@
 import type { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
-import { durationSecondsField as seconds, k8sApiUrlField, listenField, parsedString as custom } from '../../common/config-fields.js';
+import { durationSecondsField, k8sApiUrlField, listenField, parsedString } from '../../common/config-fields.js';
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
@@ -87,11 +87,12 @@ const ConfigSchema = z.object({
   users: z.string().min(1).optional(),
   htpasswd: z.string().min(1).optional(),
   oidcIssuers: z.string().min(1).optional(),
-  tokenTtlSec: seconds(60, 86400),
-  refreshTtlSec: seconds(60, 366 * 86400),
-  trustProxy: custom(parseCidrs).optional(),
+  // Whole seconds: exp/iat/nbf are NumericDate integers to the registry — a fractional ttl once made every token invalid.
+  tokenTtlSec: durationSecondsField(60, 86400),
+  refreshTtlSec: durationSecondsField(60, 366 * 86400),
+  trustProxy: parsedString(parseCidrs).optional(),
   anonymous: z.boolean(),
-  decisionCacheTtlMs: custom((v) => {
+  decisionCacheTtlMs: parsedString((v) => {
     const ms = Math.round(parseDurationSeconds(v) * 1000);
     if (ms > MAX_DECISION_CACHE_TTL_MS) throw new Error(`"${v}" is above the 1h maximum`);
     return ms;
@@ -107,7 +108,7 @@ const ConfigSchema = z.object({
   k8sApiUrl: k8sApiUrlField().optional(),
   k8sTokenFile: z.string().min(1).optional(),
   k8sCaFile: z.string().min(1).optional(),
-  k8sStaleAfterSec: seconds(5, 600),
+  k8sStaleAfterSec: durationSecondsField(5, 600),
   bcryptWorkers: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
   bcryptQueue: z.coerce.number().int('must be a whole number').min(0).max(100_000).optional(),
   uncachedPerIp: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),

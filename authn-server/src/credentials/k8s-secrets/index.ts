@@ -25,8 +25,6 @@ const K8S_DEFAULTS = { secretName: 'tollgate-registry', accountPrefix: 'namespac
 /** Fixed so credential ids match across replicas and restarts; the id holds no password material anyway. */
 const CREDENTIAL_ID_KEY = 'tollgate k8s-secret credential id v1';
 
-class K8sUnavailable extends Error {}
-
 export interface K8sSecretsOptions {
   conn: ApiConnection;
   secretName?: string;
@@ -67,7 +65,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   informer?.start();
 
   const fromTable = (namespace: string): SecretCredential | null => {
-    if (!informer!.ready()) throw new K8sUnavailable('Kubernetes Secret table not ready (no list yet, or the watch has been broken too long)');
+    if (!informer!.ready()) throw new Error('Kubernetes Secret table not ready (no list yet, or the watch has been broken too long)');
     return informer!.table.get(namespace) ?? null;
   };
   const find = async (namespace: string): Promise<SecretCredential | null> => (getter ? getter.get(namespace) : fromTable(namespace));
