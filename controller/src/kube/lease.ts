@@ -134,8 +134,9 @@ export class LeaderElector {
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
     await this.inflight?.catch(() => undefined);
-    if (!this.leading) return;
-    this.set(false);
+    // Held but not leading: taken by the call that was under way as close() began.
+    if (!this.leading && !this.held) return;
+    if (this.leading) this.set(false);
     // One PUT of the Lease as last written (its resourceVersion is the check): a 409 means someone else wrote
     // it since — nothing of ours to release. Read it only when nothing is held (a renew failed half-way).
     const lease = this.held ?? (await this.readOwn());
