@@ -22,12 +22,14 @@ import { ROOT, tempDir } from '../e2e/harness/procs.js';
 import { startRegistry, type Registry } from '../e2e/harness/registry.js';
 import { Skopeo, type Creds } from '../e2e/harness/skopeo.js';
 import { SERVICE, Stack } from '../e2e/harness/stack.js';
+import { helpIfAsked, numEnv } from './args.js';
 
-const N = Number(process.env.E2E_BENCH_N ?? 100);
-const WARMUP = Number(process.env.E2E_BENCH_WARMUP ?? 10);
-const PROBES = Number(process.env.E2E_BENCH_PROBES ?? 200);
-const COST = Number(process.env.E2E_BENCH_COST ?? 10);
+const N = numEnv('E2E_BENCH_N', 100, { min: 1 });
+const WARMUP = numEnv('E2E_BENCH_WARMUP', 10, { min: 0 });
+const PROBES = numEnv('E2E_BENCH_PROBES', 200, { min: 1 });
+const COST = numEnv('E2E_BENCH_COST', 10, { min: 4, max: 31 });
 const OUT = process.env.E2E_BENCH_OUT ?? join(ROOT, 'bench', 'results', 'e2e.md');
+helpIfAsked('npm run bench:e2e: skopeo pulls through tollgate vs htpasswd vs no auth (environment variables below)');
 
 // --- statistics -------------------------------------------------------------------------------
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);

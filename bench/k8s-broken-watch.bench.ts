@@ -16,9 +16,8 @@ import { createK8sSecretsBackend } from '../authn-server/src/credentials/k8s-sec
 import { helpIfAsked, numArg, strArg } from './args.js';
 
 const SECONDS = numArg('seconds', 30, { min: 1, max: 300 });
-const MODE = strArg('mode', 'empty', 'empty|error-after-200|hang|proxy-hold');
+const MODE = strArg('mode', 'empty', ['empty', 'error-after-200', 'hang', 'proxy-hold']);
 helpIfAsked('node --import tsx bench/k8s-broken-watch.bench.ts [flags]: the Secret informer against a misbehaving watch');
-if (!['empty', 'error-after-200', 'hang', 'proxy-hold'].includes(MODE)) throw new Error(`--mode ${MODE}: not a broken watch`);
 
 const child = spawn(process.execPath, ['--import', 'tsx', resolve(import.meta.dirname, 'k8s-api-child.ts'), '100', MODE], { stdio: ['ignore', 'pipe', 'inherit'] });
 const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();

@@ -31,17 +31,19 @@ import { freePort, Proc, ROOT, waitForHttp } from '../e2e/harness/procs.js';
 import { Skopeo } from '../e2e/harness/skopeo.js';
 import { ISSUER, SERVICE, Stack } from '../e2e/harness/stack.js';
 import { getToken } from '../e2e/harness/token.js';
+import { helpIfAsked, numEnv } from './args.js';
 
-const N = Number(process.env.PROXY_BENCH_N ?? 10);
-const REQUESTS = Number(process.env.PROXY_BENCH_REQUESTS ?? 1000);
-const LAYERS = Number(process.env.PROXY_BENCH_LAYERS ?? 5);
-const LAYER_KB = Number(process.env.PROXY_BENCH_LAYER_KB ?? 4096);
-const BLOB_MB = Number(process.env.PROXY_BENCH_BLOB_MB ?? 1024);
+const N = numEnv('PROXY_BENCH_N', 10, { min: 1 });
+const REQUESTS = numEnv('PROXY_BENCH_REQUESTS', 1000, { min: 1 });
+const LAYERS = numEnv('PROXY_BENCH_LAYERS', 5, { min: 1 });
+const LAYER_KB = numEnv('PROXY_BENCH_LAYER_KB', 4096, { min: 1 });
+const BLOB_MB = numEnv('PROXY_BENCH_BLOB_MB', 1024, { min: 1 });
 /** glibc malloc arenas of the proxy process, as deployed (docs/proxy.md "Memory"); '' leaves it unset. */
 const ARENAS = process.env.PROXY_BENCH_MALLOC_ARENA_MAX ?? '1';
 /** The proxy's --decision-cache-ttl; unset: as started, with authn's default (cache kept current by the change feed). */
 const DECISION_TTL = process.env.PROXY_BENCH_DECISION_CACHE_TTL;
 const OUT = process.env.PROXY_BENCH_OUT ?? join(ROOT, 'bench', 'results', 'proxy.md');
+helpIfAsked('npx tsx bench/proxy.bench.ts: tollgate proxy vs direct vs a bare relay (environment variables below; see the file\'s opening comment)');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const sha = (h: ReturnType<typeof createHash>): string => `sha256:${h.digest('hex')}`;
 

@@ -1,8 +1,9 @@
 /**
  * zod fields the servers' and the controller's configs share (each `src/config.ts` validates once at start,
  * naming the flag): a value parsed by a plain function whose error becomes the field's message, the
- * listen address, and a duration in whole seconds within bounds.
+ * listen address, a duration in whole seconds within bounds, an http(s) URL, and the Kubernetes API URL.
  */
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from './duration.js';
 import { parseListen } from './listen.js';
@@ -34,3 +35,16 @@ export const durationSecondsField = (min: number, max: number) =>
     if (s < min || s > max) throw new Error(`"${v}" must be between ${min}s and ${max}s`);
     return s;
   });
+
+const isHttpUrl = (v: string): boolean => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol);
+/** An http(s) URL (authz, an issuer's JWKS). */
+export const httpUrlField = () => z.string().refine(isHttpUrl, 'must be an http(s) URL');
+
+/** Loopback by name or address: `localhost`, `[::1]`, any IPv4 in 127.0.0.0/8 (not a DNS name such as `127.example.com`). */
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
+/**
+ * The Kubernetes API URL (authn's Secret backend, the controller): http(s), plain http only to loopback —
+ * the service-account bearer token must not cross a network in clear.
+ */
+export const k8sApiUrlField = () =>
+  httpUrlField().refine((v) => !isHttpUrl(v) || new URL(v).protocol === 'https:' || isLoopback(new URL(v).hostname), 'plain http is allowed only to loopback (127.0.0.0/8, ::1, localhost); use https');

@@ -11,7 +11,7 @@
 import { isObject } from './is-object.js';
 
 export const MAX_VALUE = 4096;
-export const MAX_DOCKERCONFIG = 64 * 1024;
+const MAX_DOCKERCONFIG = 64 * 1024;
 
 /** A Secret value that is not a credential; `message` names the key and is safe to log. */
 export class SecretValueRefused extends Error {}

@@ -18,6 +18,11 @@ export const REPOSITORY_NAME = new RegExp(`^(?:(?:${HOST}/)?${COMPONENT}(?:/${CO
 export const REPOSITORY_NAME_MAX = 255;
 /** Longest account (user) name: authn refuses a longer login before any check, authz a longer robot verify/lookup. */
 export const ACCOUNT_NAME_MAX = 256;
+/**
+ * An RFC 1123 label (a Kubernetes namespace, a Secret or robot name part, a Lease namespace): a-z, 0-9 and "-",
+ * at most 63, starting and ending with a letter or digit. Linear: no nested repeats.
+ */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const REPOSITORY_NAME_HINT = 'lowercase components joined by "/", optionally after "host[:port]/"';
 
 /** Why `name` is not a repository name, or undefined when it is one. */

@@ -5,7 +5,7 @@
 import type { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
-import { durationSecondsField as seconds, listenField, parsedString as custom } from '../../common/config-fields.js';
+import { durationSecondsField, k8sApiUrlField, listenField, parsedString } from '../../common/config-fields.js';
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
@@ -72,13 +72,6 @@ export const DEFAULTS = {
   accountFailuresPerHour: '12',
 } as const;
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-/** http(s) URL; plain http only to loopback (a bearer token must not cross a network in clear). */
-const k8sApiUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((v) => {
-  const u = new URL(v);
-  return u.protocol === 'https:' || LOOPBACK.has(u.hostname) || u.hostname.startsWith('127.');
-}, 'plain http is allowed only to loopback (127.0.0.1, ::1, localhost); use https');
-
 const ConfigSchema = z.object({
   listen: listenField(),
   authzUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
@@ -94,11 +87,12 @@ const ConfigSchema = z.object({
   users: z.string().min(1).optional(),
   htpasswd: z.string().min(1).optional(),
   oidcIssuers: z.string().min(1).optional(),
-  tokenTtlSec: seconds(60, 86400),
-  refreshTtlSec: seconds(60, 366 * 86400),
-  trustProxy: custom(parseCidrs).optional(),
+  // Whole seconds: exp/iat/nbf are NumericDate integers to the registry — a fractional ttl once made every token invalid.
+  tokenTtlSec: durationSecondsField(60, 86400),
+  refreshTtlSec: durationSecondsField(60, 366 * 86400),
+  trustProxy: parsedString(parseCidrs).optional(),
   anonymous: z.boolean(),
-  decisionCacheTtlMs: custom((v) => {
+  decisionCacheTtlMs: parsedString((v) => {
     const ms = Math.round(parseDurationSeconds(v) * 1000);
     if (ms > MAX_DECISION_CACHE_TTL_MS) throw new Error(`"${v}" is above the 1h maximum`);
     return ms;
@@ -111,10 +105,10 @@ const ConfigSchema = z.object({
   k8sSecretRegistryHost: z.string().min(1).max(253).optional(),
   k8sAccountPrefix: z.string().max(64).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
   k8sSecretsMode: z.enum(['watch', 'get']),
-  k8sApiUrl: k8sApiUrl.optional(),
+  k8sApiUrl: k8sApiUrlField().optional(),
   k8sTokenFile: z.string().min(1).optional(),
   k8sCaFile: z.string().min(1).optional(),
-  k8sStaleAfterSec: seconds(5, 600),
+  k8sStaleAfterSec: durationSecondsField(5, 600),
   bcryptWorkers: z.coerce.number().int('must be a whole number').min(1).max(64).optional(),
   bcryptQueue: z.coerce.number().int('must be a whole number').min(0).max(100_000).optional(),
   uncachedPerIp: z.coerce.number().int('must be a whole number').min(1).max(1_000_000),

@@ -101,6 +101,21 @@ describe('credential input: sizes and secrets in the wrong field', () => {
     }
   });
 
+  it('a user name with a C1 control (U+0085 or U+009F) is a 400 naming the problem at authn, GET and POST — never a 503 from authz refusing the account', async () => {
+    for (const name of ['bob\u0085', '\u009fbob']) {
+      const calls = authz.requests.length;
+      const get = await request(t.app).get(`/auth?service=${S}&scope=repository:a/b:pull`).set('Authorization', basic(name, 'pw'));
+      assert.equal(get.status, 400, JSON.stringify(get.body));
+      assert.match((get.body as { error_description: string }).error_description, /user name must not contain control characters/);
+      const post = await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: name, password: 'pw', service: S, scope: 'repository:a/b:pull' });
+      assert.equal(post.status, 400, JSON.stringify(post.body));
+      assert.match((post.body as { error_description: string }).error_description, /username must not contain control characters/);
+      assert.equal(authz.requests.length, calls, 'authz is not asked');
+    }
+    // A name authz normalizes to NFC is not refused for its form: it is simply not a user here.
+    await request(t.app).post('/auth').type('form').send({ grant_type: 'password', username: 'e\u0301', password: 'pw', service: S }).expect(401);
+  });
+
   it('a robot secret typed into the POST username field is not logged verbatim', async () => {
     const secret = 'tgr_Qm9vZ2llV29vZ2llQm9vZ2llV29vZ2llQm9vZ2ll';
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';

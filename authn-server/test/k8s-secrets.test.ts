@@ -482,6 +482,9 @@ describe('Kubernetes Secret backend (SIMULATED Kubernetes API server)', () => {
     it('refuses bad values with the flag named', () => {
       assert.throws(() => loadConfig({ ...base, k8sSecrets: true, k8sApiUrl: 'http://10.0.0.1:6443' }, {}), /--k8s-api-url.*loopback/);
       assert.doesNotThrow(() => loadConfig({ ...base, k8sSecrets: true, k8sApiUrl: 'http://127.0.0.1:6443' }, {}));
+      assert.doesNotThrow(() => loadConfig({ ...base, k8sSecrets: true, k8sApiUrl: 'http://127.8.0.1:6443' }, {}));
+      // A DNS name that merely starts like a loopback address is not one.
+      assert.throws(() => loadConfig({ ...base, k8sSecrets: true, k8sApiUrl: 'http://127.example.com:6443' }, {}), /--k8s-api-url.*loopback/);
       assert.throws(() => loadConfig({ ...base, k8sSecrets: true, k8sAccountPrefix: 'ns-' }, {}), /--k8s-account-prefix.*":"/);
       assert.throws(() => loadConfig({ ...base, k8sSecrets: true, k8sSecretsMode: 'poll' }, {}), /--k8s-secrets-mode/);
       assert.throws(() => loadConfig({ ...base, k8sSecrets: true, k8sSecretName: 'Bad_Name' }, {}), /--k8s-secret-name/);

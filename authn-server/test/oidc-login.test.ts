@@ -214,6 +214,10 @@ describe('oidc backend: SIMULATED Kubernetes issuer, JWT logins through the toke
     it('iss not exactly the configured issuer', async () => {
       await refusedWith('k8s', await cluster.mint({ claims: { iss: `${cluster.url}/` } }), 401, 'wrong_issuer', /issuer is not/);
     });
+    it('a sub authz would refuse as an account (C1 control U+0085): 401 bad_subject, never a 503', async () => {
+      const token = await ci.mint({ claims: { sub: 'repo:team-a/app\u0085', repository_owner: 'team-a', 'kubernetes.io': undefined } });
+      await refusedWith('ci', token, 401, 'bad_subject', /sub is not an account name \(must not contain control characters/);
+    });
     it('sub not matching the kubernetes.io claim', async () => {
       await refusedWith('k8s', await cluster.mint({ namespace: 'team-a', claims: { sub: 'system:serviceaccount:team-b:builder' } }), 401, 'sub_mismatch', /sub does not match/);
     });

@@ -7,8 +7,8 @@ import { parsedString } from '../../common/config-fields.js';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
 
-/** An RFC 1123 label: a-z, 0-9 and "-", at most 63, starting and ending with a letter or digit. */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { DNS_LABEL } from '../../common/names.js';
+export { DNS_LABEL };
 
 export const K8sNamespaceSchema = z.string().regex(DNS_LABEL, 'must be a Kubernetes namespace name (RFC 1123 label: a-z, 0-9, "-", at most 63)');
 

@@ -4,17 +4,16 @@
  * one Lease `tollgate-controller` in the pod's namespace.
  */
 import { z } from 'zod';
-import { durationSecondsField as duration, listenField } from '../../common/config-fields.js';
-
-const httpUrl = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+import { durationSecondsField as duration, httpUrlField, k8sApiUrlField, listenField } from '../../common/config-fields.js';
+import { DNS_LABEL } from '../../common/names.js';
 
 export const ConfigSchema = z
   .object({
     listen: listenField().prefault('0.0.0.0:8080'),
-    k8sApiUrl: httpUrl.optional(),
+    k8sApiUrl: k8sApiUrlField().optional(),
     k8sTokenFile: z.string().min(1).optional(),
     k8sCaFile: z.string().min(1).optional(),
-    authzUrl: httpUrl,
+    authzUrl: httpUrlField(),
     authzTokenFile: z.string().min(1, 'is required'),
     registryHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be a registry host[:port]'),
     audience: z.string().min(1).max(512).optional(),
@@ -25,7 +24,7 @@ export const ConfigSchema = z
     workers: z.coerce.number().int().min(1).max(64).default(4),
     resync: duration(10, 86400).default(600),
     leaderElect: z.boolean().default(true),
-    leaseNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a namespace name').default('tollgate'),
+    leaseNamespace: z.string().regex(DNS_LABEL, 'must be a namespace name').default('tollgate'),
     leaseName: z.string().min(1).max(253).default('tollgate-controller'),
     identity: z.string().min(1).max(128).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),

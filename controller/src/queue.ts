@@ -52,6 +52,11 @@ export class WorkQueue {
     this.pump();
   }
 
+  /** When `key`'s delayed reconcile (a rotation, a timed retry, a backoff) is due (ms since epoch), or undefined. */
+  timerAt(key: string): number | undefined {
+    return this.timers.get(key)?.at;
+  }
+
   forget(key: string): void {
     const cur = this.timers.get(key);
     if (cur) clearTimeout(cur.t);

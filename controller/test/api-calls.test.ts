@@ -121,7 +121,7 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
     await c.close();
   });
 
-  it('SIMULATED: a leader renews its Lease with one PUT per renew and no GET; when someone else writes the Lease, the 409 makes it re-read and step down', async () => {
+  it('SIMULATED: a leader renews its Lease with one PUT per renew and no GET, and releases it on close with one PUT; when someone else writes the Lease, the 409 makes it re-read and step down', async () => {
     const c = w.controller({ identity: 'renewer' }, true);
     c.start();
     await waitFor('leader', () => c.leader!.isLeader());
@@ -135,16 +135,25 @@ describe('controller: the API calls it makes (SIMULATED Kubernetes API, real aut
     const steady = leaseCalls(mark);
     assert.ok(steady.length >= 3, `${steady.length} Lease calls`);
     assert.deepEqual(steady.filter((m) => m !== 'PUT'), [], 'renewing is one PUT, no read');
+    // Shutdown hands the held Lease back with one PUT (no read first); a follower can take it at once.
+    const closing = w.sim.requests.length;
+    await c.close();
+    assert.deepEqual(leaseCalls(closing), ['PUT'], 'releasing is one PUT');
+    assert.equal((w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!.spec as { holderIdentity: string }).holderIdentity, '');
+    const c2 = w.controller({ identity: 'renewer' }, true);
+    c2.start();
+    await waitFor('leader again', () => c2.leader!.isLeader());
 
     // Another replica took the Lease (as after this one's lease ran out): the next renew meets 409.
     const lease = w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!;
     const theirs = { ...(lease.spec as object), holderIdentity: 'usurper', renewTime: microTime(Date.now() + 60_000), leaseDurationSeconds: 60 };
     const before = w.sim.requests.length;
     w.sim.store.update('leases', 'tollgate', 'tollgate-controller', { ...lease, spec: theirs }, { status: false, patch: false });
-    await waitFor('steps down', () => !c.leader!.isLeader());
+    await waitFor('steps down', () => !c2.leader!.isLeader());
     assert.deepEqual(leaseCalls(before).slice(0, 2), ['PUT', 'GET'], 'the refused renew, then a fresh read');
     assert.equal((w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!.spec as { holderIdentity: string }).holderIdentity, 'usurper', 'their Lease is not overwritten');
-    await c.close();
+    await c2.close();
+    assert.equal((w.sim.store.get('leases', 'tollgate', 'tollgate-controller')!.spec as { holderIdentity: string }).holderIdentity, 'usurper', 'a follower\'s close releases nothing');
     w.sim.store.remove('leases', 'tollgate', 'tollgate-controller');
   });
 });

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { AuthzClient, AuthzRefused, AuthzUnavailable } from '../src/authz-client.js';
+import { FINALIZER } from '../src/decide/spec.js';
 import { ADMIN, World, waitFor } from './helpers.js';
 
 const refusal = async (p: Promise<unknown>): Promise<AuthzRefused> => {
@@ -22,6 +23,7 @@ describe('controller: authz refusals are permanent, authz trouble is not', funct
     await w.start();
     w.serviceAccount('team_x', 'default');
   });
+  afterEach(() => (w.refuse = undefined));
   after(() => w.stop());
 
   it('the client: 400 on create, rotate, read and delete is AuthzRefused with authz\'s message; 401 and authz down are AuthzUnavailable', async () => {
@@ -56,9 +58,8 @@ describe('controller: authz refusals are permanent, authz trouble is not', funct
     // Two reconciles on creation: the first adds the finalizer, which is a change that brings the second.
     await waitFor('the creation\'s two reconciles', () => c.queue.done >= 2);
     const before = calls();
-    // With backoff (base 100 ms in tests) a retried failure would call authz again several times in this span.
-    await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(calls(), before, 'authz is not asked again while the CR is unchanged');
+    // A retried failure would have a backoff timer scheduled; a decided one has none (and nothing queued).
+    assert.equal(c.queue.timerAt('team_x/ci'), undefined, 'no retry scheduled while the CR is unchanged');
     assert.match(await c.metrics.registry.metrics(), /tollgate_controller_reconciles_total\{result="ok"\} [1-9]/);
     assert.doesNotMatch(await c.metrics.registry.metrics(), /tollgate_controller_reconciles_total\{result="error"\} [1-9]/, 'a decided failure, not an error to back off from');
     const failed = w.events('team_x').filter((e) => e.reason === 'Failed' && e.regarding.name === 'ci');
@@ -71,6 +72,55 @@ describe('controller: authz refusals are permanent, authz trouble is not', funct
     await waitFor('reconciled again after the spec change', () => calls() > before);
     await waitFor('observedGeneration 2', () => w.cr('team_x', 'ci')?.status?.observedGeneration === 2);
     assert.equal(w.ready('team_x', 'ci')?.reason, 'AuthzRefused');
+    await c.close();
+  });
+
+  it('SIMULATED: authz refusing the create withdraws the claim — a same-named robot made later is a Conflict, never adopted (nor deleted with the CR)', async () => {
+    const c = w.controller();
+    c.start();
+    w.refuse = (method, path) => (method === 'POST' && path === '/robots' ? 'namespace team-c has reached its robot limit' : undefined);
+    w.credential('team-c', 'refused', { type: 'Robot' });
+    const cond = await waitFor('AuthzRefused', () => (w.ready('team-c', 'refused')?.reason === 'AuthzRefused' ? w.ready('team-c', 'refused') : undefined));
+    assert.match(cond.message, /answered 400: namespace team-c has reached its robot limit/);
+    assert.equal(w.cr('team-c', 'refused')?.status?.account, undefined, 'the claim is withdrawn');
+    // Someone makes a robot of that name by hand; the CR changes afterwards.
+    w.refuse = undefined;
+    const authz = new AuthzClient(w.authzUrl, () => ADMIN);
+    assert.ok(await authz.create('team-c', 'refused', ['pull']));
+    const cr = w.sim.store.get('registrycredentials', 'team-c', 'refused')!;
+    w.sim.store.update('registrycredentials', 'team-c', 'refused', { ...cr, spec: { type: 'Robot', rotateEvery: '2h' } }, { status: false, patch: false });
+    const conflict = await waitFor('Conflict', () => (w.ready('team-c', 'refused')?.reason === 'Conflict' ? w.ready('team-c', 'refused') : undefined));
+    assert.match(conflict.message, /was not created by this RegistryCredential/);
+    assert.equal(w.secret('team-c', 'refused-registry'), undefined, 'no Secret with an adopted secret');
+    w.sim.store.remove('registrycredentials', 'team-c', 'refused');
+    await waitFor('the CR gone', () => w.cr('team-c', 'refused') === undefined);
+    assert.deepEqual(await authz.find('robot:team-c+refused'), { account: 'robot:team-c+refused', actions: ['pull'] }, 'the hand-made robot is left alone');
+    await c.close();
+  });
+
+  it('SIMULATED: a deletion authz refuses → Ready=False AuthzRefused, the finalizer kept, no retry scheduled; a change to the CR finishes it', async () => {
+    const c = w.controller();
+    c.start();
+    w.credential('team-c', 'gone', { type: 'Robot' });
+    await waitFor('Ready', () => w.ready('team-c', 'gone')?.status === 'True');
+    w.refuse = (method, path) => (method === 'DELETE' && path.startsWith('/robots/') ? 'robot is protected' : undefined);
+    w.sim.store.remove('registrycredentials', 'team-c', 'gone');
+    const cond = await waitFor('AuthzRefused', () => (w.ready('team-c', 'gone')?.reason === 'AuthzRefused' ? w.ready('team-c', 'gone') : undefined));
+    assert.equal(cond.status, 'False');
+    assert.match(cond.message, /authz DELETE \/robots\/… answered 400: robot is protected/);
+    await waitFor('the queue idle', () => c.queue.size === 0);
+    // Only the robot's next rotation (rotateEvery, days away) may still be scheduled: no backoff retry.
+    const at = c.queue.timerAt('team-c/gone');
+    assert.ok(at === undefined || at > Date.now() + 3600_000, `no retry scheduled (a timer at ${at}): not a hot loop`);
+    assert.deepEqual(w.cr('team-c', 'gone')?.metadata.finalizers, [FINALIZER], 'the finalizer is kept');
+    const deletes = w.authzRequests.filter((r) => r.method === 'DELETE' && r.path.includes('team-c%2Bgone')).length;
+    assert.ok(deletes >= 1);
+    // authz allows it again and the CR changes: the deletion completes, the robot is gone.
+    w.refuse = undefined;
+    const cr = w.sim.store.get('registrycredentials', 'team-c', 'gone')!;
+    w.sim.store.update('registrycredentials', 'team-c', 'gone', { ...cr, spec: { type: 'Robot', rotateEvery: '2h' } }, { status: false, patch: false });
+    await waitFor('the CR gone', () => w.cr('team-c', 'gone') === undefined);
+    assert.equal(await new AuthzClient(w.authzUrl, () => ADMIN).find('robot:team-c+gone'), undefined);
     await c.close();
   });
 });

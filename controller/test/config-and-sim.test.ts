@@ -36,6 +36,12 @@ describe('controller configuration', () => {
     assert.throws(() => loadConfig({ ...base, resync: '5s' }, {}), /--resync: "5s" must be between 10s and 86400s/);
     assert.throws(() => loadConfig({ ...base, listen: '8080' }, {}), /--listen: invalid listen address "8080"/);
   });
+  it('--k8s-api-url: plain http only to loopback, as authn\'s (common/config-fields.ts k8sApiUrlField)', () => {
+    assert.throws(() => loadConfig({ ...base, k8sApiUrl: 'http://10.0.0.1:6443' }, {}), /--k8s-api-url: plain http is allowed only to loopback/);
+    assert.throws(() => loadConfig({ ...base, k8sApiUrl: 'http://127.example.com:6443' }, {}), /--k8s-api-url: plain http is allowed only to loopback/);
+    assert.throws(() => loadConfig({ ...base, k8sApiUrl: 'ftp://127.0.0.1' }, {}), /--k8s-api-url: must be an http\(s\) URL/);
+    for (const ok of ['http://127.0.0.1:6443', 'http://127.1.2.3:1', 'http://localhost:8001', 'http://[::1]:6443', 'https://10.0.0.1:6443']) assert.equal(loadConfig({ ...base, k8sApiUrl: ok }, {}).k8sApiUrl, ok);
+  });
   it('the command exits 2 with the flag named and starts nothing', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'tollgate.ts'), 'controller', '--authz-url', 'http://127.0.0.1:1', '--authz-token-file', '/nonexistent'], { encoding: 'utf8', env: { ...process.env, TOLLGATE_CONTROLLER_REGISTRY_HOST: '' } });
     assert.equal(r.status, 2, r.stderr);

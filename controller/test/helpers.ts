@@ -33,6 +33,11 @@ export class World {
   authzUrl = '';
   /** Every request authz received (method and path with query), in order. */
   readonly authzRequests: Array<{ method: string; path: string }> = [];
+  /**
+   * A stricter authz (SIMULATED refusal): when this returns a message for a request, authz's front answers
+   * 400 with it in authz's error shape instead of passing the request on.
+   */
+  refuse: ((method: string, path: string) => string | undefined) | undefined;
   private authzServer: Server | undefined;
   private authzPort = 0;
   private readonly controllers: Controller[] = [];
@@ -50,7 +55,9 @@ export class World {
     const app = createApp({ store: this.store, logger: createLogger({ name: 'authz-test', level: 'silent' }), tokens: { admin: ADMIN, client: CLIENT } });
     this.authzServer = createServer((req, res) => {
       this.authzRequests.push({ method: req.method ?? '', path: req.url ?? '' });
-      app(req, res);
+      const refusal = this.refuse?.(req.method ?? '', req.url ?? '');
+      if (refusal === undefined) return void app(req, res);
+      res.writeHead(400, { 'Content-Type': 'application/json' }).end(JSON.stringify({ error: { code: 'VALIDATION', message: refusal } }));
     });
     await new Promise<void>((r) => this.authzServer!.listen(this.authzPort, '127.0.0.1', r));
     this.authzPort = (this.authzServer.address() as AddressInfo).port;

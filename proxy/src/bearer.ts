@@ -7,7 +7,7 @@
  * Its grant is exactly its `access`: valid until `exp` (--token-ttl), as it would be at the registry.
  */
 import type { KeySet } from '../../authn-server/src/keys/load.js';
-import type { AccessEntry } from '../../authn-server/src/token/issuer.js';
+import { ACCESS_TYP, type AccessEntry } from '../../authn-server/src/token/issuer.js';
 import { verifyOwnJwt } from '../../authn-server/src/token/verify.js';
 
 export interface BearerIdentity {
@@ -38,7 +38,7 @@ function accessOf(claim: unknown): AccessEntry[] | undefined {
  * Signature, key, `iss`, `aud`, `nbf` and `exp` are checked by authn's own verifyOwnJwt, as its refresh grant is.
  */
 export async function verifyBearer(token: string, opts: BearerOptions): Promise<BearerIdentity | { refused: string }> {
-  const r = await verifyOwnJwt(token, { keys: opts.keys, issuer: opts.issuer, audience: opts.service, typ: 'JWT', requiredClaims: ['access'], now: opts.now?.() ?? new Date() });
+  const r = await verifyOwnJwt(token, { keys: opts.keys, issuer: opts.issuer, audience: opts.service, typ: ACCESS_TYP, requiredClaims: ['access'], now: opts.now?.() ?? new Date() });
   if ('refused' in r) return { refused: r.refused };
   const access = accessOf(r.payload.access);
   if (!access) return { refused: 'malformed access claim' };

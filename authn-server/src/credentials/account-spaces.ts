@@ -11,10 +11,10 @@
  * Start-up (and every reload) refuses an overlap in one line naming both owners and the fix; at login an
  * account outside its backend's space is refused, and a refresh lookup asks only the account's owner.
  */
+import { DNS_LABEL } from '../../../common/names.js';
 import { ROBOT_PREFIX } from '../../../common/robots.js';
 
 const SA_PREFIX = 'system:serviceaccount:';
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const LABEL_CHARS = /^[-a-z0-9]*$/;
 
 /** A space of accounts: `fixed` followed by any non-empty text (`any`) or by a namespace name (`label`). */
@@ -51,7 +51,7 @@ export const ROBOT_SPACE: Space = { owner: 'robots', what: `robots ("${ROBOT_PRE
 function inSpace(s: Space, account: string): boolean {
   if (!account.startsWith(s.fixed)) return false;
   const rest = account.slice(s.fixed.length);
-  return s.tail === 'any' ? rest.length > 0 : LABEL.test(rest);
+  return s.tail === 'any' ? rest.length > 0 : DNS_LABEL.test(rest);
 }
 
 /** True when some account is in both spaces (the shorter fixed part must lead the longer, and the tail admit the rest). */

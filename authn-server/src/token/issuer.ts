@@ -59,6 +59,8 @@ export interface IssuerOptions {
   clock?: () => Date;
 }
 
+/** Header `typ` of an access token (what registries expect) and of a refresh token (never accepted as access). */
+export const ACCESS_TYP = 'JWT';
 export const REFRESH_TYP = 'tollgate-refresh+jwt';
 
 // jti: 128 random bits. Drawn from a refilled 4 KiB pool: one randomBytes call per 256 tokens, not per token.
@@ -84,7 +86,7 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
   const refreshAud = `${opts.issuer}/refresh`;
   const encodedHeader = (typ: string): string =>
     b64url(JSON.stringify({ alg: signing.alg, typ, kid: signing.kid, ...(signing.includeX5c && signing.x5c.length ? { x5c: signing.x5c } : {}) }));
-  const headers = { JWT: encodedHeader('JWT'), [REFRESH_TYP]: encodedHeader(REFRESH_TYP) };
+  const headers = { [ACCESS_TYP]: encodedHeader(ACCESS_TYP), [REFRESH_TYP]: encodedHeader(REFRESH_TYP) };
   const keyInput = signing.alg === 'ES256' ? { key: signing.privateKey, dsaEncoding: 'ieee-p1363' as const } : signing.privateKey;
   const signed = batchedSigner((input) => cryptoSign('sha256', input, keyInput));
 
@@ -97,7 +99,7 @@ export function createTokenIssuer(opts: IssuerOptions): TokenIssuer {
   }
 
   return {
-    issueAccess: ({ sub, aud, access }) => sign('JWT', { sub, aud, access }, opts.tokenTtlSec),
+    issueAccess: ({ sub, aud, access }) => sign(ACCESS_TYP, { sub, aud, access }, opts.tokenTtlSec),
     async issueRefresh({ sub, credentialId, notAfter, service }) {
       const ttl = notAfter === undefined ? opts.refreshTtlSec : Math.min(opts.refreshTtlSec, Math.floor(notAfter) - Math.floor(clock().getTime() / 1000));
       if (ttl < 1) return null;

@@ -17,7 +17,7 @@ export interface OwnJwtCheck {
   keys: KeySet;
   issuer: string;
   audience: string;
-  /** The header `typ` this kind of token is signed with (issuer.ts: `JWT` or REFRESH_TYP). */
+  /** The header `typ` this kind of token is signed with (issuer.ts: ACCESS_TYP or REFRESH_TYP). */
   typ: string;
   /** Claims beyond iss/aud/exp that must be present. */
   requiredClaims: string[];

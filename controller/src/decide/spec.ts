@@ -5,6 +5,7 @@
  */
 import { parseDurationSeconds } from '../../../common/duration.js';
 import { isObject } from '../../../common/is-object.js';
+import { DNS_LABEL } from '../../../common/names.js';
 
 export const CR = { group: 'registry.tollgate.dev', version: 'v1alpha1', kind: 'RegistryCredential', plural: 'registrycredentials' } as const;
 export const API_VERSION = `${CR.group}/${CR.version}`;
@@ -13,7 +14,6 @@ export const FINALIZER = 'registry.tollgate.dev/cleanup';
 /** authz's limits (authz-server/src/robots/schema.ts): overlap 0 … 30 d; names are RFC 1123 labels. */
 export const LIMITS = { minRotateEvery: 10, maxOverlap: 30 * 86400, minExpiration: 600, defaultRotateEvery: 86400, defaultExpiration: 3600 } as const;
 
-const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export type RobotSpec = {
   type: 'Robot';
@@ -67,7 +67,7 @@ function secretName(spec: Record<string, unknown>, name: string): string | SpecR
 }
 
 function robotSpec(spec: Record<string, unknown>, ns: string, name: string, policy: SpecPolicy, sn: string, sas: string[]): SpecResult {
-  if (!LABEL.test(name)) return bad('metadata.name', `"${name.slice(0, 80)}" cannot name a robot: use lowercase letters, digits and "-", at most 63`);
+  if (!DNS_LABEL.test(name)) return bad('metadata.name', `"${name.slice(0, 80)}" cannot name a robot: use lowercase letters, digits and "-", at most 63`);
   const actions = spec.actions ?? ['pull'];
   if (!Array.isArray(actions) || actions.length === 0 || actions.some((a) => a !== 'pull' && a !== 'push')) return bad('spec.actions', 'must be a non-empty subset of [pull, push]');
   if (new Set(actions).size !== actions.length) return bad('spec.actions', 'lists an action twice');

@@ -49,9 +49,13 @@ export class LeaderElector {
     const tick = async () => {
       if (this.closed) return;
       try {
-        this.set(await this.tryAcquireOrRenew());
+        this.inflight = this.tryAcquireOrRenew();
+        const leading = await this.inflight;
+        if (!this.closed) this.set(leading);
       } catch (e) {
         this.o.logger.warn({ err: (e as Error).message }, 'controller: lease call failed');
+      } finally {
+        this.inflight = undefined;
       }
       if (!this.closed) this.timer = setTimeout(() => void tick(), this.o.retryMs ?? 2000);
     };
@@ -64,6 +68,8 @@ export class LeaderElector {
   }
 
   private watchdog: NodeJS.Timeout | undefined;
+  /** The acquire/renew call under way: close() lets it finish, so the release PUT carries the latest resourceVersion. */
+  private inflight: Promise<boolean> | undefined;
 
   private set(leading: boolean): void {
     if (leading) this.lastRenew = this.now();
@@ -127,11 +133,23 @@ export class LeaderElector {
     this.closed = true;
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
-    if (!this.leading) return;
-    this.set(false);
-    const { kube, namespace, name } = this.o;
-    const r = await kube.get(paths.lease(namespace, name)).catch(() => undefined);
-    if (r?.status !== 200 || !isObject(r.json) || !isObject(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return;
-    await kube.replace(paths.lease(namespace, name), { ...r.json, spec: { ...r.json.spec, holderIdentity: '', leaseDurationSeconds: 1 } }).catch(() => undefined);
+    await this.inflight?.catch(() => undefined);
+    // Held but not leading: taken by the call that was under way as close() began.
+    if (!this.leading && !this.held) return;
+    if (this.leading) this.set(false);
+    // One PUT of the Lease as last written (its resourceVersion is the check): a 409 means someone else wrote
+    // it since — nothing of ours to release. Read it only when nothing is held (a renew failed half-way).
+    const lease = this.held ?? (await this.readOwn());
+    this.held = undefined;
+    if (!lease) return;
+    const spec = isObject(lease.spec) ? lease.spec : {};
+    await this.o.kube.replace(paths.lease(this.o.namespace, this.o.name), { ...lease, spec: { ...spec, holderIdentity: '', leaseDurationSeconds: 1 } }).catch(() => undefined);
+  }
+
+  /** The Lease if this replica holds it, read afresh; undefined otherwise or when it cannot be read. */
+  private async readOwn(): Promise<Record<string, unknown> | undefined> {
+    const r = await this.o.kube.get(paths.lease(this.o.namespace, this.o.name)).catch(() => undefined);
+    if (r?.status !== 200 || !isObject(r.json) || !isObject(r.json.spec) || r.json.spec.holderIdentity !== this.o.identity) return undefined;
+    return r.json;
   }
 }

@@ -4,12 +4,13 @@
  * - a robot of that name that this CR did not create is never adopted (`Conflict`). "Ours" is proven by
  *   a claim: `status.account` is written *before* the robot is created; a 409 on create adopts the robot
  *   only when the claim was already there from an earlier pass (we created it and lost its secret,
- *   e.g. a crash), otherwise the claim is withdrawn and the CR reports Conflict;
+ *   e.g. a crash), otherwise the claim is withdrawn and the CR reports Conflict; a create authz refuses
+ *   (AuthzRefused) withdraws a claim this pass wrote too;
  * - changed actions: delete and re-create (authz has no update), new secret;
  * - rotation from `status.lastRotation` every `rotateEvery`, the old secret valid `overlap` more;
  *   a Secret that is missing or unreadable gets a fresh secret the same way.
  */
-import { robotAccount } from '../authz-client.js';
+import { AuthzRefused, robotAccount } from '../authz-client.js';
 import type { RobotSpec } from '../decide/spec.js';
 import { parseTime, robotSchedule } from '../decide/schedule.js';
 import { writeStatus } from './cr-writes.js';
@@ -18,6 +19,19 @@ import { Failure, type Credential, type CredentialObject, type ReconcileDeps } f
 async function claim(d: ReconcileDeps, cr: CredentialObject, account: string | undefined): Promise<void> {
   const { account: _drop, ...rest } = cr.status ?? {};
   await writeStatus(d, cr, account === undefined ? rest : { ...rest, account });
+}
+
+/**
+ * Creates the robot. authz refusing the create (permanent) withdraws a claim this pass wrote: a stale claim
+ * would let a later pass adopt — and a deletion remove — a same-named robot someone else makes meanwhile.
+ */
+async function create(d: ReconcileDeps, cr: CredentialObject, claimed: boolean, spec: RobotSpec): Promise<string | undefined> {
+  try {
+    return await d.authz.create(cr.metadata.namespace, cr.metadata.name, spec.actions);
+  } catch (e) {
+    if (!claimed && e instanceof AuthzRefused) await claim(d, cr, undefined);
+    throw e;
+  }
 }
 
 export async function robotCredential(d: ReconcileDeps, cr: CredentialObject, spec: RobotSpec, current: { username: string; password: string } | undefined): Promise<Credential | Failure> {
@@ -33,7 +47,7 @@ export async function robotCredential(d: ReconcileDeps, cr: CredentialObject, sp
   }
   if (!robot) {
     if (!claimed) await claim(d, cr, account);
-    let secret = await d.authz.create(ns, name, spec.actions);
+    let secret = await create(d, cr, claimed, spec);
     if (secret === undefined) {
       if (!claimed) {
         await claim(d, cr, undefined);

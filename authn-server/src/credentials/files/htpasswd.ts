@@ -4,7 +4,7 @@
  * crypt, plain text) rejects the whole file naming the line: a skipped line would lock a user out silently,
  * and rejecting a reload keeps the previous file serving. Users have no labels.
  */
-import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { USERNAME_HINT, userNameProblem } from '../limits.js';
 import { BCRYPT_HASH, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
 
@@ -29,7 +29,7 @@ function parseHtpasswd(text: string): Map<string, UserRecord> {
     if (colon < 0) throw new Error(`${at}: expected "user:hash"`);
     const user = line.slice(0, colon);
     const hash = line.slice(colon + 1).trim();
-    if (!USERNAME.test(user)) throw new Error(`${at}: invalid user name (${USERNAME_HINT})`);
+    if (userNameProblem(user)) throw new Error(`${at}: invalid user name (${USERNAME_HINT})`);
     if (!BCRYPT_HASH.test(hash)) {
       throw new Error(`${at}: user "${user}" has ${hashKind(hash)}; only bcrypt is supported (regenerate with \`htpasswd -B\` or \`tollgate hash-password\`)`);
     }

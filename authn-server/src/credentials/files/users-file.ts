@@ -10,7 +10,7 @@
  * (`users.alice.password: …`); duplicate keys are errors; the file is reloaded when it changes.
  */
 import { z } from 'zod';
-import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { USERNAME_HINT, userNameProblem } from '../limits.js';
 import { parseYamlFile } from '../yaml-file.js';
 import { BCRYPT_HASH, BCRYPT_HINT, createFileBackend, type FileBackend, type FileBackendOptions } from './file-backend.js';
 import type { UserRecord } from './user-table.js';
@@ -37,26 +37,15 @@ const UsersFileSchema = z
       .nullish()
       .superRefine((users, ctx) => {
         for (const name of Object.keys(users ?? {})) {
-          if (!USERNAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: USERNAME_HINT });
+          if (userNameProblem(name)) ctx.addIssue({ code: 'custom', path: [name], message: USERNAME_HINT });
         }
       }),
   })
   .strict();
 
-/** `__proto__` as a user or label name would vanish inside a plain object: refuse it, naming the path. */
-function refuseProtoKeys(data: unknown): void {
-  const own = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-  const users = own(data) ? data.users : undefined;
-  if (!own(users)) return;
-  if (Object.hasOwn(users, '__proto__')) throw new Error(`users.__proto__: ${USERNAME_HINT}, and not "__proto__"`);
-  for (const [name, user] of Object.entries(users)) {
-    if (own(user) && own(user.labels) && Object.hasOwn(user.labels, '__proto__')) throw new Error(`users.${name}.labels.__proto__: "__proto__" is not allowed as a label name`);
-  }
-}
-
 /** Parses users-file text into records; throws with every problem named by path (first ten). */
 function parseUsersFile(text: string): Map<string, UserRecord> {
-  const file = parseYamlFile(text, UsersFileSchema, refuseProtoKeys);
+  const file = parseYamlFile(text, UsersFileSchema);
   const records = new Map<string, UserRecord>();
   for (const [user, u] of Object.entries(file.users ?? {})) records.set(user, { hash: u.password, labels: u.labels });
   return records;

@@ -15,17 +15,15 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../../../common/logger.js';
 import type { AuthnResult, CredentialBackend, Labels } from '../backend.js';
 import { KubeClient, type ApiConnection } from '../../../../common/kube/client.js';
+import { DNS_LABEL } from '../../../../common/names.js';
 import { SecretGetter } from './get-mode.js';
 import { SecretInformer, type InformerOptions } from './informer.js';
 import { createK8sMetrics } from './metrics.js';
 import { matches, type SecretCredential } from './parse-secret.js';
 
-const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const K8S_DEFAULTS = { secretName: 'tollgate-registry', accountPrefix: 'namespace:', mode: 'watch' } as const;
 /** Fixed so credential ids match across replicas and restarts; the id holds no password material anyway. */
 const CREDENTIAL_ID_KEY = 'tollgate k8s-secret credential id v1';
-
-class K8sUnavailable extends Error {}
 
 export interface K8sSecretsOptions {
   conn: ApiConnection;
@@ -67,7 +65,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
   informer?.start();
 
   const fromTable = (namespace: string): SecretCredential | null => {
-    if (!informer!.ready()) throw new K8sUnavailable('Kubernetes Secret table not ready (no list yet, or the watch has been broken too long)');
+    if (!informer!.ready()) throw new Error('Kubernetes Secret table not ready (no list yet, or the watch has been broken too long)');
     return informer!.table.get(namespace) ?? null;
   };
   const find = async (namespace: string): Promise<SecretCredential | null> => (getter ? getter.get(namespace) : fromTable(namespace));
@@ -88,7 +86,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
     accountPrefix: prefix,
     remote: getter !== undefined,
     async authenticate(user: string, password: string): Promise<AuthnResult> {
-      if (!RFC1123_LABEL.test(user)) return { kind: 'no-match' };
+      if (!DNS_LABEL.test(user)) return { kind: 'no-match' };
       const cred = getter ? await getter.get(user) : fromTable(user);
       if (!cred) return { kind: 'no-match' };
       // User name and password in one constant-time compare: which of the two differed does not show.
@@ -98,7 +96,7 @@ export function createK8sSecretsBackend(opts: K8sSecretsOptions): K8sSecretsBack
     async lookup(account: string) {
       if (!account.startsWith(prefix)) return null;
       const namespace = account.slice(prefix.length);
-      if (!RFC1123_LABEL.test(namespace)) return null;
+      if (!DNS_LABEL.test(namespace)) return null;
       const cred = await find(namespace);
       if (!cred || cred.username !== namespace) return null;
       const { credentialId, labels } = identity(cred);

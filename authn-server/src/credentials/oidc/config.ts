@@ -11,9 +11,10 @@
  *   would let an operator believe a deleted pod's token stops working.
  */
 import { z } from 'zod';
+import { httpUrlField } from '../../../../common/config-fields.js';
 import { parseDurationSeconds } from '../../../../common/duration.js';
 import { ROBOT_CREDENTIAL_LABEL } from '../../../../common/robots.js';
-import { USERNAME, USERNAME_HINT } from '../limits.js';
+import { USERNAME_HINT, userNameProblem } from '../limits.js';
 import { parseYamlFile } from '../yaml-file.js';
 
 const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
@@ -31,7 +32,7 @@ const duration = (max: number) =>
     }
   });
 
-const url = z.string().refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http(s) URL');
+const url = httpUrlField();
 
 const JwksSchema = z.union([
   z.object({ discovery: z.literal(true) }).strict(),
@@ -45,7 +46,7 @@ const pointer = z.string().regex(/^(\/([^~/]|~[01])*)+$/, 'must be a JSON Pointe
 const IssuerSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9-]{1,63}$/, 'must match [a-z0-9-]{1,63}'),
-    usernames: z.array(z.string().regex(USERNAME, USERNAME_HINT)).min(1).optional(),
+    usernames: z.array(z.string().refine((u) => !userNameProblem(u), USERNAME_HINT)).min(1).optional(),
     issuer: url,
     audiences: z.array(z.string().min(1).max(512), { error: 'is required: the audiences a token must carry one of' }).min(1, 'must not be empty'),
     jwks: JwksSchema.default({ discovery: true }),
@@ -101,16 +102,9 @@ function cross(issuers: IssuerConfig[]): string[] {
   return problems;
 }
 
-/** A `__proto__` key would vanish inside zod's output (a label silently dropped): refuse it, naming its path. */
-function refuseProtoKeys(v: unknown, path: string[]): void {
-  if (v === null || typeof v !== 'object') return;
-  if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) throw new Error(`${[...path, '__proto__'].join('.')}: "__proto__" is not allowed as a key`);
-  for (const [k, child] of Object.entries(v)) refuseProtoKeys(child, [...path, k]);
-}
-
 /** Parses issuers-file text; throws with every problem named by path (first ten). */
 export function parseIssuersFile(text: string): IssuerConfig[] {
-  const file = parseYamlFile(text, FileSchema, (data) => refuseProtoKeys(data, []));
+  const file = parseYamlFile(text, FileSchema);
   const issuers = file.issuers.map((i) => ({ ...i, usernames: i.usernames ?? [i.name] }));
   const problems = cross(issuers);
   if (problems.length) throw new Error(problems.slice(0, 10).join('; '));

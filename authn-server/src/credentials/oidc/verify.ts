@@ -13,8 +13,9 @@
  * surface as `KeysUnavailable` from issuer-keys.ts.
  */
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { ACCOUNT_NAME_MAX, DNS_LABEL } from '../../../../common/names.js';
 import type { Labels } from '../backend.js';
-import { MAX_TOKEN_BYTES } from '../limits.js';
+import { MAX_TOKEN_BYTES, presentedUserProblem } from '../limits.js';
 import type { IssuerConfig } from './config.js';
 import type { IssuerKeys } from './issuer-keys.js';
 
@@ -42,10 +43,7 @@ export interface VerifiedToken {
   namespace?: string;
 }
 
-const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-// eslint-disable-next-line no-control-regex
-const SUBJECT = /^[^\u0000-\u001f\u007f]{1,256}$/;
 
 function checkShape(token: string, cfg: IssuerConfig): void {
   const bad = (reason: string, msg: string) => new TokenRefused(400, reason, msg);
@@ -122,7 +120,7 @@ function kubernetesIdentity(payload: JWTPayload, cfg: IssuerConfig, labels: Labe
   const k = payload['kubernetes.io'] as { namespace?: unknown; serviceaccount?: { name?: unknown }; pod?: { name?: unknown } } | undefined;
   if (k === null || typeof k !== 'object') throw r('not_kubernetes', 'token has no "kubernetes.io" claim');
   const ns = k.namespace;
-  if (typeof ns !== 'string' || ns.length > 63 || !LABEL.test(ns)) throw r('bad_namespace', 'kubernetes.io.namespace is not an RFC 1123 label');
+  if (typeof ns !== 'string' || !DNS_LABEL.test(ns)) throw r('bad_namespace', 'kubernetes.io.namespace is not an RFC 1123 label');
   const sa = k.serviceaccount?.name;
   if (typeof sa !== 'string' || sa.length > 253 || !SUBDOMAIN.test(sa)) throw r('bad_serviceaccount', 'kubernetes.io.serviceaccount.name is not an RFC 1123 subdomain');
   if (payload.sub !== `system:serviceaccount:${ns}:${sa}`) throw r('sub_mismatch', 'sub does not match the kubernetes.io claim (system:serviceaccount:<namespace>:<name>)');
@@ -157,7 +155,8 @@ export async function verifyToken(token: string, cfg: IssuerConfig, keys: Issuer
     const exp = payload.exp!;
     const iat = payload.iat!;
     if (exp - iat > cfg.maxLifetime) throw new TokenRefused(401, 'too_long_lived', `token lifetime exp − iat is over ${cfg.maxLifetime}s (maxLifetime)`);
-    if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) throw new TokenRefused(401, 'bad_subject', 'sub must be 1-256 characters without control characters');
+    const subProblem = typeof payload.sub !== 'string' || !payload.sub ? 'empty' : presentedUserProblem(payload.sub);
+    if (subProblem) throw new TokenRefused(401, 'bad_subject', `sub is not an account name (${subProblem}; at most ${ACCOUNT_NAME_MAX} characters, no control characters)`);
     const labels: Labels = { issuer: [cfg.name] };
     const namespace = cfg.kubernetes ? kubernetesIdentity(payload, cfg, labels) : undefined;
     claimLabels(payload, cfg, labels);
