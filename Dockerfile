@@ -36,10 +36,10 @@ RUN --mount=type=secret,id=npm_ca \
 
 # ---- runtime: production dependencies, compiled JS, non-root ----
 FROM ${NODE_IMAGE}
-# Smaller V8 young generation (2 MB semi-spaces instead of up to 16): keeps authn-server within
-# 75 MB idle / 100 MB under load; fixed at process start, so it cannot be set from code (docs/authn.md § Hot paths).
+# authn-server's smaller V8 young generation (NODE_OPTIONS=--max-semi-space-size=2) is set where authn runs — its
+# compose service and k8s Deployment — not here, so authz, the proxy and the controller keep node's default
+# (docs/authn.md § Memory).
 ENV NODE_ENV=production \
-    NODE_OPTIONS=--max-semi-space-size=2 \
     TOLLGATE_AUTHZ_LISTEN=0.0.0.0:5001 \
     TOLLGATE_AUTHZ_DB=/data/authz.db \
     TOLLGATE_AUTHN_LISTEN=0.0.0.0:5002

@@ -27,12 +27,13 @@ import { fileURLToPath } from 'node:url';
 import { AuthzStore } from '../authz-server/src/store/decision-cache.js';
 import { SqliteStore } from '../authz-server/src/store/sqlite/index.js';
 import { generateKeyFiles } from '../authn-server/src/keys/generate.js';
+import { AUTHN_NODE_OPTIONS as DEFAULT_AUTHN_NODE_OPTIONS } from '../authn-server/src/node-options.js';
 import { flag, helpIfAsked, numArg, strArg } from './args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const DURATION = numArg('duration', 10);
-/** NODE_OPTIONS for the authn-server processes; default as the Docker image and `npm start` run it (`--authn-node-options=` for none). */
-const AUTHN_NODE_OPTIONS = strArg('authn-node-options', '--max-semi-space-size=2', 'OPTIONS');
+/** NODE_OPTIONS for the authn-server processes; default as compose, k8s and `npm start` run it (`--authn-node-options=` for none). */
+const AUTHN_NODE_OPTIONS = strArg('authn-node-options', DEFAULT_AUTHN_NODE_OPTIONS, 'OPTIONS');
 const CONNECTIONS = numArg('connections', 32);
 const BCRYPT_USERS = numArg('bcrypt-users', 64);
 const WRITE = flag('write', 'save bench/results/authn.md');
@@ -215,7 +216,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
     const afterCached = rssMb(authn.proc.pid!);
 
     const authnDc = await start(authnArgs(['--decision-cache-ttl', '0']), { TOLLGATE_LOG_LEVEL: 'info', NODE_OPTIONS: AUTHN_NODE_OPTIONS });
-    // A cold start under load: sampled from 0.5 s after the start (warm-up included) to the end of its runs.
+    // A cold start under load: sampled from the moment it listens (warm-up included) to the end of its runs.
     const coldHighest = sampleRss(authnDc.proc.pid!);
     await new Promise((r) => setTimeout(r, 500));
     const idleDc = rssMb(authnDc.proc.pid!);
@@ -289,7 +290,7 @@ const s = app.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'li
       `  without the cache ${cpu(dcRow)} µs (**${x(bareRow.cpuUs ?? 0, cpu(dcRow))}×**). One /authorized call (row 2 minus row 1) costs ${callUs} µs: ${(floorRow.cpuUs ?? 0) - (bareRow.cpuUs ?? 0)} µs in the caller, ${(floorRow.authzUs ?? 0) - (bareRow.authzUs ?? 0)} µs in authz-server.`,
       `- authn-server RSS (target ≤ 75 MB idle, ≤ 100 MB peak under load): idle ${idleSettled.rss} MB (${IDLE_SETTLE_MS / 1000} s after start; ${idle.rss} MB at 0.5 s, while the bcrypt thread that made the dummy hashes still runs);`,
       `  highest RSS sampled every 50 ms during the cached 32-connection runs ${Math.max(cached.maxRss ?? 0, cached4.maxRss ?? 0)} MB (1 scope ${cached.maxRss}, 4 scopes ${cached4.maxRss}); after them ${afterCached.rss} MB, peak since start (VmHWM, includes the warm-up's bcrypt thread) ${afterCached.peak} MB;`,
-      `  after the uncached bcrypt logins too ${mem.rss} MB (peak ${mem.peak} MB). \`--decision-cache-ttl 0\` process, loaded 0.5 s after its start (its bcrypt thread still running): idle ${idleDc.rss} MB, highest sampled from its start to the end of its runs ${coldPeak} MB, after them ${memDc.rss} MB, peak ${memDc.peak} MB.`,
+      `  after the uncached bcrypt logins too ${mem.rss} MB (peak ${mem.peak} MB). \`--decision-cache-ttl 0\` process, loaded 0.5 s after it listens (its bcrypt thread still running): idle ${idleDc.rss} MB, highest sampled from then to the end of its runs ${coldPeak} MB, after them ${memDc.rss} MB, peak ${memDc.peak} MB.`,
       '',
       '| uncached login | first logins/s | p50 ms | p99 ms | errors |',
       '|---|---:|---:|---:|---:|',

@@ -15,7 +15,10 @@ export interface LruOptions<K, V> {
   /** With `sizeOf`: the total the entries may weigh (an entry heavier than this alone is not stored). */
   maxBytes?: number;
   sizeOf?: (value: V, key: K) => number;
-  /** An entry's life from `set` (0 or absent: until evicted), unless `set` gives its own. */
+  /**
+   * An entry's life from `set`, unless `set` gives its own; 0 or absent: until evicted. (A life of 0 given to `set`
+   * means the opposite: already over, nothing stored.)
+   */
   ttlMs?: number;
   /** Milliseconds on a clock that does not go back (tests inject one). */
   now?: () => number;
@@ -24,7 +27,7 @@ export interface LruOptions<K, V> {
 interface Slot<V> {
   value: V;
   size: number;
-  /** Epoch ms at which the entry ends (Infinity: never). */
+  /** When the entry ends, on the cache's clock (Infinity: never). */
   ends: number;
 }
 

@@ -16,7 +16,7 @@ import { children } from '../../common/http-metrics.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { clientIpResolver } from './request/client-ip.js';
 import { healthRoutes } from './routes/health.js';
-import { TOKEN_PATHS, tokenRoutes } from './routes/token.js';
+import { tokenRoutes } from './routes/token.js';
 import { withFastTokenGet } from './routes/token-fast.js';
 import type { AccountGuard } from './throttle/account-guard.js';
 import { PairQueue } from './throttle/pair-queue.js';

@@ -69,12 +69,26 @@ describe('Lru (common/lru.ts)', () => {
   });
 
   it('without an injected clock, time is monotonic (performance.now), not the wall clock', () => {
+    // The wall clock is stubbed before the cache exists, so a cache that kept Date.now would see every jump.
     const realNow = Date.now;
-    const lru = new Lru<string, number>({ maxEntries: 10, ttlMs: 60_000 });
-    lru.set('a', 1);
+    let jump = 0;
+    Date.now = () => realNow() + jump;
     try {
-      Date.now = () => realNow() + 3_600_000; // the wall clock jumps an hour
-      assert.equal(lru.get('a'), 1, 'a wall-clock jump does not end the entry');
+      const lru = new Lru<string, number>({ maxEntries: 10, ttlMs: 60_000 });
+      lru.set('a', 1);
+      jump = 3_600_000; // stepped an hour forward: the entry has not lived a minute
+      assert.equal(lru.get('a'), 1, 'a forward step does not end the entry');
+      jump = -3_600_000;
+      lru.set('b', 2);
+      jump = 0; // stepped back: b must not live an hour longer
+      assert.equal(lru.get('b'), 2);
+      const realPerf = performance.now.bind(performance);
+      performance.now = () => realPerf() + 61_000;
+      try {
+        assert.equal(lru.get('b'), undefined, 'a minute on the monotonic clock ends it');
+      } finally {
+        performance.now = realPerf;
+      }
     } finally {
       Date.now = realNow;
     }

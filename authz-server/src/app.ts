@@ -25,7 +25,6 @@ import { changeRoutes, CHANGES_PATH } from './routes/changes.js';
 import { healthRoutes } from './routes/health.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { robotRoutes } from './robots/routes.js';
-import type { RobotStore } from './robots/store.js';
 import { stateRoutes } from './routes/state.js';
 import { principalResolver } from './tokens/resolve.js';
 import { tokenRoutes } from './tokens/routes.js';
@@ -36,8 +35,6 @@ export interface AppDeps {
   tokens: Tokens;
   clock?: () => Date;
   metrics?: Metrics;
-  /** Robot accounts; default: the engine's own (`store.engine.robots`, same database). */
-  robots?: RobotStore;
   /**
    * The web console at /ui/ (console/); assets from dist/console by default. Sign-in (the admin token or a
    * scoped API token) always goes through the app's one resolver, so it is not an option here.
@@ -86,7 +83,8 @@ export function createApp(deps: AppDeps): AuthzApp {
     });
     next();
   });
-  const robots = deps.robots ?? deps.store.engine.robots;
+  // Robot accounts live in the store's own database (export and import write them in its transactions).
+  const robots = deps.store.engine.robots;
   const consoleOpts: ConsoleOptions = { assetsDir: defaultAssetsDir(), ...deps.console, resolver: consoleTokenResolver(deps.tokens, principals) };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
   app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));

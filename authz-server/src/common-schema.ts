@@ -3,12 +3,10 @@
  * namespace name (robots; the namespace an API token binds in) and a bounded duration (a robot's ttl and
  * overlap, an API token's ttl).
  */
-import { parsedString } from '../../common/config-fields.js';
 import { z } from 'zod';
+import { parsedString } from '../../common/config-fields.js';
 import { parseDurationSeconds } from '../../common/duration.js';
-
 import { DNS_LABEL } from '../../common/names.js';
-export { DNS_LABEL };
 
 export const K8sNamespaceSchema = z.string().regex(DNS_LABEL, 'must be a Kubernetes namespace name (RFC 1123 label: a-z, 0-9, "-", at most 63)');
 

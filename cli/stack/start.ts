@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { readSecretFile } from '../../common/secret.js';
 import { logTail, signalAllSync, spawnChild, stopAll, waitReady, type Child } from './children.js';
 import { bundleHasCert, dataPaths, prepareData, selfCommand, writeRegistryConfig, type DemoCreds } from './setup.js';
+import { AUTHN_NODE_OPTIONS } from '../../authn-server/src/node-options.js';
 
 export interface StartOptions {
   data: string;
@@ -163,7 +164,7 @@ export async function start(opts: StartOptions): Promise<void> {
     const authnUrl = `http://${host}:${ports.authn}`;
     const authn = spawnChild('authn-server', self.cmd, [...self.args, 'authn', 'serve', '--listen', `${host}:${ports.authn}`, '--authz-url', authzUrl,
       '--authz-token-file', p.clientToken, '--issuer', ISSUER, '--service', SERVICE, '--key', p.key, '--cert', p.cert, '--users', p.users,
-      '--metrics-token-file', p.metricsToken], `${p.logs}/authn.log`);
+      '--metrics-token-file', p.metricsToken], `${p.logs}/authn.log`, { NODE_OPTIONS: [process.env.NODE_OPTIONS, AUTHN_NODE_OPTIONS].filter(Boolean).join(' ') });
     watch(authn);
     await waitReady(authn, `${authnUrl}/readyz`, [200]);
 

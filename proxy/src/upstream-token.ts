@@ -14,7 +14,8 @@ export interface UpstreamTokens {
 
 export function upstreamTokens(issuer: TokenIssuer, service: string, tokenTtlSec: number, max = 10_000): UpstreamTokens {
   const ttl = Math.min(60, Math.floor(tokenTtlSec / 5)) * 1000;
-  const cache = new Lru<string, string>({ maxEntries: max, ttlMs: ttl });
+  // The wall clock: the registry checks the token's exp against its date.
+  const cache = new Lru<string, string>({ maxEntries: max, ttlMs: ttl, now: Date.now });
   return {
     async tokenFor(account, access) {
       const key = JSON.stringify([account, access]);

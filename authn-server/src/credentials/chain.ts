@@ -56,7 +56,7 @@ export interface CredentialOptions {
   /** TTL of the in-memory cache of successful bcrypt verifications (ms). Default 60 000; 0 disables it. */
   cacheTtlMs?: number;
   logger: Logger;
-  /** Most cached successes kept (oldest evicted first). Default 10 000. */
+  /** Most cached successes kept (least recently used evicted first). Default 10 000. */
   cacheMaxEntries?: number;
   /** File change detection (directory watch + periodic stat). */
   watch?: WatchOptions;

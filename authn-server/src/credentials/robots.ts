@@ -34,8 +34,9 @@ export interface RobotsBackendOptions {
 
 interface Entry {
   account: string;
-  generation: string | undefined;
   result: AuthnResult;
+  /** The secret's not_after on the wall clock (ms; Infinity: none): a date, checked against the date. */
+  until: number;
 }
 
 const labelsOf = (account: string): Labels => ({ namespace: [account.slice(ROBOT_PREFIX.length).split('+')[0] ?? ''], [ROBOT_CREDENTIAL_LABEL]: [ROBOT_CREDENTIAL_VALUE] });
@@ -45,7 +46,7 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
   const ttl = opts.cacheTtlMs ?? 0;
   const feed = ttl > 0 ? opts.feed : undefined;
   const key = newLoginKeySecret();
-  // An entry ends at the first of `ttl` and the secret's not_after (tests inject the clock).
+  // An entry ends after `ttl` (the cache's clock) or at the secret's not_after (a wall-clock date), the first.
   const cache = new Lru<string, Entry>({ maxEntries: opts.maxEntries ?? 10_000, ...(opts.now ? { now: opts.now } : {}) });
   feed?.subscribe((c) => {
     if (c === null || c.kind === 'import') return cache.clear();
@@ -54,13 +55,13 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
     for (const [k, e] of cache.entries()) if (e.account === c.subject) cache.delete(k);
   });
 
-  async function verify(user: string, password: string): Promise<{ result: AuthnResult; generation?: string | undefined; until: number }> {
+  async function verify(user: string, password: string): Promise<{ result: AuthnResult; until: number }> {
     const reply = RobotVerifyReplySchema.safeParse(await opts.client.call(ROBOT_VERIFY_PATH, { account: user, secret: password }));
     if (!reply.success) throw new Error(`authz ${ROBOT_VERIFY_PATH} answered an unexpected body`);
     const r = reply.data;
     if (!r.valid) return { result: { kind: 'wrong-password' }, until: 0 };
     const result: AuthnResult = { kind: 'ok', labels: labelsOf(user), credentialId: r.credential_id, ...(r.not_after !== null ? { notAfter: r.not_after } : {}) };
-    return { result, generation: r.generation, until: r.not_after !== null ? r.not_after * 1000 : Infinity };
+    return { result, until: r.not_after !== null ? r.not_after * 1000 : Infinity };
   }
 
   return {
@@ -73,7 +74,7 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
       }
       const ck = loginKey(key, user, password);
       const hit = cache.get(ck);
-      if (hit) {
+      if (hit && hit.until > now()) {
         opts.onLookup?.('hit');
         return hit.result;
       }
@@ -81,7 +82,7 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
       const { epoch, rev } = feed;
       const out = await verify(user, password);
       if (out.result.kind === 'ok' && feed.epoch === epoch && feed.rev === rev && feed.trusted()) {
-        cache.set(ck, { account: user, generation: out.generation, result: out.result }, Math.min(ttl, out.until - now()));
+        cache.set(ck, { account: user, result: out.result, until: out.until }, Math.min(ttl, out.until - now()));
       }
       return out.result;
     },

@@ -4,7 +4,8 @@
  * Basic splits on the first one; PROTOCOL.md §10) nor anything a glob or log would misread.
  */
 import { z } from 'zod';
-import { DNS_LABEL, durationIn, K8sNamespaceSchema } from '../common-schema.js';
+import { DNS_LABEL } from '../../../common/names.js';
+import { durationIn, K8sNamespaceSchema } from '../common-schema.js';
 import { ROBOT_ACTIONS, type RobotAction } from './actions.js';
 
 export { ROBOT_PREFIX } from '../../../common/robots.js';

@@ -66,7 +66,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const log = opts.logger.child({ backend: 'oidc' });
   const cacheTtlMs = opts.cacheTtlMs ?? 60_000;
   const cacheMax = Math.max(1, opts.cacheMaxEntries ?? 10_000);
-  // A verified token, until the first of the cache TTL and its own exp.
+  // A verified token, until the first of the cache TTL (the cache's clock) and its own exp (the wall clock).
   const cache = new Lru<string, VerifiedToken>({ maxEntries: cacheMax, ...(opts.now ? { now: opts.now } : {}) });
   const inflight = new Map<string, Promise<VerifiedToken>>();
   let byName = new Map<string, Issuer>();
@@ -109,7 +109,8 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
     const key = `${issuer.cfg.name}\0${createHash('sha256').update(token).digest('base64url')}`;
     const t = now();
     const hit = cache.get(key);
-    if (hit) return { v: hit, cached: true };
+    // exp is a date: checked against the date (the cache's own clock does not follow wall-clock steps).
+    if (hit && hit.exp * 1000 > t) return { v: hit, cached: true };
     let pending = inflight.get(key);
     // A login joining another's verification counts as cached: it did not verify.
     const joined = pending !== undefined;
