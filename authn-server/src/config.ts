@@ -5,7 +5,7 @@
 import type { BlockList } from 'node:net';
 import { z } from 'zod';
 import { parseDurationSeconds } from '../../common/duration.js';
-import { durationSecondsField, k8sApiUrlField, listenField, parsedString } from '../../common/config-fields.js';
+import { durationSecondsField, httpUrlField, k8sApiUrlField, listenField, parsedString } from '../../common/config-fields.js';
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
@@ -74,7 +74,7 @@ export const DEFAULTS = {
 
 const ConfigSchema = z.object({
   listen: listenField(),
-  authzUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+  authzUrl: httpUrlField(),
   authzToken: z.string().min(1).optional(),
   metricsToken: z.string().regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces (it is sent as "Authorization: Bearer <token>")').optional(),
   issuer: z.string().min(1, 'must not be empty').max(256),

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { httpUrlField, parsedString } from '../../common/config-fields.js';
 import { parseDurationSeconds } from '../../common/duration.js';
 import { readSecretFile } from '../../common/secret.js';
 import { loadConfig, type Config as AuthnConfig, type ServeFlags } from '../../authn-server/src/config.js';
@@ -36,21 +37,17 @@ export interface ProxyConfig {
 }
 
 const Schema = z.object({
-  upstream: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine((v) => {
+  upstream: httpUrlField().refine((v) => {
+    if (!URL.canParse(v)) return true; // httpUrlField names that problem (zod runs every refine)
     const u = new URL(v);
     return (u.pathname === '/' || u.pathname === '') && !u.search && !u.username && !u.password;
   }, 'must be the registry origin only (scheme://host:port, no path, query or credentials — use --upstream-auth-file)'),
   mode: z.enum(['token', 'plain']),
   tokenRealm: z.url({ protocol: /^https?$/, error: 'must be the http(s) URL of authn\'s token endpoint (…/auth)' }).optional(),
-  upstreamTimeoutMs: z.string().transform((v, ctx) => {
-    try {
-      const s = parseDurationSeconds(v);
-      if (s < 1 || s > 600) throw new Error(`"${v}" must be between 1s and 600s`);
-      return Math.round(s * 1000);
-    } catch (e) {
-      ctx.addIssue({ code: 'custom', message: (e as Error).message });
-      return z.NEVER;
-    }
+  upstreamTimeoutMs: parsedString((v) => {
+    const s = parseDurationSeconds(v);
+    if (s < 1 || s > 600) throw new Error(`"${v}" must be between 1s and 600s`);
+    return Math.round(s * 1000);
   }),
 });
 

@@ -21,6 +21,8 @@ describe('proxy: configuration', () => {
   const refused: Array<[string, Partial<ProxyFlags>, Record<string, string>, RegExp]> = [
     ['no upstream', { upstream: undefined }, {}, /--upstream \/ TOLLGATE_PROXY_UPSTREAM: is required/],
     ['an upstream with a path', { upstream: 'http://r:5000/v2' }, {}, /--upstream.*origin only/],
+    ['an upstream that is not a URL', { upstream: 'registry:5000 please' }, {}, /--upstream.*must be an http\(s\) URL/],
+    ['an upstream that is not http(s)', { upstream: 'ftp://r:5000' }, {}, /--upstream.*must be an http\(s\) URL/],
     ['an upstream with credentials in the URL', { upstream: 'http://u:p@r:5000' }, {}, /--upstream.*origin only/],
     ['an unknown mode', { mode: 'mirror' }, {}, /--mode \/ TOLLGATE_PROXY_MODE/],
     ['plain mode without a token realm', { mode: 'plain' }, {}, /--token-realm .*required with --mode plain/],
