@@ -20,7 +20,7 @@ export interface LruOptions<K, V> {
    * means the opposite: already over, nothing stored.)
    */
   ttlMs?: number;
-  /** Milliseconds on a clock that does not go back (tests inject one). */
+  /** The clock entries are timed by, in ms: by default performance.now(), which does not go back (tests inject one). */
   now?: () => number;
 }
 
