@@ -83,11 +83,11 @@ export function createApp(deps: AppDeps): AuthzApp {
     });
     next();
   });
-  // Robot accounts live in the store's own database (export and import write them in its transactions).
+  // Robot accounts live in the store's own database: an import writes them in the transaction that writes roles and bindings.
   const robots = deps.store.engine.robots;
   const consoleOpts: ConsoleOptions = { assetsDir: defaultAssetsDir(), ...deps.console, resolver: consoleTokenResolver(deps.tokens, principals) };
   app.use('/ui', consoleRoutes({ ...ctx, robots }, consoleOpts));
-  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes(ctx), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
+  app.use(changeRoutes(ctx), decisionRoutes({ ...ctx, robots }), healthRoutes(ctx), openApiRoutes(), roleRoutes(ctx), bindingRoutes(ctx), stateRoutes({ ...ctx, robots }), robotRoutes({ ...ctx, robots }), tokenRoutes(ctx));
   app.use(notFound);
   app.use(errorMiddleware(deps.logger));
   const listener = withFastAuthorized({ store: deps.store, metrics, clock: ctx.clock, robots, logger: deps.logger, tokens: deps.tokens }, app);

@@ -86,7 +86,7 @@ export function Robots({ registryHost }: { registryHost: string | null }) {
       {creating ? <NewRobot onCreated={show} /> : null}
       {rotating ? <Rotate account={rotating} onRotated={show} onCancel={() => setRotating(null)} /> : null}
       {deleting ? (
-        <Confirm label={`Delete ${deleting}`} confirm="Confirm delete" errorId="delete-robot-error" onConfirm={() => api.deleteRobot(deleting).then(() => (setDeleting(null), void load()))} onCancel={() => setDeleting(null)}>
+        <Confirm key={deleting} label={`Delete ${deleting}`} confirm="Confirm delete" errorId="delete-robot-error" onConfirm={() => api.deleteRobot(deleting).then(() => (setDeleting(null), void load()))} onCancel={() => setDeleting(null)}>
           Delete {deleting}? Its secret stops working at once, for everyone using it.
         </Confirm>
       ) : null}

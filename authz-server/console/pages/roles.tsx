@@ -90,7 +90,7 @@ export function Roles() {
         New role
       </button>
       {creating ? <NewRole onDone={done} /> : null}
-      {deleting ? <DeleteRole role={deleting} onDone={done} onCancel={() => setDeleting(null)} /> : null}
+      {deleting ? <DeleteRole key={deleting} role={deleting} onDone={done} onCancel={() => setDeleting(null)} /> : null}
       <ErrorText id="roles-error" error={error} />
       <DataTable
         rows={roles}

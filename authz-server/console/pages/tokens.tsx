@@ -66,7 +66,7 @@ export function Tokens({ admin }: { admin: boolean }) {
       ) : null}
       {creating ? <NewToken onCreated={(t) => (setCreated(t), setCreating(false), void load())} /> : null}
       {revoking ? (
-        <Confirm label={`Revoke ${revoking}`} confirm="Confirm revoke" errorId="revoke-token-error" onConfirm={() => api.revokeToken(revoking).then(() => (setRevoking(null), void load()))} onCancel={() => setRevoking(null)}>
+        <Confirm key={revoking} label={`Revoke ${revoking}`} confirm="Confirm revoke" errorId="revoke-token-error" onConfirm={() => api.revokeToken(revoking).then(() => (setRevoking(null), void load()))} onCancel={() => setRevoking(null)}>
           Revoke {revoking}? Requests and console sessions using it are refused from their next call, on every replica.
         </Confirm>
       ) : null}

@@ -5,11 +5,13 @@
 import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { finishTimer } from '../../../common/http-metrics.js';
+import { children, finishTimer } from '../../../common/http-metrics.js';
 
 export interface Metrics {
   registry: Registry;
   decisions: Counter<'result'>;
+  /** The decisions counter's child for a result, made once (no label object hashed per decision). */
+  decided: (result: 'allowed' | 'denied') => Counter.Internal;
   middleware: RequestHandler;
   /** Times one request outside express (the `/authorized` fast path) under the given route label. */
   timeRequest(method: string, route: string, res: ServerResponse): void;
@@ -41,5 +43,6 @@ export function createMetrics(counts?: { roles: () => Promise<number>; bindings:
     timeUntilFinish(res, () => ({ method: req.method, route: String((req.route as { path?: string } | undefined)?.path ?? 'unmatched') }));
     next();
   };
-  return { registry, decisions, middleware, timeRequest: (method, route, res) => timeUntilFinish(res, () => ({ method, route })) };
+  const decided = children((result) => decisions.labels(result));
+  return { registry, decisions, decided, middleware, timeRequest: (method, route, res) => timeUntilFinish(res, () => ({ method, route })) };
 }

@@ -35,7 +35,7 @@ export function decideRequestSync(ctx: DecideDeps, body: unknown): Decided | Pro
 }
 
 function counted(ctx: DecideDeps, out: AuthorizedResponse): Decided {
-  ctx.metrics.decisions.inc({ result: out.allowed ? 'allowed' : 'denied' });
+  ctx.metrics.decided(out.allowed ? 'allowed' : 'denied').inc();
   return { status: out.allowed ? 200 : 403, out };
 }
 

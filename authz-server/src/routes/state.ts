@@ -7,11 +7,11 @@ import { adminOnly } from '../auth/guard.js';
 import { AuthzError, parseBody } from '../errors.js';
 import { exportState, importState, StateSchema } from '../store/state.js';
 import { exportRobots, prepareRobotsImport } from '../robots/state.js';
+import type { RobotStore } from '../robots/store.js';
 import { importBody, type RouteContext } from './context.js';
 
-export function stateRoutes(ctx: RouteContext): Router {
-  // The engine's own robots: the import writes them in the transaction that writes roles and bindings.
-  const robots = ctx.store.engine.robots;
+export function stateRoutes(ctx: RouteContext & { robots: RobotStore }): Router {
+  const { robots } = ctx;
   const r = Router();
   r.get('/export', ctx.admin, adminOnly('export'), async (_req, res) => {
     res.json({ ...(await exportState(ctx.store, ctx.clock())), robots: await exportRobots(robots) });
