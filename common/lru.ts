@@ -79,8 +79,8 @@ export class Lru<K, V> {
     this.map.set(key, { value, size, ends: life > 0 ? this.now() + life : Infinity });
     this.weight += size;
     // The Map iterates oldest first: evict from the front until both bounds hold.
-    for (const [k, slot] of this.map) {
-      if (this.map.size <= this.maxEntries && this.weight <= this.maxBytes) break;
+    while (this.map.size > this.maxEntries || this.weight > this.maxBytes) {
+      const [k, slot] = this.map.entries().next().value!;
       this.drop(k, slot);
     }
   }

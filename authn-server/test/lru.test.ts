@@ -108,9 +108,11 @@ describe('Lru (common/lru.ts)', () => {
 
   it('allocates nothing for its bound: a 50,000-entry cache costs what it stores', () => {
     // lru-cache preallocated ~2.2 MB for this bound (heap snapshot); here the empty cache is one Map.
-    const before = process.memoryUsage().heapUsed;
+    // Typed arrays (lru-cache's index, TTL and size arrays) count in arrayBuffers, not heapUsed.
+    const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    const before = used();
     const caches = Array.from({ length: 20 }, () => new Lru<string, number>({ maxEntries: 50_000, maxBytes: 16 << 20, ttlMs: 60_000 }));
-    const grew = process.memoryUsage().heapUsed - before;
+    const grew = used() - before;
     assert.equal(caches.length, 20);
     assert.ok(grew < 2 * 1024 * 1024, `20 empty caches grew the heap by ${(grew / 1048576).toFixed(1)} MB (lru-cache: ~44 MB)`);
   });

@@ -13,7 +13,7 @@ export class RecentLogins {
   private readonly seen: Lru<string, true>;
 
   constructor(ttlMs = 60_000, max = 10_000, now?: () => number) {
-    this.seen = new Lru({ maxEntries: max, ttlMs, ...(now ? { now } : {}) });
+    this.seen = new Lru({ maxEntries: max, ttlMs, now });
   }
 
   private id(user: string, password: string): string {

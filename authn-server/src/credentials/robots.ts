@@ -47,7 +47,7 @@ export function createRobotsBackend(opts: RobotsBackendOptions): CredentialBacke
   const feed = ttl > 0 ? opts.feed : undefined;
   const key = newLoginKeySecret();
   // An entry ends after `ttl` (the cache's clock) or at the secret's not_after (a wall-clock date), the first.
-  const cache = new Lru<string, Entry>({ maxEntries: opts.maxEntries ?? 10_000, ...(opts.now ? { now: opts.now } : {}) });
+  const cache = new Lru<string, Entry>({ maxEntries: opts.maxEntries ?? 10_000, now: opts.now });
   feed?.subscribe((c) => {
     if (c === null || c.kind === 'import') return cache.clear();
     if (c.kind !== 'robot' || c.subject === null) return;

@@ -5,7 +5,7 @@
  */
 import { AuthnError } from '../errors.js';
 
-export const MAX_FIELDS = 256;
+const MAX_FIELDS = 256;
 export type Fields = Map<string, string[]>;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -61,7 +61,7 @@ export interface IssuerOptions {
 
 /** Header `typ` of an access token (what registries expect) and of a refresh token (never accepted as access). */
 export const ACCESS_TYP = 'JWT';
-export const REFRESH_TYP = 'tollgate-refresh+jwt';
+const REFRESH_TYP = 'tollgate-refresh+jwt';
 
 // jti: 128 random bits. Drawn from a refilled 4 KiB pool: one randomBytes call per 256 tokens, not per token.
 let pool = Buffer.alloc(0);

@@ -53,7 +53,7 @@ export class PasswordVerifier {
 
   constructor(opts: VerifierOptions = {}) {
     this.ttlMs = opts.ttlMs ?? VERIFIER_DEFAULTS.ttlMs;
-    this.cache = new Lru({ maxEntries: opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries, ttlMs: this.ttlMs, ...(opts.now ? { now: opts.now } : {}) });
+    this.cache = new Lru({ maxEntries: opts.maxEntries ?? VERIFIER_DEFAULTS.maxEntries, ttlMs: this.ttlMs, now: opts.now });
     this.compareFn = opts.compare ?? ((password, hash) => bcrypt.compare(password, hash));
     this.hashFn = opts.hash ?? ((password, cost) => bcrypt.hash(password, cost));
     this.budget = opts.budget;

@@ -64,7 +64,7 @@ export class SecretGetter {
 
   constructor(opts: GetterOptions) {
     this.o = { ...GETTER_DEFAULTS, now: Date.now, ...opts };
-    this.cache = new Lru({ maxEntries: this.o.maxEntries, ...(opts.now ? { now: opts.now } : {}) });
+    this.cache = new Lru({ maxEntries: this.o.maxEntries, now: opts.now });
   }
 
   async get(namespace: string): Promise<SecretCredential | null> {

@@ -67,7 +67,7 @@ export function createOidcBackend(opts: OidcBackendOptions): OidcBackend {
   const cacheTtlMs = opts.cacheTtlMs ?? 60_000;
   const cacheMax = Math.max(1, opts.cacheMaxEntries ?? 10_000);
   // A verified token, until the first of the cache TTL (the cache's clock) and its own exp (the wall clock).
-  const cache = new Lru<string, VerifiedToken>({ maxEntries: cacheMax, ...(opts.now ? { now: opts.now } : {}) });
+  const cache = new Lru<string, VerifiedToken>({ maxEntries: cacheMax, now: opts.now });
   const inflight = new Map<string, Promise<VerifiedToken>>();
   let byName = new Map<string, Issuer>();
   /** The configs of byName, made once per (re)load: the chain keys its account-space list on this array. */

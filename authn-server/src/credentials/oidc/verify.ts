@@ -19,7 +19,6 @@ import { MAX_TOKEN_BYTES, presentedUserProblem } from '../limits.js';
 import type { IssuerConfig } from './config.js';
 import type { IssuerKeys } from './issuer-keys.js';
 
-export { MAX_TOKEN_BYTES };
 
 export class TokenRefused extends Error {
   override name = 'TokenRefused';
