@@ -23,6 +23,8 @@ export const ACCOUNT_NAME_MAX = 256;
  * at most 63, starting and ending with a letter or digit. Linear: no nested repeats.
  */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A Kubernetes object name (RFC 1123 subdomain: Secrets, service accounts), at most 253. */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const REPOSITORY_NAME_HINT = 'lowercase components joined by "/", optionally after "host[:port]/"';
 
 /** Why `name` is not a repository name, or undefined when it is one. */

@@ -9,6 +9,7 @@ import { durationSecondsField, httpUrlField, k8sApiUrlField, listenField, parsed
 import { readSecretFile, requireLongToken } from '../../common/secret.js';
 import { MAX_DECISION_CACHE_TTL_MS } from './authz-client/cache.js';
 import { parseCidrs } from './request/client-ip.js';
+import { DNS_SUBDOMAIN } from '../../common/names.js';
 
 export interface ServeFlags {
   listen?: string;
@@ -101,7 +102,7 @@ const ConfigSchema = z.object({
   realm: z.string().min(1).max(256),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   k8sSecrets: z.boolean(),
-  k8sSecretName: z.string().regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a Kubernetes object name (lowercase letters, digits, "-", ".")'),
+  k8sSecretName: z.string().regex(DNS_SUBDOMAIN, 'must be a Kubernetes object name (lowercase letters, digits, "-", ".")'),
   k8sSecretRegistryHost: z.string().min(1).max(253).optional(),
   k8sAccountPrefix: z.string().max(64).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
   k8sSecretsMode: z.enum(['watch', 'get']),

@@ -27,7 +27,6 @@ export interface KubeSecret {
   data: Record<string, string>;
 }
 
-
 export function desiredSecret(owner: Owner, secretName: string, host: string, username: string, password: string): KubeSecret {
   return {
     apiVersion: 'v1',

@@ -5,7 +5,7 @@
  */
 import { parseDurationSeconds } from '../../../common/duration.js';
 import { isObject } from '../../../common/is-object.js';
-import { DNS_LABEL } from '../../../common/names.js';
+import { DNS_LABEL, DNS_SUBDOMAIN } from '../../../common/names.js';
 
 export const CR = { group: 'registry.tollgate.dev', version: 'v1alpha1', kind: 'RegistryCredential', plural: 'registrycredentials' } as const;
 export const API_VERSION = `${CR.group}/${CR.version}`;
@@ -13,7 +13,6 @@ export const FINALIZER = 'registry.tollgate.dev/cleanup';
 
 /** authz's limits (authz-server/src/robots/schema.ts): overlap 0 … 30 d; names are RFC 1123 labels. */
 export const LIMITS = { minRotateEvery: 10, maxOverlap: 30 * 86400, minExpiration: 600, defaultRotateEvery: 86400, defaultExpiration: 3600 } as const;
-
 
 export type RobotSpec = {
   type: 'Robot';
@@ -56,13 +55,13 @@ function duration(v: unknown, field: string, dflt: number): number | string {
 function names(v: unknown, field: string): string[] | string {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.length > 32) return `${field}: must be a list of at most 32 service account names`;
-  for (const [i, n] of v.entries()) if (typeof n !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n)) return `${field}[${i}]: must be a service account name`;
+  for (const [i, n] of v.entries()) if (typeof n !== 'string' || !DNS_SUBDOMAIN.test(n)) return `${field}[${i}]: must be a service account name`;
   return [...new Set(v as string[])];
 }
 
 function secretName(spec: Record<string, unknown>, name: string): string | SpecResult {
   const s = spec.secretName ?? `${name}-registry`;
-  if (typeof s !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(s)) return bad('spec.secretName', 'must be a Secret name (lowercase DNS subdomain, at most 253)');
+  if (typeof s !== 'string' || !DNS_SUBDOMAIN.test(s)) return bad('spec.secretName', 'must be a Secret name (lowercase DNS subdomain, at most 253)');
   return s;
 }
 
@@ -86,7 +85,7 @@ function robotSpec(spec: Record<string, unknown>, ns: string, name: string, poli
 
 function tokenSpec(spec: Record<string, unknown>, policy: SpecPolicy, sn: string, sas: string[]): SpecResult {
   const sa = spec.serviceAccountName;
-  if (typeof sa !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(sa)) return bad('spec.serviceAccountName', 'is required for type ServiceAccountToken: a service account name');
+  if (typeof sa !== 'string' || !DNS_SUBDOMAIN.test(sa)) return bad('spec.serviceAccountName', 'is required for type ServiceAccountToken: a service account name');
   const exp = spec.expirationSeconds ?? LIMITS.defaultExpiration;
   if (typeof exp !== 'number' || !Number.isInteger(exp) || exp < LIMITS.minExpiration || exp > policy.maxExpiration) {
     return bad('spec.expirationSeconds', `must be an integer from ${LIMITS.minExpiration} to ${policy.maxExpiration} (the issuer's maxLifetime)`);

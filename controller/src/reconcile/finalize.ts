@@ -10,10 +10,10 @@ import { deleteOwnSecret } from './secret.js';
 import { setPullSecret } from './service-accounts.js';
 import type { CredentialObject, ReconcileDeps } from './types.js';
 import { isObject } from '../../../common/is-object.js';
+import { DNS_SUBDOMAIN } from '../../../common/names.js';
 
 /** Only Kubernetes names become path segments (a spec that never validated may hold anything). */
-const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-const names = (v: unknown[]): string[] => v.filter((x): x is string => typeof x === 'string' && NAME.test(x));
+const names = (v: unknown[]): string[] => v.filter((x): x is string => typeof x === 'string' && DNS_SUBDOMAIN.test(x));
 const strings = (v: unknown): string[] => (Array.isArray(v) ? names(v) : []);
 
 export async function finalize(d: ReconcileDeps, cr: CredentialObject): Promise<void> {
